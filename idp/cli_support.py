@@ -1,0 +1,35 @@
+"""What every `idp` command shares: settings of this invocation, refusals, JSON output."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from idp.settings import Settings, load_settings
+
+
+class Refused(click.ClickException):
+    """The operation was refused: exit status 1, one line on stderr."""
+
+    exit_code = 1
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"idp: {self.format_message()}", err=True, file=file)
+
+
+def get_settings(ctx: click.Context | None = None) -> Settings:
+    """The settings of this invocation (built once, on first use)."""
+    ctx = ctx or click.get_current_context()
+    root = ctx.find_root()
+    if not isinstance(root.obj, dict):
+        root.obj = {}
+    if "settings" not in root.obj:
+        root.obj["settings"] = load_settings(root.obj.get("config_file"))
+    settings: Settings = root.obj["settings"]
+    return settings
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, sort_keys=True))

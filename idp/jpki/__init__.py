@@ -1,0 +1,2 @@
+"""The JPKI trust core, pure (no Flask, no SQLAlchemy): certificates, paths, signatures,
+revocation."""

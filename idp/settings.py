@@ -1,0 +1,181 @@
+"""One typed, frozen settings object for the whole IdP.
+
+Sources, lowest to highest precedence: the defaults written here, ``config/idp.toml`` (or the file
+named by ``--config`` / ``IDP_CONFIG``), environment variables ``IDP_*`` (nested with ``__``, e.g.
+``IDP_JLIS__URL``), then keyword arguments. Every field is documented where it is defined;
+``docs/configuration.md`` is generated from these docstrings (``idp config docs``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = Path("config/idp.toml")
+
+Purpose = Literal["sign", "auth"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class JlisSettings(_Section):
+    """How the IdP reaches J-LIS (or the simulator) as a registered verifier."""
+
+    url: str = Field("http://127.0.0.1:8001", description="Base URL of the J-LIS verifier API.")
+    api_key: str | None = Field(
+        None, description="Bearer key issued to this verifier by J-LIS (never logged)."
+    )
+    api_key_file: Path | None = Field(
+        None, description="File holding the API key; read when `api_key` is unset."
+    )
+    timeout_seconds: float = Field(5.0, description="Timeout of one J-LIS HTTP call.")
+
+
+class SimSettings(_Section):
+    """The J-LIS simulator (`idp sim ...`); never used by a production IdP."""
+
+    url: str = Field(
+        "http://127.0.0.1:8001",
+        description="Public URL of the simulator; written into the CRL/OCSP/AIA URLs it issues.",
+    )
+
+
+class RevocationPolicy(_Section):
+    """How the revocation status of one certificate purpose is obtained and when it is trusted."""
+
+    method: Literal["ocsp", "crl", "ocsp_then_crl"] = Field(
+        "ocsp_then_crl", description="Which J-LIS service answers: OCSP, the CRL index, or OCSP "
+        "falling back to the CRL index when OCSP is unreachable."
+    )
+    max_crl_staleness_seconds: int = Field(
+        0, description="How long past the CRL's nextUpdate it may still be used (0: not at all)."
+    )
+    max_ocsp_age_seconds: int = Field(
+        300, description="How old an OCSP response's thisUpdate may be."
+    )
+    fail_closed: bool = Field(
+        True, description="Refuse when the status is unknown beyond policy (never turn off in "
+        "production)."
+    )
+
+
+class TrustSettings(_Section):
+    """What the IdP trusts: CA anchors and revocation policy, per certificate purpose."""
+
+    anchors_dir: Path | None = Field(
+        None, description="Directory of trust anchors: `sign/*.pem` and `auth/*.pem`. Default: "
+        "`{var_dir}/trust`."
+    )
+    sign: RevocationPolicy = Field(default_factory=RevocationPolicy)
+    auth: RevocationPolicy = Field(default_factory=RevocationPolicy)
+    crl_cache_dir: Path | None = Field(
+        None, description="Where CRL indexes are kept (shared by worker processes). Default: "
+        "`{var_dir}/crl`."
+    )
+
+
+class OidcSettings(_Section):
+    """The OpenID Connect provider."""
+
+    issuer: str = Field("http://127.0.0.1:8000", description="The issuer identifier (`iss`).")
+    code_lifetime_seconds: int = Field(60, description="Authorization code lifetime (≤ 60 s).")
+    access_token_lifetime_seconds: int = Field(600, description="Access token lifetime.")
+    id_token_lifetime_seconds: int = Field(600, description="ID token lifetime.")
+    refresh_token_lifetime_seconds: int = Field(
+        30 * 24 * 3600, description="Refresh token lifetime."
+    )
+    session_lifetime_seconds: int = Field(8 * 3600, description="Login session lifetime.")
+    pairwise_salt: str | None = Field(
+        None, description="Secret salt for pairwise subjects; generated under var/ when unset."
+    )
+
+
+class ServerSettings(_Section):
+    """Where `idp serve` listens."""
+
+    host: str = Field("127.0.0.1", description="Listen address.")
+    port: int = Field(8000, description="Listen port.")
+    workers: int = Field(2, description="Worker processes (gunicorn).")
+
+
+class Settings(BaseSettings):
+    """The IdP's settings. Frozen: build a new one instead of mutating."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IDP_", env_nested_delimiter="__", frozen=True, extra="forbid"
+    )
+
+    var_dir: Path = Field(Path("var"), description="The instance directory (database, keys, ...).")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL. Default: SQLite at `{var_dir}/idp.sqlite3`."
+    )
+    secret_key: str | None = Field(
+        None, description="Flask session secret; generated under var/ when unset (never logged)."
+    )
+    default_language: Literal["ja", "en"] = Field("ja", description="UI language by default.")
+    log_level: str = Field("INFO", description="Python log level.")
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    jlis: JlisSettings = Field(default_factory=JlisSettings)
+    sim: SimSettings = Field(default_factory=SimSettings)
+    trust: TrustSettings = Field(default_factory=TrustSettings)
+    oidc: OidcSettings = Field(default_factory=OidcSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = Path(os.environ.get("IDP_CONFIG", DEFAULT_CONFIG_FILE))
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file)
+        return (init_settings, env_settings, toml)
+
+    # Derived locations: one place decides where things live under var_dir.
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.var_dir / 'idp.sqlite3').resolve()}"
+
+    @property
+    def anchors_dir(self) -> Path:
+        return self.trust.anchors_dir or self.var_dir / "trust"
+
+    @property
+    def crl_cache_dir(self) -> Path:
+        return self.trust.crl_cache_dir or self.var_dir / "crl"
+
+    @property
+    def sim_dir(self) -> Path:
+        return self.var_dir / "sim"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.var_dir / "keys"
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings; ``config_file`` replaces ``config/idp.toml`` for this call."""
+    if config_file is None:
+        return Settings(**overrides)
+    previous = os.environ.get("IDP_CONFIG")
+    os.environ["IDP_CONFIG"] = str(config_file)
+    try:
+        return Settings(**overrides)
+    finally:
+        if previous is None:
+            del os.environ["IDP_CONFIG"]
+        else:
+            os.environ["IDP_CONFIG"] = previous
