@@ -21,6 +21,7 @@ from idp.errors import IdpError
 
 BUILTIN_COMMANDS = [
     "idp.cli_db:db_group",
+    "idp.cli_serve:serve",
 ]
 
 

@@ -1,0 +1,56 @@
+"""`idp serve`: the IdP behind gunicorn (production) or Werkzeug (`--dev`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from idp.cli_support import get_settings
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Listen address (default: server.host).")
+@click.option("--port", type=int, default=None, help="Listen port (default: server.port).")
+@click.option("--workers", type=int, default=None,
+              help="Worker processes (default: server.workers)."
+)
+@click.option("--dev", is_flag=True, help="Werkzeug's single-process server with reloading off.")
+def serve(host: str | None, port: int | None, workers: int | None, dev: bool) -> None:
+    """Run the IdP (production: gunicorn, see docs/operations.md)."""
+    from idp.app import create_app
+
+    settings = get_settings()
+    host = host or settings.server.host
+    port = port or settings.server.port
+    if dev:
+        create_app(settings).run(host=host, port=port, threaded=True, use_reloader=False)
+        return
+    _Gunicorn(settings_factory=lambda: create_app(settings), options={
+        "bind": f"{host}:{port}", "workers": workers or settings.server.workers,
+        "worker_class": "gthread", "threads": 4, "accesslog": None, "errorlog": "-",
+        "worker_tmp_dir": str(_shm_or_tmp()), "preload_app": False,
+    }).run()
+
+
+def _shm_or_tmp() -> Path:
+    shm = Path("/dev/shm")  # noqa: S108  (gunicorn heartbeat files only)
+    return shm if shm.is_dir() else Path("/tmp")  # noqa: S108  (gunicorn heartbeat files only)
+
+
+class _Gunicorn:
+    """gunicorn's BaseApplication, configured in code rather than from a file."""
+
+    def __new__(cls, settings_factory: Any, options: dict[str, Any]) -> Any:
+        from gunicorn.app.base import BaseApplication
+
+        class Application(BaseApplication):  # type: ignore[misc]
+            def load_config(self) -> None:
+                for key, value in options.items():
+                    self.cfg.set(key, value)
+
+            def load(self) -> Any:
+                return settings_factory()
+
+        return Application()
