@@ -22,6 +22,7 @@ from idp.errors import IdpError
 BUILTIN_COMMANDS = [
     "idp.cli_db:db_group",
     "idp.cli_serve:serve",
+    "idp.cli_config:config_group",
 ]
 
 

@@ -60,3 +60,20 @@ def test_migrations_apply_on_both_databases(database_url: str) -> None:
         version = connection.execute(sa.text("select version_num from alembic_version")).all()
     engine.dispose()
     assert version, "alembic recorded no revision"
+
+
+def test_configuration_reference_lists_every_setting_with_its_variable() -> None:
+    from idp.cli_config import render_reference
+
+    reference = render_reference()
+    assert "`IDP_JLIS__URL`" in reference
+    assert "`IDP_TRUST__SIGN__MAX_CRL_STALENESS_SECONDS`" in reference
+    assert "`IDP_VAR_DIR`" in reference
+
+
+def test_config_show_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IDP_JLIS__API_KEY", "very-secret-key")
+    result = CliRunner().invoke(cli, ["config", "show"])
+    assert result.exit_code == 0, result.output
+    assert "very-secret-key" not in result.output
+    assert '"api_key": "***"' in result.output
