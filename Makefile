@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev swig chromium chromium-driver postgresql
+APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev swig chromium chromium-driver postgresql fonts-ipafont-gothic
 STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint unit integration e2e bench system-deps install clean

@@ -1,0 +1,65 @@
+"""Headless Debian Chromium driven by Playwright, with the DevTools virtual authenticator.
+
+Never downloads a browser: Playwright launches `/usr/bin/chromium` (installed by
+`make system-deps`). The flags keep Chromium off the network it cannot reach here.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    return shutil.which("chromium") or CHROMIUM
+
+
+@contextmanager
+def browser() -> Iterator[Any]:
+    """A Playwright Browser on the system Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@dataclass
+class VirtualAuthenticator:
+    """A platform authenticator with user verification, as a phone or laptop would have."""
+
+    cdp: Any
+    authenticator_id: str
+
+    @classmethod
+    def attach(cls, page: Any, *, user_verified: bool = True) -> VirtualAuthenticator:
+        cdp = page.context.new_cdp_session(page)
+        cdp.send("WebAuthn.enable")
+        answer = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+            "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
+            "hasUserVerification": True, "isUserVerified": user_verified,
+            "automaticPresenceSimulation": True,
+        }})
+        return cls(cdp, answer["authenticatorId"])
+
+    def credentials(self) -> list[dict[str, Any]]:
+        answer = self.cdp.send("WebAuthn.getCredentials",
+                               {"authenticatorId": self.authenticator_id})
+        credentials: list[dict[str, Any]] = answer["credentials"]
+        return credentials
+
+    def remove(self) -> None:
+        self.cdp.send("WebAuthn.removeVirtualAuthenticator",
+                      {"authenticatorId": self.authenticator_id})
