@@ -23,6 +23,7 @@ BUILTIN_COMMANDS = [
     "idp.cli_db:db_group",
     "idp.cli_serve:serve",
     "idp.cli_config:config_group",
+    "idp.card.cli:card",
 ]
 
 
