@@ -49,6 +49,9 @@ class SimSettings(_Section):
         "http://127.0.0.1:8001",
         description="Public URL of the simulator; written into the CRL/OCSP/AIA URLs it issues.",
     )
+    crl_period_seconds: int = Field(
+        24 * 3600, description="CRL nextUpdate - thisUpdate (J-LIS: 24 h; shorter in tests)."
+    )
 
 
 class RevocationPolicy(_Section):

@@ -179,3 +179,33 @@ def _known(info: Basic4Info) -> date:
     if info.birth_date is None:
         raise ValueError("a birth date or its code is required")
     return info.birth_date
+
+
+def issue_ocsp_responder_certificate(ca: CaGeneration, public_key: rsa.RSAPublicKey, *,
+                                     not_before: datetime,
+                                     not_after: datetime) -> x509.Certificate:
+    """A delegated OCSP responder (RFC 6960 §4.2.2.2): issued by the CA it answers for, with
+    EKU id-kp-OCSPSigning, and id-pkix-ocsp-nocheck so verifiers do not ask about it (§4.2.2.2.1).
+    """
+    unit = f"OCSP responder {ca.purpose.value}-{ca.medium.value}-{ca.label}"
+    subject = x509.Name([
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, SIM_ORGANIZATION),
+        x509.NameAttribute(NameOID.COMMON_NAME, unit),
+    ])
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject).issuer_name(ca.certificate.subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before).not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.OCSP_SIGNING]),
+                       critical=False)
+        .add_extension(x509.OCSPNoCheck(), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
+            ca.key.public_key()), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .sign(ca.key, hashes.SHA256())
+    )
