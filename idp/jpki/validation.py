@@ -1,0 +1,133 @@
+"""Path validation of a JPKI end-entity certificate against the configured anchors.
+
+The JPKI path is one step: J-LIS's self-signed CA (one generation of it) signs the card's
+certificate directly. Steps (RFC 5280 §6.1 reduced to that shape, plus the JPKI profile):
+
+1. purpose — the certificate policy must be the one the caller expects;
+2. issuer — an anchor of that purpose with the issuer DN must exist, and one of its generations'
+   keys must verify the signature (AKI = SKI tried first);
+3. validity — of the certificate and of the issuing anchor, at the given time;
+4. profile — basicConstraints cA=FALSE, key usage of the purpose, no unknown critical extension.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.x509.oid import ExtensionOID
+
+from idp.jpki.anchors import Anchor, TrustAnchors
+from idp.jpki.certificate import JpkiCertificate
+from idp.jpki.errors import (
+    AnchorExpiredError,
+    CertificateExpiredError,
+    CertificateNotYetValidError,
+    InvalidCertificateError,
+    IssuerKeyMismatchError,
+    UnknownIssuerError,
+    WrongPurposeError,
+)
+from idp.jpki.profile import Purpose
+
+_PURPOSE_NAMES = {Purpose.SIGN: "signing certificate (署名用電子証明書, 6–16 character PIN)",
+                  Purpose.AUTH: "user-authentication certificate (利用者証明用電子証明書, "
+                  "4-digit PIN)"}
+
+# Extensions this validator understands; any other critical one makes the certificate unusable.
+_KNOWN = {ExtensionOID.BASIC_CONSTRAINTS, ExtensionOID.KEY_USAGE,
+          ExtensionOID.CERTIFICATE_POLICIES, ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
+          ExtensionOID.AUTHORITY_KEY_IDENTIFIER, ExtensionOID.SUBJECT_KEY_IDENTIFIER,
+          ExtensionOID.CRL_DISTRIBUTION_POINTS, ExtensionOID.AUTHORITY_INFORMATION_ACCESS}
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedCertificate:
+    """A certificate that chains to ``anchor``, checked at ``checked_at`` (revocation apart)."""
+
+    certificate: JpkiCertificate
+    anchor: Anchor
+    checked_at: datetime
+
+    @property
+    def purpose(self) -> Purpose:
+        return self.certificate.purpose
+
+
+def verify_certificate(certificate: JpkiCertificate, *, expected_purpose: Purpose,
+                       anchors: TrustAnchors, at: datetime) -> VerifiedCertificate:
+    """Validate ``certificate`` for ``expected_purpose`` at ``at``; raise a JpkiError if not."""
+    _check_purpose(certificate, expected_purpose)
+    anchor = _find_issuer(certificate, expected_purpose, anchors)
+    _check_validity(certificate, anchor, at)
+    _check_profile(certificate)
+    return VerifiedCertificate(certificate, anchor, at)
+
+
+def _check_purpose(certificate: JpkiCertificate, expected: Purpose) -> None:
+    if certificate.purpose is not expected:
+        raise WrongPurposeError(f"this is the {_PURPOSE_NAMES[certificate.purpose]}; this step "
+                           f"needs the {_PURPOSE_NAMES[expected]}")
+
+
+def _find_issuer(certificate: JpkiCertificate, purpose: Purpose,
+                 anchors: TrustAnchors) -> Anchor:
+    candidates = anchors.candidates(certificate, purpose)
+    if not candidates:
+        raise UnknownIssuerError(
+            f"no trusted {purpose.value} CA is named {certificate.issuer_dn!r}; only J-LIS "
+            "certificates of the configured CA generations are accepted")
+    for anchor in candidates:
+        try:
+            certificate.certificate.verify_directly_issued_by(anchor.certificate)
+        except (InvalidSignature, ValueError, TypeError):
+            continue
+        return anchor
+    raise IssuerKeyMismatchError(
+        f"the certificate names the CA {certificate.issuer_dn!r}, but none of the "
+        f"{len(candidates)} trusted generation(s) of that CA signed it (forged, or issued by a "
+        "CA generation not in the trust anchors)")
+
+
+def _check_validity(certificate: JpkiCertificate, anchor: Anchor, at: datetime) -> None:
+    if at < certificate.not_before:
+        raise CertificateNotYetValidError(f"the certificate is valid only from "
+                                     f"{certificate.not_before:%Y-%m-%d %H:%M} UTC; check the "
+                                     "clock or try again later")
+    if at > certificate.not_after:
+        raise CertificateExpiredError(
+            f"the certificate expired on {certificate.not_after:%Y-%m-%d}; renew it at the "
+            "municipal office (市区町村窓口)")
+    ca = anchor.certificate
+    if not ca.not_valid_before_utc <= at <= ca.not_valid_after_utc:
+        raise AnchorExpiredError(f"the issuing CA {anchor.label} is valid only "
+                            f"{ca.not_valid_before_utc:%Y-%m-%d} to "
+                            f"{ca.not_valid_after_utc:%Y-%m-%d}; renew the certificate")
+
+
+def _check_profile(certificate: JpkiCertificate) -> None:
+    extensions = certificate.certificate.extensions
+    unknown = [e.oid.dotted_string for e in extensions if e.critical and e.oid not in _KNOWN]
+    if unknown:
+        raise InvalidCertificateError(
+            f"the certificate has unsupported critical extensions {unknown}")
+    try:
+        constraints = extensions.get_extension_for_class(x509.BasicConstraints).value
+        if constraints.ca:
+            raise InvalidCertificateError("the certificate is a CA certificate, not a card's")
+    except x509.ExtensionNotFound:
+        pass  # RFC 5280 §4.2.1.9: absent means not a CA
+    try:
+        usage = extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound as exc:
+        raise InvalidCertificateError(
+            "the certificate has no key usage (JPKI requires it)") from exc
+    # JPKI profile: signing certificates carry nonRepudiation (and digitalSignature), auth
+    # certificates digitalSignature; neither may certify keys.
+    needs_commitment = certificate.purpose is Purpose.SIGN
+    if (not usage.digital_signature or usage.key_cert_sign
+            or (needs_commitment and not usage.content_commitment)):
+        raise InvalidCertificateError("the certificate's key usage does not fit a JPKI "
+                                 f"{certificate.purpose.value} certificate")
