@@ -147,6 +147,8 @@ def _responder(response: ocsp.OCSPResponse, issuer: x509.Certificate,
                now: datetime) -> x509.Certificate:
     """The CA itself, or a delegated responder it issued for OCSP signing (RFC 6960 §4.2.2.2)."""
     for candidate in response.certificates:
+        if candidate == issuer:
+            break  # the CA signs itself; its certificate may travel along
         if _names_responder(response, candidate):
             _check_delegation(candidate, issuer, now)
             return candidate
@@ -167,10 +169,13 @@ def _check_delegation(responder: x509.Certificate, issuer: x509.Certificate,
                       now: datetime) -> None:
     try:
         responder.verify_directly_issued_by(issuer)
+    except (InvalidSignature, ValueError, TypeError) as exc:
+        raise OcspUnavailableError("the OCSP responder certificate was not issued by the CA "
+                                   "generation of the certificate; refusing the answer") from exc
+    try:
         usages = responder.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except (InvalidSignature, ValueError, TypeError, x509.ExtensionNotFound) as exc:
-        raise OcspUnavailableError("the OCSP responder certificate was not issued by the CA for "
-                              "OCSP signing; refusing the answer") from exc
+    except x509.ExtensionNotFound:
+        usages = x509.ExtendedKeyUsage([])
     if ExtendedKeyUsageOID.OCSP_SIGNING not in usages:
         raise OcspUnavailableError("the OCSP responder certificate lacks id-kp-OCSPSigning")
     if not responder.not_valid_before_utc <= now <= responder.not_valid_after_utc:
