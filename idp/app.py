@@ -8,6 +8,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from idp import db
+from idp.accounts.claims import ClaimsSource, DbClaimsSource
 from idp.errors import IdpError
 from idp.secrets import instance_secret
 from idp.settings import Settings
@@ -15,8 +16,11 @@ from idp.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> Flask:
-    """Build the IdP for ``settings``. Nothing happens at import time."""
+def create_app(settings: Settings, *, claims: ClaimsSource | None = None) -> Flask:
+    """Build the IdP for ``settings``. Nothing happens at import time.
+
+    ``claims`` replaces the database claims source (tests pass a fake).
+    """
     app = Flask(__name__)
     app.config["SECRET_KEY"] = settings.secret_key or instance_secret(settings, "flask-secret")
     app.config["SESSION_COOKIE_HTTPONLY"] = True
@@ -26,12 +30,38 @@ def create_app(settings: Settings) -> Flask:
     app.extensions["idp.engine"] = engine
     app.extensions["idp.sessions"] = db.make_sessionmaker(engine)
     _register_error_handlers(app)
+    _register_oidc(app, settings, claims or DbClaimsSource(app.extensions["idp.sessions"]))
 
     @app.get("/healthz")
     def healthz() -> tuple[dict[str, str], int]:
         return {"status": "ok"}, 200
 
     return app
+
+
+def _register_oidc(app: Flask, settings: Settings, claims: ClaimsSource) -> None:
+    """The provider and the interaction pages, joined through the login package's port."""
+    from idp.login.routes import blueprint as login_blueprint
+    from idp.oidc.clients import ClientCache
+    from idp.oidc.context import OidcContext
+    from idp.oidc.flow import Provider
+    from idp.oidc.keys import KeyStore
+    from idp.oidc.routes import blueprint as oidc_blueprint
+
+    oidc = settings.oidc
+    keys = KeyStore(settings.keys_dir, retention_seconds=max(
+        oidc.id_token_lifetime_seconds, oidc.access_token_lifetime_seconds) + 60)
+    keys.ensure()
+    ctx = OidcContext(
+        settings=oidc, keys=keys, clients=ClientCache(), sessions=app.extensions["idp.sessions"],
+        claims=claims,
+        pairwise_salt=oidc.pairwise_salt or instance_secret(settings, "pairwise-salt"),
+        cookie_secret=app.config["SECRET_KEY"])
+    provider = Provider(ctx)
+    app.extensions["idp.oidc"] = ctx
+    app.register_blueprint(oidc_blueprint(provider))
+    app.register_blueprint(login_blueprint(provider, ctx.cookie_secret,
+                                           settings.default_language))
 
 
 def _register_error_handlers(app: Flask) -> None:

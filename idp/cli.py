@@ -22,6 +22,8 @@ from idp.errors import IdpError
 BUILTIN_COMMANDS = [
     "idp.cli_db:db_group",
     "idp.cli_serve:serve",
+    "idp.oidc.cli:keys_group",
+    "idp.oidc.cli:clients_group",
     "idp.cli_config:config_group",
     "idp.card.cli:card",
 ]

@@ -1,0 +1,26 @@
+"""What the login package needs from the authorization server, as a Protocol.
+
+``idp.oidc.flow.Provider`` implements it; ``create_app`` wires the two together, so neither
+package imports the other (they are independent layers).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class Interactions(Protocol):
+    def state(self, uid: str, session_id: str | None) -> dict[str, Any]:
+        """{"uid", "prompt", "reasons", "client", "requested", "account", "csrf_token"}."""
+        ...
+
+    def csrf_token(self, uid: str) -> str: ...
+
+    def resume(self, uid: str, session_id: str | None) -> str:
+        """Where the browser goes next once nothing is left to ask."""
+        ...
+
+    def consent(self, uid: str, session_id: str | None, *, approve: bool,
+                claims: list[str]) -> str: ...
+
+    def abort(self, uid: str) -> str: ...

@@ -1,0 +1,111 @@
+"""``/interaction/{uid}``: one page per step, each with a JSON face (contract.md).
+
+``Accept: application/json`` gets the step's state and the actions open now as links; every
+POST needs the state's ``csrf_token`` in ``X-CSRF-Token`` and a JSON body, and answers
+``{"redirect_to": URL}``. Login methods (card, passkeys) arrive with the next issue; until then
+a login prompt offers only ``abort``.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+
+from idp import i18n
+from idp.accounts import sessions as login_sessions
+from idp.errors import IdpError
+from idp.login.ports import Interactions
+
+
+class LoginError(IdpError):
+    """The sign-in step was refused."""
+
+
+class CsrfRefusedError(LoginError):
+    """The X-CSRF-Token header or the JSON body is missing or wrong; reload the page."""
+
+    code = "csrf_failed"
+    status = 403
+
+
+class BadBodyError(LoginError):
+    """The body must be JSON of the documented shape."""
+
+
+def blueprint(interactions: Interactions, cookie_secret: str, default_language: str) -> \
+        Blueprint:
+    bp = Blueprint("login", __name__)
+
+    def session_id() -> str | None:
+        return login_sessions.session_id_from_cookie(
+            cookie_secret, request.cookies.get(login_sessions.COOKIE_NAME))
+
+    def language() -> str:
+        return i18n.choose(request.args.get("lang"), request.cookies.get("lang"),
+                           request.headers.get("Accept-Language"), default_language)
+
+    def wants_json() -> bool:
+        return request.accept_mimetypes.best == "application/json"
+
+    def checked_body(uid: str) -> dict[str, Any]:
+        token = request.headers.get("X-CSRF-Token", "")
+        if not hmac.compare_digest(token, interactions.csrf_token(uid)):
+            raise CsrfRefusedError()
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise BadBodyError()
+        return body
+
+    @bp.get("/interaction/<uid>")
+    def show(uid: str) -> Any:
+        state = interactions.state(uid, session_id())
+        if state["prompt"] == "done":
+            target = interactions.resume(uid, session_id())
+            return jsonify({"uid": uid, "prompt": "done", "redirect_to": target}) \
+                if wants_json() else redirect(target, code=303)
+        face = _face(state, language())
+        if wants_json():
+            return jsonify(face)
+        response = render_template("login/interaction.html", face=face, lang=language(),
+                                   t=lambda key, **v: i18n.translate(language(), key, **v))
+        return response
+
+    @bp.post("/interaction/<uid>/consent")
+    def consent(uid: str) -> Any:
+        body = checked_body(uid)
+        approve, claims = body.get("approve"), body.get("claims", [])
+        if not isinstance(approve, bool) or not isinstance(claims, list) or not all(
+                isinstance(c, str) for c in claims):
+            raise BadBodyError('send {"approve": true|false, "claims": ["name", ...]}')
+        target = interactions.consent(uid, session_id(), approve=approve, claims=claims)
+        return jsonify({"redirect_to": target})
+
+    @bp.post("/interaction/<uid>/abort")
+    def abort(uid: str) -> Any:
+        checked_body(uid)
+        return jsonify({"redirect_to": interactions.abort(uid)})
+
+    return bp
+
+
+def _face(state: dict[str, Any], language: str) -> dict[str, Any]:
+    uid, prompt = state["uid"], state["prompt"]
+    client_name = state["client"]["name"]
+    actions = {"abort": {"method": "POST", "href": url_for("login.abort", uid=uid)}}
+    if prompt == "consent":
+        actions["consent"] = {"method": "POST", "href": url_for("login.consent", uid=uid)}
+        message = i18n.translate(language, "prompt.consent", client=client_name)
+    else:
+        message = i18n.translate(language, "prompt.login", client=client_name) + " " + \
+            i18n.translate(language, "prompt.login.unavailable")
+    face = {key: state[key] for key in ("uid", "prompt", "reasons", "client", "requested",
+                                        "csrf_token")}
+    if state.get("account"):
+        face["account"] = state["account"]
+    face["message"] = message
+    face["actions"] = actions
+    face["claim_labels"] = {c: i18n.translate(language, f"claim.{c}")
+                            for c in state["requested"]["claims"]}
+    return face

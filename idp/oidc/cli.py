@@ -1,0 +1,103 @@
+"""`idp keys` and `idp clients`: signing key rotation and relying-party registration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from idp import db
+from idp.cli_support import Refused, echo_json, get_settings
+from idp.oidc import clients as client_registry
+from idp.oidc.keys import KeyStore
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """The ID token and access token signing keys (published at /jwks)."""
+
+
+@keys_group.command("rotate")
+@click.option("--json", "as_json", is_flag=True, help="Print the new key ids as JSON.")
+def rotate(as_json: bool) -> None:
+    """New signing keys; the old ones stay published until their tokens expire."""
+    settings = get_settings()
+    oidc = settings.oidc
+    store = KeyStore(settings.keys_dir, retention_seconds=max(
+        oidc.id_token_lifetime_seconds, oidc.access_token_lifetime_seconds) + 60)
+    kids = store.rotate()
+    if as_json:
+        echo_json({"kids": kids})
+    else:
+        click.echo("new signing keys: " + ", ".join(kids))
+
+
+@click.group("clients")
+def clients_group() -> None:
+    """Relying parties registered with this IdP."""
+
+
+@clients_group.command("add")
+@click.option("--name", required=True, help="Name shown to people on the consent page.")
+@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True,
+              help="Exact redirect URI (repeat for several).")
+@click.option("--auth-method", type=click.Choice(client_registry.AUTH_METHODS),
+              default="client_secret_basic", show_default=True,
+              help="Token endpoint authentication (none: a public client with PKCE).")
+@click.option("--public", is_flag=True, help="Public client: same as --auth-method none.")
+@click.option("--default-acr", default=None, help="acr asked for when the request names none.")
+@click.option("--post-logout-redirect-uri", "post_logout", multiple=True,
+              help="Where /logout may send the browser back (repeatable).")
+@click.option("--backchannel-logout-uri", default=None, help="Receives logout tokens.")
+@click.option("--jwks", "jwks_file", type=click.Path(path_type=Path, dir_okay=False,
+                                                      exists=True),
+              help="The client's public JWK Set (private_key_jwt, signed request objects).")
+@click.option("--subject-type", type=click.Choice(["pairwise", "public"]), default="pairwise",
+              show_default=True)
+@click.option("--sector-identifier", default=None,
+              help="Sector (host) shared by clients that may correlate subjects.")
+@click.option("--access-token-format", type=click.Choice(["jwt", "opaque"]), default=None,
+              help="Default: oidc.access_token_format.")
+@click.option("--id-token-alg", type=click.Choice(["ES256", "RS256", "PS256"]), default=None,
+              help="Default: oidc.id_token_alg.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"client_id", "client_secret"}.')
+def add(name: str, redirect_uris: tuple[str, ...], auth_method: str, public: bool,
+        default_acr: str | None, post_logout: tuple[str, ...],
+        backchannel_logout_uri: str | None, jwks_file: Path | None, subject_type: str,
+        sector_identifier: str | None, access_token_format: str | None,
+        id_token_alg: str | None, as_json: bool) -> None:
+    """Register a relying party and print its credentials (the secret is shown only now)."""
+    settings = get_settings()
+    jwks = _read_jwks(jwks_file) if jwks_file else None
+    engine = db.make_engine(settings.effective_database_url)
+    try:
+        with db.transaction(db.make_sessionmaker(engine)) as session:
+            client_id, secret = client_registry.register(
+                session, name=name, redirect_uris=list(redirect_uris),
+                auth_method="none" if public else auth_method, default_acr=default_acr,
+                post_logout_redirect_uris=list(post_logout),
+                backchannel_logout_uri=backchannel_logout_uri, jwks=jwks,
+                subject_type=subject_type, sector_identifier=sector_identifier,
+                access_token_format=access_token_format or settings.oidc.access_token_format,
+                id_token_alg=id_token_alg or settings.oidc.id_token_alg)
+    finally:
+        engine.dispose()
+    if as_json:
+        echo_json({"client_id": client_id, "client_secret": secret})
+    else:
+        click.echo(f"client_id: {client_id}")
+        if secret:
+            click.echo(f"client_secret: {secret}")
+
+
+def _read_jwks(path: Path) -> dict[str, object]:
+    try:
+        data = json.loads(path.read_text())
+    except ValueError as error:
+        raise Refused(f"{path} is not JSON") from error
+    if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+        raise Refused(f"{path} is not a JWK Set ({{\"keys\": [...]}})")
+    if any("d" in key for key in data["keys"] if isinstance(key, dict)):
+        raise Refused(f"{path} holds a private key: register the public keys only")
+    return data

@@ -1,0 +1,205 @@
+"""Registered relying parties: registration, lookup (cached), and client authentication.
+
+Client secrets are 256-bit random values, so a SHA-256 digest is as strong as a slow hash and
+keeps the token endpoint fast; they are compared in constant time. HS* client assertions and
+request objects would need the secret itself and are not supported (RFC 7523 allows either).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus, urlsplit
+
+from joserfc import jwt
+from joserfc.jwk import KeySet
+from sqlalchemy.orm import Session
+
+from idp.oidc.errors import InvalidClientError, InvalidRequestError, UnknownClientError
+from idp.oidc.models import Client
+
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+CLIENT_JWT_ALGS = ["ES256", "RS256", "PS256"]
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    client_id: str
+    name: str
+    secret_hash: str | None
+    auth_method: str
+    redirect_uris: tuple[str, ...]
+    post_logout_redirect_uris: tuple[str, ...]
+    backchannel_logout_uri: str | None
+    jwks: Mapping[str, Any] | None
+    subject_type: str
+    sector_identifier: str
+    access_token_format: str
+    id_token_alg: str
+    default_acr: str | None
+
+    @property
+    def public(self) -> bool:
+        return self.auth_method == "none"
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def sector_of(redirect_uris: list[str], sector_identifier: str | None) -> str:
+    """OIDC Core §8.1: the host of the redirect URIs, unless a sector identifier is given."""
+    if sector_identifier:
+        return urlsplit(sector_identifier).hostname or sector_identifier
+    hosts = {urlsplit(uri).hostname for uri in redirect_uris}
+    if len(hosts) != 1 or None in hosts:
+        raise InvalidRequestError("redirect URIs on several hosts need --sector-identifier")
+    return str(hosts.pop())
+
+
+def register(db: Session, *, name: str, redirect_uris: list[str],
+             auth_method: str = "client_secret_basic", **metadata: Any) -> tuple[str, str | None]:
+    """Store a new client; returns (client_id, client_secret or None for keyless methods)."""
+    if auth_method not in AUTH_METHODS:
+        raise InvalidRequestError(f"unknown auth method {auth_method!r}; one of {AUTH_METHODS}")
+    for uri in redirect_uris:
+        parts = urlsplit(uri)
+        if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
+            raise InvalidRequestError(f"redirect URI {uri!r} must be an absolute http(s) URL "
+                                 "without a fragment")
+    if auth_method == "private_key_jwt" and not metadata.get("jwks"):
+        raise InvalidRequestError("private_key_jwt needs the client's public keys (--jwks FILE)")
+    client_id = "rp_" + secrets.token_urlsafe(12)
+    secret = secrets.token_urlsafe(32) if auth_method.startswith("client_secret") else None
+    sector = sector_of(redirect_uris, metadata.pop("sector_identifier", None))
+    db.add(Client(client_id=client_id, name=name, auth_method=auth_method,
+                  secret_hash=hash_secret(secret) if secret else None,
+                  redirect_uris=redirect_uris, sector_identifier=sector,
+                  post_logout_redirect_uris=metadata.pop("post_logout_redirect_uris", []),
+                  **{k: v for k, v in metadata.items() if v is not None}))
+    db.flush()
+    return client_id, secret
+
+
+class ClientCache:
+    """Clients by id, kept for ``ttl`` seconds: the token endpoint reads one per request."""
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self._ttl = ttl
+        self._items: dict[str, tuple[float, ClientInfo]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, db: Session, client_id: str | None) -> ClientInfo:
+        if not client_id:
+            raise UnknownClientError("client_id is missing")
+        hit = self._items.get(client_id)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        row = db.get(Client, client_id)
+        if row is None:
+            raise UnknownClientError(f"no relying party is registered as {client_id!r}")
+        info = ClientInfo(
+            row.client_id, row.name, row.secret_hash, row.auth_method, tuple(row.redirect_uris),
+            tuple(row.post_logout_redirect_uris), row.backchannel_logout_uri, row.jwks,
+            row.subject_type, row.sector_identifier, row.access_token_format, row.id_token_alg,
+            row.default_acr)
+        with self._lock:
+            self._items[client_id] = (time.monotonic() + self._ttl, info)
+        return info
+
+
+def verify_client_jwt(client: ClientInfo, token: str) -> dict[str, Any]:
+    """Claims of a JWT the client signed with one of its registered keys."""
+    if not client.jwks:
+        raise InvalidClientError("the client has no registered keys")
+    try:
+        keyset = KeySet.import_key_set(dict(client.jwks))  # type: ignore[arg-type]
+        return dict(jwt.decode(token, keyset, algorithms=CLIENT_JWT_ALGS).claims)
+    except Exception as error:  # any joserfc failure: bad signature, unknown kid, bad alg
+        raise InvalidClientError("the client's JWT signature does not verify") from error
+
+
+def credentials(form: Mapping[str, str], authorization: str | None) -> dict[str, str]:
+    """What the client presented: method, client_id and secret or assertion (RFC 6749 §2.3)."""
+    if authorization and authorization.lower().startswith("basic "):
+        try:
+            raw = base64.b64decode(authorization[6:], validate=True).decode()
+            client_id, _, secret = raw.partition(":")
+        except ValueError as error:
+            raise InvalidClientError("malformed Basic authorization header") from error
+        return {"method": "client_secret_basic", "client_id": unquote_plus(client_id),
+                "secret": unquote_plus(secret)}
+    if form.get("client_assertion_type") == ASSERTION_TYPE:
+        return {"method": "private_key_jwt", "assertion": form.get("client_assertion", ""),
+                "client_id": form.get("client_id", "")}
+    if form.get("client_secret"):
+        return {"method": "client_secret_post", "client_id": form.get("client_id", ""),
+                "secret": form["client_secret"]}
+    return {"method": "none", "client_id": form.get("client_id", "")}
+
+
+def check_secret(client: ClientInfo, secret: str) -> None:
+    if client.secret_hash is None or not hmac.compare_digest(
+            client.secret_hash, hash_secret(secret)):
+        raise InvalidClientError("client authentication failed")
+
+
+def _unverified_issuer(token: str) -> str:
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return str(claims["iss"])
+    except (IndexError, ValueError, KeyError, TypeError) as error:
+        raise InvalidClientError("the client assertion is not a JWT") from error
+
+
+def authenticate(db: Session, cache: ClientCache, form: Mapping[str, str],
+                 authorization: str | None, *, audiences: set[str],
+                 seen_jti: Any) -> ClientInfo:
+    """The client that made this request, authenticated by its registered method.
+
+    ``seen_jti(jti, exp)`` records an assertion id and raises when it was seen (RFC 7523 §3).
+    """
+    presented = credentials(form, authorization)
+    client_id = presented["client_id"] or (
+        _unverified_issuer(presented["assertion"]) if "assertion" in presented else "")
+    try:
+        client = cache.get(db, client_id)
+    except UnknownClientError as error:
+        raise InvalidClientError("unknown client") from error
+    if presented["method"] != client.auth_method:
+        raise InvalidClientError(f"this client authenticates with {client.auth_method}")
+    if "secret" in presented:
+        check_secret(client, presented["secret"])
+    elif "assertion" in presented:
+        _check_assertion(client, presented["assertion"], audiences, seen_jti)
+    return client
+
+
+def _check_assertion(client: ClientInfo, assertion: str, audiences: set[str],
+                     seen_jti: Any) -> None:
+    """RFC 7523 §3: iss = sub = client_id, aud names us, exp in the future, jti unique."""
+    claims = verify_client_jwt(client, assertion)
+    aud = claims.get("aud")
+    auds = set(aud) if isinstance(aud, list) else {aud}
+    now = time.time()
+    if claims.get("iss") != client.client_id or claims.get("sub") != client.client_id:
+        raise InvalidClientError("the assertion's iss and sub must be the client_id")
+    if not auds & audiences:
+        raise InvalidClientError("the assertion's aud must be the issuer or the endpoint URL")
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float) or exp < now:
+        raise InvalidClientError("the assertion has expired or has no exp")
+    jti = claims.get("jti")
+    if not isinstance(jti, str) or not jti:
+        raise InvalidClientError("the assertion needs a jti")
+    seen_jti(f"{client.client_id}:{jti}", int(exp))

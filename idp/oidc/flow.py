@@ -1,0 +1,216 @@
+"""The authorization endpoint and the interactions it starts (login, consent).
+
+``authorize`` validates the request (see authorize.py), runs the login policy
+(idp.assurance.policy) against the browser's session, and answers with a URL: the relying party
+with a code (nothing to ask), the relying party with an error (prompt=none, or a refusal), or
+``/interaction/{uid}`` where the person is asked. The login package drives interactions through
+the methods below (it sees this class only as its ``Interactions`` port).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from idp.accounts import sessions as login_sessions
+from idp.accounts.models import PrivateId
+from idp.assurance import levels
+from idp.assurance.policy import Prompt, Requirements, SessionFacts, evaluate
+from idp.oidc import consent as consents
+from idp.oidc import par
+from idp.oidc.authorize import (
+    AuthorizationRequest,
+    check_redirect_uri,
+    error_url,
+    parse,
+    response_url,
+)
+from idp.oidc.claims import consentable
+from idp.oidc.context import OidcContext, now
+from idp.oidc.errors import (
+    AccessDeniedError,
+    ConsentRequiredError,
+    InteractionNotFoundError,
+    InvalidRequestObjectError,
+    LoginRequiredError,
+    NotLoggedInError,
+    OidcError,
+)
+from idp.oidc.models import AuthorizationCode, Grant, Interaction
+from idp.oidc.tokens import digest
+
+ActiveSession = login_sessions.ActiveSession
+
+
+class Provider:
+    def __init__(self, ctx: OidcContext) -> None:
+        self.ctx = ctx
+
+    # -- /authorize -----------------------------------------------------------------------------
+    def authorize(self, params: dict[str, Any], session_id: str | None) -> str:
+        """The URL to send the browser to. Raises only errors that must not be redirected."""
+        ctx = self.ctx
+        with ctx.sessions() as db, db.begin():
+            client = ctx.clients.get(db, params.get("client_id"))
+            if params.get("request_uri"):
+                params = par.redeem(db, client.client_id, str(params["request_uri"]))
+            elif params.get("request"):
+                try:
+                    params = par.request_object_params(client, str(params["request"]),
+                                                       ctx.issuer)
+                except InvalidRequestObjectError as error:
+                    redirect_uri = check_redirect_uri(client, params)
+                    return error_url(redirect_uri, ctx.issuer, params.get("state"), error)
+            redirect_uri = check_redirect_uri(client, params)
+            try:
+                request = parse(client, params, require_nonce=ctx.settings.require_nonce)
+                return self._decide(db, request, session_id, started_at=now(), uid=None)
+            except OidcError as error:
+                if not error.redirectable:
+                    raise
+                return error_url(redirect_uri, ctx.issuer, params.get("state"), error)
+
+    def _decide(self, db: Session, request: AuthorizationRequest, session_id: str | None, *,
+                started_at: int, uid: str | None) -> str:
+        session = self._session(db, session_id)
+        prompt = self._prompt(db, request, session, started_at)
+        if prompt is None and session is not None:
+            if uid is not None:
+                _finish(db, uid)
+            return self._issue_code(db, request, session)
+        if "none" in request.prompt:
+            if prompt and prompt.name == "login":
+                raise LoginRequiredError()
+            raise ConsentRequiredError()
+        if uid is None:
+            uid = self._start_interaction(db, request, started_at)
+        return self.ctx.endpoint(f"/interaction/{uid}")
+
+    def _session(self, db: Session, session_id: str | None) -> ActiveSession | None:
+        session = login_sessions.load(db, session_id)
+        if session is None:
+            return None
+        person = db.get(PrivateId, session.private_id)
+        return session if person is not None and person.state == "active" else None
+
+    def _prompt(self, db: Session, request: AuthorizationRequest,
+                session: ActiveSession | None, started_at: int) -> Prompt | None:
+        requirements = Requirements(
+            prompt=request.prompt, max_age=request.max_age, acr_values=request.acr_values,
+            acr_essential=request.acr_essential,
+            claims=consentable(request.scope, request.claims), started_at=started_at)
+        record = consents.find(db, session.private_id, request.client_id) if session else None
+        facts = SessionFacts(
+            authenticated=session is not None, auth_time=session.auth_time if session else 0,
+            acr=session.acr if session else None,
+            consented_claims=record.decided if record else frozenset(),
+            consented_at=record.given_at if record else None, now=now())
+        return evaluate(requirements, facts)
+
+    def _start_interaction(self, db: Session, request: AuthorizationRequest,
+                           started_at: int) -> str:
+        uid = secrets.token_urlsafe(18)
+        db.add(Interaction(uid=uid, client_id=request.client_id, params=request.to_json(),
+                           csrf_token=secrets.token_urlsafe(24), started_at=started_at,
+                           expires_at=started_at + self.ctx.settings.interaction_lifetime_seconds,
+                           done=False))
+        return uid
+
+    def _issue_code(self, db: Session, request: AuthorizationRequest,
+                    session: ActiveSession) -> str:
+        record = consents.find(db, session.private_id, request.client_id)
+        allowed = consentable(request.scope, request.claims) & (
+            record.approved if record else frozenset())
+        acr = (levels.satisfying(session.acr, list(request.acr_values))
+               if request.acr_values else session.acr)
+        grant = Grant(id=secrets.token_urlsafe(18), client_id=request.client_id,
+                      private_id=session.private_id, session_id=session.id,
+                      scope=" ".join(request.scope),
+                      claims={"request": request.claims, "allowed": sorted(allowed)},
+                      nonce=request.nonce, acr=acr, amr=list(session.amr),
+                      auth_time=session.auth_time, revoked=False, created_at=now())
+        code = secrets.token_urlsafe(32)
+        db.add(grant)
+        db.flush()
+        db.add(AuthorizationCode(code_hash=digest(code), grant_id=grant.id,
+                                 redirect_uri=request.redirect_uri,
+                                 code_challenge=request.code_challenge,
+                                 expires_at=now() + self.ctx.settings.code_lifetime_seconds,
+                                 used=False))
+        return response_url(request.redirect_uri, self.ctx.issuer, request.state, code=code)
+
+    # -- interactions (the login package's port) ------------------------------------------------
+    def state(self, uid: str, session_id: str | None) -> dict[str, Any]:
+        """Where interaction ``uid`` stands for this browser: the prompt and why."""
+        with self.ctx.sessions() as db:
+            row, request = self._interaction(db, uid)
+            client = self.ctx.clients.get(db, row.client_id)
+            session = self._session(db, session_id)
+            prompt = self._prompt(db, request, session, row.started_at)
+            account = None if session is None else {
+                "state": "active", "acr": session.acr, "auth_time": session.auth_time}
+        return {
+            "uid": uid, "prompt": prompt.name if prompt else "done",
+            "reasons": list(prompt.reasons) if prompt else [],
+            "client": {"client_id": client.client_id, "name": client.name},
+            "requested": {"acr_values": list(request.acr_values), "scope": list(request.scope),
+                          "claims": sorted(consentable(request.scope, request.claims))},
+            "account": account, "csrf_token": row.csrf_token}
+
+    def csrf_token(self, uid: str) -> str:
+        with self.ctx.sessions() as db:
+            return self._interaction(db, uid)[0].csrf_token
+
+    def resume(self, uid: str, session_id: str | None) -> str:
+        """Continue the authorization: the RP's URL with a code, or this interaction again."""
+        with self.ctx.sessions() as db, db.begin():
+            row, request = self._interaction(db, uid)
+            return self._decide_or_error(db, request, session_id, row)
+
+    def consent(self, uid: str, session_id: str | None, *, approve: bool,
+                claims: list[str]) -> str:
+        with self.ctx.sessions() as db, db.begin():
+            row, request = self._interaction(db, uid)
+            session = self._session(db, session_id)
+            if session is None:
+                raise NotLoggedInError()
+            prompt = self._prompt(db, request, session, row.started_at)
+            if prompt is not None and prompt.name == "login":
+                raise NotLoggedInError("log in again before consenting: "
+                                       + ", ".join(prompt.reasons))
+            if not approve:
+                _finish(db, uid)
+                return error_url(request.redirect_uri, self.ctx.issuer, request.state,
+                                 AccessDeniedError("the person declined to share their data"))
+            asked = consentable(request.scope, request.claims)
+            consents.give(db, session.private_id, request.client_id, asked=asked,
+                          approved=frozenset(claims) & asked, now=max(now(), row.started_at))
+            return self._decide_or_error(db, request, session_id, row)
+
+    def abort(self, uid: str) -> str:
+        with self.ctx.sessions() as db, db.begin():
+            _row, request = self._interaction(db, uid)
+            _finish(db, uid)
+            return error_url(request.redirect_uri, self.ctx.issuer, request.state,
+                             AccessDeniedError("the person cancelled the sign-in"))
+
+    def _decide_or_error(self, db: Session, request: AuthorizationRequest,
+                         session_id: str | None, row: Interaction) -> str:
+        try:
+            return self._decide(db, request, session_id, started_at=row.started_at, uid=row.uid)
+        except OidcError as error:
+            _finish(db, row.uid)
+            return error_url(request.redirect_uri, self.ctx.issuer, request.state, error)
+
+    def _interaction(self, db: Session, uid: str) -> tuple[Interaction, AuthorizationRequest]:
+        row = db.get(Interaction, uid)
+        if row is None or row.done or row.expires_at < now():
+            raise InteractionNotFoundError()
+        return row, AuthorizationRequest.from_json(row.params)
+
+
+def _finish(db: Session, uid: str) -> None:
+    db.execute(update(Interaction).where(Interaction.uid == uid).values(done=True))

@@ -1,0 +1,109 @@
+"""RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) and back-channel logout
+(OpenID Connect Back-Channel Logout 1.0).
+
+Ending a session revokes the tokens granted in it (except ``offline_access`` grants, which
+outlive the login by design) and sends each relying party that took part and registered a
+``backchannel_logout_uri`` a signed logout token naming the ``sub`` and ``sid``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+import requests
+from sqlalchemy import select, update
+
+from idp.accounts import sessions as login_sessions
+from idp.oidc.context import OidcContext, now
+from idp.oidc.errors import InvalidRequestError, InvalidTokenError
+from idp.oidc.models import Grant, Token
+from idp.oidc.pairwise import subject
+from idp.oidc.tokens import session_sid
+
+log = logging.getLogger(__name__)
+BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
+
+
+@dataclass(frozen=True)
+class LogoutOutcome:
+    redirect_to: str | None
+    notified: tuple[str, ...]  # client_ids whose back-channel endpoint accepted the token
+
+
+def end_session(ctx: OidcContext, params: dict[str, Any], session_id: str | None) -> \
+        LogoutOutcome:
+    redirect_to = _post_logout_redirect(ctx, params)
+    if session_id is None:
+        return LogoutOutcome(redirect_to, ())
+    with ctx.sessions() as db, db.begin():
+        session = login_sessions.load(db, session_id)
+        login_sessions.end(db, session_id)
+        grants = db.scalars(select(Grant).where(Grant.session_id == session_id)).all()
+        online = [g.id for g in grants if "offline_access" not in g.scope.split()]
+        db.execute(update(Grant).where(Grant.id.in_(online)).values(revoked=True))
+        db.execute(update(Token).where(Token.grant_id.in_(online)).values(revoked=True))
+        targets = []
+        for client_id in sorted({g.client_id for g in grants}):
+            client = ctx.clients.get(db, client_id)
+            if client.backchannel_logout_uri and session is not None:
+                targets.append((client, logout_token(ctx, client, session.private_id,
+                                                     session_id)))
+    notified = tuple(c.client_id for c, token in targets if _deliver(ctx, c, token))
+    return LogoutOutcome(redirect_to, notified)
+
+
+def logout_token(ctx: OidcContext, client: Any, private_id: str, session_id: str) -> str:
+    issued = now()
+    claims = {"iss": ctx.issuer, "aud": client.client_id, "iat": issued, "exp": issued + 120,
+              "jti": secrets.token_urlsafe(16),
+              "sub": subject(client, private_id, ctx.pairwise_salt),
+              "sid": session_sid(session_id), "events": {BACKCHANNEL_EVENT: {}}}
+    return ctx.keys.sign(claims, client.id_token_alg, typ="logout+jwt")
+
+
+def _deliver(ctx: OidcContext, client: Any, token: str) -> bool:
+    try:
+        response = requests.post(client.backchannel_logout_uri, data={"logout_token": token},
+                                 timeout=ctx.settings.backchannel_timeout_seconds)
+    except requests.RequestException as error:
+        log.warning("back-channel logout to %s failed: %s", client.client_id, error)
+        return False
+    if response.status_code != 200:
+        log.warning("back-channel logout to %s answered %s", client.client_id,
+                    response.status_code)
+    return response.status_code == 200
+
+
+def _post_logout_redirect(ctx: OidcContext, params: dict[str, Any]) -> str | None:
+    """The registered post_logout_redirect_uri, with state; None when none was asked for."""
+    uri = params.get("post_logout_redirect_uri")
+    client_id = params.get("client_id")
+    if hint := params.get("id_token_hint"):
+        try:
+            claims = ctx.keys.verify(str(hint))  # an expired hint is fine (§2); ours only
+        except InvalidTokenError as error:
+            raise InvalidRequestError("id_token_hint is not an ID token of this IdP") from error
+        if claims.get("iss") != ctx.issuer:
+            raise InvalidRequestError("id_token_hint was issued by another IdP")
+        if client_id and client_id != claims.get("aud"):
+            raise InvalidRequestError("client_id differs from the id_token_hint's audience")
+        client_id = claims.get("aud")
+    if not uri:
+        return None
+    if not client_id:
+        raise InvalidRequestError("post_logout_redirect_uri needs id_token_hint or client_id")
+    with ctx.sessions() as db:
+        client = ctx.clients.get(db, str(client_id))
+    if uri not in client.post_logout_redirect_uris:
+        raise InvalidRequestError("post_logout_redirect_uri is not registered for this client")
+    state = params.get("state")
+    if state is None:
+        return str(uri)
+    parts = urlsplit(str(uri))
+    query = f"{parts.query}&" if parts.query else ""
+    return urlunsplit((parts.scheme, parts.netloc, parts.path,
+                       query + urlencode({"state": state}), ""))
