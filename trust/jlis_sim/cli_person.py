@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 from cryptography import x509
+from sqlalchemy import select
 
 from idp.cli_support import echo_json, get_settings
 from trust.jlis_sim import events, residents
@@ -68,7 +69,8 @@ def show(person_id: str, as_json: bool) -> None:
     """The resident: 4 info, card files, every certificate issued."""
     with _sim().transaction() as session:
         found = residents.get(session, person_id)
-        certificates = session.query(CertificateRecord).filter_by(person_id=person_id).all()
+        certificates = list(session.scalars(
+            select(CertificateRecord).where(CertificateRecord.person_id == person_id)))
         data = {
             "person_id": found.person_id, "name": found.name, "sex": str(found.sex),
             "birth_date": found.birth_date.isoformat(), "address": found.address,

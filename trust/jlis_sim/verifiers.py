@@ -68,7 +68,7 @@ def usage(session: Session, verifier_id: str, since: datetime | None = None) -> 
     if since is not None:
         query = query.where(MeterEntry.at >= to_db(since))
     counts = {p.value: 0 for p in Purpose}
-    counts.update({purpose: n for purpose, n in session.execute(query).tuples()})
+    counts.update({purpose: n for purpose, n in session.execute(query)})
     yen = sum(YEN_PER_CHECK[Purpose(p)] * n for p, n in counts.items())
     return {"verifier_id": verifier_id, "checks": counts, "yen": yen}
 
