@@ -8,5 +8,6 @@ from __future__ import annotations
 from idp.accounts import models as _accounts  # noqa: F401
 from idp.db import Base
 from idp.oidc import models as _oidc  # noqa: F401
+from idp.passkeys import models as _passkeys  # noqa: F401
 
 __all__ = ["Base"]

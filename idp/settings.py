@@ -122,6 +122,24 @@ class OidcSettings(_Section):
     )
 
 
+class WebauthnSettings(_Section):
+    """Passkeys (WebAuthn). Browsers allow WebAuthn over plain http only on `localhost`: the
+    demo's passkeys therefore work at http://localhost:8000, not at http://127.0.0.1:8000."""
+
+    rp_id: str = Field(
+        "localhost", description="Relying party ID: the IdP's registrable domain (or `localhost`)."
+        " Passkeys are bound to it; changing it orphans every registered passkey."
+    )
+    rp_name: str = Field("JPKI IdP", description="Name the browser shows when making a passkey.")
+    origins: tuple[str, ...] = Field(
+        ("http://localhost:8000",), description="Origins (scheme://host[:port]) allowed to run "
+        "the ceremonies; https only, except http://localhost."
+    )
+    challenge_timeout_seconds: int = Field(
+        300, description="How long a passkey challenge may be answered (single use)."
+    )
+
+
 class ServerSettings(_Section):
     """Where `idp serve` listens."""
 
@@ -151,6 +169,7 @@ class Settings(BaseSettings):
     sim: SimSettings = Field(default_factory=SimSettings)
     trust: TrustSettings = Field(default_factory=TrustSettings)
     oidc: OidcSettings = Field(default_factory=OidcSettings)
+    webauthn: WebauthnSettings = Field(default_factory=WebauthnSettings)
 
     @classmethod
     def settings_customise_sources(

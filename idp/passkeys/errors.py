@@ -63,7 +63,7 @@ class ChallengeExpired(PasskeyError):
 class SignCountRegression(PasskeyError):
     """This passkey's use counter went backwards, so it may have been copied.
 
-    It stays refused until you sign in with your card and remove it.
+    Sign in with your My Number Card and remove this passkey.
     """
 
     code = "passkey_sign_count_regression"

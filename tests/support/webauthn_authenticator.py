@@ -70,12 +70,17 @@ class SoftAuthenticator:
     credentials: dict[bytes, SoftCredential] = field(default_factory=dict)
 
     def create(self, options_json: str, *, origin: str, user_verified: bool = True,
-               rp_id: str | None = None, challenge: bytes | None = None) -> str:
-        """navigator.credentials.create(): a registration response in its JSON form."""
+               rp_id: str | None = None, challenge: bytes | None = None,
+               credential_id: bytes | None = None) -> str:
+        """navigator.credentials.create(): a registration response in its JSON form.
+
+        ``credential_id`` replays an ID already made (an authenticator ignoring
+        excludeCredentials); by default each call makes a new credential.
+        """
         options = json.loads(options_json)
         rp = rp_id or options["rp"]["id"]
         credential = SoftCredential(
-            credential_id=secrets.token_bytes(32),
+            credential_id=credential_id or secrets.token_bytes(32),
             private_key=ec.generate_private_key(ec.SECP256R1()),
             rp_id=rp,
             user_handle=unb64url(options["user"]["id"]),

@@ -1,0 +1,70 @@
+"""The database challenge store: one row per challenge, deleted by the answer that uses it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from idp.passkeys.challenges import new_handle
+from idp.passkeys.models import PasskeyChallenge
+from idp.passkeys.values import Anchor, Ceremony, PendingChallenge
+
+# Expired rows are kept this long, so that a late answer hears "expired", not "unknown".
+KEEP_EXPIRED = timedelta(hours=1)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class SqlChallengeStore:
+    """Challenges in ``passkey_challenges``, within the caller's unit of work (``session``)."""
+
+    def __init__(self, session: Session, clock: Callable[[], datetime] = _utcnow) -> None:
+        self._session = session
+        self._clock = clock
+
+    def save(self, pending: PendingChallenge) -> str:
+        self.purge_expired(self._clock() - KEEP_EXPIRED)
+        handle = new_handle()
+        anchor = pending.anchor
+        self._session.add(PasskeyChallenge(
+            id=handle, ceremony=pending.ceremony.value, challenge=pending.challenge,
+            private_id=pending.private_id,
+            anchor_issuer=anchor.issuer if anchor else None,
+            anchor_serial=anchor.serial if anchor else None,
+            expires_at=int(pending.expires_at.timestamp()),
+        ))
+        self._session.flush()
+        return handle
+
+    def take(self, handle: str) -> PendingChallenge | None:
+        row = self._session.get(PasskeyChallenge, handle)
+        if row is None:
+            return None
+        # The DELETE decides: of two concurrent answers only one removes the row (rowcount 1).
+        result = self._session.execute(
+            delete(PasskeyChallenge).where(PasskeyChallenge.id == handle),
+            execution_options={"synchronize_session": False},
+        )
+        self._session.expunge(row)
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        anchor = None
+        if row.anchor_issuer is not None and row.anchor_serial is not None:
+            anchor = Anchor(issuer=row.anchor_issuer, serial=row.anchor_serial)
+        return PendingChallenge(
+            ceremony=Ceremony(row.ceremony), challenge=row.challenge,
+            expires_at=datetime.fromtimestamp(row.expires_at, UTC),
+            private_id=row.private_id, anchor=anchor,
+        )
+
+    def purge_expired(self, before: datetime) -> None:
+        """Forget challenges that expired before ``before``; they could only be refused."""
+        self._session.execute(
+            delete(PasskeyChallenge).where(PasskeyChallenge.expires_at < before.timestamp()),
+            execution_options={"synchronize_session": False},
+        )

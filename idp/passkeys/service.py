@@ -1,0 +1,212 @@
+"""Passkeys of a private ID: register, sign in, list, rename, remove — with the account rules.
+
+Each operation runs in its own unit of work. A challenge is consumed in a transaction of its own
+before the answer is verified, so it is single-use even when the answer is refused (a refused
+answer cannot be retried against the same challenge).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from idp.db import transaction
+from idp.passkeys import ceremonies
+from idp.passkeys.challenge_store import SqlChallengeStore
+from idp.passkeys.challenges import ChallengeStore, consume
+from idp.passkeys.directory import AccountDirectory, SqlAccountDirectory
+from idp.passkeys.errors import (
+    AccountNotActive,
+    LastPasskeyNeedsCardLogin,
+    PasskeyAlreadyRegistered,
+    PasskeyNotFound,
+    PasskeyOfAnotherAccount,
+    UnknownPasskey,
+)
+from idp.passkeys.models import Passkey, PasskeyUser
+from idp.passkeys.naming import default_name, valid_name
+from idp.passkeys.summaries import PasskeyLogin, PasskeySummary, Started, summarise
+from idp.passkeys.values import Anchor, Ceremony, ExistingCredential, PendingChallenge, StoredKey
+from idp.settings import WebauthnSettings
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class PasskeyService:
+    """Built once from the settings; every method opens its own transactions."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        settings: WebauthnSettings,
+        *,
+        accounts: AccountDirectory | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+        challenge_store: Callable[[Session], ChallengeStore] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._accounts = accounts or SqlAccountDirectory()
+        self._clock = clock
+        self._store = challenge_store or (lambda session: SqlChallengeStore(session, clock))
+        self._timeout = timedelta(seconds=settings.challenge_timeout_seconds)
+
+    # --- registration (§7.1) -------------------------------------------------------------------
+
+    def begin_registration(self, *, private_id: str, display_name: str, anchor: Anchor) -> Started:
+        """Options for a new passkey of ``private_id``, enrolled under its current ``anchor``."""
+        with transaction(self._sessions) as session:
+            self._require_active(session, private_id)
+            existing = [ExistingCredential(p.credential_id, tuple(p.transports))
+                        for p in self._passkeys_of(session, private_id)]
+            options, pending = ceremonies.registration_options(
+                private_id, self._user_handle(session, private_id), display_name, existing,
+                rp_id=self._settings.rp_id, rp_name=self._settings.rp_name, anchor=anchor,
+                now=self._clock(), timeout=self._timeout,
+            )
+            return Started(options_json=options, handle=self._store(session).save(pending))
+
+    def finish_registration(
+        self, *, handle: str, response_json: str, name: str | None = None
+    ) -> PasskeySummary:
+        """Verify the browser's answer and keep the passkey; ``name`` defaults from the AAGUID."""
+        pending = self._consume(handle, Ceremony.REGISTRATION)
+        if pending.private_id is None or pending.anchor is None:
+            raise PasskeyNotFound("This passkey request belongs to no account. Reload the page.")
+        verified = ceremonies.verify_registration(
+            response_json, expected_challenge=pending.challenge,
+            expected_origin=self._settings.origins, expected_rp_id=self._settings.rp_id,
+        )
+        with transaction(self._sessions) as session:
+            self._require_active(session, pending.private_id)
+            if self._by_credential_id(session, verified.credential_id) is not None:
+                raise PasskeyAlreadyRegistered()
+            now = self._clock()
+            passkey = Passkey(
+                private_id=pending.private_id, credential_id=verified.credential_id,
+                public_key=verified.public_key, sign_count=verified.sign_count,
+                transports=list(verified.transports), aaguid=verified.aaguid,
+                backup_eligible=verified.backup_eligible, backup_state=verified.backup_state,
+                device_type=verified.device_type.value,
+                name=valid_name(name) if name is not None else default_name(verified, now),
+                user_handle=self._user_handle(session, pending.private_id),
+                anchor_issuer=pending.anchor.issuer, anchor_serial=pending.anchor.serial,
+                created_at=now,
+            )
+            session.add(passkey)
+            session.flush()
+            return summarise(passkey)
+
+    # --- authentication (§7.2) -----------------------------------------------------------------
+
+    def begin_authentication(self, *, expected_private_id: str | None = None) -> Started:
+        """Options for signing in: discoverable (any passkey), or one person's when expected."""
+        with transaction(self._sessions) as session:
+            allow = None
+            if expected_private_id is not None:
+                allow = [ExistingCredential(p.credential_id, tuple(p.transports))
+                         for p in self._passkeys_of(session, expected_private_id)]
+            options, pending = ceremonies.authentication_options(
+                rp_id=self._settings.rp_id, now=self._clock(), timeout=self._timeout,
+                allow_credentials=allow, private_id=expected_private_id,
+            )
+            return Started(options_json=options, handle=self._store(session).save(pending))
+
+    def finish_authentication(self, *, handle: str, response_json: str) -> PasskeyLogin:
+        """Verify a sign-in; the passkey's sign count, backup state and last use are updated."""
+        pending = self._consume(handle, Ceremony.AUTHENTICATION)
+        credential_id = ceremonies.assertion_credential_id(response_json)
+        with transaction(self._sessions) as session:
+            passkey = self._by_credential_id(session, credential_id)
+            if passkey is None:
+                raise UnknownPasskey()
+            if pending.private_id is not None and passkey.private_id != pending.private_id:
+                raise PasskeyOfAnotherAccount(
+                    "This passkey belongs to a different account than the one signed in here. "
+                    "Choose a passkey of this account, or sign out and sign in with that one."
+                )
+            self._require_active(session, passkey.private_id)
+            assertion = ceremonies.verify_authentication(
+                response_json, stored_passkey=_stored_key(passkey),
+                expected_challenge=pending.challenge, expected_origin=self._settings.origins,
+                expected_rp_id=self._settings.rp_id,
+            )
+            passkey.sign_count = assertion.sign_count
+            passkey.backup_state = assertion.backup_state
+            passkey.last_used_at = self._clock()
+            return PasskeyLogin(
+                private_id=passkey.private_id, passkey=summarise(passkey),
+                user_verified=assertion.user_verified,
+            )
+
+    # --- the person's page ---------------------------------------------------------------------
+
+    def list_passkeys(self, private_id: str) -> list[PasskeySummary]:
+        with transaction(self._sessions) as session:
+            return [summarise(p) for p in self._passkeys_of(session, private_id)]
+
+    def rename(self, private_id: str, passkey_id: str, name: str) -> PasskeySummary:
+        with transaction(self._sessions) as session:
+            passkey = self._owned(session, private_id, passkey_id)
+            passkey.name = valid_name(name)
+            return summarise(passkey)
+
+    def remove(self, private_id: str, passkey_id: str, *, fresh_card_login: bool) -> None:
+        """Remove a passkey; the last one only after a fresh card login (else: no way back in
+        but the card, and a stolen session could lock the person out)."""
+        with transaction(self._sessions) as session:
+            passkey = self._owned(session, private_id, passkey_id)
+            count = session.execute(
+                select(func.count()).select_from(Passkey).where(Passkey.private_id == private_id)
+            ).scalar_one()
+            if count <= 1 and not fresh_card_login:
+                raise LastPasskeyNeedsCardLogin()
+            session.delete(passkey)
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    def _consume(self, handle: str, ceremony: Ceremony) -> PendingChallenge:
+        with transaction(self._sessions) as session:
+            return consume(self._store(session), handle, ceremony=ceremony, now=self._clock())
+
+    def _require_active(self, session: Session, private_id: str) -> None:
+        if not self._accounts.passkeys_allowed(session, private_id):
+            raise AccountNotActive()
+
+    @staticmethod
+    def _user_handle(session: Session, private_id: str) -> bytes:
+        user = session.get(PasskeyUser, private_id)
+        if user is None:
+            user = PasskeyUser(private_id=private_id, user_handle=ceremonies.new_user_handle())
+            session.add(user)
+        return user.user_handle
+
+    @staticmethod
+    def _passkeys_of(session: Session, private_id: str) -> list[Passkey]:
+        query = select(Passkey).where(Passkey.private_id == private_id)
+        return list(session.scalars(query.order_by(Passkey.created_at, Passkey.id)))
+
+    @staticmethod
+    def _by_credential_id(session: Session, credential_id: bytes) -> Passkey | None:
+        query = select(Passkey).where(Passkey.credential_id == credential_id)
+        return session.scalars(query).one_or_none()
+
+    @staticmethod
+    def _owned(session: Session, private_id: str, passkey_id: str) -> Passkey:
+        passkey = session.get(Passkey, passkey_id)
+        if passkey is None or passkey.private_id != private_id:
+            raise PasskeyNotFound()
+        return passkey
+
+
+def _stored_key(passkey: Passkey) -> StoredKey:
+    return StoredKey(
+        credential_id=passkey.credential_id, public_key=passkey.public_key,
+        sign_count=passkey.sign_count, backup_eligible=passkey.backup_eligible,
+        user_handle=passkey.user_handle,
+    )
