@@ -13,10 +13,9 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from idp.errors import IdpError
+from idp.jpki.certificate import parse_certificate
+from idp.jpki.signature import verify_card_signature
 
 ISSUER = "http://127.0.0.1/idp"
 
@@ -35,14 +34,12 @@ class CardRequestServer:
         if self.answers:
             return 409, {"error": "request_used", "error_description": "already answered"}
         try:
-            certificate = x509.load_der_x509_certificate(base64.b64decode(body["certificate"]))
-            key = certificate.public_key()
-            assert isinstance(key, rsa.RSAPublicKey)
+            certificate = parse_certificate(base64.b64decode(body["certificate"]))
             data = base64.urlsafe_b64decode(self.request["to_be_signed"] + "==")
-            key.verify(base64.b64decode(body["signature"]), data, padding.PKCS1v15(),
-                       hashes.SHA256())
-        except (InvalidSignature, KeyError, ValueError, AssertionError):
-            return 400, {"error": "bad_signature", "error_description": "signature invalid"}
+            # The JPKI trust core decides, as the IdP will.
+            verify_card_signature(certificate, base64.b64decode(body["signature"]), data)
+        except (IdpError, KeyError, ValueError) as error:
+            return 400, {"error": "bad_signature", "error_description": str(error)}
         self.answers.append(body)
         return 200, {"status": "accepted"}
 
