@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -64,3 +65,24 @@ def test_an_event_for_an_unknown_person_is_refused_with_exit_1(sim_server: Runni
         sim_server.cli("person", "die", "p-nobody")
     assert refused.value.returncode == 1
     assert "no resident" in refused.value.stderr
+
+
+def test_ca_export_writes_pem_anchors_per_purpose(sim_server: RunningSim, tmp_path: Path) -> None:
+    result = sim_server.run("ca", "export", str(tmp_path / "trust"))
+    assert result.returncode == 0
+    sign = sorted(p.name for p in (tmp_path / "trust" / "sign").glob("*.pem"))
+    assert sign == ["jpki-sim-sign-card-2019.pem", "jpki-sim-sign-card-2023.pem",
+                    "jpki-sim-sign-phone-2023.pem"]
+    for path in (tmp_path / "trust" / "auth").glob("*.pem"):
+        assert x509.load_pem_x509_certificate(path.read_bytes()).subject.rfc4514_string() \
+            .find("O=JPKI-SIM") >= 0
+
+
+def test_metering_on_the_command_line_counts_served_checks(sim_server: RunningSim) -> None:
+    before = requests.get(f"{sim_server.url}/v1/metering", headers=sim_server.headers,
+                          timeout=10).json()
+    requests.get(f"{sim_server.url}/v1/crl/auth-card-2023", headers=sim_server.headers,
+                 timeout=10)
+    rows = [json.loads(line) for line in sim_server.run("metering", "--json").stdout.splitlines()]
+    mine = next(r for r in rows if r["verifier_id"] == sim_server.verifier_id)
+    assert mine["yen"] == before["yen"] + 2

@@ -84,7 +84,7 @@ def _verifier_call(endpoint: str, handler: Handler) -> Any:
             return body
     except SimError as error:
         with sim.transaction() as session:
-            verifiers.audit(session, sim, verifier_id, endpoint, request.args.get("serial"),
+            verifiers.audit(session, sim, verifier_id, endpoint, _named_serial(),
                             f"{error.status} {error.code}: {error.description}")
         raise
 
@@ -189,6 +189,13 @@ def metering() -> Any:
             raise BadRequestError("`since` must be an RFC 3339 time") from error
         return jsonify(verifiers.usage(session, verifier_id, moment)), None, None, "ok"
     return _verifier_call("metering", handler)
+
+
+def _named_serial() -> str | None:
+    """The serial a (refused) call named, for the audit log."""
+    body = request.get_json(silent=True) if request.is_json else None
+    serial = request.args.get("serial") or (body.get("serial") if isinstance(body, dict) else None)
+    return str(serial)[:42] if serial else None
 
 
 def _arg(name: str) -> str:

@@ -89,6 +89,19 @@ def test_a_new_revocation_rebuilds_the_cached_crl(client: FlaskClient, api_key: 
         is x509.ReasonFlags.certificate_hold
 
 
+def test_the_crl_is_rebuilt_once_its_next_update_has_passed(client: FlaskClient, api_key: str,
+                                                            clock: Any) -> None:
+    def number() -> int:
+        crl = x509.load_der_x509_crl(client.get("/v1/crl/sign-card-2019",
+                                                headers=_auth(api_key)).data)
+        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+
+    first = number()
+    assert number() == first  # cached
+    clock.moment += timedelta(hours=24, seconds=1)
+    assert number() == first + 1
+
+
 def _ocsp(client: FlaskClient, api_key: str, certificate: x509.Certificate,
           issuer: x509.Certificate, nonce: bytes = b"n" * 16) -> ocsp.OCSPResponse:
     request = (ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, hashes.SHA256())
@@ -253,9 +266,12 @@ def test_every_call_is_audited_refusals_included(client: FlaskClient, api_key: s
     client.get(f"/v1/links/previous?serial={person['auth_serial']}&purpose=auth",
                headers=_auth(api_key))
     client.get("/v1/cas", headers=_auth("wrong"))
+    client.post("/v1/basic4", headers=_auth(api_key), json={"serial": "abc", "consent": {}})
     with sim.transaction() as session:
         rows = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
     assert [(r.endpoint, r.outcome.split(":")[0]) for r in rows] == [
-        ("links/previous", "403 consent_required"), ("cas", "403 forbidden")]
+        ("links/previous", "403 consent_required"), ("cas", "403 forbidden"),
+        ("basic4", "404 not_found")]
+    assert rows[2].serial == "abc"
     assert rows[0].serial == person["auth_serial"]
     assert rows[0].verifier_id is not None
