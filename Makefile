@@ -33,7 +33,7 @@ demo: install
 	$(BIN)/idp demo
 
 lint: install
-	$(BIN)/ruff check idp trust tests bench rp_examples
+	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
