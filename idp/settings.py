@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -138,6 +139,19 @@ class WebauthnSettings(_Section):
     challenge_timeout_seconds: int = Field(
         300, description="How long a passkey challenge may be answered (single use)."
     )
+
+    @model_validator(mode="after")
+    def _origins_belong_to_rp_id(self) -> WebauthnSettings:
+        # WebAuthn L3 §5.1.3/§5.1.4: the RP ID must equal, or be a registrable suffix of, the
+        # origin's host; browsers allow WebAuthn only in secure contexts (https, or localhost).
+        for origin in self.origins:
+            parts = urlsplit(origin)
+            scheme, host = parts.scheme, parts.hostname or ""
+            if host != self.rp_id and not host.endswith("." + self.rp_id):
+                raise ValueError(f"webauthn origin {origin} is not on rp_id {self.rp_id}")
+            if scheme != "https" and not (scheme == "http" and host == "localhost"):
+                raise ValueError(f"webauthn origin {origin} must be https (or http://localhost)")
+        return self
 
 
 class ServerSettings(_Section):

@@ -20,6 +20,7 @@ from idp.passkeys.challenges import ChallengeStore, consume
 from idp.passkeys.directory import AccountDirectory, SqlAccountDirectory
 from idp.passkeys.errors import (
     AccountNotActive,
+    ChallengeUnknown,
     LastPasskeyNeedsCardLogin,
     PasskeyAlreadyRegistered,
     PasskeyNotFound,
@@ -76,8 +77,8 @@ class PasskeyService:
     ) -> PasskeySummary:
         """Verify the browser's answer and keep the passkey; ``name`` defaults from the AAGUID."""
         pending = self._consume(handle, Ceremony.REGISTRATION)
-        if pending.private_id is None or pending.anchor is None:
-            raise PasskeyNotFound("This passkey request belongs to no account. Reload the page.")
+        if pending.private_id is None or pending.anchor is None:  # not made by begin_registration
+            raise ChallengeUnknown()
         verified = ceremonies.verify_registration(
             response_json, expected_challenge=pending.challenge,
             expected_origin=self._settings.origins, expected_rp_id=self._settings.rp_id,
