@@ -81,7 +81,7 @@ def parse_certificate(der: bytes) -> JpkiCertificate:
         extensions = certificate.extensions
     except ValueError as exc:
         raise MalformedCertificateError(f"the certificate is not valid DER X.509 ({exc}); read it "
-                                   "again from the card") from exc
+                                        "again from the card") from exc
     purpose = _purpose(extensions)
     if not isinstance(certificate.public_key(), rsa.RSAPublicKey):
         raise InvalidCertificateError("the certificate key is not RSA as JPKI requires")
@@ -114,9 +114,9 @@ def _purpose(extensions: x509.Extensions) -> Purpose:
     found = {info.policy_identifier for info in policies}
     purposes = [purpose for purpose in Purpose if purpose.policy_oid in found]
     if len(purposes) != 1:
-        raise NotJpkiCertificateError("the certificate carries no single JPKI policy (signing "
-                                 "1.2.392.200149.8.5.1.1.20 or user authentication "
-                                 "1.2.392.200149.8.5.1.3.30); use a My Number Card certificate")
+        raise NotJpkiCertificateError(
+            "the certificate carries no single JPKI policy (signing 1.2.392.200149.8.5.1.1.20 "
+            "or user authentication 1.2.392.200149.8.5.1.3.30); use a My Number Card certificate")
     return purposes[0]
 
 

@@ -60,7 +60,7 @@ def _diagnose(certificate: JpkiCertificate, signature: bytes,
     value = int.from_bytes(signature, "big")
     if len(signature) != size or value >= numbers.n:
         return BadSignatureError(f"the signature is {len(signature)} bytes; this certificate's key "
-                            f"makes {size}-byte signatures (was it made by another card?)")
+                                 f"makes {size}-byte signatures (was it made by another card?)")
     block = pow(value, numbers.e, numbers.n).to_bytes(size, "big")
     payload = _pkcs1_payload(block)
     if payload is None:
@@ -68,13 +68,13 @@ def _diagnose(certificate: JpkiCertificate, signature: bytes,
                                  "with the same card the certificate was read from")
     if payload == hashlib.sha256(to_be_signed).digest():
         return WrongDigestError("the card signed the bare SHA-256 hash; the card app must sign "
-                           "DigestInfo(SHA-256, hash)")
+                                "DigestInfo(SHA-256, hash)")
     for prefix, name in _KNOWN_PREFIXES.items():
         if payload.startswith(prefix) and name != "SHA-256":
             return WrongDigestError(f"the card signed a {name} digest; the card app must sign "
-                               "DigestInfo(SHA-256, SHA-256(to_be_signed))")
+                                    "DigestInfo(SHA-256, SHA-256(to_be_signed))")
     return WrongDigestError("the card signed another message; sign this request's to_be_signed "
-                       "(a signature for another request or purpose is refused)")
+                            "(a signature for another request or purpose is refused)")
 
 
 def _pkcs1_payload(block: bytes) -> bytes | None:

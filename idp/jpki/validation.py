@@ -69,7 +69,7 @@ def verify_certificate(certificate: JpkiCertificate, *, expected_purpose: Purpos
 def _check_purpose(certificate: JpkiCertificate, expected: Purpose) -> None:
     if certificate.purpose is not expected:
         raise WrongPurposeError(f"this is the {_PURPOSE_NAMES[certificate.purpose]}; this step "
-                           f"needs the {_PURPOSE_NAMES[expected]}")
+                                f"needs the {_PURPOSE_NAMES[expected]}")
 
 
 def _find_issuer(certificate: JpkiCertificate, purpose: Purpose,
@@ -94,8 +94,8 @@ def _find_issuer(certificate: JpkiCertificate, purpose: Purpose,
 def _check_validity(certificate: JpkiCertificate, anchor: Anchor, at: datetime) -> None:
     if at < certificate.not_before:
         raise CertificateNotYetValidError(f"the certificate is valid only from "
-                                     f"{certificate.not_before:%Y-%m-%d %H:%M} UTC; check the "
-                                     "clock or try again later")
+                                          f"{certificate.not_before:%Y-%m-%d %H:%M} UTC; check the "
+                                          "clock or try again later")
     if at > certificate.not_after:
         raise CertificateExpiredError(
             f"the certificate expired on {certificate.not_after:%Y-%m-%d}; renew it at the "
@@ -103,8 +103,8 @@ def _check_validity(certificate: JpkiCertificate, anchor: Anchor, at: datetime) 
     ca = anchor.certificate
     if not ca.not_valid_before_utc <= at <= ca.not_valid_after_utc:
         raise AnchorExpiredError(f"the issuing CA {anchor.label} is valid only "
-                            f"{ca.not_valid_before_utc:%Y-%m-%d} to "
-                            f"{ca.not_valid_after_utc:%Y-%m-%d}; renew the certificate")
+                                 f"{ca.not_valid_before_utc:%Y-%m-%d} to "
+                                 f"{ca.not_valid_after_utc:%Y-%m-%d}; renew the certificate")
 
 
 def _check_profile(certificate: JpkiCertificate) -> None:
@@ -130,4 +130,4 @@ def _check_profile(certificate: JpkiCertificate) -> None:
     if (not usage.digital_signature or usage.key_cert_sign
             or (needs_commitment and not usage.content_commitment)):
         raise InvalidCertificateError("the certificate's key usage does not fit a JPKI "
-                                 f"{certificate.purpose.value} certificate")
+                                      f"{certificate.purpose.value} certificate")

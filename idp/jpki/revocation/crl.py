@@ -49,16 +49,16 @@ def build_index(der: bytes, issuer: x509.Certificate, path: Path, *, now: dateti
         signed = crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
     except (ValueError, TypeError) as exc:
         raise CrlUnavailableError(f"the CRL of {issuer.subject.rfc4514_string()} is malformed: "
-                             f"{exc}") from exc
+                                  f"{exc}") from exc
     if crl.issuer != issuer.subject or not signed:
         raise CrlUnavailableError(f"the CRL is not signed by {issuer.subject.rfc4514_string()} "
-                             "(tampered or of another CA generation); refusing it")
+                                  "(tampered or of another CA generation); refusing it")
     meta = _meta(crl, der, anchor_key_id(issuer))
     if meta.this_update > now + _CLOCK_SKEW:
         raise CrlUnavailableError("the CRL's thisUpdate is in the future; check the server clock")
     if previous is not None and meta.crl_number < previous.crl_number:
         raise CrlUnavailableError(f"CRL number {meta.crl_number} is older than the cached "
-                             f"{previous.crl_number}; refusing a rollback")
+                                  f"{previous.crl_number}; refusing a rollback")
     write_index(path, meta, _entries(crl))
     return meta
 
@@ -68,7 +68,7 @@ def _meta(crl: x509.CertificateRevocationList, der: bytes, key_id: bytes) -> Crl
                if e.critical and e.oid not in _SUPPORTED_CRITICAL]
     if unknown or crl.next_update_utc is None:
         raise CrlUnavailableError(f"the CRL has unsupported critical extensions {unknown} or no "
-                             "nextUpdate; JPKI CRLs are complete CRLs with nextUpdate")
+                                  "nextUpdate; JPKI CRLs are complete CRLs with nextUpdate")
     try:
         number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
     except x509.ExtensionNotFound:
@@ -84,7 +84,7 @@ def _entries(crl: x509.CertificateRevocationList) -> Iterator[RawEntry]:
                 reason = RevocationReason(extension.value.reason.value).code
             elif extension.critical:  # e.g. certificateIssuer: indirect CRLs are not JPKI's
                 raise CrlUnavailableError(f"CRL entry extension {extension.oid.dotted_string} is "
-                                     "critical and unsupported")
+                                          "critical and unsupported")
         yield RawEntry(revoked.serial_number, reason, int(revoked.revocation_date_utc.timestamp()))
 
 
@@ -124,7 +124,7 @@ class CrlSource:
         why = self._failed.get(key_id, (now, "no fetch attempted"))[1]
         if index is None:
             raise CrlUnavailableError(f"no CRL of {issuer.subject.rfc4514_string()} is available "
-                                 f"({why}); try again later")
+                                      f"({why}); try again later")
         if now > index.meta.next_update + self._staleness:
             raise StaleCrlError(
                 f"the newest CRL available expired at {index.meta.next_update:%Y-%m-%d %H:%M} "
