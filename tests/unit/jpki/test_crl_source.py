@@ -153,3 +153,17 @@ def test_a_tampered_download_is_refused_and_the_old_index_kept(tmp_path: Path) -
     clock.at = pki.NOW + timedelta(hours=25)
     assert source.status(HOLDER, CA.certificate).state is CertState.GOOD  # old one, in policy
     assert fetcher.calls == 2
+
+
+def test_another_process_reads_the_index_this_one_wrote(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    _source(FakeFetcher(pki.crl(CA, [pki.Revoked(0x1001)])), tmp_path, FixedClock(pki.NOW)).status(
+        HOLDER, CA.certificate)
+    (index_file,) = tmp_path.glob("*.idx")
+    code = ("import sys; from pathlib import Path; from idp.jpki.revocation import CrlIndex; "
+            "i = CrlIndex(Path(sys.argv[1])); print(i.lookup(0x1001).reason, i.lookup(0x1002))")
+    out = subprocess.run([sys.executable, "-c", code, str(index_file)], capture_output=True,
+                         text=True, check=True, timeout=60).stdout
+    assert out.split() == ["superseded", "None"]
