@@ -32,6 +32,7 @@ class SessionFacts:
     acr: str | None = None
     consented_claims: frozenset[str] = frozenset()
     consented_at: int | None = None  # None: no consent recorded for this relying party
+    consented_in_interaction: bool = False  # the person just answered the consent prompt
     now: int = 0
 
 
@@ -61,7 +62,7 @@ LOGIN_CHECKS: tuple[Check, ...] = (
 
 CONSENT_CHECKS: tuple[Check, ...] = (
     Check("consent_prompt", "The relying party asked to ask again (prompt=consent).",
-          lambda r, s: "consent" in r.prompt and (s.consented_at or 0) < r.started_at),
+          lambda r, s: "consent" in r.prompt and not s.consented_in_interaction),
     Check("claims_missing", "The person has not agreed to share these claims yet.",
           lambda r, s: s.consented_at is None or not r.claims <= s.consented_claims),
 )

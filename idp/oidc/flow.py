@@ -74,9 +74,9 @@ class Provider:
                 return error_url(redirect_uri, ctx.issuer, params.get("state"), error)
 
     def _decide(self, db: Session, request: AuthorizationRequest, session_id: str | None, *,
-                started_at: int, uid: str | None) -> str:
+                started_at: int, uid: str | None, consented: bool = False) -> str:
         session = self._session(db, session_id)
-        prompt = self._prompt(db, request, session, started_at)
+        prompt = self._prompt(db, request, session, started_at, consented)
         if prompt is None and session is not None:
             if uid is not None:
                 _finish(db, uid)
@@ -97,7 +97,8 @@ class Provider:
         return session if person is not None and person.state == "active" else None
 
     def _prompt(self, db: Session, request: AuthorizationRequest,
-                session: ActiveSession | None, started_at: int) -> Prompt | None:
+                session: ActiveSession | None, started_at: int,
+                consented: bool = False) -> Prompt | None:
         requirements = Requirements(
             prompt=request.prompt, max_age=request.max_age, acr_values=request.acr_values,
             acr_essential=request.acr_essential,
@@ -107,7 +108,8 @@ class Provider:
             authenticated=session is not None, auth_time=session.auth_time if session else 0,
             acr=session.acr if session else None,
             consented_claims=record.decided if record else frozenset(),
-            consented_at=record.given_at if record else None, now=now())
+            consented_at=record.given_at if record else None,
+            consented_in_interaction=consented, now=now())
         return evaluate(requirements, facts)
 
     def _start_interaction(self, db: Session, request: AuthorizationRequest,
@@ -187,8 +189,8 @@ class Provider:
                                  AccessDeniedError("the person declined to share their data"))
             asked = consentable(request.scope, request.claims)
             consents.give(db, session.private_id, request.client_id, asked=asked,
-                          approved=frozenset(claims) & asked, now=max(now(), row.started_at))
-            return self._decide_or_error(db, request, session_id, row)
+                          approved=frozenset(claims) & asked)
+            return self._decide_or_error(db, request, session_id, row, consented=True)
 
     def abort(self, uid: str) -> str:
         with self.ctx.sessions() as db, db.begin():
@@ -198,9 +200,11 @@ class Provider:
                              AccessDeniedError("the person cancelled the sign-in"))
 
     def _decide_or_error(self, db: Session, request: AuthorizationRequest,
-                         session_id: str | None, row: Interaction) -> str:
+                         session_id: str | None, row: Interaction,
+                         consented: bool = False) -> str:
         try:
-            return self._decide(db, request, session_id, started_at=row.started_at, uid=row.uid)
+            return self._decide(db, request, session_id, started_at=row.started_at, uid=row.uid,
+                                consented=consented)
         except OidcError as error:
             _finish(db, row.uid)
             return error_url(request.redirect_uri, self.ctx.issuer, request.state, error)

@@ -126,7 +126,8 @@ class KeyStore:
     def sign(self, claims: dict[str, Any], alg: str = "ES256", typ: str = "JWT") -> str:
         self._refresh()
         entry = self._active[alg]
-        return jwt.encode({"alg": alg, "kid": entry.kid, "typ": typ}, claims, entry.key)
+        return jwt.encode({"alg": alg, "kid": entry.kid, "typ": typ}, claims, entry.key,
+                          algorithms=[alg])
 
     def verify(self, token: str, *, typ: str | None = None) -> dict[str, Any]:
         """The claims of a token this IdP signed (signature only; callers check the rest)."""

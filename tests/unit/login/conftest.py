@@ -1,0 +1,3 @@
+from tests.unit.oidc.conftest import app, rp
+
+__all__ = ["app", "rp"]

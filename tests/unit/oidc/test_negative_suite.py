@@ -1,0 +1,196 @@
+"""The negative suite: what the OpenID conformance suite's basic/config plans and the FAPI 2.0 /
+RFC 9700 MUSTs expect an OP to refuse, each as one test."""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask
+from joserfc import jwt
+from joserfc.jwk import ECKey
+from sqlalchemy import update
+
+from idp import db
+from idp.oidc.models import AuthorizationCode
+from tests.unit.oidc.conftest import ISSUER, REDIRECT, Rp, pkce, query, register
+
+
+def _error_at_rp(location: str) -> dict[str, str]:
+    assert location.startswith(REDIRECT + "?"), location
+    params = query(location)
+    assert params["iss"] == ISSUER
+    assert params["state"] == "st-1"
+    return params
+
+
+def test_missing_pkce_is_refused_at_the_redirect_uri(rp: Rp) -> None:
+    location, _ = rp.authorize(code_challenge=None, code_challenge_method=None)
+    assert _error_at_rp(location)["error"] == "invalid_request"
+
+
+def test_plain_pkce_is_refused(rp: Rp) -> None:
+    _, challenge = pkce()
+    location, _ = rp.authorize(code_challenge=challenge, code_challenge_method="plain")
+    params = _error_at_rp(location)
+    assert params["error"] == "invalid_request"
+    assert "S256" in params["error_description"]
+
+
+def test_wrong_code_verifier_is_refused_and_the_code_is_spent(rp: Rp) -> None:
+    rp.login()
+    code, verifier = rp.code()
+    wrong, _ = pkce()
+    response = rp.exchange(code, wrong)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_grant"
+    assert rp.exchange(code, verifier).get_json()["error"] == "invalid_grant"
+
+
+def test_code_reuse_fails_and_revokes_the_tokens_issued_from_the_code(rp: Rp) -> None:
+    rp.login()
+    code, verifier = rp.code()
+    first = rp.exchange(code, verifier).get_json()
+    bearer = {"Authorization": f"Bearer {first['access_token']}"}
+    assert rp.browser.get("/userinfo", headers=bearer).status_code == 200
+    second = rp.exchange(code, verifier)
+    assert second.status_code == 400
+    assert second.get_json()["error"] == "invalid_grant"
+    assert rp.browser.get("/userinfo", headers=bearer).status_code == 401
+    refreshed = rp.token(grant_type="refresh_token", refresh_token=first["refresh_token"])
+    assert refreshed.get_json()["error"] == "invalid_grant"
+
+
+def test_unregistered_redirect_uri_shows_an_error_page_and_never_redirects(rp: Rp) -> None:
+    response = rp.browser.get("/authorize", query_string={
+        "client_id": rp.client_id, "redirect_uri": "https://evil.example/cb",
+        "response_type": "code", "scope": "openid", "state": "st-1"})
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert "redirect_uri" in response.get_data(as_text=True)
+
+
+def test_redirect_uri_must_match_exactly_not_by_prefix(rp: Rp) -> None:
+    response = rp.browser.get("/authorize", query_string={
+        "client_id": rp.client_id, "redirect_uri": REDIRECT + "/../x", "response_type": "code"})
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+
+
+def test_unknown_client_shows_an_error_page(rp: Rp) -> None:
+    response = rp.browser.get("/authorize", query_string={
+        "client_id": "rp_nobody", "redirect_uri": REDIRECT, "response_type": "code"})
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+
+
+def test_bad_client_secret_is_invalid_client(rp: Rp) -> None:
+    rp.login()
+    code, verifier = rp.code()
+    response = rp.browser.post("/token", auth=(rp.client_id, "wrong"), data={
+        "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+        "redirect_uri": REDIRECT})
+    assert response.status_code == 401
+    assert response.get_json()["error"] == "invalid_client"
+    assert "WWW-Authenticate" in response.headers
+
+
+def test_client_secret_post_is_refused_for_a_basic_client(rp: Rp) -> None:
+    response = rp.browser.post("/token", data={
+        "grant_type": "authorization_code", "code": "x", "code_verifier": "y",
+        "client_id": rp.client_id, "client_secret": rp.secret})
+    assert response.status_code == 401
+
+
+def test_expired_code_is_refused(rp: Rp) -> None:
+    rp.login()
+    code, verifier = rp.code()
+    with db.transaction(rp.app.extensions["idp.sessions"]) as session:
+        session.execute(update(AuthorizationCode).values(expires_at=int(time.time()) - 1))
+    response = rp.exchange(code, verifier)
+    assert response.get_json()["error"] == "invalid_grant"
+    assert "expired" in response.get_json()["error_description"]
+
+
+def test_prompt_none_without_session_returns_login_required_to_the_rp(rp: Rp) -> None:
+    location, _ = rp.authorize(prompt="none")
+    assert _error_at_rp(location)["error"] == "login_required"
+
+
+def test_prompt_none_without_consent_returns_consent_required(rp: Rp) -> None:
+    rp.login()
+    location, _ = rp.authorize(prompt="none")
+    assert _error_at_rp(location)["error"] == "consent_required"
+
+
+def test_max_age_exceeded_takes_the_person_to_the_login_prompt(rp: Rp) -> None:
+    rp.login(now=int(time.time()) - 600)
+    rp.code()  # consent given
+    location, _ = rp.authorize(max_age="60")
+    state = rp.interaction(location)
+    assert state["prompt"] == "login"
+    assert "max_age" in state["reasons"]
+
+
+def test_max_age_exceeded_with_prompt_none_is_login_required(rp: Rp) -> None:
+    rp.login(now=int(time.time()) - 600)
+    location, _ = rp.authorize(max_age="60", prompt="none")
+    assert _error_at_rp(location)["error"] == "login_required"
+
+
+def test_unknown_essential_acr_is_unmet_authentication_requirements(rp: Rp) -> None:
+    rp.login()
+    claims = '{"id_token": {"acr": {"essential": true, "values": ["urn:nobody:loa:9"]}}}'
+    location, _ = rp.authorize(claims=claims)
+    assert _error_at_rp(location)["error"] == "unmet_authentication_requirements"
+
+
+def test_essential_acr_above_the_session_asks_for_a_stronger_login(rp: Rp) -> None:
+    rp.login(acr="urn:jpki-idp:acr:ial1-aal2")
+    claims = '{"id_token": {"acr": {"essential": true, "values": ["urn:jpki-idp:acr:ial2-aal2"]}}}'
+    location, _ = rp.authorize(claims=claims)
+    state = rp.interaction(location)
+    assert state["prompt"] == "login"
+    assert state["reasons"] == ["acr_not_met"]
+
+
+def test_missing_nonce_is_refused(rp: Rp) -> None:
+    location, _ = rp.authorize(nonce=None)
+    params = _error_at_rp(location)
+    assert params["error"] == "invalid_request"
+    assert "nonce" in params["error_description"]
+
+
+def test_only_the_code_response_type_is_supported(rp: Rp) -> None:
+    location, _ = rp.authorize(response_type="id_token")
+    assert _error_at_rp(location)["error"] == "unsupported_response_type"
+
+
+def test_tampered_request_object_is_invalid_request_object(app: Flask) -> None:
+    key = ECKey.generate_key("P-256")
+    jwks = {"keys": [{**key.as_dict(private=False), "kid": "rp-1"}]}
+    client_id, _ = register(app, auth_method="private_key_jwt", jwks=jwks)
+    _, challenge = pkce()
+    signed = jwt.encode({"alg": "ES256", "kid": "rp-1"}, {
+        "iss": client_id, "aud": ISSUER, "client_id": client_id, "response_type": "code",
+        "redirect_uri": REDIRECT, "scope": "openid", "nonce": "n", "state": "st-1",
+        "code_challenge": challenge, "code_challenge_method": "S256",
+        "exp": int(time.time()) + 60}, key)
+    header, payload, signature = signed.split(".")
+    tampered = f"{header}.{payload[:-4]}AAAA.{signature}"
+    response = app.test_client().get("/authorize", query_string={
+        "client_id": client_id, "request": tampered, "redirect_uri": REDIRECT,
+        "state": "st-1"})
+    assert _error_at_rp(response.headers["Location"])["error"] == "invalid_request_object"
+
+
+def test_refresh_token_reuse_revokes_the_grant(rp: Rp) -> None:
+    rp.login()
+    code, verifier = rp.code()
+    first = rp.exchange(code, verifier).get_json()
+    second = rp.token(grant_type="refresh_token", refresh_token=first["refresh_token"])
+    assert second.status_code == 200
+    reused = rp.token(grant_type="refresh_token", refresh_token=first["refresh_token"])
+    assert reused.get_json()["error"] == "invalid_grant"
+    newest = rp.token(grant_type="refresh_token",
+                      refresh_token=second.get_json()["refresh_token"])
+    assert newest.get_json()["error"] == "invalid_grant"

@@ -1,0 +1,126 @@
+"""PAR (RFC 9126), signed request objects (RFC 9101), private_key_jwt (RFC 7523)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+import pytest
+from flask import Flask
+from joserfc import jwt
+from joserfc.jwk import ECKey
+
+from tests.unit.oidc.conftest import ISSUER, REDIRECT, Rp, pkce, query, register
+
+
+@pytest.fixture
+def key() -> ECKey:
+    return ECKey.generate_key("P-256")
+
+
+@pytest.fixture
+def jwt_rp(app: Flask, key: ECKey) -> Rp:
+    jwks = {"keys": [{**key.as_dict(private=False), "kid": "rp-1"}]}
+    client_id, _ = register(app, auth_method="private_key_jwt", jwks=jwks)
+    return Rp(app, app.test_client(), client_id, None)
+
+
+def assertion(rp: Rp, key: ECKey, **overrides: Any) -> dict[str, str]:
+    claims = {"iss": rp.client_id, "sub": rp.client_id, "aud": f"{ISSUER}/token",
+              "jti": secrets.token_urlsafe(8), "exp": int(time.time()) + 60, **overrides}
+    return {"client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": jwt.encode({"alg": "ES256", "kid": "rp-1"}, claims, key)}
+
+
+def _authorization_params(rp: Rp, challenge: str) -> dict[str, str]:
+    return {"client_id": rp.client_id, "redirect_uri": REDIRECT, "response_type": "code",
+            "scope": "openid", "state": "st-1", "nonce": "n", "code_challenge": challenge,
+            "code_challenge_method": "S256"}
+
+
+def test_pushed_request_then_authorize_with_request_uri_only(rp: Rp) -> None:
+    rp.login()
+    verifier, challenge = pkce()
+    pushed = rp.browser.post("/par", auth=(rp.client_id, rp.secret),
+                             data=_authorization_params(rp, challenge))
+    assert pushed.status_code == 201, pushed.get_json()
+    request_uri = pushed.get_json()["request_uri"]
+    assert request_uri.startswith("urn:ietf:params:oauth:request_uri:")
+    response = rp.browser.get("/authorize", query_string={"client_id": rp.client_id,
+                                                          "request_uri": request_uri})
+    state = rp.interaction(response.headers["Location"])
+    redirect_to = rp.act(state, "consent", {"approve": True, "claims": []}).get_json()[
+        "redirect_to"]
+    assert rp.exchange(query(redirect_to)["code"], verifier).status_code == 200
+    again = rp.browser.get("/authorize", query_string={"client_id": rp.client_id,
+                                                       "request_uri": request_uri})
+    assert again.status_code == 400  # used: invalid_request_uri, shown, not redirected
+
+
+def test_par_validates_like_authorize(rp: Rp) -> None:
+    _, challenge = pkce()
+    params = {**_authorization_params(rp, challenge), "code_challenge_method": "plain"}
+    response = rp.browser.post("/par", auth=(rp.client_id, rp.secret), data=params)
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
+
+
+def test_par_needs_client_authentication(rp: Rp) -> None:
+    _, challenge = pkce()
+    response = rp.browser.post("/par", data=_authorization_params(rp, challenge))
+    assert response.status_code == 401
+
+
+def test_private_key_jwt_authenticates_at_the_token_endpoint(jwt_rp: Rp, key: ECKey) -> None:
+    jwt_rp.login()
+    code, verifier = jwt_rp.code()
+    form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+            "redirect_uri": REDIRECT, **assertion(jwt_rp, key)}
+    response = jwt_rp.browser.post("/token", data=form)
+    assert response.status_code == 200, response.get_json()
+
+
+def test_a_client_assertion_cannot_be_replayed(jwt_rp: Rp, key: ECKey) -> None:
+    creds = assertion(jwt_rp, key)
+    first = jwt_rp.browser.post("/revoke", data={"token": "x", **creds})
+    assert first.status_code == 200
+    second = jwt_rp.browser.post("/revoke", data={"token": "x", **creds})
+    assert second.status_code == 401
+
+
+@pytest.mark.parametrize("overrides", [{"aud": "https://other.example"},
+                                       {"exp": int(time.time()) - 10},
+                                       {"sub": "someone-else"}])
+def test_bad_client_assertions_are_refused(jwt_rp: Rp, key: ECKey,
+                                           overrides: dict[str, Any]) -> None:
+    response = jwt_rp.browser.post("/revoke", data={"token": "x",
+                                                    **assertion(jwt_rp, key, **overrides)})
+    assert response.status_code == 401
+
+
+def test_assertion_signed_by_another_key_is_refused(jwt_rp: Rp) -> None:
+    response = jwt_rp.browser.post("/revoke", data={
+        "token": "x", **assertion(jwt_rp, ECKey.generate_key("P-256"))})
+    assert response.status_code == 401
+
+
+def test_signed_request_object_is_accepted(jwt_rp: Rp, key: ECKey) -> None:
+    jwt_rp.login()
+    _, challenge = pkce()
+    request = jwt.encode({"alg": "ES256", "kid": "rp-1"}, {
+        **_authorization_params(jwt_rp, challenge), "iss": jwt_rp.client_id, "aud": ISSUER,
+        "exp": int(time.time()) + 60}, key)
+    response = jwt_rp.browser.get("/authorize", query_string={
+        "client_id": jwt_rp.client_id, "request": request})
+    assert "/interaction/" in response.headers["Location"]
+
+
+def test_request_object_for_another_audience_is_refused(jwt_rp: Rp, key: ECKey) -> None:
+    _, challenge = pkce()
+    request = jwt.encode({"alg": "ES256", "kid": "rp-1"}, {
+        **_authorization_params(jwt_rp, challenge), "iss": jwt_rp.client_id,
+        "aud": "https://other.example"}, key)
+    response = jwt_rp.browser.get("/authorize", query_string={
+        "client_id": jwt_rp.client_id, "request": request, "redirect_uri": REDIRECT})
+    assert "error=invalid_request_object" in response.headers["Location"]

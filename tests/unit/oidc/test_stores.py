@@ -1,0 +1,64 @@
+"""The stores on SQLite and PostgreSQL: codes single-use, refresh rotation with reuse detection,
+consent remembered and revocable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
+from idp import db
+from idp.app import create_app
+from idp.oidc import consent
+from idp.settings import Settings
+from tests.unit.oidc.conftest import ISSUER, Rp, register
+
+
+@pytest.fixture
+def db_app(settings: Settings) -> Iterator[Flask]:
+    oidc = settings.oidc.model_copy(update={"issuer": ISSUER})
+    application = create_app(settings.model_copy(update={"oidc": oidc}))
+    yield application
+    application.extensions["idp.engine"].dispose()
+
+
+@pytest.fixture
+def db_rp(db_app: Flask) -> Rp:
+    client_id, secret = register(db_app)
+    return Rp(db_app, db_app.test_client(), client_id, secret)
+
+
+def test_a_code_is_redeemed_once(db_rp: Rp) -> None:
+    db_rp.login()
+    code, verifier = db_rp.code()
+    assert db_rp.exchange(code, verifier).status_code == 200
+    assert db_rp.exchange(code, verifier).get_json()["error"] == "invalid_grant"
+
+
+def test_refresh_rotation_and_reuse_detection(db_rp: Rp) -> None:
+    db_rp.login()
+    code, verifier = db_rp.code()
+    first = db_rp.exchange(code, verifier).get_json()
+    second = db_rp.token(grant_type="refresh_token", refresh_token=first["refresh_token"])
+    assert second.status_code == 200
+    assert db_rp.token(grant_type="refresh_token",
+                       refresh_token=first["refresh_token"]).status_code == 400
+    assert db_rp.token(grant_type="refresh_token",
+                       refresh_token=second.get_json()["refresh_token"]).status_code == 400
+
+
+def test_consent_is_remembered_per_claim_and_revocation_revokes_tokens(db_rp: Rp) -> None:
+    private_id = db_rp.login()
+    code, verifier = db_rp.code()
+    tokens = db_rp.exchange(code, verifier).get_json()
+    factory = db_rp.app.extensions["idp.sessions"]
+    with db.transaction(factory) as session:
+        record = consent.find(session, private_id, db_rp.client_id)
+        assert record is not None
+        assert "name" in record.approved
+        assert consent.revoke(session, private_id, db_rp.client_id)
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert db_rp.browser.get("/userinfo", headers=bearer).status_code == 401
+    location, _ = db_rp.authorize()
+    assert "/interaction/" in location
