@@ -121,24 +121,6 @@ class OidcSettings(_Section):
     backchannel_timeout_seconds: float = Field(
         3.0, description="Timeout of one back-channel logout delivery."
     )
-    require_nonce: bool = Field(
-        True, description="Refuse authorization requests without `nonce` (OIDC Core makes it "
-        "optional in the code flow; we require it so every ID token is bound to the RP's "
-        "session, see docs/api.md). Set false to behave like the conformance suite's basic plan."
-    )
-    access_token_format: Literal["jwt", "opaque"] = Field(
-        "jwt", description="Default access token format for new clients (RFC 9068 JWT or opaque)."
-    )
-    id_token_alg: Literal["ES256", "RS256", "PS256"] = Field(
-        "ES256", description="Default ID token signing algorithm for new clients."
-    )
-    par_lifetime_seconds: int = Field(60, description="Lifetime of a pushed request_uri.")
-    interaction_lifetime_seconds: int = Field(
-        900, description="How long a person has to finish a login/consent interaction."
-    )
-    backchannel_timeout_seconds: float = Field(
-        3.0, description="Timeout of one back-channel logout delivery."
-    )
 
 
 class WebauthnSettings(_Section):
