@@ -8,7 +8,7 @@ import click
 
 from idp.cli_support import echo_json, get_settings
 from trust.jlis_sim import ca, verifiers
-from trust.jlis_sim.cli_person import _print, _sim, person
+from trust.jlis_sim.cli_person import open_instance, person, print_result
 
 
 @click.group("sim")
@@ -50,14 +50,14 @@ def verifier() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print {verifier_id, api_key}.")
 def verifier_add(name: str, as_json: bool) -> None:
     """Register a verifier; its API key is printed once and never stored."""
-    _print(verifiers.register(_sim(), name), as_json)
+    print_result(verifiers.register(open_instance(), name), as_json)
 
 
 @sim.command("metering")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines, one per verifier.")
 def metering(as_json: bool) -> None:
     """Checks and fees per verifier (sign 20 yen, auth 2 yen)."""
-    with _sim().transaction() as session:
+    with open_instance().transaction() as session:
         rows = verifiers.all_usage(session)
     for row in rows:
         if as_json:
@@ -79,7 +79,7 @@ def ca_export(directory: Path) -> None:
     from cryptography import x509
     from cryptography.hazmat.primitives.serialization import Encoding
 
-    with _sim().transaction() as session:
+    with open_instance().transaction() as session:
         for record in ca.all_records(session):
             target = directory / record.purpose / f"jpki-sim-{record.ca_id}.pem"
             target.parent.mkdir(parents=True, exist_ok=True)

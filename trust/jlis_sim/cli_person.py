@@ -19,11 +19,11 @@ from trust.jlis_sim.store import Sim, from_db, open_sim
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
 
 
-def _sim() -> Sim:
+def open_instance() -> Sim:
     return open_sim(get_settings())
 
 
-def _print(value: dict[str, Any], as_json: bool) -> None:
+def print_result(value: dict[str, Any], as_json: bool) -> None:
     if as_json:
         echo_json(value)
     else:
@@ -59,7 +59,7 @@ def add(name: str, birth: datetime, sex: str, address: str, card_file: Path,
         name=name, birth_date=birth.date(), sex=int(sex), address=address, card_file=card_file,
         sign_pin=sign_pin, auth_pin=auth_pin, phone_file=phone_file,
         link_consent=not no_link_consent, ca_label=ca_generation)
-    _print(residents.add(_sim(), new), as_json)
+    print_result(residents.add(open_instance(), new), as_json)
 
 
 @person.command("show")
@@ -67,7 +67,7 @@ def add(name: str, birth: datetime, sex: str, address: str, card_file: Path,
 @_JSON
 def show(person_id: str, as_json: bool) -> None:
     """The resident: 4 info, card files, every certificate issued."""
-    with _sim().transaction() as session:
+    with open_instance().transaction() as session:
         found = residents.get(session, person_id)
         certificates = list(session.scalars(
             select(CertificateRecord).where(CertificateRecord.person_id == person_id)))
@@ -108,7 +108,7 @@ def _event(event: str, help_text: str, *options: click.Option) -> None:
     @click.argument("person_id")
     @_JSON
     def command(person_id: str, as_json: bool, **changes: str) -> None:
-        _print(events.apply(_sim(), person_id, event, **changes), as_json)
+        print_result(events.apply(open_instance(), person_id, event, **changes), as_json)
 
     for option in options:
         command.params.insert(1, option)

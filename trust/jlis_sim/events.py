@@ -21,6 +21,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cryptography.x509 import ReasonFlags
@@ -171,7 +172,7 @@ def _set_status(session: Session, record: CertificateRecord, act: Act,
         ca.crl_der = None  # the next CRL download rebuilds it
 
 
-def _pins_of(path: Any) -> dict[Purpose, str | None]:
+def _pins_of(path: Path) -> dict[Purpose, str | None]:
     card = cards.read(path)
     return {Purpose.SIGN: card.sign.pin if card and card.sign else None,
             Purpose.AUTH: card.auth.pin if card and card.auth else None}
