@@ -126,17 +126,18 @@ class PasskeyService:
             passkey = self._by_credential_id(session, credential_id)
             if passkey is None:
                 raise UnknownPasskey()
+            # The signature first: only the passkey's holder learns whose it is, or its state.
+            assertion = ceremonies.verify_authentication(
+                response_json, stored_passkey=_stored_key(passkey),
+                expected_challenge=pending.challenge, expected_origin=self._settings.origins,
+                expected_rp_id=self._settings.rp_id,
+            )
             if pending.private_id is not None and passkey.private_id != pending.private_id:
                 raise PasskeyOfAnotherAccount(
                     "This passkey belongs to a different account than the one signed in here. "
                     "Choose a passkey of this account, or sign out and sign in with that one."
                 )
             self._require_active(session, passkey.private_id)
-            assertion = ceremonies.verify_authentication(
-                response_json, stored_passkey=_stored_key(passkey),
-                expected_challenge=pending.challenge, expected_origin=self._settings.origins,
-                expected_rp_id=self._settings.rp_id,
-            )
             passkey.sign_count = assertion.sign_count
             passkey.backup_state = assertion.backup_state
             passkey.last_used_at = self._clock()

@@ -6,16 +6,19 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db
 from idp.accounts.models import PrivateId
+from idp.passkeys.challenge_store import SqlChallengeStore
 from idp.passkeys.errors import (
     AccountNotActive,
     ChallengeExpired,
     ChallengeUnknown,
     InvalidPasskeyName,
+    InvalidPasskeyResponse,
     LastPasskeyNeedsCardLogin,
     PasskeyAlreadyRegistered,
     PasskeyNotFound,
@@ -25,11 +28,12 @@ from idp.passkeys.errors import (
     UserVerificationRequired,
     WrongOrigin,
 )
-from idp.passkeys.models import Passkey, PasskeyUser
+from idp.passkeys.models import Passkey, PasskeyChallenge, PasskeyUser
 from idp.passkeys.service import PasskeyService
 from idp.passkeys.summaries import PasskeyLogin, PasskeySummary
-from idp.passkeys.values import Anchor, DeviceType
+from idp.passkeys.values import Anchor, Ceremony, DeviceType, PendingChallenge
 from idp.settings import WebauthnSettings
+from tests.support.postgres import Cluster
 from tests.support.webauthn_authenticator import SoftAuthenticator
 
 ORIGIN = "http://localhost:8000"
@@ -317,3 +321,42 @@ def test_removing_the_last_passkey_needs_a_fresh_card_login(
     assert [p.id for p in service.list_passkeys(alice)] == [second.id]
     service.remove(alice, second.id, fresh_card_login=True)
     assert service.list_passkeys(alice) == []
+
+
+def test_a_bad_signature_is_refused_before_the_account_state_is_revealed(
+    service: PasskeyService, sessions: sessionmaker[Session]
+) -> None:
+    alice = _private_id(sessions)
+    authenticator = SoftAuthenticator()
+    passkey = _register(service, alice, authenticator)
+    _set_state(sessions, alice, "suspended")
+    (credential,) = authenticator.credentials.values()
+    credential.private_key = ec.generate_private_key(ec.SECP256R1())  # an impostor's key
+    with pytest.raises(InvalidPasskeyResponse, match="signature"):
+        _login(service, authenticator)
+    with sessions() as session:
+        assert session.get_one(Passkey, passkey.id).last_used_at is None
+
+
+@pytest.mark.postgres
+def test_of_two_concurrent_answers_only_one_takes_the_challenge(
+    pg_cluster: Cluster, clock: Clock
+) -> None:
+    url = pg_cluster.create_database()
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    sessions = db.make_sessionmaker(engine)
+    try:
+        with db.transaction(sessions) as session:
+            handle = SqlChallengeStore(session, clock).save(PendingChallenge(
+                Ceremony.AUTHENTICATION, b"c" * 32, clock.now + timedelta(minutes=5)))
+        with sessions() as first, sessions() as second:
+            seen = second.get(PasskeyChallenge, handle)  # both have read it ...
+            assert seen is not None
+            with first.begin():
+                assert SqlChallengeStore(first, clock).take(handle) is not None
+            # ... but the DELETE of only one finds it.
+            assert SqlChallengeStore(second, clock).take(handle) is None
+            second.commit()
+    finally:
+        engine.dispose()
