@@ -67,6 +67,7 @@ class SoftAuthenticator:
     backup_state: bool = False
     counting: bool = True
     transports: tuple[str, ...] = ("internal", "hybrid")
+    cross_origin: bool = False  # as if the page ran the ceremony inside another site's iframe
     credentials: dict[bytes, SoftCredential] = field(default_factory=dict)
 
     def create(self, options_json: str, *, origin: str, user_verified: bool = True,
@@ -86,7 +87,8 @@ class SoftAuthenticator:
             user_handle=unb64url(options["user"]["id"]),
         )
         self.credentials[credential.credential_id] = credential
-        client_data = self._client_data("webauthn.create", options, origin, challenge)
+        client_data = self._client_data("webauthn.create", options, origin, challenge,
+                                        self.cross_origin)
         attested = (self.aaguid + struct.pack(">H", len(credential.credential_id))
                     + credential.credential_id + credential.cose_public_key())
         auth_data = self._auth_data(rp, user_verified, credential.sign_count, FLAG_AT) + attested
@@ -118,7 +120,8 @@ class SoftAuthenticator:
         if self.counting:
             credential.sign_count += 1
         count = credential.sign_count if sign_count is None else sign_count
-        client_data = self._client_data("webauthn.get", options, origin, challenge)
+        client_data = self._client_data("webauthn.get", options, origin, challenge,
+                                        self.cross_origin)
         auth_data = self._auth_data(rp, user_verified, count, 0)
         signature = credential.private_key.sign(
             auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256())
@@ -156,7 +159,7 @@ class SoftAuthenticator:
 
     @staticmethod
     def _client_data(kind: str, options: dict[str, Any], origin: str,
-                     challenge: bytes | None) -> bytes:
+                     challenge: bytes | None, cross_origin: bool) -> bytes:
         sent = b64url(challenge) if challenge is not None else options["challenge"]
         return json.dumps({"type": kind, "challenge": sent, "origin": origin,
-                           "crossOrigin": False}).encode("utf-8")
+                           "crossOrigin": cross_origin}).encode("utf-8")

@@ -113,6 +113,11 @@ def test_registration_from_another_origin_is_refused_naming_the_right_address() 
                                        expected_origin=ORIGIN, expected_rp_id=RP_ID)
 
 
+def test_registration_inside_another_sites_frame_is_refused() -> None:
+    with pytest.raises(WrongOrigin, match="frame"):
+        _register(SoftAuthenticator(cross_origin=True))
+
+
 def test_registration_for_another_rp_id_is_refused() -> None:
     with pytest.raises(WrongRelyingParty):
         _register(SoftAuthenticator(), rp_id="evil.example")
