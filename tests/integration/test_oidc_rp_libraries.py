@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,8 +65,9 @@ class Idp:
                     url = state["redirect_to"]
                     continue
                 assert state["prompt"] == "consent", state
+                body = {"approve": True, "claims": state["requested"]["claims"]}
                 url = browser.post(
-                    self.url + state["actions"]["consent"]["href"], json={"approve": True, "claims": state["requested"]["claims"]},
+                    self.url + state["actions"]["consent"]["href"], json=body,
                     headers={"X-CSRF-Token": state["csrf_token"]}).json()["redirect_to"]
                 continue
             response = browser.get(url, allow_redirects=False)
@@ -90,6 +91,7 @@ class _Receiver:
             return "", 200
 
 
+@contextmanager
 def _serve(app: Flask, port: int) -> Iterator[None]:
     server = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -104,7 +106,8 @@ def _serve(app: Flask, port: int) -> Iterator[None]:
 @pytest.fixture
 def receiver() -> Iterator[tuple[_Receiver, str]]:
     rp, port = _Receiver(), free_port()
-    yield from ((rp, f"http://127.0.0.1:{port}/backchannel") for _ in _serve(rp.app, port))
+    with _serve(rp.app, port):
+        yield rp, f"http://127.0.0.1:{port}/backchannel"
 
 
 @pytest.fixture
@@ -114,7 +117,7 @@ def idp(tmp_path: Path) -> Iterator[Idp]:
     env = {"IDP_VAR_DIR": str(tmp_path / "var"), "IDP_OIDC__ISSUER": url}
     assert CliRunner().invoke(cli, ["db", "upgrade"], env=env).exit_code == 0
     app = create_app(Settings(var_dir=tmp_path / "var", oidc={"issuer": url}))
-    for _ in _serve(app, port):
+    with _serve(app, port):
         yield Idp(url, app, env)
     app.extensions["idp.engine"].dispose()
 
@@ -132,9 +135,11 @@ def _oic_client(idp: Idp, credentials: dict[str, Any], **registration: Any) -> A
 
     client = Client(client_authn_method=CLIENT_AUTHN_METHOD)
     client.provider_config(idp.url)
+    secret = {"client_secret": credentials["client_secret"]} if credentials[
+        "client_secret"] else {}
     client.store_registration_info(RegistrationResponse(
-        client_id=credentials["client_id"], client_secret=credentials["client_secret"],
-        redirect_uris=[REDIRECT], **registration))
+        client_id=credentials["client_id"], redirect_uris=[REDIRECT], **secret,
+        **registration))
     client.redirect_uris = [REDIRECT]
     return client
 
@@ -209,3 +214,172 @@ def test_oic_logout_with_back_channel(idp: Idp, receiver: tuple[_Receiver, str])
     assert request.verify(keyjar=client.keyjar, iss=idp.url, aud=client.client_id)
     assert request["logout_token"]["sub"] == tokens["id_token"]["sub"]
     assert request["logout_token"]["sid"] == tokens["id_token"]["sid"]
+
+
+def test_oic_par_and_private_key_jwt(idp: Idp, tmp_path: Path) -> None:
+    """oic has no PAR helper: its own request message and client authentication are POSTed."""
+    from oic import rndstr
+    from oic.oic.message import AccessTokenResponse, AuthorizationResponse
+    from oic.utils.authn.client import PrivateKeyJWT
+    from oic.utils.keyio import build_keyjar
+
+    jwks, keyjar, _ = build_keyjar([{"type": "RSA", "use": ["sig"]}])
+    jwks_file = tmp_path / "oic-jwks.json"
+    jwks_file.write_text(json.dumps(jwks))
+    client = _oic_client(idp, idp.register("--auth-method", "private_key_jwt",
+                                           "--jwks", str(jwks_file)),
+                         token_endpoint_auth_method="private_key_jwt")
+    for bundle in keyjar.issuer_keys[""]:
+        client.keyjar.add_kb("", bundle)
+    pkce, verifier = client.add_code_challenge()
+    request = client.construct_AuthorizationRequest(request_args={
+        "client_id": client.client_id, "response_type": "code", "scope": ["openid"],
+        "nonce": rndstr(), "redirect_uri": REDIRECT, "state": "s-par", **pkce})
+    PrivateKeyJWT(client).construct(request, authn_endpoint="par", algorithm="RS256")
+    pushed = requests.post(client.provider_info["pushed_authorization_request_endpoint"],
+                           data=request.to_dict(), timeout=5)
+    assert pushed.status_code == 201, pushed.text
+    url = (f"{client.authorization_endpoint}?client_id={client.client_id}"
+           f"&request_uri={pushed.json()['request_uri']}")
+    back = idp.follow(idp.browser(), url)
+    response = client.parse_response(AuthorizationResponse, info=urlsplit(back).query,
+                                     sformat="urlencoded")
+    tokens = client.do_access_token_request(
+        state="s-par", request_args={"code": response["code"], "code_verifier": verifier},
+        authn_method="private_key_jwt")
+    assert isinstance(tokens, AccessTokenResponse), tokens
+    assert client.do_user_info_request(state="s-par")["sub"] == tokens["id_token"]["sub"]
+
+
+# -- Authlib's client ---------------------------------------------------------------------------
+# authlib.jose (which Authlib's client uses to sign assertions and we use to check ID tokens the
+# way an Authlib RP would) warns that it will move to joserfc; that is the library's business.
+authlib_warning = pytest.mark.filterwarnings(
+    "ignore::authlib.deprecate.AuthlibDeprecationWarning")
+
+
+def _metadata(idp: Idp) -> dict[str, Any]:
+    body: dict[str, Any] = requests.get(f"{idp.url}/.well-known/openid-configuration",
+                                        timeout=5).json()
+    return body
+
+
+def _authlib_id_token(idp: Idp, id_token: str, client_id: str, nonce: str) -> dict[str, Any]:
+    from authlib.jose import JsonWebKey, jwt
+    from authlib.oidc.core import CodeIDToken
+
+    keys = JsonWebKey.import_key_set(requests.get(f"{idp.url}/jwks", timeout=5).json())
+    claims = jwt.decode(id_token, keys, claims_cls=CodeIDToken,
+                        claims_options={"iss": {"essential": True, "value": idp.url}},
+                        claims_params={"nonce": nonce, "client_id": client_id})
+    claims.validate()
+    return dict(claims)
+
+
+@pytest.fixture
+def insecure_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTHLIB_INSECURE_TRANSPORT", "1")  # the test IdP speaks plain http
+
+
+@authlib_warning
+@pytest.mark.usefixtures("insecure_transport")
+def test_authlib_code_pkce_userinfo_refresh_introspect_revoke(idp: Idp) -> None:
+    from authlib.common.security import generate_token
+    from authlib.integrations.requests_client import OAuth2Session
+
+    meta, credentials = _metadata(idp), idp.register()
+    session = OAuth2Session(credentials["client_id"], credentials["client_secret"],
+                            scope="openid profile", redirect_uri=REDIRECT,
+                            code_challenge_method="S256")
+    verifier, nonce = generate_token(48), generate_token(16)
+    url, _state = session.create_authorization_url(meta["authorization_endpoint"],
+                                                   code_verifier=verifier, nonce=nonce)
+    back = idp.follow(idp.browser(), url)
+    token = session.fetch_token(meta["token_endpoint"], authorization_response=back,
+                                code_verifier=verifier)
+    id_claims = _authlib_id_token(idp, token["id_token"], credentials["client_id"], nonce)
+    assert id_claims["acr"] == "urn:jpki-idp:acr:ial2-aal2"
+    info = session.get(meta["userinfo_endpoint"]).json()
+    assert info["sub"] == id_claims["sub"]
+    refreshed = session.refresh_token(meta["token_endpoint"])
+    assert refreshed["refresh_token"] != token["refresh_token"]
+    introspected = session.introspect_token(meta["introspection_endpoint"],
+                                            token=refreshed["access_token"]).json()
+    assert introspected["active"] is True
+    assert introspected["acr"] == "urn:jpki-idp:acr:ial2-aal2"
+    session.revoke_token(meta["revocation_endpoint"], token=refreshed["refresh_token"],
+                         token_type_hint="refresh_token")
+    assert session.introspect_token(meta["introspection_endpoint"],
+                                    token=refreshed["access_token"]).json() == {"active": False}
+
+
+@authlib_warning
+@pytest.mark.usefixtures("insecure_transport")
+def test_authlib_par_with_private_key_jwt(idp: Idp, tmp_path: Path) -> None:
+    from authlib.common.security import generate_token
+    from authlib.integrations.requests_client import OAuth2Session
+    from authlib.oauth2.rfc7523 import PrivateKeyJWT
+    from authlib.oauth2.rfc7636 import create_s256_code_challenge
+    from joserfc.jwk import RSAKey
+
+    key = RSAKey.generate_key(2048)
+    jwks_file = tmp_path / "rp-jwks.json"
+    jwks_file.write_text(json.dumps({"keys": [{**key.as_dict(private=False),
+                                               "kid": "rp-rsa"}]}))
+    credentials = idp.register("--auth-method", "private_key_jwt", "--jwks", str(jwks_file))
+    assert credentials["client_secret"] is None
+    meta = _metadata(idp)
+    private_jwk = {**key.as_dict(private=True), "kid": "rp-rsa"}
+    session = OAuth2Session(
+        credentials["client_id"], private_jwk, scope="openid", redirect_uri=REDIRECT,
+        token_endpoint_auth_method=PrivateKeyJWT(meta["token_endpoint"],
+                                                 headers={"kid": "rp-rsa"}))
+    verifier, nonce = generate_token(48), generate_token(16)
+    pushed = session.post(
+        meta["pushed_authorization_request_endpoint"], withhold_token=True,
+        auth=session.client_auth(PrivateKeyJWT(meta["pushed_authorization_request_endpoint"],
+                                               headers={"kid": "rp-rsa"})),
+        data={"client_id": credentials["client_id"], "response_type": "code",
+              "scope": "openid", "redirect_uri": REDIRECT, "state": "s-par", "nonce": nonce,
+              "code_challenge": create_s256_code_challenge(verifier),
+              "code_challenge_method": "S256"})
+    assert pushed.status_code == 201, pushed.text
+    url = (f"{meta['authorization_endpoint']}?client_id={credentials['client_id']}"
+           f"&request_uri={pushed.json()['request_uri']}")
+    back = idp.follow(idp.browser(), url)
+    token = session.fetch_token(meta["token_endpoint"], authorization_response=back,
+                                code_verifier=verifier, state="s-par")
+    _authlib_id_token(idp, token["id_token"], credentials["client_id"], nonce)
+    assert session.get(meta["userinfo_endpoint"]).status_code == 200
+    assert session.refresh_token(meta["token_endpoint"])["access_token"]
+
+
+@authlib_warning
+@pytest.mark.usefixtures("insecure_transport")
+def test_authlib_rp_initiated_and_back_channel_logout(
+        idp: Idp, receiver: tuple[_Receiver, str]) -> None:
+    from authlib.common.security import generate_token
+    from authlib.integrations.requests_client import OAuth2Session
+    from authlib.jose import JsonWebKey, jwt
+
+    rp, backchannel = receiver
+    meta = _metadata(idp)
+    credentials = idp.register("--backchannel-logout-uri", backchannel,
+                               "--post-logout-redirect-uri", "https://rp.example/bye")
+    session = OAuth2Session(credentials["client_id"], credentials["client_secret"],
+                            scope="openid", redirect_uri=REDIRECT, code_challenge_method="S256")
+    verifier, nonce = generate_token(48), generate_token(16)
+    url, _ = session.create_authorization_url(meta["authorization_endpoint"],
+                                              code_verifier=verifier, nonce=nonce)
+    browser = idp.browser()
+    token = session.fetch_token(meta["token_endpoint"],
+                                authorization_response=idp.follow(browser, url),
+                                code_verifier=verifier)
+    response = browser.get(meta["end_session_endpoint"], allow_redirects=False, params={
+        "id_token_hint": token["id_token"], "post_logout_redirect_uri": "https://rp.example/bye"})
+    assert response.headers["Location"] == "https://rp.example/bye"
+    keys = JsonWebKey.import_key_set(requests.get(f"{idp.url}/jwks", timeout=5).json())
+    logout = jwt.decode(rp.tokens[0], keys)
+    assert logout["aud"] == credentials["client_id"]
+    assert "http://schemas.openid.net/event/backchannel-logout" in logout["events"]
+    assert session.get(meta["userinfo_endpoint"]).status_code == 401
