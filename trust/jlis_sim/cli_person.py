@@ -71,7 +71,7 @@ def show(person_id: str, as_json: bool) -> None:
         found = residents.get(session, person_id)
         certificates = list(session.scalars(
             select(CertificateRecord).where(CertificateRecord.person_id == person_id)))
-        data = {
+        data: dict[str, Any] = {
             "person_id": found.person_id, "name": found.name, "sex": str(found.sex),
             "birth_date": found.birth_date.isoformat(), "address": found.address,
             "prefecture": found.prefecture, "city": found.city, "state": found.state,
@@ -83,10 +83,10 @@ def show(person_id: str, as_json: bool) -> None:
     if as_json:
         echo_json(data)
         return
+    listed: list[dict[str, Any]] = data.pop("certificates")
     for key, value in data.items():
-        if key != "certificates":
-            click.echo(f"{key}: {value}")
-    for cert in data["certificates"]:
+        click.echo(f"{key}: {value}")
+    for cert in listed:
         click.echo(f"  {cert['purpose']}/{cert['medium']} {cert['serial']} {cert['status']}"
                    f"{' ' + cert['revocation_reason'] if cert['revocation_reason'] else ''}")
 

@@ -91,16 +91,17 @@ def issue(sim: Sim, session: Session, person: Person, purpose: Purpose, medium: 
     serial = new_serial(session)
     not_after = datetime.combine(nth_birthday_after(person.birth_date, now.date(), 5),
                                  _END_OF_DAY_JST, UTC)
-    common = {"serial": serial, "subject_id": secrets.token_hex(10).upper(), "not_before": now,
-              "urls": authority.urls(sim.base_url)}
+    subject_id, urls = secrets.token_hex(10).upper(), authority.urls(sim.base_url)
     if purpose is Purpose.SIGN:
         certificate = issue_sign_certificate(
-            authority.generation, key.public_key(), info=basic4_of(person),
-            prefecture=person.prefecture, city=person.city, not_after=not_after, **common)
+            authority.generation, key.public_key(), serial=serial, info=basic4_of(person),
+            prefecture=person.prefecture, city=person.city, subject_id=subject_id,
+            not_before=now, not_after=not_after, urls=urls)
     else:
         cap = datetime.combine(person.card_expires, _END_OF_DAY_JST, UTC)
         certificate = issue_auth_certificate(
-            authority.generation, key.public_key(), not_after=min(not_after, cap), **common)
+            authority.generation, key.public_key(), serial=serial, subject_id=subject_id,
+            not_before=now, not_after=min(not_after, cap), urls=urls)
     record = CertificateRecord(
         serial=format(serial, "x"), purpose=purpose.value, medium=medium.value, card_no=card_no,
         ca_id=authority.ca_id, person_id=person.person_id,
