@@ -15,7 +15,7 @@ from flask import (
 )
 
 from idp.accounts import sessions as login_sessions
-from idp.oidc import clients, discovery, logout, par, resources, tokens
+from idp.oidc import account_routes, clients, discovery, logout, par, resources, tokens
 from idp.oidc.authorize import check_redirect_uri, parse
 from idp.oidc.context import OidcContext
 from idp.oidc.errors import InvalidClientError, InvalidRequestError, OidcError
@@ -127,5 +127,6 @@ def blueprint(provider: Provider) -> Blueprint:
         response.delete_cookie(login_sessions.COOKIE_NAME)
         return response
 
+    account_routes.register(bp, ctx)
     return bp
 

@@ -62,3 +62,23 @@ def test_consent_is_remembered_per_claim_and_revocation_revokes_tokens(db_rp: Rp
     assert db_rp.browser.get("/userinfo", headers=bearer).status_code == 401
     location, _ = db_rp.authorize()
     assert "/interaction/" in location
+
+
+def test_the_person_lists_and_revokes_a_consent(db_rp: Rp) -> None:
+    db_rp.login()
+    code, verifier = db_rp.code()
+    tokens = db_rp.exchange(code, verifier).get_json()
+    listing = db_rp.browser.get("/account/consents").get_json()
+    assert [c["client_id"] for c in listing["consents"]] == [db_rp.client_id]
+    refused = db_rp.browser.post(f"/account/consents/{db_rp.client_id}/revoke")
+    assert refused.status_code == 403
+    revoked = db_rp.browser.post(f"/account/consents/{db_rp.client_id}/revoke",
+                                 headers={"X-CSRF-Token": listing["csrf_token"]})
+    assert revoked.get_json() == {"revoked": True}
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert db_rp.browser.get("/userinfo", headers=bearer).status_code == 401
+    assert db_rp.browser.get("/account/consents").get_json()["consents"] == []
+
+
+def test_consents_need_a_login(db_app: Flask) -> None:
+    assert db_app.test_client().get("/account/consents").status_code == 401
