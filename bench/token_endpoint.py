@@ -1,0 +1,252 @@
+"""Token endpoint benchmark: our IdP side by side with node-oidc-provider.
+
+Both servers run with the same number of processes, the same flow (authorization code + PKCE
+S256, client_secret_basic) and the same token format (opaque access token, ES256 ID token).
+Codes are single-use, so the harness first mints one code per request through each server's real
+authorization endpoint, then `wrk` posts them to /token (bench/token.lua). Reports requests/s,
+p50/p99 and the ratio ours / node (goal ≥ 1.0).
+
+    python -m bench token [--requests N] [--connections C] [--processes P]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+BENCH_DIR = Path(__file__).parent
+NODE_DIR = BENCH_DIR / "node"
+VERIFIER = "bench-verifier-" + "x" * 40  # fixed: every minted code shares one PKCE pair
+CHALLENGE = (base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest())
+             .rstrip(b"=").decode())
+REDIRECT_URI = "https://rp.bench.invalid/callback"
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    base_url: str
+    client_id: str
+    client_secret: str
+    session: requests.Session  # carries the login session the codes are minted under
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    non_200: int
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
+
+
+def discover(target: Target) -> dict[str, str]:
+    answer = target.session.get(f"{target.base_url}/.well-known/openid-configuration", timeout=10)
+    answer.raise_for_status()
+    metadata: dict[str, str] = answer.json()
+    return metadata
+
+
+def mint_code(target: Target, authorization_endpoint: str) -> str:
+    """One authorization code, by following the real redirects until the client's redirect URI."""
+    params = {"response_type": "code", "client_id": target.client_id, "scope": "openid",
+              "redirect_uri": REDIRECT_URI, "state": "s", "nonce": "n",
+              "code_challenge": CHALLENGE, "code_challenge_method": "S256"}
+    url = f"{authorization_endpoint}?{urllib.parse.urlencode(params)}"
+    for _ in range(10):
+        answer = target.session.get(url, allow_redirects=False, timeout=10,
+                                    headers={"Accept": "application/json"})
+        location = answer.headers.get("Location") or _consent(target, answer)
+        if location is None:
+            raise RuntimeError(f"{target.name}: no redirect from {url}: {answer.status_code}")
+        url = urllib.parse.urljoin(url, location)
+        if url.startswith(REDIRECT_URI):
+            query = urllib.parse.parse_qs(urllib.parse.urlparse(url).query)
+            if "code" not in query:
+                raise RuntimeError(f"{target.name}: authorization failed: {query}")
+            return query["code"][0]
+    raise RuntimeError(f"{target.name}: too many redirects")
+
+
+def _consent(target: Target, answer: requests.Response) -> str | None:
+    """Our IdP asks for consent once per client, through the interaction JSON face."""
+    if answer.status_code != 200 or "json" not in answer.headers.get("Content-Type", ""):
+        return None
+    state = answer.json()
+    if state.get("prompt") != "consent":
+        return None
+    action = state["actions"]["consent"]
+    posted = target.session.post(urllib.parse.urljoin(answer.url, action["href"]),
+                                 json={"approve": True, "claims": []}, timeout=10,
+                                 headers={"X-CSRF-Token": state["csrf_token"]})
+    posted.raise_for_status()
+    location: str = posted.json()["redirect_to"]
+    return location
+
+
+def mint_codes(target: Target, count: int) -> list[str]:
+    endpoint = discover(target)["authorization_endpoint"]
+    return [mint_code(target, endpoint) for _ in range(count)]
+
+
+def run_wrk(target: Target, codes: list[str], *, connections: int, threads: int,
+            seconds: int) -> Result:
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk is not installed: make bench installs it (apt package wrk)")
+    token_path = urllib.parse.urlparse(discover(target)["token_endpoint"]).path
+    basic = base64.b64encode(f"{target.client_id}:{target.client_secret}".encode()).decode()
+    suffix = "&" + urllib.parse.urlencode({"redirect_uri": REDIRECT_URI,
+                                           "code_verifier": VERIFIER})
+    with tempfile.NamedTemporaryFile("w", suffix=".codes", delete=False) as file:
+        file.write("\n".join(codes) + "\n")
+    env = {**os.environ, "CODES_FILE": file.name, "WRK_THREADS": str(threads),
+           "TOKEN_PATH": token_path, "TOKEN_AUTH": f"Basic {basic}",
+           "TOKEN_BODY_SUFFIX": suffix}
+    try:
+        output = subprocess.run(
+            [wrk, f"-t{threads}", f"-c{connections}", "-d5s", "--latency",
+             "-s", str(BENCH_DIR / "token.lua"), target.base_url],
+            env=env, capture_output=True, text=True, timeout=120, check=True).stdout
+    finally:
+        os.unlink(file.name)
+    return _parse_wrk(target.name, output)
+
+
+def _parse_wrk(name: str, output: str) -> Result:
+    match = re.search(r"WRK_RESULT requests=(\d+) errors_status=(\d+) p50_us=(\d+) "
+                      r"p99_us=(\d+) duration_us=(\d+)", output)
+    if match is None:
+        raise RuntimeError(f"wrk gave no result:\n{output}")
+    total, non_200, p50, p99, duration = (int(group) for group in match.groups())
+    # The thread that runs out of codes sends one last "exhausted" request: not counted.
+    return Result(name, total, duration / 1e6, p50 / 1000, p99 / 1000, non_200)
+
+
+def start_node(port: int, client_id: str, client_secret: str) -> \
+        tuple[subprocess.Popen[bytes], Target]:
+    if not (NODE_DIR / "node_modules" / "oidc-provider").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True)
+    process = subprocess.Popen(["node", "server.js", str(port), client_id, client_secret,
+                                REDIRECT_URI], cwd=NODE_DIR)
+    wait_until_up(f"http://127.0.0.1:{port}/.well-known/openid-configuration")
+    return process, Target("node-oidc-provider", f"http://127.0.0.1:{port}", client_id,
+                           client_secret, requests.Session())
+
+
+def wait_until_up(url: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def start_ours(port: int, workers: int, var_dir: Path) -> tuple[subprocess.Popen[bytes], Target]:
+    """Our IdP under gunicorn (gthread) with a fresh instance, a client and a login session."""
+    from bench.ours import prepare_instance
+
+    env = {**os.environ, "IDP_VAR_DIR": str(var_dir),
+           "IDP_OIDC__ISSUER": f"http://127.0.0.1:{port}", "IDP_CONFIG": "/dev/null"}
+    client_id, client_secret, cookie = prepare_instance(env, REDIRECT_URI)
+    process = subprocess.Popen([str(Path(sys.executable).parent / "idp"), "serve", "--host",
+                                "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+                               env=env, stderr=subprocess.DEVNULL)
+    wait_until_up(f"http://127.0.0.1:{port}/.well-known/openid-configuration")
+    session = requests.Session()
+    session.cookies.set(cookie[0], cookie[1], domain="127.0.0.1")
+    return process, Target("ours", f"http://127.0.0.1:{port}", client_id, client_secret, session)
+
+
+def measure(target: Target, *, seconds: int, connections: int, threads: int,
+            codes: int) -> Result:
+    """Mint enough codes for the whole run; retry with more when wrk ran out of them."""
+    for _ in range(4):
+        result = run_wrk(target, mint_codes(target, codes), connections=connections,
+                         threads=threads, seconds=seconds)
+        if result.non_200 == 0:
+            return result
+        if result.requests < codes:  # not exhausted: real failures
+            raise RuntimeError(f"{target.name}: {result.non_200} token requests failed")
+        codes *= 2
+    raise RuntimeError(f"{target.name}: ran out of codes even with {codes}")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _report(results: list[Result], processes: int, connections: int, seconds: int) -> str:
+    ours, node = results
+    rows = "\n".join(f"| {r.name} | {r.per_second:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} |"
+                     for r in results)
+    return (
+        f"`python -m bench token` — POST /token (authorization_code + PKCE S256, "
+        f"client_secret_basic, ES256 ID token, opaque access token); {processes} server "
+        f"process(es) each, wrk with {connections} connections for {seconds} s, on this "
+        f"machine's 2 cores shared by server and load generator. Ours: gunicorn gthread + "
+        f"SQLite; node-oidc-provider 9 with an in-memory store (it writes nothing to disk).\n\n"
+        f"| server | token requests/s | p50 ms | p99 ms |\n|---|---|---|---|\n{rows}\n\n"
+        f"**Ratio ours / node-oidc-provider: {ours.per_second / node.per_second:.2f}×** "
+        f"(goal ≥ 1.0×).\n")
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench token", description=__doc__.split(
+        "\n")[0])
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--processes", type=int, default=1,
+                        help="server processes on each side (node's store is per process)")
+    parser.add_argument("--codes", type=int, default=4000, help="codes minted per attempt")
+    parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-token-") as workdir:
+        process, target = start_ours(_free_port(), args.processes, Path(workdir))
+        try:
+            results.append(measure(target, seconds=args.seconds, connections=args.connections,
+                                   threads=2, codes=args.codes))
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    process, node = start_node(_free_port(), "bench-client", "bench-secret-0123456789")
+    try:
+        results.append(measure(node, seconds=args.seconds, connections=args.connections,
+                               threads=2, codes=args.codes))
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    report = _report(results, args.processes, args.connections, args.seconds)
+    print(report)
+    if not args.no_write:
+        from bench.report import write_section
+
+        write_section("Token endpoint", report)
+    return 0
