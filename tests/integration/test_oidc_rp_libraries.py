@@ -223,7 +223,9 @@ def test_oic_par_and_private_key_jwt(idp: Idp, tmp_path: Path) -> None:
     from oic.utils.authn.client import PrivateKeyJWT
     from oic.utils.keyio import build_keyjar
 
-    jwks, keyjar, _ = build_keyjar([{"type": "RSA", "use": ["sig"]}])
+    # oic writes a generated key to the file named by "key" (default: ./pyoidc)
+    jwks, keyjar, _ = build_keyjar([{"type": "RSA", "key": str(tmp_path / "oic-rp.key"),
+                                     "use": ["sig"]}])
     jwks_file = tmp_path / "oic-jwks.json"
     jwks_file.write_text(json.dumps(jwks))
     client = _oic_client(idp, idp.register("--auth-method", "private_key_jwt",
