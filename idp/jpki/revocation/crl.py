@@ -153,7 +153,13 @@ class CrlSource:
             return None
         self._dir.mkdir(parents=True, exist_ok=True)
         with (self._dir / f"{key_id.hex()}.lock").open("w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # one worker downloads; the others wait and reopen
+            # One worker downloads. The others keep serving the index they hold (within the
+            # staleness policy) instead of queueing behind a refresh that may take a minute at
+            # 10M entries; only a worker with no index at all waits for it.
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | (fcntl.LOCK_NB if current else 0))
+            except BlockingIOError:
+                return None
             fresh = self._reopen(key_id)
             if fresh is not None and now < fresh.meta.next_update:
                 return fresh

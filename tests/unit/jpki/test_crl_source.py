@@ -167,3 +167,19 @@ def test_another_process_reads_the_index_this_one_wrote(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code, str(index_file)], capture_output=True,
                          text=True, check=True, timeout=60).stdout
     assert out.split() == ["superseded", "None"]
+
+
+def test_while_another_worker_refreshes_the_held_index_serves_within_policy(
+        tmp_path: Path) -> None:
+    import fcntl
+
+    clock = FixedClock(pki.NOW)
+    fetcher = FakeFetcher(pki.crl(CA, []))
+    source = _source(fetcher, tmp_path, clock, staleness=600)
+    source.status(HOLDER, CA.certificate)
+    clock.at = pki.NOW + timedelta(hours=24, minutes=1)
+    (lock_path,) = tmp_path.glob("*.lock")
+    with lock_path.open("w") as other_worker:
+        fcntl.flock(other_worker, fcntl.LOCK_EX)
+        assert source.status(HOLDER, CA.certificate).state is CertState.GOOD
+    assert fetcher.calls == 1
