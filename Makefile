@@ -43,8 +43,12 @@ unit: install
 test: system-deps install lint
 	$(BIN)/pytest -q
 
+# Benchmarks (results land in docs/benchmarks.md); `make bench BENCH=crl` runs one.
+BENCH ?= crl token
 bench: install
-	$(BIN)/python -m bench
+	@command -v wrk >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk nodejs npm >/dev/null; }
+	for name in $(BENCH); do $(BIN)/python -m bench $$name || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
