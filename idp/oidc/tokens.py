@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from idp.oidc import claims as claim_rules
@@ -53,11 +53,14 @@ def _exchange_code(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]
         raise InvalidRequestError("code and code_verifier are required")
     refused: InvalidGrantError | None = None
     with ctx.sessions() as db, db.begin():
-        row = db.get(AuthorizationCode, digest(code))
-        if row is None:
+        # One round trip for the code and its grant (the token endpoint is the hot path).
+        found = db.execute(select(AuthorizationCode, Grant).join(
+            Grant, Grant.id == AuthorizationCode.grant_id).where(
+            AuthorizationCode.code_hash == digest(code))).first()
+        if found is None:
             raise InvalidGrantError("unknown authorization code")
-        grant = db.get(Grant, row.grant_id)
-        if grant is None or grant.client_id != client.client_id:
+        row, grant = found
+        if grant.client_id != client.client_id:
             raise InvalidGrantError("the code was not issued to this client")
         redeemed = db.execute(update(AuthorizationCode).where(
             AuthorizationCode.code_hash == row.code_hash, AuthorizationCode.used.is_(False))

@@ -26,6 +26,7 @@ def _flow(rp: Rp, consent_to: list[str] | None = None, **params: str) -> dict:
     from tests.unit.oidc.conftest import query
 
     body: dict = rp.exchange(query(redirect_to)["code"], verifier).get_json()
+    assert "access_token" in body, body
     return body
 
 
