@@ -16,6 +16,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 from idp import i18n
 from idp.accounts import sessions as login_sessions
 from idp.errors import IdpError
+from idp.login.actions import ActionsHook, collect
 from idp.login.ports import Interactions
 
 
@@ -34,8 +35,8 @@ class BadBodyError(LoginError):
     """The body must be JSON of the documented shape."""
 
 
-def blueprint(interactions: Interactions, cookie_secret: str, default_language: str) -> \
-        Blueprint:
+def blueprint(interactions: Interactions, cookie_secret: str, default_language: str,
+              action_hooks: tuple[ActionsHook, ...] = ()) -> Blueprint:
     bp = Blueprint("login", __name__)
 
     def session_id() -> str | None:
@@ -65,7 +66,7 @@ def blueprint(interactions: Interactions, cookie_secret: str, default_language: 
             target = interactions.resume(uid, session_id())
             return jsonify({"uid": uid, "prompt": "done", "redirect_to": target}) \
                 if wants_json() else redirect(target, code=303)
-        face = _face(state, language())
+        face = _face(state, language(), action_hooks)
         if wants_json():
             return jsonify(face)
         response = render_template("login/interaction.html", face=face, lang=language(),
@@ -90,10 +91,12 @@ def blueprint(interactions: Interactions, cookie_secret: str, default_language: 
     return bp
 
 
-def _face(state: dict[str, Any], language: str) -> dict[str, Any]:
+def _face(state: dict[str, Any], language: str, hooks: tuple[ActionsHook, ...]) -> \
+        dict[str, Any]:
     uid, prompt = state["uid"], state["prompt"]
     client_name = state["client"]["name"]
     actions = {"abort": {"method": "POST", "href": url_for("login.abort", uid=uid)}}
+    actions.update(collect(hooks, state))
     if prompt == "consent":
         actions["consent"] = {"method": "POST", "href": url_for("login.consent", uid=uid)}
         message = i18n.translate(language, "prompt.consent", client=client_name)

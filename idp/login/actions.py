@@ -1,0 +1,26 @@
+"""Login methods add their actions to the interaction JSON face through hooks.
+
+A hook sees the interaction state (``{"uid", "prompt", "account", ...}``) and answers the actions
+it opens now, as ``{NAME: {"method": "POST", "href": URL}}`` (names are stable: contract.md).
+The card methods and the passkey methods each register one, so neither edits the other's code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Action = dict[str, str]
+ActionsHook = Callable[[dict[str, Any]], dict[str, Action]]
+
+
+def post(href: str) -> Action:
+    return {"method": "POST", "href": href}
+
+
+def collect(hooks: tuple[ActionsHook, ...], state: dict[str, Any]) -> dict[str, Action]:
+    """The actions every hook opens for ``state``, in hook order."""
+    actions: dict[str, Action] = {}
+    for hook in hooks:
+        actions.update(hook(state))
+    return actions
