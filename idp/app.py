@@ -10,6 +10,9 @@ from werkzeug.exceptions import HTTPException
 from idp import db
 from idp.accounts.claims import ClaimsSource, DbClaimsSource
 from idp.errors import IdpError
+from idp.login.account_page import ConsentLister
+from idp.login.actions import ActionsHook
+from idp.login.ports import Interactions
 from idp.secrets import instance_secret
 from idp.settings import Settings
 
@@ -42,6 +45,7 @@ def create_app(settings: Settings, *, claims: ClaimsSource | None = None) -> Fla
 def _register_oidc(app: Flask, settings: Settings, claims: ClaimsSource) -> None:
     """The provider and the interaction pages, joined through the login package's port."""
     from idp.login.routes import blueprint as login_blueprint
+    from idp.oidc.account_routes import consent_items
     from idp.oidc.clients import ClientCache
     from idp.oidc.context import OidcContext
     from idp.oidc.flow import Provider
@@ -60,8 +64,25 @@ def _register_oidc(app: Flask, settings: Settings, claims: ClaimsSource) -> None
     provider = Provider(ctx)
     app.extensions["idp.oidc"] = ctx
     app.register_blueprint(oidc_blueprint(provider))
+    hooks = (_register_passkeys(app, settings, provider, ctx.cookie_secret, claims,
+                                lambda pid: consent_items(ctx, pid)),)
     app.register_blueprint(login_blueprint(provider, ctx.cookie_secret,
-                                           settings.default_language))
+                                           settings.default_language, action_hooks=hooks))
+
+
+def _register_passkeys(app: Flask, settings: Settings, provider: Interactions,
+                       cookie_secret: str, claims: ClaimsSource,
+                       consents: ConsentLister) -> ActionsHook:
+    """Passkey sign-in/registration in the interaction, and the person's own page."""
+    from idp.login.account_page import install as install_account_page
+    from idp.login.passkey_routes import PasskeyFlow, install
+    from idp.passkeys.service import PasskeyService
+
+    service = PasskeyService(app.extensions["idp.sessions"], settings.webauthn)
+    app.extensions["idp.passkeys"] = service
+    install_account_page(app, service, cookie_secret, settings.default_language, consents)
+    return install(app, PasskeyFlow(provider, service, cookie_secret, claims,
+                                    settings.default_language))
 
 
 def _register_error_handlers(app: Flask) -> None:

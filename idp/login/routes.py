@@ -62,7 +62,8 @@ def blueprint(interactions: Interactions, cookie_secret: str, default_language: 
     @bp.get("/interaction/<uid>")
     def show(uid: str) -> Any:
         state = interactions.state(uid, session_id())
-        if state["prompt"] == "done":
+        # A finished login may still hold an optional step (the passkey offer) open.
+        if state["prompt"] == "done" and not collect(action_hooks, state):
             target = interactions.resume(uid, session_id())
             return jsonify({"uid": uid, "prompt": "done", "redirect_to": target}) \
                 if wants_json() else redirect(target, code=303)
@@ -97,12 +98,17 @@ def _face(state: dict[str, Any], language: str, hooks: tuple[ActionsHook, ...]) 
     client_name = state["client"]["name"]
     actions = {"abort": {"method": "POST", "href": url_for("login.abort", uid=uid)}}
     actions.update(collect(hooks, state))
-    if prompt == "consent":
+    if prompt == "reissue":
+        message = i18n.translate(language, "prompt.reissue", client=client_name)
+    elif prompt == "consent":
         actions["consent"] = {"method": "POST", "href": url_for("login.consent", uid=uid)}
         message = i18n.translate(language, "prompt.consent", client=client_name)
+    elif prompt == "done":
+        message = i18n.translate(language, "prompt.done.optional", client=client_name)
     else:
-        message = i18n.translate(language, "prompt.login", client=client_name) + " " + \
-            i18n.translate(language, "prompt.login.unavailable")
+        message = i18n.translate(language, "prompt.login", client=client_name)
+        if len(actions) == 1:  # only abort: no login method is open
+            message += " " + i18n.translate(language, "prompt.login.unavailable")
     face = {key: state[key] for key in ("uid", "prompt", "reasons", "client", "requested",
                                         "csrf_token")}
     if state.get("account"):

@@ -35,12 +35,8 @@ def register(bp: Blueprint, ctx: OidcContext) -> None:
     @bp.get("/account/consents")
     def list_consents() -> Any:
         session = logged_in()
-        with ctx.sessions() as db:
-            records = consent.list_for(db, session.private_id)
-            items = [{"client_id": client_id, "name": ctx.clients.get(db, client_id).name,
-                      "approved": sorted(record.approved), "given_at": record.given_at}
-                     for client_id, record in records]
-        return jsonify({"consents": items, "csrf_token": csrf(session)})
+        return jsonify({"consents": consent_items(ctx, session.private_id),
+                        "csrf_token": csrf(session)})
 
     @bp.post("/account/consents/<client_id>/revoke")
     def revoke_consent(client_id: str) -> Any:
@@ -50,3 +46,11 @@ def register(bp: Blueprint, ctx: OidcContext) -> None:
         with ctx.sessions() as db, db.begin():
             revoked = consent.revoke(db, session.private_id, client_id)
         return jsonify({"revoked": revoked})
+
+
+def consent_items(ctx: OidcContext, private_id: str) -> list[dict[str, Any]]:
+    """The relying parties ``private_id`` consented to, and what each may receive."""
+    with ctx.sessions() as db:
+        return [{"client_id": client_id, "name": ctx.clients.get(db, client_id).name,
+                 "approved": sorted(record.approved), "given_at": record.given_at}
+                for client_id, record in consent.list_for(db, private_id)]

@@ -5,12 +5,12 @@ from __future__ import annotations
 from tests.unit.oidc.conftest import REDIRECT, Rp, query
 
 
-def test_login_prompt_offers_only_abort_until_login_methods_exist(rp: Rp) -> None:
+def test_login_prompt_offers_the_login_methods_and_abort(rp: Rp) -> None:
     location, _ = rp.authorize()
     state = rp.interaction(location)
     assert state["prompt"] == "login"
     assert state["reasons"] == ["no_session"]
-    assert set(state["actions"]) == {"abort"}
+    assert {"abort", "passkey_options", "passkey_verify"} <= set(state["actions"])
     assert state["client"] == {"client_id": rp.client_id, "name": "Example RP"}
     assert "account" not in state
     assert state["csrf_token"]

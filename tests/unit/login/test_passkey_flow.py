@@ -1,0 +1,242 @@
+"""Passkeys in the interaction's JSON face: registration offer, sign-in, the anchor re-check."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+
+from idp.accounts.anchor_policy import AnchorState
+from idp.accounts.sessions import COOKIE_NAME
+from idp.app import create_app
+from idp.settings import Settings
+from tests.support.webauthn_authenticator import SoftAuthenticator
+from tests.unit.oidc.conftest import ISSUER, Rp, query, register
+
+ORIGIN = "http://localhost:8000"
+IAL2 = "urn:jpki-idp:acr:ial2-aal2"
+IAL1 = "urn:jpki-idp:acr:ial1-aal2"
+
+
+@dataclass(frozen=True)
+class Check:
+    state: AnchorState
+    reason: str
+    next_step: str | None
+    checked_at: datetime
+
+
+@dataclass
+class FakeChecker:
+    """Stands in for the card side's anchor checker: answers ``state`` and counts the checks."""
+
+    state: AnchorState = AnchorState.CURRENT
+    checked: list[str] = field(default_factory=list)
+
+    def check(self, private_id: str) -> Check:
+        self.checked.append(private_id)
+        step = {AnchorState.NEEDS_REISSUE: "reissue", AnchorState.SUSPENDED: "reissue"}.get(
+            self.state)
+        return Check(self.state, f"fake:{self.state.value}", step, datetime.now(UTC))
+
+
+@pytest.fixture
+def checker(app: Flask) -> FakeChecker:
+    fake = FakeChecker()
+    app.extensions["idp.anchor_checker"] = fake
+    return fake
+
+
+def path(url: str) -> str:
+    return urlsplit(url).path
+
+
+def claims_of(jwt: str) -> dict[str, Any]:
+    payload = jwt.split(".")[1]
+    padded = payload + "=" * (-len(payload) % 4)
+    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(padded))
+    return decoded
+
+
+def register_passkey(rp: Rp, authenticator: SoftAuthenticator) -> tuple[str, dict[str, Any]]:
+    """A newcomer signs in (fixture card login) during an interaction and takes the offer."""
+    location, _ = rp.authorize()
+    assert "passkey_options" in rp.interaction(location)["actions"]
+    private_id = rp.login()
+    state = rp.interaction(location)
+    assert {"passkey_register_options", "passkey_register", "skip"} <= set(state["actions"])
+    options = rp.act(state, "passkey_register_options", {}).get_json()["options"]
+    credential = authenticator.create(json.dumps(options), origin=ORIGIN)
+    answer = rp.act(state, "passkey_register", {"credential": json.loads(credential)})
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["redirect_to"] == path(location)
+    return private_id, rp.interaction(location)
+
+
+def sign_in(rp: Rp, authenticator: SoftAuthenticator, **authorize: Any) -> tuple[
+        str, Any, str]:
+    """A passkey sign-in in a new interaction: (interaction location, verify answer, verifier)."""
+    location, verifier = rp.authorize(**authorize)
+    state = rp.interaction(location)
+    assert state["prompt"] == "login"
+    options = rp.act(state, "passkey_options", {}).get_json()["options"]
+    assertion = authenticator.get(json.dumps(options), origin=ORIGIN)
+    return location, rp.act(state, "passkey_verify", {"credential": assertion}), verifier
+
+
+def log_out(rp: Rp) -> None:
+    rp.browser.delete_cookie(COOKIE_NAME, domain="localhost")
+
+
+def test_register_after_login_then_passkey_login_gets_a_code_and_tokens(
+        rp: Rp, checker: FakeChecker) -> None:
+    authenticator = SoftAuthenticator()
+    private_id, state = register_passkey(rp, authenticator)
+    assert "passkey_register" not in state["actions"]  # the offer was answered
+    rp.act(state, "consent", {"approve": True, "claims": state["requested"]["claims"]})
+    log_out(rp)
+    location, answer, verifier = sign_in(rp, authenticator)
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["account"]["anchor"]["state"] == "current"
+    assert checker.checked == [private_id]
+    done = rp.interaction(location)
+    assert done["prompt"] == "done"
+    tokens = rp.exchange(query(done["redirect_to"])["code"], verifier).get_json()
+    id_token = claims_of(tokens["id_token"])
+    assert id_token["acr"] == IAL2
+    assert id_token["amr"] == ["hwk", "user", "mfa"]
+
+
+def test_a_synced_passkey_signs_in_with_amr_swk(rp: Rp, checker: FakeChecker) -> None:
+    synced = SoftAuthenticator(backup_eligible=True, backup_state=True, counting=False)
+    register_passkey(rp, synced)
+    log_out(rp)
+    _, answer, _ = sign_in(rp, synced)
+    assert answer.get_json()["account"]["amr"] == ["swk", "user", "mfa"]
+
+
+def test_skip_continues_without_a_passkey(rp: Rp, checker: FakeChecker) -> None:
+    location, _ = rp.authorize()
+    rp.interaction(location)
+    rp.login()
+    state = rp.interaction(location)
+    assert rp.act(state, "skip", {}).get_json()["redirect_to"] == path(location)
+    state = rp.interaction(location)
+    assert state["prompt"] == "consent"
+    assert "skip" not in state["actions"]
+
+
+def test_no_offer_to_a_browser_that_was_already_signed_in(rp: Rp) -> None:
+    rp.login()
+    state = rp.interaction(rp.authorize()[0])
+    assert "passkey_register_options" not in state["actions"]
+
+
+def test_registering_without_a_session_is_refused(rp: Rp) -> None:
+    state = rp.interaction(rp.authorize()[0])
+    href = state["actions"]["abort"]["href"].replace("/abort", "/passkey/register/options")
+    answer = rp.browser.post(href, json={}, headers={"X-CSRF-Token": state["csrf_token"]})
+    assert answer.status_code == 401
+    assert answer.get_json()["error"] == "login_required"
+
+
+def test_passkey_of_another_account_is_refused_when_the_flow_expects_a_person(
+        rp: Rp, checker: FakeChecker) -> None:
+    theirs = SoftAuthenticator()
+    register_passkey(rp, theirs)
+    log_out(rp)
+    rp.login(now=int(time.time()) - 60)  # another person is signed in on this browser
+    location, _ = rp.authorize(prompt="login")  # re-authenticate the signed-in person
+    state = rp.interaction(location)
+    assert state["prompt"] == "login"
+    options = rp.act(state, "passkey_options", {}).get_json()["options"]
+    answer = rp.act(state, "passkey_verify",
+                    {"credential": theirs.get(json.dumps(options), origin=ORIGIN)})
+    assert answer.status_code == 403
+    assert answer.get_json()["error"] == "passkey_of_another_account"
+    assert "different account" in answer.get_json()["error_description"]
+
+
+def test_a_suspended_anchor_refuses_the_passkey_with_what_to_do(
+        rp: Rp, checker: FakeChecker) -> None:
+    authenticator = SoftAuthenticator()
+    register_passkey(rp, authenticator)
+    log_out(rp)
+    checker.state = AnchorState.SUSPENDED
+    location, answer, _ = sign_in(rp, authenticator)
+    assert answer.status_code == 403
+    assert answer.get_json()["error"] == "account_not_active"
+    assert "再発行" in answer.get_json()["error_description"]  # Japanese by default
+    assert COOKIE_NAME not in answer.headers.get("Set-Cookie", "")
+    assert rp.interaction(location)["prompt"] == "login"  # no session was made
+
+
+def test_a_closed_private_id_is_refused_in_english_on_request(
+        rp: Rp, checker: FakeChecker) -> None:
+    authenticator = SoftAuthenticator()
+    register_passkey(rp, authenticator)
+    log_out(rp)
+    checker.state = AnchorState.CLOSED
+    rp.browser.set_cookie("lang", "en", domain="localhost")
+    _, answer, _ = sign_in(rp, authenticator)
+    assert answer.status_code == 403
+    assert "closed" in answer.get_json()["error_description"]
+
+
+def test_an_anchor_needing_reissue_signs_in_at_ial1_and_names_the_next_step(
+        rp: Rp, checker: FakeChecker) -> None:
+    authenticator = SoftAuthenticator()
+    register_passkey(rp, authenticator)
+    log_out(rp)
+    checker.state = AnchorState.NEEDS_REISSUE
+    location, answer, _ = sign_in(rp, authenticator)
+    account = answer.get_json()["account"]
+    assert account["acr"] == IAL1
+    assert account["anchor"] == {"state": "needs_reissue", "reason": "fake:needs_reissue",
+                                 "next_step": "reissue",
+                                 "checked_at": account["anchor"]["checked_at"]}
+    # an RP that asks for ial2 does not get this session
+    _, second, _ = sign_in(rp, authenticator, acr_values=IAL2)
+    assert second.get_json()["account"]["acr"] == IAL1
+    assert rp.interaction(location)["account"]["acr"] == IAL1
+
+
+def test_without_an_anchor_checker_passkey_sign_in_fails_closed(rp: Rp) -> None:
+    rp.app.extensions.pop("idp.anchor_checker", None)
+    authenticator = SoftAuthenticator()
+    register_passkey(rp, authenticator)
+    log_out(rp)
+    _, answer, _ = sign_in(rp, authenticator)
+    assert answer.status_code == 500
+    assert answer.get_json()["error"] == "server_error"
+
+
+def test_verify_without_options_first_is_refused(rp: Rp, checker: FakeChecker) -> None:
+    state = rp.interaction(rp.authorize()[0])
+    answer = rp.act(state, "passkey_verify", {"credential": {"id": "x"}})
+    assert answer.status_code == 400
+    assert answer.get_json()["error"] == "passkey_challenge_unknown"
+
+
+def test_passkey_flow_on_both_database_engines(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"oidc": settings.oidc.model_copy(
+        update={"issuer": ISSUER})}))
+    try:
+        app.extensions["idp.anchor_checker"] = FakeChecker()
+        client_id, secret = register(app)
+        rp = Rp(app, app.test_client(), client_id, secret)
+        authenticator = SoftAuthenticator()
+        register_passkey(rp, authenticator)
+        log_out(rp)
+        location, answer, _ = sign_in(rp, authenticator)
+        assert answer.status_code == 200
+        assert rp.interaction(location)["prompt"] == "consent"
+    finally:
+        app.extensions["idp.engine"].dispose()
