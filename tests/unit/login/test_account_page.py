@@ -34,7 +34,8 @@ def post(rp: Rp, href: str, body: dict[str, Any], token: str | None) -> Any:
 def passkey_user(rp: Rp) -> str:
     """A person with one passkey, signed in with it (not with the card)."""
     authenticator = SoftAuthenticator()
-    private_id, state = register_passkey(rp, authenticator)
+    # the card login a minute ago, so that sign-ins have a clear order
+    private_id, state = register_passkey(rp, authenticator, now=int(time.time()) - 60)
     rp.act(state, "consent", {"approve": True, "claims": state["requested"]["claims"]})
     log_out(rp)
     assert sign_in(rp, authenticator)[1].status_code == 200

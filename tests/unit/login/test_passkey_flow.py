@@ -65,11 +65,12 @@ def claims_of(jwt: str) -> dict[str, Any]:
     return decoded
 
 
-def register_passkey(rp: Rp, authenticator: SoftAuthenticator) -> tuple[str, dict[str, Any]]:
+def register_passkey(rp: Rp, authenticator: SoftAuthenticator,
+                     **login: Any) -> tuple[str, dict[str, Any]]:
     """A newcomer signs in (fixture card login) during an interaction and takes the offer."""
     location, _ = rp.authorize()
     assert "passkey_options" in rp.interaction(location)["actions"]
-    private_id = rp.login()
+    private_id = rp.login(**login)
     state = rp.interaction(location)
     assert {"passkey_register_options", "passkey_register", "skip"} <= set(state["actions"])
     options = rp.act(state, "passkey_register_options", {}).get_json()["options"]
