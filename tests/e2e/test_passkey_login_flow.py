@@ -1,0 +1,113 @@
+"""The passkey login flow in headless Chromium against a running IdP, with the DevTools virtual
+authenticator: register a passkey after a (fixture) card login, sign out, sign in with the
+passkey, land on the relying party with a code, and see the passkey on /account."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+from flask import Flask
+from werkzeug.serving import make_server
+
+from idp import db
+from idp.accounts.anchor_policy import AnchorState
+from idp.accounts.sessions import COOKIE_NAME
+from idp.app import create_app
+from idp.oidc import clients
+from idp.settings import Settings
+from tests.support.browser import VirtualAuthenticator, browser
+from tests.support.login import login_session
+from tests.unit.oidc.conftest import pkce
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
+
+
+class _Checker:
+    """The anchor re-check answers "current" (the card side's checker is tested on its own)."""
+
+    def check(self, private_id: str) -> Any:
+        from tests.unit.login.test_passkey_flow import Check
+
+        return Check(AnchorState.CURRENT, "sign_good", None, datetime.now(UTC))
+
+
+class _Site:
+    """The IdP, plus the relying party's redirect URI on the same server."""
+
+    def __init__(self) -> None:
+        self.app: Flask | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ["PATH_INFO"] == "/rp/cb":
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"relying party"]
+        assert self.app is not None
+        return self.app(environ, start_response)
+
+
+@pytest.fixture
+def idp(sqlite_settings: Settings) -> Iterator[tuple[Flask, str, str]]:
+    site = _Site()
+    server = make_server("127.0.0.1", 0, site, threaded=True)
+    base = f"http://localhost:{server.server_port}"
+    settings = sqlite_settings.model_copy(update={
+        "oidc": sqlite_settings.oidc.model_copy(update={"issuer": base}),
+        "webauthn": sqlite_settings.webauthn.model_copy(update={"origins": (base,)})})
+    site.app = create_app(settings)
+    site.app.extensions["idp.anchor_checker"] = _Checker()
+    with db.transaction(site.app.extensions["idp.sessions"]) as session:
+        client_id, _ = clients.register(session, name="Example RP",
+                                        redirect_uris=[f"{base}/rp/cb"])
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield site.app, base, client_id
+    server.shutdown()
+    site.app.extensions["idp.engine"].dispose()
+
+
+def authorize_url(base: str, client_id: str) -> str:
+    _, challenge = pkce()
+    return f"{base}/authorize?" + urlencode({
+        "client_id": client_id, "redirect_uri": f"{base}/rp/cb", "response_type": "code",
+        "scope": "openid profile", "state": "st", "nonce": "n", "code_challenge": challenge,
+        "code_challenge_method": "S256"})
+
+
+def test_register_then_sign_in_with_a_passkey_in_chromium(
+        idp: tuple[Flask, str, str]) -> None:
+    app, base, client_id = idp
+    with browser() as chromium:
+        context = chromium.new_context(viewport={"width": 800, "height": 600}, locale="ja-JP")
+        page = context.new_page()
+        authenticator = VirtualAuthenticator.attach(page)
+        page.goto(authorize_url(base, client_id))
+        assert page.locator("#passkey-login").is_visible()
+        page.screenshot(path=str(SCREENSHOTS / "login.png"))
+        _, cookie = login_session(app)  # the card login, as the test fixture does it
+        context.add_cookies([{"name": COOKIE_NAME, "value": cookie, "url": base}])
+        page.reload()
+        with page.expect_navigation():
+            page.click("#passkey-register")
+        assert len(authenticator.credentials()) == 1
+        with page.expect_navigation(url=f"{base}/rp/cb*"):
+            page.click("button[data-approve=true]")
+
+        context.clear_cookies()  # signed out; the authenticator keeps its passkey
+        # The page starts a conditional (autofill) request at once; the virtual authenticator
+        # answers it with the one passkey it holds, as a person picking it from autofill would.
+        page.goto(authorize_url(base, client_id))
+        page.wait_for_url(f"{base}/rp/cb*")
+        assert "code" in parse_qs(urlsplit(page.url).query)
+
+        page.goto(f"{base}/account")
+        assert page.locator("#passkeys tr[data-id]").count() == 1
+        assert "パスキー" in page.content()
+        page.screenshot(path=str(SCREENSHOTS / "account.png"))
+        context.close()
