@@ -8,7 +8,7 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from idp import db
-from idp.accounts.claims import ClaimsSource, DbClaimsSource
+from idp.accounts.claims import ClaimsSource, JpkiClaimsSource
 from idp.errors import IdpError
 from idp.login.account_page import ConsentLister
 from idp.login.actions import ActionsHook
@@ -33,7 +33,7 @@ def create_app(settings: Settings, *, claims: ClaimsSource | None = None) -> Fla
     app.extensions["idp.engine"] = engine
     app.extensions["idp.sessions"] = db.make_sessionmaker(engine)
     _register_error_handlers(app)
-    _register_oidc(app, settings, claims or DbClaimsSource(app.extensions["idp.sessions"]))
+    _register_oidc(app, settings, claims or JpkiClaimsSource(app.extensions["idp.sessions"]))
 
     @app.get("/healthz")
     def healthz() -> tuple[dict[str, str], int]:
@@ -44,6 +44,7 @@ def create_app(settings: Settings, *, claims: ClaimsSource | None = None) -> Fla
 
 def _register_oidc(app: Flask, settings: Settings, claims: ClaimsSource) -> None:
     """The provider and the interaction pages, joined through the login package's port."""
+    from idp.login.card_routes import setup as setup_card
     from idp.login.routes import blueprint as login_blueprint
     from idp.oidc.account_routes import consent_items
     from idp.oidc.clients import ClientCache
@@ -64,8 +65,9 @@ def _register_oidc(app: Flask, settings: Settings, claims: ClaimsSource) -> None
     provider = Provider(ctx)
     app.extensions["idp.oidc"] = ctx
     app.register_blueprint(oidc_blueprint(provider))
-    hooks = (_register_passkeys(app, settings, provider, ctx.cookie_secret, claims,
-                                lambda pid: consent_items(ctx, pid)),)
+    hooks = (setup_card(app, settings, provider, ctx.cookie_secret),
+             _register_passkeys(app, settings, provider, ctx.cookie_secret, claims,
+                                lambda pid: consent_items(ctx, pid)))
     app.register_blueprint(login_blueprint(provider, ctx.cookie_secret,
                                            settings.default_language, action_hooks=hooks))
 

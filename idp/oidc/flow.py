@@ -16,6 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from idp.accounts import sessions as login_sessions
+from idp.accounts.anchors import anchor_summary
 from idp.accounts.models import PrivateId
 from idp.assurance import levels
 from idp.assurance.policy import Prompt, Requirements, SessionFacts, evaluate
@@ -152,10 +153,15 @@ class Provider:
             client = self.ctx.clients.get(db, row.client_id)
             session = self._session(db, session_id)
             prompt = self._prompt(db, request, session, row.started_at)
+            anchor = anchor_summary(db, session.private_id) if session else None
             account = None if session is None else {
-                "state": "active", "acr": session.acr, "auth_time": session.auth_time}
+                "state": "active", "acr": session.acr, "auth_time": session.auth_time,
+                "anchor": anchor}
+        name = prompt.name if prompt else "done"
+        if name == "done" and anchor and anchor["state"] == "needs_reissue":
+            name = "reissue"  # asked before returning; ``skip`` continues without it
         return {
-            "uid": uid, "prompt": prompt.name if prompt else "done",
+            "uid": uid, "prompt": name,
             "reasons": list(prompt.reasons) if prompt else [],
             "client": {"client_id": client.client_id, "name": client.name},
             "requested": {"acr_values": list(request.acr_values), "scope": list(request.scope),

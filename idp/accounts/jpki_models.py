@@ -1,0 +1,101 @@
+"""Tables of the JPKI anchoring: anchors, 4-info history, auth links, consents, card requests.
+
+A private ID is anchored to a JPKI signing certificate (domain.md): the anchor row keeps the
+certificate as verified, its last revocation check and the state ``anchor_policy`` decided. The
+card's auth certificate is linked through J-LIS (``/v1/links/pair``), so a card login maps the
+auth serial to the private ID; a renewal is followed through ``/v1/links/previous``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from idp.accounts.models import utcnow
+from idp.db import Base
+
+_PID = "private_ids.id"
+
+
+class JpkiAnchor(Base):
+    """One signing certificate a private ID was anchored to (the newest unsuperseded is live)."""
+
+    __tablename__ = "anchors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    private_id: Mapped[str] = mapped_column(ForeignKey(_PID, ondelete="CASCADE"), index=True)
+    issuer_dn: Mapped[str] = mapped_column(String(512))
+    issuer_key_id: Mapped[str] = mapped_column(String(128))
+    serial_hex: Mapped[str] = mapped_column(String(64), unique=True)
+    certificate: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(16), default="current")
+    last_checked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                             nullable=True)
+    last_result: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    superseded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Basic4Record(Base):
+    """The 4 info as certified (or as J-LIS provided them); only one row per person is current."""
+
+    __tablename__ = "basic4_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    private_id: Mapped[str] = mapped_column(ForeignKey(_PID, ondelete="CASCADE"), index=True)
+    basic4: Mapped[dict[str, Any]] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(16))  # certificate | jlis_provision
+    anchor_serial: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class AuthLink(Base):
+    """An auth certificate serial known to belong to the private ID's card."""
+
+    __tablename__ = "auth_links"
+
+    serial_hex: Mapped[str] = mapped_column(String(64), primary_key=True)
+    private_id: Mapped[str] = mapped_column(ForeignKey(_PID, ondelete="CASCADE"), index=True)
+    issuer_dn: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    certificate: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    via: Mapped[str] = mapped_column(String(16))  # jlis_pair | jlis_previous | card_login
+    linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JpkiConsent(Base):
+    """What the person agreed to: terms, J-LIS serial linking, a 4-info refresh."""
+
+    __tablename__ = "consents_jpki"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    private_id: Mapped[str] = mapped_column(ForeignKey(_PID, ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # terms | jlis_link | basic4_refresh
+    version: Mapped[str] = mapped_column(String(128))  # terms version or consent text hash
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CardRequestRow(Base):
+    """A card request (contract.md): answered once, continued only by the browser that made it."""
+
+    __tablename__ = "card_requests"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    interaction_uid: Mapped[str] = mapped_column(String(64), index=True)
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(16))  # onboard | login | reissue | consent
+    certificate_purpose: Mapped[str] = mapped_column(String(8))  # sign | auth
+    nonce: Mapped[str] = mapped_column(String(64))
+    consent_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    private_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)  # accepted|refused
+    error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error_description: Mapped[str | None] = mapped_column(Text, nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    continued: Mapped[bool] = mapped_column(Boolean, default=False)

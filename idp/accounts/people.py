@@ -1,0 +1,114 @@
+"""Onboarding, card login, re-issue and the consented 4-info refresh (no Flask, no HTTP).
+
+Each step receives a certificate the trust core verified (path, purpose, validity, signature
+and revocation now) and decides which private ID it belongs to, asking J-LIS for the links
+between a card's certificates: ``/v1/links/pair`` (the sign and auth certificates of one card)
+and ``/v1/links/previous`` (新旧シリアル番号紐付け: what a renewed certificate replaced).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from idp.accounts import anchors
+from idp.accounts.errors import NotSamePersonError, UnknownCardError
+from idp.accounts.jpki_models import AuthLink
+from idp.accounts.ports import JlisLinks
+from idp.jpki.profile import Purpose
+from idp.jpki.validation import VerifiedCertificate
+
+
+def onboard(db: Session, jlis: JlisLinks, verified: VerifiedCertificate) -> dict[str, Any]:
+    """The private ID of this signing certificate's holder, created on first sight.
+
+    The same person never gets two: the same anchor lands on its private ID; a new signing
+    certificate J-LIS links to a card already known lands there too, recorded as a re-issue.
+    """
+    serial = verified.certificate.serial_hex
+    known = anchors.anchor_by_serial(db, serial)
+    if known is not None:
+        return {"private_id": known.private_id, "created": False}
+    auth_serial = jlis.paired_auth(serial)
+    link = db.get(AuthLink, auth_serial) if auth_serial else None
+    if link is not None:
+        anchors.add_anchor(db, link.private_id, verified)
+        return {"private_id": link.private_id, "created": False}
+    person = anchors.new_person(db)
+    anchors.add_anchor(db, person.id, verified)
+    if auth_serial:
+        anchors.link_auth(db, person.id, auth_serial, via="jlis_pair")
+        anchors.consent(db, person.id, "jlis_link", "pair")
+    anchors.consent(db, person.id, "terms", anchors.TERMS_VERSION)
+    return {"private_id": person.id, "created": True}
+
+
+def card_login(db: Session, jlis: JlisLinks, verified: VerifiedCertificate) -> dict[str, Any]:
+    """The private ID of this auth certificate: directly, or through the serials it replaced
+    after a renewal (the new serial is then recorded)."""
+    certificate = verified.certificate
+    link = db.get(AuthLink, certificate.serial_hex)
+    if link is not None:
+        anchors.link_auth(db, link.private_id, certificate.serial_hex, via=link.via,
+                          certificate=certificate)
+        return {"private_id": link.private_id}
+    for old in jlis.previous(certificate.serial_hex, Purpose.AUTH):
+        old_link = db.get(AuthLink, old)
+        if old_link is not None:
+            anchors.link_auth(db, old_link.private_id, certificate.serial_hex,
+                              via="jlis_previous", certificate=certificate)
+            return {"private_id": old_link.private_id, "renewed_from": old}
+    raise UnknownCardError()
+
+
+def reissue(db: Session, jlis: JlisLinks, private_id: str,
+            verified: VerifiedCertificate) -> dict[str, Any]:
+    """Anchor ``private_id`` to its holder's new signing certificate; the 4-info history keeps
+    both versions. Refused unless J-LIS links the certificate to this person."""
+    serial = verified.certificate.serial_hex
+    known = anchors.anchor_by_serial(db, serial)
+    if known is not None:
+        if known.private_id != private_id:
+            raise NotSamePersonError()
+        return {"private_id": private_id, "reissued": False}
+    if not _same_person(db, jlis, private_id, serial):
+        raise NotSamePersonError()
+    anchors.add_anchor(db, private_id, verified)
+    return {"private_id": private_id, "reissued": True}
+
+
+def refresh_basic4(db: Session, jlis: JlisLinks, private_id: str,
+                   verified: VerifiedCertificate, *, to_be_signed: bytes, consent_text: str,
+                   signature: bytes) -> dict[str, Any]:
+    """With the holder's signed consent, J-LIS provides the latest 4 info for the old anchor;
+    J-LIS itself checks the consent certificate is that person's current one, so the account
+    is re-anchored to it and its 4 info recorded as provided by J-LIS."""
+    old = anchors.live_anchor(db, private_id)
+    if old is None:
+        raise NotSamePersonError("the account has no anchor to refresh")
+    serial, basic4 = jlis.provide_basic4(
+        old.serial_hex, certificate=verified.certificate.der, to_be_signed=to_be_signed,
+        consent_text=consent_text, signature=signature)
+    if serial != verified.certificate.serial_hex:
+        raise NotSamePersonError("J-LIS names another current signing certificate")
+    if anchors.anchor_by_serial(db, serial) is None:
+        anchors.add_anchor(db, private_id, verified)
+    anchors.record_basic4(db, private_id, basic4, source="jlis_provision",
+                          anchor_serial=serial)
+    anchors.consent(db, private_id, "basic4_refresh",
+                    hashlib.sha256(consent_text.encode()).hexdigest())
+    return {"private_id": private_id, "refreshed": True}
+
+
+def _same_person(db: Session, jlis: JlisLinks, private_id: str, sign_serial: str) -> bool:
+    auth_serial = jlis.paired_auth(sign_serial)
+    link = db.get(AuthLink, auth_serial) if auth_serial else None
+    if link is not None and link.private_id == private_id:
+        return True
+    for old in jlis.previous(sign_serial, Purpose.SIGN):
+        anchor = anchors.anchor_by_serial(db, old)
+        if anchor is not None and anchor.private_id == private_id:
+            return True
+    return False

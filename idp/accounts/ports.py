@@ -1,0 +1,45 @@
+"""What the accounts package needs from the trust core's services and from J-LIS, as Protocols.
+
+``idp.login.card_services`` implements them over the trust anchors, the revocation policy and
+the J-LIS verifier client (``idp.jlis``); tests may pass fakes. Keeping J-LIS behind this port
+keeps ``accounts`` and ``jlis`` independent layers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from idp.jpki.certificate import JpkiCertificate
+from idp.jpki.profile import Basic4Info, Purpose
+from idp.jpki.revocation import CheckedStatus
+from idp.jpki.validation import VerifiedCertificate
+
+
+class JlisLinks(Protocol):
+    def paired_auth(self, sign_serial: str) -> str | None:
+        """The auth serial of the card carrying ``sign_serial`` (None when J-LIS names none)."""
+        ...
+
+    def previous(self, serial: str, purpose: Purpose) -> tuple[str, ...]:
+        """The serials ``serial`` replaced on renewal, newest first (none without consent)."""
+        ...
+
+    def provide_basic4(self, serial: str, *, certificate: bytes, to_be_signed: bytes,
+                       consent_text: str, signature: bytes) -> tuple[str, Basic4Info]:
+        """(current signing serial, latest 4 info), given the holder's signed consent."""
+        ...
+
+
+class TrustPort(Protocol):
+    def verify(self, certificate: JpkiCertificate, purpose: Purpose,
+               at: datetime) -> VerifiedCertificate:
+        """Path, purpose and validity; raises a JpkiError."""
+        ...
+
+    def check_now(self, verified: VerifiedCertificate) -> CheckedStatus:
+        """Revocation now under the trust policy; raises a JpkiError."""
+        ...
+
+    @property
+    def links(self) -> JlisLinks: ...

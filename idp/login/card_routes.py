@@ -1,0 +1,256 @@
+"""The card side of the interaction: card requests, their status, and continuing after them.
+
+- ``POST /interaction/{uid}/card|onboard|reissue|refresh_4info`` (browser, CSRF): create a card
+  request for what the step needs and answer ``{"request_url"}``;
+- ``GET|POST /card-requests/{id}`` (the card app): the request, and its single answer — no CSRF,
+  the answer is authenticated by the card's signature over the single-use request;
+- ``GET /interaction/{uid}/status`` and ``POST /interaction/{uid}/card/continue`` (browser):
+  only the browser holding the binding cookie of the request learns its outcome and continues.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Flask, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from sqlalchemy.orm import Session, sessionmaker
+
+from idp import db as dbm
+from idp import i18n
+from idp.accounts import card_requests
+from idp.accounts import sessions as login_sessions
+from idp.accounts.anchor_check import AnchorChecker, CertAnswer, reason_flag
+from idp.accounts.anchor_policy import AnchorState, CertStatus
+from idp.accounts.card_answers import CardAnswers, default_steps
+from idp.accounts.errors import (
+    AccountClosedError,
+    AccountSuspendedError,
+    NotAnsweredError,
+    NotSignedInError,
+    WrongBrowserError,
+)
+from idp.accounts.jpki_models import AuthLink
+from idp.assurance.levels import IAL1_AAL2, IAL2_AAL2
+from idp.errors import IdpError
+from idp.jpki.certificate import parse_certificate
+from idp.jpki.errors import CertificateRevokedError
+from idp.login.actions import Action, ActionsHook, post
+from idp.login.card_services import LazyTrust
+from idp.login.ports import Interactions
+from idp.login.routes import BadBodyError, CsrfRefusedError
+from idp.settings import Settings
+
+BROWSER_COOKIE = "idp_browser"
+CARD_AMR = ["hwk", "pin", "mfa"]  # docs/assurance.md: the card with its PIN
+
+
+@dataclass(frozen=True)
+class CardFlow:
+    interactions: Interactions
+    sessions: sessionmaker[Session]
+    answers: CardAnswers
+    checker: AnchorChecker
+    cookie_secret: str
+    issuer: str
+    session_lifetime: int
+    default_language: str
+
+
+def install(app: Flask, flow: CardFlow) -> ActionsHook:
+    app.register_blueprint(_blueprint(flow))
+    return actions_hook
+
+
+def actions_hook(state: dict[str, Any]) -> dict[str, Action]:
+    """``card``/``onboard`` at a login prompt; ``reissue``/``refresh_4info``/``skip`` when the
+    anchor needs a re-issue."""
+    uid = state["uid"]
+    if state["prompt"] == "login":
+        return {"card": post(url_for("card.card", uid=uid)),
+                "onboard": post(url_for("card.onboard", uid=uid))}
+    anchor = (state.get("account") or {}).get("anchor") or {}
+    if anchor.get("state") == AnchorState.NEEDS_REISSUE.value:
+        return {"reissue": post(url_for("card.reissue", uid=uid)),
+                "refresh_4info": post(url_for("card.refresh_4info", uid=uid)),
+                "skip": post(url_for("card.skip", uid=uid))}
+    return {}
+
+
+def _blueprint(flow: CardFlow) -> Blueprint:
+    bp = Blueprint("card", __name__)
+    ix = flow.interactions
+
+    def session_id() -> str | None:
+        return login_sessions.session_id_from_cookie(
+            flow.cookie_secret, request.cookies.get(login_sessions.COOKIE_NAME))
+
+    def language() -> str:
+        return i18n.choose(request.args.get("lang"), request.cookies.get("lang"),
+                           request.headers.get("Accept-Language"), flow.default_language)
+
+    def checked_body(uid: str) -> dict[str, Any]:
+        if not hmac.compare_digest(request.headers.get("X-CSRF-Token", ""), ix.csrf_token(uid)):
+            raise CsrfRefusedError()
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise BadBodyError()
+        return body
+
+    def new_request(uid: str, purpose: str, *, needs_session: bool = False,
+                    consent_text: str | None = None) -> ResponseReturnValue:
+        ix.state(uid, session_id())  # the interaction exists and is open
+        private_id = None
+        if needs_session:
+            private_id = _session_private_id(flow, session_id())
+        browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(24)
+        with dbm.transaction(flow.sessions) as db:
+            row = card_requests.create(db, uid=uid, browser=browser, purpose=purpose,
+                                       private_id=private_id, consent_text=consent_text)
+            request_id = row.id
+        response = jsonify({"request_url": url_for("card.request_json", request_id=request_id,
+                                                   _external=True)})
+        response.set_cookie(BROWSER_COOKIE, browser, httponly=True, samesite="Lax",
+                            secure=request.is_secure)
+        return response
+
+    @bp.post("/interaction/<uid>/card")
+    def card(uid: str) -> ResponseReturnValue:
+        checked_body(uid)
+        return new_request(uid, "login")
+
+    @bp.post("/interaction/<uid>/onboard")
+    def onboard(uid: str) -> ResponseReturnValue:
+        checked_body(uid)
+        return new_request(uid, "onboard")
+
+    @bp.post("/interaction/<uid>/reissue")
+    def reissue(uid: str) -> ResponseReturnValue:
+        checked_body(uid)
+        return new_request(uid, "reissue", needs_session=True)
+
+    @bp.post("/interaction/<uid>/refresh_4info")
+    def refresh_4info(uid: str) -> ResponseReturnValue:
+        body = checked_body(uid)
+        text = i18n.translate(language(), "card.consent.basic4")
+        if body.get("approve") is not True:
+            return jsonify({"consent_text": text, "message": i18n.translate(
+                language(), "card.consent.ask")})
+        return new_request(uid, "consent", needs_session=True, consent_text=text)
+
+    @bp.post("/interaction/<uid>/skip")
+    def skip(uid: str) -> ResponseReturnValue:
+        checked_body(uid)
+        return jsonify({"redirect_to": ix.resume(uid, session_id())})
+
+    @bp.get("/card-requests/<request_id>")
+    def request_json(request_id: str) -> ResponseReturnValue:
+        with flow.sessions() as db:
+            row = card_requests.load(db, request_id)
+            state = ix.state(row.interaction_uid, None)
+            return jsonify(card_requests.describe(row, issuer=flow.issuer,
+                                                  relying_party=state["client"]["name"]))
+
+    @bp.post("/card-requests/<request_id>")
+    def answer(request_id: str) -> ResponseReturnValue:
+        try:
+            flow.answers.answer(request_id, request.get_json(silent=True), issuer=flow.issuer)
+        except CertificateRevokedError as revoked:
+            _record_revoked_card(flow, request.get_json(silent=True), revoked)
+            raise
+        return jsonify({"status": "accepted"})
+
+    @bp.get("/interaction/<uid>/status")
+    def status(uid: str) -> ResponseReturnValue:
+        with flow.sessions() as db:
+            row = _bound_request(db, uid)
+            body: dict[str, Any] = {"request_id": row.id, "purpose": row.purpose,
+                                    "status": row.outcome or "pending"}
+            if row.outcome == "refused":
+                body.update(error=row.error_code, error_description=row.error_description)
+            elif row.outcome == "accepted" and not row.continued:
+                body["actions"] = {"continue": post(url_for("card.proceed", uid=uid))}
+        return jsonify(body)
+
+    @bp.post("/interaction/<uid>/card/continue")
+    def proceed(uid: str) -> ResponseReturnValue:
+        checked_body(uid)
+        with flow.sessions() as db:
+            row = _bound_request(db, uid)
+            request_id, purpose, result = row.id, row.purpose, dict(row.result or {})
+        private_id = str(result.get("private_id", ""))
+        with dbm.transaction(flow.sessions) as db:
+            if not private_id or not card_requests.mark_continued(db, request_id):
+                raise NotAnsweredError()
+        check = flow.checker.check(private_id, auth=CertAnswer(CertStatus.GOOD)
+                                   if purpose == "login" else None)
+        _refuse_inactive(check.state)
+        acr = IAL2_AAL2 if check.state is AnchorState.CURRENT else IAL1_AAL2
+        with dbm.transaction(flow.sessions) as db:
+            active = login_sessions.start(db, private_id=private_id, acr=acr.value,
+                                          amr=list(CARD_AMR), lifetime=flow.session_lifetime)
+        response = jsonify({"redirect_to": url_for("login.show", uid=uid, _external=True),
+                            "anchor": {"state": check.state.value, "reason": check.reason,
+                                       "next_step": check.next_step}})
+        response.set_cookie(login_sessions.COOKIE_NAME,
+                            login_sessions.cookie_value(flow.cookie_secret, active.id),
+                            httponly=True, samesite="Lax", secure=request.is_secure)
+        return response
+
+    return bp
+
+
+def _bound_request(db: Session, uid: str) -> Any:
+    """The browser's latest card request of this interaction; another browser gets none."""
+    browser = request.cookies.get(BROWSER_COOKIE)
+    row = card_requests.latest_for(db, uid, browser) if browser else None
+    if row is None:
+        raise WrongBrowserError()
+    return row
+
+
+def _session_private_id(flow: CardFlow, session_id: str | None) -> str:
+    with flow.sessions() as db:
+        active = login_sessions.load(db, session_id)
+    if active is None:
+        raise NotSignedInError()
+    return active.private_id
+
+
+def _refuse_inactive(state: AnchorState) -> None:
+    if state is AnchorState.SUSPENDED:
+        raise AccountSuspendedError()
+    if state is AnchorState.CLOSED:
+        raise AccountClosedError()
+
+
+def _record_revoked_card(flow: CardFlow, body: Any, revoked: CertificateRevokedError) -> None:
+    """A revoked auth certificate of a known card: record what it means for the account now."""
+    try:
+        certificate = parse_certificate(base64.b64decode(body["certificate"]))
+    except (IdpError, KeyError, TypeError, ValueError):
+        return
+    with flow.sessions() as db:
+        link = db.get(AuthLink, certificate.serial_hex)
+        private_id = link.private_id if link else None
+    if private_id is not None:
+        flow.checker.check(private_id, auth=CertAnswer(CertStatus.REVOKED,
+                                                       reason_flag(revoked.reason)))
+
+
+def setup(app: Flask, settings: Settings, interactions: Interactions,
+          cookie_secret: str) -> ActionsHook:
+    """Build the card services once, register the anchor checker and the routes."""
+    factory = app.extensions["idp.sessions"]
+    trust = LazyTrust(settings)
+    checker = AnchorChecker(factory, trust)
+    app.extensions["idp.trust"] = trust
+    app.extensions["idp.anchor_checker"] = checker
+    answers = CardAnswers(factory, trust, default_steps(trust))
+    return install(app, CardFlow(interactions, factory, answers, checker, cookie_secret,
+                                 settings.oidc.issuer, settings.oidc.session_lifetime_seconds,
+                                 settings.default_language))

@@ -1,0 +1,127 @@
+"""The trust services the card steps need, built once from Settings and shared by the app.
+
+They implement ``idp.accounts.ports`` (TrustPort, JlisLinks) over the trust core and J-LIS.
+
+Trust anchors (``{var_dir}/trust`` by default), the J-LIS verifier client and one revocation
+checker applying the per-purpose policy of ``settings.trust``. They are built on first use, so an
+IdP without a J-LIS key still serves everything but the card steps (which then refuse with a
+configuration error naming the missing key).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from idp.errors import ConfigurationError
+from idp.jlis import Basic4Consent, HttpJlisClient, JlisClient, JlisError
+from idp.jpki.anchors import TrustAnchors, load_anchors
+from idp.jpki.certificate import JpkiCertificate
+from idp.jpki.profile import Basic4Info, Purpose
+from idp.jpki.revocation import (
+    CheckedStatus,
+    CrlSource,
+    OcspSource,
+    RevocationChecker,
+    SystemClock,
+)
+from idp.jpki.validation import VerifiedCertificate, verify_certificate
+from idp.settings import Settings
+
+
+@dataclass(frozen=True)
+class TrustServices:
+    anchors: TrustAnchors
+    jlis: JlisClient
+    revocation: RevocationChecker
+
+    def verify(self, certificate: JpkiCertificate, purpose: Purpose,
+               at: datetime) -> VerifiedCertificate:
+        """Path, purpose and validity (raises a JpkiError)."""
+        return verify_certificate(certificate, expected_purpose=purpose, anchors=self.anchors,
+                                  at=at)
+
+    def check_now(self, verified: VerifiedCertificate) -> CheckedStatus:
+        """Revocation under the trust policy (raises CertificateRevokedError or unavailable)."""
+        return self.revocation.check(verified)
+
+
+def api_key(settings: Settings) -> str:
+    """The verifier key: ``jlis.api_key``, ``jlis.api_key_file`` or what ``idp demo`` wrote."""
+    if settings.jlis.api_key:
+        return settings.jlis.api_key
+    path = settings.jlis.api_key_file or settings.var_dir / "secrets" / "jlis-api-key"
+    if not path.is_file():
+        raise ConfigurationError("no J-LIS API key: set jlis.api_key or jlis.api_key_file "
+                                 "(the card steps need J-LIS)")
+    return path.read_text().strip()
+
+
+def build(settings: Settings) -> TrustServices:
+    jlis = HttpJlisClient(settings.jlis.url, api_key(settings),
+                          timeout_seconds=settings.jlis.timeout_seconds)
+    clock = SystemClock()
+    trust = settings.trust
+    # One OCSP source and one CRL source shared by both purposes: the stricter of the two
+    # purposes' limits applies (the policies of the demo and the default are equal).
+    ocsp = OcspSource(jlis, clock, max_age_seconds=min(trust.sign.max_ocsp_age_seconds,
+                                                       trust.auth.max_ocsp_age_seconds))
+    crl = CrlSource(jlis, settings.crl_cache_dir, clock,
+                    max_staleness_seconds=min(trust.sign.max_crl_staleness_seconds,
+                                              trust.auth.max_crl_staleness_seconds))
+    checker = RevocationChecker({Purpose.SIGN: trust.sign, Purpose.AUTH: trust.auth},
+                                ocsp=ocsp, crl=crl)
+    return TrustServices(load_anchors(settings.anchors_dir), jlis, checker)
+
+
+class JlisLinkAdapter:
+    """``JlisLinks`` over the J-LIS client: a link J-LIS cannot give counts as no link."""
+
+    def __init__(self, jlis: JlisClient) -> None:
+        self._jlis = jlis
+
+    def paired_auth(self, sign_serial: str) -> str | None:
+        try:
+            return self._jlis.pair_link(sign_serial, "sign").auth_serial
+        except JlisError:
+            return None
+
+    def previous(self, serial: str, purpose: Purpose) -> tuple[str, ...]:
+        try:
+            return self._jlis.previous_serials(
+                serial, "sign" if purpose is Purpose.SIGN else "auth").previous_serials
+        except JlisError:
+            return ()  # no consent to serial linking, or unknown serial
+
+    def provide_basic4(self, serial: str, *, certificate: bytes, to_be_signed: bytes,
+                       consent_text: str, signature: bytes) -> tuple[str, Basic4Info]:
+        answer = self._jlis.basic4(serial, Basic4Consent(certificate, to_be_signed,
+                                                         consent_text, signature))
+        return answer.serial, answer.basic4
+
+
+class LazyTrust:
+    """Builds :class:`TrustServices` on first use, once per process (a ``TrustPort``)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._services: TrustServices | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> TrustServices:
+        with self._lock:
+            if self._services is None:
+                self._services = build(self._settings)
+            return self._services
+
+    def verify(self, certificate: JpkiCertificate, purpose: Purpose,
+               at: datetime) -> VerifiedCertificate:
+        return self.get().verify(certificate, purpose, at)
+
+    def check_now(self, verified: VerifiedCertificate) -> CheckedStatus:
+        return self.get().check_now(verified)
+
+    @property
+    def links(self) -> JlisLinkAdapter:
+        return JlisLinkAdapter(self.get().jlis)
