@@ -24,6 +24,11 @@ from werkzeug.serving import make_server
 
 from idp import db
 from idp.app import create_app
+from idp.card.backends import open_card
+from idp.card.connection import Channel
+from idp.card.digest import digest_info_sha256
+from idp.card.jpki import KEY_FILES, JpkiCard
+from idp.jpki.profile import Purpose
 from idp.oidc import clients
 from idp.settings import Settings
 from tests.support.sim import IDP, RunningSim, free_port, sim_server
@@ -113,9 +118,11 @@ class Browser:
         return {"userinfo": info.json(), "id_token": claims}
 
 
-def card_sign(url: str, card_file: str, pin: str) -> subprocess.CompletedProcess[str]:
+def card_sign(url: str, card_file: str, pin: str,
+              *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([IDP, "card", "sign", url, "--card-file", card_file, "--pin", pin,
-                           "--yes"], capture_output=True, text=True, timeout=60, check=False)
+                           "--yes", *extra], capture_output=True, text=True, timeout=60,
+                          check=False)
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +157,30 @@ def idp(sim_server: RunningSim, tmp_path_factory: pytest.TempPathFactory) -> Ite
 def person(sim: RunningSim, tmp: Path, name: str, birth: str = "1980-02-17") -> dict[str, Any]:
     return sim.add_person(name, birth, tmp / f"{secrets.token_hex(4)}.json",
                           extra=("--sign-pin", "ABCD1234", "--auth-pin", "1234"))
+
+
+def card_answer(card_file: str, pin: str, purpose: Purpose, data: bytes) -> dict[str, str]:
+    """What a card app would POST for ``data``: the card's certificate and its signature."""
+    channel = Channel(open_card(card_file=card_file, reader=None))
+    try:
+        card = JpkiCard(channel)
+        card.select()
+        card.verify_pin(purpose, pin)
+        certificate = card.read_certificate(KEY_FILES[purpose].certificate)
+        signature = card.sign(purpose, digest_info_sha256(data))
+    finally:
+        channel.close()
+    return {"certificate": base64.b64encode(certificate).decode(),
+            "signature": base64.b64encode(signature).decode()}
+
+
+def fetch(url: str) -> dict[str, Any]:
+    response = requests.get(url, timeout=10)
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+def tbs(request: dict[str, Any]) -> bytes:
+    text = request["to_be_signed"]
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
