@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.integration.card_login.conftest import Browser, Idp, card_sign, person
+from tests.integration.card_login.conftest import Browser, Idp, card_sign, fetch, person
 
 IAL2 = "urn:jpki-idp:acr:ial2-aal2"
 IAL1 = "urn:jpki-idp:acr:ial1-aal2"
@@ -108,3 +108,22 @@ def test_skipping_the_reissue_returns_at_ial1_without_identity_claims(
     assert "address" not in tokens["userinfo"]
 
 
+
+
+def test_a_consented_4info_refresh_makes_the_claims_current_again(
+        idp: Idp, tmp_path: Path) -> None:
+    shiro = person(idp.sim, tmp_path, "木村　志郎")
+    sub = _onboard(idp, shiro["card_file"]).tokens()["id_token"]["sub"]
+    _card_login(idp, shiro["card_file"])
+    idp.sim.cli("person", "move", shiro["person_id"], "--address", "福岡県福岡市中央区2-2")
+    browser = _card_login(idp, shiro["card_file"])
+    assert browser.state["prompt"] == "reissue"
+    asked = browser.act("refresh_4info").json()
+    assert "J-LIS" in asked["consent_text"]
+    url = _answer(browser, "refresh_4info", shiro["card_file"], "ABCD1234", {"approve": True})
+    assert fetch(url)["purpose"] == "consent"
+    assert browser.continue_after_card()["prompt"] == "returned"
+    tokens = browser.tokens()
+    assert tokens["id_token"]["sub"] == sub
+    assert tokens["id_token"]["acr"] == IAL2
+    assert tokens["userinfo"]["address"]["formatted"] == "福岡県福岡市中央区2-2"
