@@ -26,6 +26,7 @@ BUILTIN_COMMANDS = [
     "idp.oidc.cli:clients_group",
     "idp.cli_config:config_group",
     "idp.card.cli:card",
+    "idp.login.cli_recheck:recheck",
 ]
 
 

@@ -44,6 +44,7 @@ class Idp:
     secret: str | None
     sim: RunningSim
     app: Any = field(repr=False, default=None)
+    settings: Settings | None = None
 
     def browser(self) -> Browser:
         return Browser(self, requests.Session())
@@ -147,7 +148,7 @@ def idp(sim_server: RunningSim, tmp_path_factory: pytest.TempPathFactory) -> Ite
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Idp(url, client_id, secret, sim_server, app)
+        yield Idp(url, client_id, secret, sim_server, app, settings)
     finally:
         server.shutdown()
         thread.join()
