@@ -6,7 +6,12 @@ Codes are single-use, so the harness first mints one code per request through ea
 authorization endpoint, then `wrk` posts them to /token (bench/token.lua). Reports requests/s,
 p50/p99 and the ratio ours / node (goal ≥ 1.0).
 
-    python -m bench token [--requests N] [--connections C] [--processes P]
+    python -m bench token [--database sqlite|postgresql] [--processes P] [--connections C]
+
+``--processes`` sets our worker processes; node-oidc-provider always runs one process, because
+its in-memory store is per process (a code minted by one process is unknown to another).
+``--database postgresql`` runs ours against a throwaway cluster (tests/support/postgres.py) with
+fsync and synchronous_commit turned back on, as in production.
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,15 +172,37 @@ def wait_until_up(url: str, seconds: float = 30) -> None:
     raise RuntimeError(f"{url} did not come up")
 
 
-def start_ours(port: int, workers: int, var_dir: Path) -> tuple[subprocess.Popen[bytes], Target]:
-    """Our IdP under gunicorn (gthread) with a fresh instance, a client and a login session."""
+@contextmanager
+def database(kind: str) -> Iterator[dict[str, str]]:
+    """Environment naming the database ours uses: the instance's SQLite file, or a throwaway
+    PostgreSQL cluster made durable again (the test clusters run with fsync off)."""
+    if kind == "sqlite":
+        yield {}
+        return
+    import psycopg
+
+    from tests.support.postgres import throwaway_cluster
+
+    with throwaway_cluster() as cluster:
+        with psycopg.connect(f"host=127.0.0.1 port={cluster.port} user={cluster.user} "
+                             "dbname=postgres", autocommit=True) as connection:
+            for setting in ("fsync", "synchronous_commit", "full_page_writes"):
+                connection.execute(f"ALTER SYSTEM SET {setting} = on")
+            connection.execute("SELECT pg_reload_conf()")
+        yield {"IDP_DATABASE_URL": cluster.create_database()}
+
+
+def start_ours(port: int, workers: int, var_dir: Path, db_env: dict[str, str],
+               extra: list[str]) -> tuple[subprocess.Popen[bytes], Target]:
+    """Our IdP under `idp serve` with a fresh instance, a client and a login session."""
     from bench.ours import prepare_instance
 
     env = {**os.environ, "IDP_VAR_DIR": str(var_dir),
-           "IDP_OIDC__ISSUER": f"http://127.0.0.1:{port}", "IDP_CONFIG": "/dev/null"}
+           "IDP_OIDC__ISSUER": f"http://127.0.0.1:{port}", "IDP_CONFIG": "/dev/null", **db_env}
     client_id, client_secret, cookie = prepare_instance(env, REDIRECT_URI)
     process = subprocess.Popen([str(Path(sys.executable).parent / "idp"), "serve", "--host",
-                                "127.0.0.1", "--port", str(port), "--workers", str(workers)],
+                                "127.0.0.1", "--port", str(port), "--workers", str(workers),
+                                *extra],
                                env=env, stderr=subprocess.DEVNULL)
     wait_until_up(f"http://127.0.0.1:{port}/.well-known/openid-configuration")
     session = requests.Session()
@@ -202,16 +231,18 @@ def _free_port() -> int:
         return port
 
 
-def _report(results: list[Result], processes: int, connections: int, seconds: int) -> str:
+def _report(results: list[Result], args: argparse.Namespace) -> str:
     ours, node = results
     rows = "\n".join(f"| {r.name} | {r.per_second:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} |"
                      for r in results)
+    store = "SQLite (WAL)" if args.database == "sqlite" else "PostgreSQL 15 (fsync on)"
     return (
-        f"`python -m bench token` — POST /token (authorization_code + PKCE S256, "
-        f"client_secret_basic, ES256 ID token, opaque access token); {processes} server "
-        f"process(es) each, wrk with {connections} connections for {seconds} s, on this "
-        f"machine's 2 cores shared by server and load generator. Ours: gunicorn gthread + "
-        f"SQLite; node-oidc-provider 9 with an in-memory store (it writes nothing to disk).\n\n"
+        f"`python -m bench token --database {args.database} --processes {args.processes}` — "
+        f"POST /token (authorization_code + PKCE S256, client_secret_basic, ES256 ID token, "
+        f"opaque access token); ours: `idp serve` with {args.processes} process(es) + {store}; "
+        f"node-oidc-provider 9: 1 process (its in-memory store is per process), writing "
+        f"nothing to disk. wrk with {args.connections} connections for {args.seconds} s, on "
+        f"this machine's 2 cores shared by server and load generator.\n\n"
         f"| server | token requests/s | p50 ms | p99 ms |\n|---|---|---|---|\n{rows}\n\n"
         f"**Ratio ours / node-oidc-provider: {ours.per_second / node.per_second:.2f}×** "
         f"(goal ≥ 1.0×).\n")
@@ -223,13 +254,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--processes", type=int, default=1,
-                        help="server processes on each side (node's store is per process)")
+                        help="our server processes (node runs one: its store is per process)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads per worker of ours (default: idp serve's)")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--codes", type=int, default=4000, help="codes minted per attempt")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     args = parser.parse_args(argv)
     results = []
-    with tempfile.TemporaryDirectory(prefix="bench-token-") as workdir:
-        process, target = start_ours(_free_port(), args.processes, Path(workdir))
+    with tempfile.TemporaryDirectory(prefix="bench-token-") as workdir, \
+            database(args.database) as db_env:
+        process, target = start_ours(_free_port(), args.processes, Path(workdir), db_env,
+                                     ["--threads", str(args.threads)] if args.threads else [])
         try:
             results.append(measure(target, seconds=args.seconds, connections=args.connections,
                                    threads=2, codes=args.codes))
@@ -243,10 +279,12 @@ def main(argv: list[str]) -> int:
     finally:
         process.terminate()
         process.wait(timeout=30)
-    report = _report(results, args.processes, args.connections, args.seconds)
+    report = _report(results, args)
     print(report)
     if not args.no_write:
         from bench.report import write_section
 
-        write_section("Token endpoint", report)
+        plural = "es" if args.processes > 1 else ""
+        write_section(f"Token endpoint ({args.database}, {args.processes} process{plural})",
+                      report)
     return 0

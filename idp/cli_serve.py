@@ -16,8 +16,11 @@ from idp.cli_support import get_settings
 @click.option("--workers", type=int, default=None,
               help="Worker processes (default: server.workers)."
 )
+@click.option("--threads", type=int, default=None,
+              help="Threads per worker (default: server.threads); 1 uses the sync worker.")
 @click.option("--dev", is_flag=True, help="Werkzeug's single-process server with reloading off.")
-def serve(host: str | None, port: int | None, workers: int | None, dev: bool) -> None:
+def serve(host: str | None, port: int | None, workers: int | None, threads: int | None,
+          dev: bool) -> None:
     """Run the IdP (production: gunicorn, see docs/operations.md)."""
     from idp.app import create_app
 
@@ -27,9 +30,11 @@ def serve(host: str | None, port: int | None, workers: int | None, dev: bool) ->
     if dev:
         create_app(settings).run(host=host, port=port, threaded=True, use_reloader=False)
         return
+    threads = threads or settings.server.threads
     _Gunicorn(settings_factory=lambda: create_app(settings), options={
         "bind": f"{host}:{port}", "workers": workers or settings.server.workers,
-        "worker_class": "gthread", "threads": 4, "accesslog": None, "errorlog": "-",
+        "worker_class": "gthread" if threads > 1 else "sync", "threads": threads,
+        "accesslog": None, "errorlog": "-",
         "worker_tmp_dir": str(_shm_or_tmp()), "preload_app": False,
     }).run()
 

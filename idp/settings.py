@@ -160,6 +160,7 @@ class ServerSettings(_Section):
     host: str = Field("127.0.0.1", description="Listen address.")
     port: int = Field(8000, description="Listen port.")
     workers: int = Field(2, description="Worker processes (gunicorn).")
+    threads: int = Field(4, description="Threads per worker; 1 runs gunicorn's sync worker.")
 
 
 class Settings(BaseSettings):

@@ -45,11 +45,15 @@ def blueprint(provider: Provider) -> Blueprint:
             ctx.cookie_secret, request.cookies.get(login_sessions.COOKIE_NAME))
 
     def authenticated_client() -> clients.ClientInfo:
-        with ctx.sessions() as db, db.begin():
-            return clients.authenticate(
+        # No explicit begin: the session connects only if it needs the database (a cached
+        # client with a secret never does), and commits the assertion jti when it did.
+        with ctx.sessions() as db:
+            client = clients.authenticate(
                 db, ctx.clients, request.form, request.headers.get("Authorization"),
                 audiences=ctx.audiences(),
                 seen_jti=lambda jti, exp: ctx.remember_jti(db, jti, exp))
+            db.commit()
+            return client
 
     @bp.errorhandler(OidcError)
     def oidc_error(error: OidcError) -> Any:

@@ -16,14 +16,13 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, RowMapping
 
 from idp.oidc import claims as claim_rules
+from idp.oidc import token_sql as sql
 from idp.oidc.clients import ClientInfo
 from idp.oidc.context import OidcContext, now
 from idp.oidc.errors import InvalidGrantError, InvalidRequestError, UnsupportedGrantTypeError
-from idp.oidc.models import AuthorizationCode, Grant, Token
 from idp.oidc.pairwise import subject
 
 
@@ -51,41 +50,43 @@ def _exchange_code(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]
     code, verifier = form.get("code"), form.get("code_verifier")
     if not code or not verifier:
         raise InvalidRequestError("code and code_verifier are required")
-    refused: InvalidGrantError | None = None
+    keys = {"b_code": digest(code), "b_client": client.client_id}
     with ctx.sessions() as db, db.begin():
-        # One round trip for the code and its grant (the token endpoint is the hot path).
-        found = db.execute(select(AuthorizationCode, Grant).join(
-            Grant, Grant.id == AuthorizationCode.grant_id).where(
-            AuthorizationCode.code_hash == digest(code))).first()
-        if found is None:
-            raise InvalidGrantError("unknown authorization code")
-        row, grant = found
-        if grant.client_id != client.client_id:
-            raise InvalidGrantError("the code was not issued to this client")
-        redeemed = db.execute(update(AuthorizationCode).where(
-            AuthorizationCode.code_hash == row.code_hash, AuthorizationCode.used.is_(False))
-            .values(used=True)).rowcount  # type: ignore[attr-defined]
-        if not redeemed:
-            _revoke_grant(db, grant.id)
-            refused = InvalidGrantError("the code was already used; its tokens are now revoked")
-        else:
+        conn = db.connection()
+        redeemed = conn.execute(sql.REDEEM_CODE, keys).first()
+        if redeemed is not None:
             try:
-                _check_code(row, form.get("redirect_uri"), verifier)
+                _check_code(redeemed._mapping, form.get("redirect_uri"), verifier)
             except InvalidGrantError as error:
                 refused = error  # the code stays consumed: one try per code
             else:
-                return issue(ctx, db, client, grant)
+                grant = conn.execute(sql.GRANT_BY_ID, {"b_grant": redeemed.grant_id}).one()
+                return issue(ctx, conn, client, sql.GrantInfo.of(grant._mapping))
+        else:
+            refused = _refused_code(conn, keys)
     raise refused
 
 
-def _check_code(row: AuthorizationCode, redirect_uri: str | None, verifier: str) -> None:
-    if row.expires_at < now():
+def _refused_code(conn: Connection, keys: dict[str, str]) -> InvalidGrantError:
+    """Why a code did not redeem; a replay revokes every token issued from it (RFC 6749
+    §4.1.2)."""
+    replayed = conn.execute(sql.REVOKE_REPLAYED_CODE, keys).first()
+    if replayed is not None:
+        conn.execute(sql.REVOKE_GRANT_TOKENS, {"b_grant": replayed.id})
+        return InvalidGrantError("the code was already used; its tokens are now revoked")
+    if conn.execute(sql.CODE_OWNER, keys).first() is None:
+        return InvalidGrantError("unknown authorization code")
+    return InvalidGrantError("the code was not issued to this client")
+
+
+def _check_code(row: RowMapping, redirect_uri: str | None, verifier: str) -> None:
+    if row["expires_at"] < now():
         raise InvalidGrantError("the authorization code has expired")
-    if redirect_uri != row.redirect_uri:
+    if redirect_uri != row["redirect_uri"]:
         raise InvalidGrantError("redirect_uri differs from the authorization request's")
     computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii", "replace"))
                                         .digest()).rstrip(b"=").decode()
-    if not hmac.compare_digest(computed, row.code_challenge):
+    if not hmac.compare_digest(computed, row["code_challenge"]):
         raise InvalidGrantError("code_verifier does not match the code_challenge (PKCE)")
 
 
@@ -93,41 +94,38 @@ def _refresh(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> d
     presented = form.get("refresh_token")
     if not presented:
         raise InvalidRequestError("refresh_token is required")
-    key = digest(presented)
+    keys = {"b_key": digest(presented), "b_client": client.client_id, "b_now": now()}
     with ctx.sessions() as db, db.begin():
-        row = db.get(Token, key)
-        grant = db.get(Grant, row.grant_id) if row and row.kind == "refresh" else None
-        if row is None or grant is None or grant.client_id != client.client_id:
-            raise InvalidGrantError("unknown refresh token")
-        if grant.revoked or row.revoked or row.expires_at < now():
-            raise InvalidGrantError("the refresh token is revoked or expired")
-        rotated = db.execute(update(Token).where(Token.key == key, Token.used.is_(False))
-                             .values(used=True)).rowcount  # type: ignore[attr-defined]
-        if rotated:
-            return issue(ctx, db, client, grant)
-        _revoke_grant(db, grant.id)
-    raise InvalidGrantError(
-        "the refresh token was already used: every token of this grant is revoked")
+        conn = db.connection()
+        rotated = conn.execute(sql.ROTATE_REFRESH, keys).first()
+        if rotated is not None:
+            grant = conn.execute(sql.GRANT_BY_ID, {"b_grant": rotated.grant_id}).one()
+            return issue(ctx, conn, client, sql.GrantInfo.of(grant._mapping))
+        replayed = conn.execute(sql.REVOKE_REPLAYED_REFRESH, keys).first()
+        if replayed is not None:
+            conn.execute(sql.REVOKE_GRANT_TOKENS, {"b_grant": replayed.id})
+            refused = InvalidGrantError(
+                "the refresh token was already used: every token of this grant is revoked")
+        elif conn.execute(sql.REFRESH_OWNER, keys).scalar() != client.client_id:
+            refused = InvalidGrantError("unknown refresh token")
+        else:
+            refused = InvalidGrantError("the refresh token is revoked or expired")
+    raise refused  # after the block: the revocation above commits
 
 
-def _revoke_grant(db: Session, grant_id: str) -> None:
-    db.execute(update(Grant).where(Grant.id == grant_id).values(revoked=True))
-    db.execute(update(Token).where(Token.grant_id == grant_id).values(revoked=True))
-
-
-def issue(ctx: OidcContext, db: Session, client: ClientInfo, grant: Grant) -> dict[str, Any]:
+def issue(ctx: OidcContext, conn: Connection, client: ClientInfo, grant: sql.GrantInfo) -> \
+        dict[str, Any]:
     """Access token, ID token and a new refresh token for ``grant``."""
     issued, settings = now(), ctx.settings
     sub = subject(client, grant.private_id, ctx.pairwise_salt)
     access_token, access_key = _access_token(ctx, client, grant, sub, issued)
     refresh_token = secrets.token_urlsafe(32)
-    db.add_all([
-        Token(key=access_key, kind="access", grant_id=grant.id, issued_at=issued,
-              expires_at=issued + settings.access_token_lifetime_seconds, used=False,
-              revoked=False),
-        Token(key=digest(refresh_token), kind="refresh", grant_id=grant.id, issued_at=issued,
-              expires_at=issued + settings.refresh_token_lifetime_seconds, used=False,
-              revoked=False),
+    common = {"grant_id": grant.id, "issued_at": issued, "used": False, "revoked": False}
+    conn.execute(sql.INSERT_TOKEN, [  # executemany: one statement (insertmanyvalues)
+        {**common, "key": access_key, "kind": "access",
+         "expires_at": issued + settings.access_token_lifetime_seconds},
+        {**common, "key": digest(refresh_token), "kind": "refresh",
+         "expires_at": issued + settings.refresh_token_lifetime_seconds},
     ])
     return {"access_token": access_token, "token_type": "Bearer",
             "expires_in": settings.access_token_lifetime_seconds,
@@ -135,7 +133,7 @@ def issue(ctx: OidcContext, db: Session, client: ClientInfo, grant: Grant) -> di
             "id_token": id_token(ctx, client, grant, sub, issued)}
 
 
-def _access_token(ctx: OidcContext, client: ClientInfo, grant: Grant, sub: str,
+def _access_token(ctx: OidcContext, client: ClientInfo, grant: sql.GrantInfo, sub: str,
                   issued: int) -> tuple[str, str]:
     if client.access_token_format == "opaque":  # noqa: S105  (a format name, not a secret)
         value = secrets.token_urlsafe(32)
@@ -148,7 +146,8 @@ def _access_token(ctx: OidcContext, client: ClientInfo, grant: Grant, sub: str,
     return ctx.keys.sign(claims, "ES256", typ="at+jwt"), "jti:" + jti
 
 
-def id_token(ctx: OidcContext, client: ClientInfo, grant: Grant, sub: str, issued: int) -> str:
+def id_token(ctx: OidcContext, client: ClientInfo, grant: sql.GrantInfo, sub: str,
+             issued: int) -> str:
     claims: dict[str, Any] = {
         "iss": ctx.issuer, "sub": sub, "aud": client.client_id, "azp": client.client_id,
         "iat": issued, "exp": issued + ctx.settings.id_token_lifetime_seconds,

@@ -1,0 +1,72 @@
+"""The token endpoint under concurrent workers, on SQLite and PostgreSQL: codes stay
+single-use, and redemptions racing each other never fail with a database error."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from idp.app import create_app
+from idp.settings import Settings
+from tests.unit.oidc.conftest import ISSUER, REDIRECT, Rp, register
+
+
+@pytest.fixture
+def db_app(settings: Settings) -> Iterator[Flask]:
+    oidc = settings.oidc.model_copy(update={"issuer": ISSUER})
+    application = create_app(settings.model_copy(update={"oidc": oidc}))
+    yield application
+    application.extensions["idp.engine"].dispose()
+
+
+@pytest.fixture
+def db_rp(db_app: Flask) -> Rp:
+    client_id, secret = register(db_app)
+    return Rp(db_app, db_app.test_client(), client_id, secret)
+
+
+def _exchange_in_new_client(rp: Rp, code: str, verifier: str) -> Any:
+    """One worker thread's request: its own test client, as gunicorn threads have."""
+    form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+            "redirect_uri": REDIRECT}
+    assert rp.secret is not None
+    return rp.app.test_client().post("/token", data=form, auth=(rp.client_id, rp.secret))
+
+
+def test_concurrent_redemptions_of_different_codes_all_succeed(db_rp: Rp) -> None:
+    db_rp.login()
+    codes = [db_rp.code() for _ in range(24)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda pair: _exchange_in_new_client(db_rp, *pair), codes))
+    assert [answer.status_code for answer in answers] == [200] * len(codes)
+
+
+def test_concurrent_redemptions_of_one_code_issue_tokens_once(db_rp: Rp) -> None:
+    db_rp.login()
+    code, verifier = db_rp.code()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: _exchange_in_new_client(db_rp, code, verifier),
+                                range(4)))
+    assert sorted(answer.status_code for answer in answers) == [200, 400, 400, 400]
+
+
+def test_a_code_presented_by_another_client_is_refused_and_stays_redeemable(
+        db_app: Flask, db_rp: Rp) -> None:
+    db_rp.login()
+    code, verifier = db_rp.code()
+    other_id, other_secret = register(db_app, name="Other RP")
+    assert other_secret is not None
+    other = Rp(db_app, db_app.test_client(), other_id, other_secret)
+    refused = other.exchange(code, verifier)
+    assert refused.get_json()["error_description"] == "the code was not issued to this client"
+    assert db_rp.exchange(code, verifier).status_code == 200
+
+
+def test_an_unknown_code_is_invalid_grant(db_rp: Rp) -> None:
+    refused = db_rp.exchange("no-such-code", "v" * 43)
+    assert refused.status_code == 400
+    assert refused.get_json()["error_description"] == "unknown authorization code"
