@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from idp import db
+from idp import db, i18n
 from idp.accounts.claims import ClaimsSource, JpkiClaimsSource
 from idp.errors import IdpError
+from idp.i18n.errors import localised_error
 from idp.login.account_page import ConsentLister
 from idp.login.actions import ActionsHook
 from idp.login.ports import Interactions
@@ -32,7 +33,7 @@ def create_app(settings: Settings, *, claims: ClaimsSource | None = None) -> Fla
     engine = db.make_engine(settings.effective_database_url)
     app.extensions["idp.engine"] = engine
     app.extensions["idp.sessions"] = db.make_sessionmaker(engine)
-    _register_error_handlers(app)
+    _register_error_handlers(app, settings)
     _register_oidc(app, settings, claims or JpkiClaimsSource(app.extensions["idp.sessions"]))
 
     @app.get("/healthz")
@@ -47,6 +48,7 @@ def _register_oidc(app: Flask, settings: Settings, claims: ClaimsSource) -> None
     from idp.login.card_routes import setup as setup_card
     from idp.login.routes import blueprint as login_blueprint
     from idp.oidc.account_routes import consent_items
+    from idp.oidc.browser_binding import install as install_browser_binding
     from idp.oidc.clients import ClientCache
     from idp.oidc.context import OidcContext
     from idp.oidc.flow import Provider
@@ -65,6 +67,7 @@ def _register_oidc(app: Flask, settings: Settings, claims: ClaimsSource) -> None
     provider = Provider(ctx)
     app.extensions["idp.oidc"] = ctx
     app.register_blueprint(oidc_blueprint(provider))
+    install_browser_binding(app, app.extensions["idp.sessions"], ctx.issuer)
     hooks = (setup_card(app, settings, provider, ctx.cookie_secret),
              _register_passkeys(app, settings, provider, ctx.cookie_secret, claims,
                                 lambda pid: consent_items(ctx, pid)))
@@ -87,12 +90,22 @@ def _register_passkeys(app: Flask, settings: Settings, provider: Interactions,
                                     settings.default_language))
 
 
-def _register_error_handlers(app: Flask) -> None:
+def _person_language(settings: Settings) -> str:
+    return i18n.choose(request.args.get("lang"), request.cookies.get("lang"),
+                       request.headers.get("Accept-Language"), settings.default_language)
+
+
+def _register_error_handlers(app: Flask, settings: Settings) -> None:
     @app.errorhandler(IdpError)
     def idp_error(error: IdpError):  # type: ignore[no-untyped-def]
         if error.status >= 500:
             log.error("refused with a server error: %s", error.code)
-        return jsonify(error.to_dict()), error.status
+        language = _person_language(settings)
+        body = localised_error(error, language)
+        if request.method == "GET" and request.accept_mimetypes.best == "text/html":
+            return render_template("oidc/error.html", lang=language, error={
+                "code": body["error"], "description": body["error_description"]}), error.status
+        return jsonify(body), error.status
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]

@@ -26,6 +26,7 @@ from idp.accounts.errors import (
 from idp.accounts.jpki_models import CardRequestRow
 
 PROTOCOL_TAG = "jpki-idp/1"
+BROWSER_COOKIE = "idp_browser"  # the browser binding of interactions and card requests
 LIFETIME = timedelta(minutes=5)
 CERTIFICATE_FOR = {"onboard": "sign", "login": "auth", "reissue": "sign", "consent": "sign"}
 

@@ -27,6 +27,7 @@ from idp.accounts import sessions as login_sessions
 from idp.accounts.anchor_check import AnchorChecker, CertAnswer, reason_flag
 from idp.accounts.anchor_policy import AnchorState, CertStatus
 from idp.accounts.card_answers import CardAnswers, default_steps
+from idp.accounts.card_requests import BROWSER_COOKIE
 from idp.accounts.errors import (
     AccountClosedError,
     AccountSuspendedError,
@@ -45,7 +46,6 @@ from idp.login.ports import Interactions
 from idp.login.routes import BadBodyError, CsrfRefusedError
 from idp.settings import Settings
 
-BROWSER_COOKIE = "idp_browser"
 CARD_AMR = ["hwk", "pin", "mfa"]  # docs/assurance.md: the card with its PIN
 
 
