@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, jsonify, request, url_for
+from flask import Blueprint, Flask, Response, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +43,7 @@ from idp.jpki.errors import CertificateRevokedError
 from idp.login.actions import Action, ActionsHook, post
 from idp.login.card_services import LazyTrust
 from idp.login.ports import Interactions
+from idp.login.qr import qr_svg
 from idp.login.routes import BadBodyError, CsrfRefusedError
 from idp.settings import Settings
 
@@ -112,8 +113,7 @@ def _blueprint(flow: CardFlow) -> Blueprint:
             row = card_requests.create(db, uid=uid, browser=browser, purpose=purpose,
                                        private_id=private_id, consent_text=consent_text)
             request_id = row.id
-        response = jsonify({"request_url": url_for("card.request_json", request_id=request_id,
-                                                   _external=True)})
+        response = jsonify(_request_links(request_id))
         response.set_cookie(BROWSER_COOKIE, browser, httponly=True, samesite="Lax",
                             secure=request.is_secure)
         return response
@@ -155,6 +155,14 @@ def _blueprint(flow: CardFlow) -> Blueprint:
             return jsonify(card_requests.describe(row, issuer=flow.issuer,
                                                   relying_party=state["client"]["name"]))
 
+    @bp.get("/card-requests/<request_id>/qr.svg")
+    def request_qr(request_id: str) -> ResponseReturnValue:
+        with flow.sessions() as db:
+            card_requests.load(db, request_id)  # an unknown request gets no picture
+        url = url_for("card.request_json", request_id=request_id, _external=True)
+        return Response(qr_svg(url), mimetype="image/svg+xml",
+                        headers={"Cache-Control": "no-store"})
+
     @bp.post("/card-requests/<request_id>")
     def answer(request_id: str) -> ResponseReturnValue:
         try:
@@ -171,7 +179,10 @@ def _blueprint(flow: CardFlow) -> Blueprint:
             body: dict[str, Any] = {"request_id": row.id, "purpose": row.purpose,
                                     "status": row.outcome or "pending"}
             if row.outcome == "refused":
-                body.update(error=row.error_code, error_description=row.error_description)
+                code = row.error_code or "invalid_request"
+                key = f"error.{code}"
+                body.update(error=code, error_description=i18n.translate(language(), key)
+                            if key in i18n.catalogue("ja") else row.error_description)
             elif row.outcome == "accepted" and not row.continued:
                 body["actions"] = {"continue": post(url_for("card.proceed", uid=uid))}
         return jsonify(body)
@@ -202,6 +213,15 @@ def _blueprint(flow: CardFlow) -> Blueprint:
         return response
 
     return bp
+
+
+def _request_links(request_id: str) -> dict[str, Any]:
+    """What the page shows: the request URL, its QR code and the command that answers it."""
+    url = url_for("card.request_json", request_id=request_id, _external=True)
+    return {"request_id": request_id, "request_url": url,
+            "qr_url": url_for("card.request_qr", request_id=request_id),
+            "commands": {"card_file": f"idp card sign {url} --card-file CARD_FILE",
+                         "reader": f'idp card sign {url} --reader "READER"'}}
 
 
 def _bound_request(db: Session, uid: str) -> Any:

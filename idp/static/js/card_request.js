@@ -1,0 +1,77 @@
+// The card step of the interaction page: create a card request, show how to answer it (link,
+// QR code, command), follow its progress and continue in this browser when the card has
+// answered. The server does every check; this page only shows them.
+//
+// Usage (an ES module): cardStep(face, name, ui) where ``ui`` holds the page's elements and the
+// localised texts (``ui.text``); ``name`` is the action (card, onboard, reissue, refresh_4info).
+
+const POLL_MS = 1500;
+
+async function post(face, href, body) {
+  const res = await fetch(href, {method: "POST",
+    headers: {"Content-Type": "application/json", "Accept": "application/json",
+              "X-CSRF-Token": face.csrf_token},
+    body: JSON.stringify(body)});
+  return {ok: res.ok, body: await res.json()};
+}
+
+function say(ui, text, kind) {
+  ui.progress.textContent = text;
+  ui.progress.className = "progress " + (kind || "");
+}
+
+function showRequest(ui, answer) {
+  ui.link.href = answer.request_url;
+  ui.link.textContent = answer.request_url;
+  ui.qr.src = answer.qr_url;
+  ui.commandFile.textContent = answer.commands.card_file;
+  ui.commandReader.textContent = answer.commands.reader;
+  ui.panel.hidden = false;
+}
+
+async function follow(face, ui) {
+  const res = await fetch(`/interaction/${face.uid}/status`,
+                          {headers: {"Accept": "application/json"}});
+  const status = await res.json();
+  if (!res.ok || status.status === "refused") {
+    say(ui, `${ui.text.refused} ${status.error_description} (${status.error})`, "error");
+    return;
+  }
+  if (status.status === "accepted" && status.actions && status.actions.continue) {
+    say(ui, ui.text.accepted, "ok");
+    const next = await post(face, status.actions.continue.href, {});
+    if (next.ok && next.body.redirect_to) { window.location = next.body.redirect_to; return; }
+    say(ui, `${next.body.error_description} (${next.body.error})`, "error");
+    return;
+  }
+  say(ui, ui.text.waiting, "waiting");
+  setTimeout(() => follow(face, ui), POLL_MS);
+}
+
+export async function cardStep(face, name, ui, body = {}) {
+  const answer = await post(face, face.actions[name].href, body);
+  if (!answer.ok) {
+    say(ui, `${answer.body.error_description} (${answer.body.error})`, "error");
+    return;
+  }
+  if (answer.body.consent_text) {  // refresh_4info: the person approves the text first
+    ui.consentText.textContent = answer.body.consent_text;
+    ui.consentPanel.hidden = false;
+    ui.consentApprove.onclick = () => {
+      ui.consentPanel.hidden = true;
+      cardStep(face, name, ui, {approve: true});
+    };
+    return;
+  }
+  showRequest(ui, answer.body);
+  say(ui, ui.text.waiting, "waiting");
+  setTimeout(() => follow(face, ui), POLL_MS);
+}
+
+export function copyButtons(root) {
+  for (const button of root.querySelectorAll("button[data-copy]")) {
+    button.onclick = () => {
+      navigator.clipboard.writeText(document.getElementById(button.dataset.copy).textContent);
+    };
+  }
+}
