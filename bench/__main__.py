@@ -11,6 +11,7 @@ import sys
 BENCHMARKS = {
     "crl": "bench.crl_index",  # CRL refresh and lookup at 1M / 10M revoked serials
     "token": "bench.token_endpoint",  # the token endpoint vs node-oidc-provider
+    "anchor": "bench.anchor_check",  # AnchorChecker.check with a 1M-entry CRL index
 }
 
 

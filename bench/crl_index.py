@@ -61,15 +61,17 @@ def _reason(code: int) -> bytes:  # Extensions { reasonCode (2.5.29.21) ENUMERAT
                            _tlv(0x04, _tlv(0x0A, bytes([code])))))
 
 
-def signed_crl(serials: list[int], issuer: x509.Certificate, key: rsa.RSAPrivateKey) -> bytes:
-    """A complete v2 CRL (RFC 5280 §5.1) with a reasonCode per entry, signed by ``key``."""
-    revoked_on = _utc(NOW - timedelta(days=1))
+def signed_crl(serials: list[int], issuer: x509.Certificate, key: rsa.RSAPrivateKey, *,
+               now: datetime = NOW) -> bytes:
+    """A complete v2 CRL (RFC 5280 §5.1) with a reasonCode per entry, signed by ``key``, valid
+    from ``now`` for a day."""
+    revoked_on = _utc(now - timedelta(days=1))
     reasons = [_reason(code) for code in (1, 3, 4, 5, 6)]
     entries = b"".join(_tlv(0x30, _integer(s) + revoked_on + reasons[s % 5]) for s in serials)
     crl_number = _tlv(0xA0, _tlv(0x30, _tlv(0x30, _tlv(0x06, bytes.fromhex("551d14")) +
                                             _tlv(0x04, _integer(1)))))
-    tbs = _tlv(0x30, _integer(1) + SHA256_RSA + issuer.subject.public_bytes() + _utc(NOW)
-               + _utc(NOW + timedelta(days=1)) + _tlv(0x30, entries) + crl_number)
+    tbs = _tlv(0x30, _integer(1) + SHA256_RSA + issuer.subject.public_bytes() + _utc(now)
+               + _utc(now + timedelta(days=1)) + _tlv(0x30, entries) + crl_number)
     signature = key.sign(tbs, padding.PKCS1v15(), hashes.SHA256())
     return _tlv(0x30, tbs + SHA256_RSA + _tlv(0x03, b"\0" + signature))
 
