@@ -12,6 +12,7 @@ BENCHMARKS = {
     "crl": "bench.crl_index",  # CRL refresh and lookup at 1M / 10M revoked serials
     "token": "bench.token_endpoint",  # the token endpoint vs node-oidc-provider
     "anchor": "bench.anchor_check",  # AnchorChecker.check with a 1M-entry CRL index
+    "login": "bench.login",  # complete passkey logins against idp serve on PostgreSQL
 }
 
 
