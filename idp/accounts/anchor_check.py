@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography.x509 import ReasonFlags
-from sqlalchemy import update
+from sqlalchemy import Select, and_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db as dbm
@@ -26,6 +26,7 @@ from idp.accounts.anchor_policy import (
     Observation,
     decide,
 )
+from idp.accounts.jpki_models import AuthLink, JpkiAnchor
 from idp.accounts.models import PrivateId
 from idp.accounts.ports import TrustPort
 from idp.jpki.certificate import parse_certificate
@@ -72,16 +73,12 @@ class AnchorChecker:
         just checked it (a card login), so it is not asked twice."""
         at = anchors.now()
         with self._sessions() as db:
-            person = db.get(PrivateId, private_id)
-            anchor = anchors.live_anchor(db, private_id)
-            if person is not None and person.state == "closed":
-                return AnchorCheck(private_id, AnchorState.CLOSED, "closed", None, at)
-            if anchor is None:
-                return AnchorCheck(private_id, AnchorState.UNVERIFIABLE, "no_anchor", "onboard",
-                                   at)
-            anchor_id, sign_der = anchor.id, anchor.certificate
-            link = anchors.latest_auth_link(db, private_id)
-            auth_der = link.certificate if link is not None else None
+            found = db.execute(_inputs(private_id)).first()
+        if found is not None and found.state == "closed":
+            return AnchorCheck(private_id, AnchorState.CLOSED, "closed", None, at)
+        if found is None or found.anchor_id is None:
+            return AnchorCheck(private_id, AnchorState.UNVERIFIABLE, "no_anchor", "onboard", at)
+        anchor_id, sign_der, auth_der = found.anchor_id, found.sign_der, found.auth_der
         sign = self.status(sign_der, Purpose.SIGN, at)
         if auth is None:
             auth = self.status(auth_der, Purpose.AUTH, at) if auth_der else \
@@ -90,7 +87,8 @@ class AnchorChecker:
                           self._policy)
         with dbm.transaction(self._sessions) as db:
             anchors.set_checked(db, anchor_id, decision.state.value, decision.reason, at)
-            _set_person_state(db, private_id, decision.state)
+            if _PERSON_STATE.get(decision.state, "active") != found.state:
+                _set_person_state(db, private_id, decision.state)  # a change: rare
         return AnchorCheck(private_id, decision.state, decision.reason, decision.next_step, at)
 
     def status(self, der: bytes, purpose: Purpose, at: datetime) -> CertAnswer:
@@ -105,6 +103,19 @@ class AnchorChecker:
         except JpkiError:
             return CertAnswer(CertStatus.UNKNOWN)  # fail closed: unavailable or untrusted now
         return CertAnswer(CertStatus.GOOD)
+
+
+def _inputs(private_id: str) -> Select[tuple[str, int | None, bytes | None, bytes | None]]:
+    """The person's state, live anchor and newest auth certificate in one round trip (this runs
+    at every passkey sign-in)."""
+    auth = (select(AuthLink.certificate).where(AuthLink.private_id == PrivateId.id)
+            .order_by(AuthLink.linked_at.desc()).limit(1).correlate(PrivateId).scalar_subquery())
+    return (select(PrivateId.state, JpkiAnchor.id.label("anchor_id"),
+                   JpkiAnchor.certificate.label("sign_der"), auth.label("auth_der"))
+            .select_from(PrivateId)
+            .outerjoin(JpkiAnchor, and_(JpkiAnchor.private_id == PrivateId.id,
+                                        JpkiAnchor.superseded_by.is_(None)))
+            .where(PrivateId.id == private_id).order_by(JpkiAnchor.id.desc()).limit(1))
 
 
 def _set_person_state(db: Session, private_id: str, state: AnchorState) -> None:

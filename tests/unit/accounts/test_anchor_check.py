@@ -1,0 +1,124 @@
+"""The anchor re-check reads the person, the live anchor and the newest auth link in one query."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from idp import db
+from idp.accounts.anchor_check import AnchorChecker
+from idp.accounts.anchor_policy import AnchorState
+from idp.accounts.jpki_models import AuthLink, JpkiAnchor
+from idp.accounts.models import PrivateId
+from idp.jpki.certificate import JpkiCertificate
+from idp.jpki.profile import Basic4Info, Purpose, Sex
+from trust.jlis_sim.issuing import (
+    CaGeneration,
+    issue_auth_certificate,
+    issue_sign_certificate,
+    new_ca,
+    new_rsa_key,
+)
+
+NOW = datetime.now(UTC)
+INFO = Basic4Info(name="山田　太郎", birth_date=datetime(1980, 4, 1).date(), sex=Sex.MALE,
+                  address="東京都千代田区永田町1-7-1")
+
+
+@dataclass
+class FakeTrust:
+    """Every certificate is good; records which ones were asked about."""
+
+    asked: list[tuple[Purpose, int]] = field(default_factory=list)
+
+    def verify(self, certificate: JpkiCertificate, purpose: Purpose, at: datetime) -> Any:
+        self.asked.append((purpose, certificate.serial))
+        return certificate
+
+    def check_now(self, verified: Any) -> Any:
+        return verified
+
+
+@pytest.fixture(scope="module")
+def issuer() -> tuple[CaGeneration, CaGeneration, rsa.RSAPublicKey]:
+    window = (NOW - timedelta(days=30), NOW + timedelta(days=365))
+    return (new_ca(Purpose.SIGN, "t", *window), new_ca(Purpose.AUTH, "t", *window),
+            new_rsa_key().public_key())
+
+
+def _sign(issuer: tuple[CaGeneration, CaGeneration, rsa.RSAPublicKey], serial: int) -> bytes:
+    return issue_sign_certificate(issuer[0], issuer[2], serial=serial, info=INFO,
+                                  prefecture="東京都", city="千代田区", subject_id=f"S{serial}",
+                                  not_before=NOW - timedelta(days=1),
+                                  not_after=NOW + timedelta(days=30),
+                                  urls=None).public_bytes(Encoding.DER)
+
+
+def _auth(issuer: tuple[CaGeneration, CaGeneration, rsa.RSAPublicKey], serial: int) -> bytes:
+    return issue_auth_certificate(issuer[1], issuer[2], serial=serial, subject_id=f"A{serial}",
+                                  not_before=NOW - timedelta(days=1),
+                                  not_after=NOW + timedelta(days=30),
+                                  urls=None).public_bytes(Encoding.DER)
+
+
+def _anchor(private_id: str, serial: int, der: bytes, superseded_by: str | None) -> JpkiAnchor:
+    return JpkiAnchor(private_id=private_id, issuer_dn="CN=t", issuer_key_id="00",
+                      serial_hex=f"{serial:x}", certificate=der, state="current",
+                      superseded_by=superseded_by)
+
+
+def test_checks_the_live_anchor_and_the_newest_auth_link_and_records_the_result(
+        database_url: str, issuer: tuple[CaGeneration, CaGeneration, rsa.RSAPublicKey]) -> None:
+    engine = db.make_engine(database_url)
+    sessions = db.make_sessionmaker(engine)
+    try:
+        with db.transaction(sessions) as session:
+            person = PrivateId(state="suspended")
+            session.add(person)
+            session.flush()
+            private_id = person.id
+            session.add(_anchor(private_id, 101, _sign(issuer, 101), superseded_by="66"))
+            session.add(_anchor(private_id, 102, _sign(issuer, 102), superseded_by=None))
+            session.add(AuthLink(serial_hex="c9", private_id=private_id, via="card_login",
+                                 certificate=_auth(issuer, 201), linked_at=NOW - timedelta(1)))
+            session.add(AuthLink(serial_hex="ca", private_id=private_id, via="card_login",
+                                 certificate=_auth(issuer, 202), linked_at=NOW))
+        trust = FakeTrust()
+        check = AnchorChecker(sessions, trust).check(private_id)
+        assert check.state is AnchorState.CURRENT
+        assert trust.asked == [(Purpose.SIGN, 102), (Purpose.AUTH, 202)]
+        with sessions() as session:
+            assert session.get(PrivateId, private_id).state == "active"  # type: ignore[union-attr]
+            live = session.get(JpkiAnchor, 2)
+            assert live is not None
+            assert live.last_checked_at is not None
+    finally:
+        engine.dispose()
+
+
+def test_a_closed_person_is_closed_without_asking_and_no_anchor_means_onboard(
+        database_url: str, issuer: tuple[CaGeneration, CaGeneration, rsa.RSAPublicKey]) -> None:
+    engine = db.make_engine(database_url)
+    sessions = db.make_sessionmaker(engine)
+    try:
+        with db.transaction(sessions) as session:
+            closed, bare = PrivateId(state="closed"), PrivateId()
+            session.add_all([closed, bare])
+            session.flush()
+            session.add(_anchor(closed.id, 301, _sign(issuer, 301), superseded_by=None))
+            closed_id, bare_id = closed.id, bare.id
+        trust = FakeTrust()
+        checker = AnchorChecker(sessions, trust)
+        assert checker.check(closed_id).state is AnchorState.CLOSED
+        unanchored = checker.check(bare_id)
+        assert (unanchored.state, unanchored.reason, unanchored.next_step) == (
+            AnchorState.UNVERIFIABLE, "no_anchor", "onboard")
+        assert checker.check("nobody").reason == "no_anchor"
+        assert trust.asked == []
+    finally:
+        engine.dispose()
