@@ -60,6 +60,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     non_200: int
+    first_failure: str = ""
 
     @property
     def per_second(self) -> float:
@@ -146,7 +147,9 @@ def _parse_wrk(name: str, output: str) -> Result:
         raise RuntimeError(f"wrk gave no result:\n{output}")
     total, non_200, p50, p99, duration = (int(group) for group in match.groups())
     # The thread that runs out of codes sends one last "exhausted" request: not counted.
-    return Result(name, total, duration / 1e6, p50 / 1000, p99 / 1000, non_200)
+    failure = re.search(r"WRK_FIRST_FAILURE (.*)", output)
+    return Result(name, total, duration / 1e6, p50 / 1000, p99 / 1000, non_200,
+                  failure.group(1) if failure else "")
 
 
 def start_node(port: int, client_id: str, client_secret: str) -> \
@@ -219,7 +222,8 @@ def measure(target: Target, *, seconds: int, connections: int, threads: int,
         if result.non_200 == 0:
             return result
         if result.requests < codes:  # not exhausted: real failures
-            raise RuntimeError(f"{target.name}: {result.non_200} token requests failed")
+            raise RuntimeError(f"{target.name}: {result.non_200} token requests failed, "
+                               f"the first with: {result.first_failure}")
         codes *= 2
     raise RuntimeError(f"{target.name}: ran out of codes even with {codes}")
 
