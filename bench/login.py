@@ -268,8 +268,10 @@ def _table(rows: list[Row]) -> str:
 def _report(rows: list[Row], people: int, revoked: int) -> str:
     machine = f"{platform.python_implementation()} {platform.python_version()}, " \
               f"{os.cpu_count()} CPU(s), {platform.machine()}"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"Command: `python -m bench login` ({datetime.now(UTC):%Y-%m-%d}, {machine}; "
-            f"{rows[0].seconds:.0f} s per row after a warm-up login per client).\n\n"
+            f"{rows[0].seconds:.0f} s per row after a warm-up login per client; load average "
+            f"{load} at the end, other work on the machine included).\n\n"
             + _table(rows) + "\n\n"
             "Setup: `idp serve` (gunicorn) on a throwaway PostgreSQL 15 cluster (fsync off), "
             f"{people} people, each with an anchor (signing certificate) and an auth link issued "
