@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -121,6 +121,17 @@ class OidcSettings(_Section):
     backchannel_timeout_seconds: float = Field(
         3.0, description="Timeout of one back-channel logout delivery."
     )
+
+    @field_validator("code_lifetime_seconds")
+    @classmethod
+    def _short_lived_code(cls, value: int) -> int:
+        # RFC 6749 §4.1.2 recommends 10 minutes at most; issue 4 and our threat model (a code
+        # leaked from a browser or log) hold codes to 60 s, as FAPI 2.0 and RFC 9700 §2.1.1
+        # expect short-lived codes.
+        if not 1 <= value <= 60:
+            raise ValueError(f"oidc.code_lifetime_seconds must be between 1 and 60 seconds "
+                             f"(authorization codes are short-lived), not {value}")
+        return value
 
 
 class WebauthnSettings(_Section):
