@@ -225,6 +225,7 @@ class Row:
     p50_ms: float
     p99_ms: float
     step_ms: dict[str, float]
+    transactions: float  # PostgreSQL transactions (commits + rollbacks) per login
 
 
 def run(workers: int, clients: int, seconds: float, people: int, revoked: int) -> Row:
@@ -239,6 +240,7 @@ def run(workers: int, clients: int, seconds: float, people: int, revoked: int) -
         target = prepare(Path(base) / "var", database_url, url, people, revoked)
         server = _serve(Path(base) / "var", database_url, port, workers)
         try:
+            before = _transactions(database_url)
             start_at = time.time() + 5
             with multiprocessing.get_context("spawn").Pool(clients) as pool:
                 shares = pool.starmap(client, [(target, n, clients, seconds, start_at)
@@ -246,21 +248,36 @@ def run(workers: int, clients: int, seconds: float, people: int, revoked: int) -
         finally:
             server.terminate()
             server.wait(timeout=30)
+        time.sleep(1)  # the exiting backends flush their statistics
+        spent = _transactions(database_url) - before
     samples = [s for share in shares for s in share]
     totals = [sum(s.values()) * 1000 for s in samples]
     cuts = statistics.quantiles(totals, n=100)
     steps = {step: statistics.fmean(s[step] for s in samples) * 1000 for step in STEPS}
-    return Row(workers, clients, len(samples), seconds, cuts[49], cuts[98], steps)
+    per_login = spent / (len(samples) + clients)  # + one warm-up login per client
+    return Row(workers, clients, len(samples), seconds, cuts[49], cuts[98], steps, per_login)
+
+
+def _transactions(database_url: str) -> int:
+    """Commits + rollbacks so far in the benchmark's database (pg_stat_database)."""
+    import psycopg
+
+    with psycopg.connect(database_url.replace("postgresql+psycopg", "postgresql"),
+                         autocommit=True) as connection:
+        row = connection.execute("SELECT xact_commit + xact_rollback FROM pg_stat_database "
+                                 "WHERE datname = current_database()").fetchone()
+    return int(row[0]) if row else 0
 
 
 def _table(rows: list[Row]) -> str:
     lines = ["| `idp serve` workers | client processes | logins | logins/s | p50 | p99 | "
+             "PostgreSQL transactions / login (a pool pre-ping counts as one) | "
              + " | ".join(f"{s} (mean)" for s in STEPS) + " |",
-             "|---" * (6 + len(STEPS)) + "|"]
+             "|---" * (7 + len(STEPS)) + "|"]
     for row in rows:
         lines.append(f"| {row.workers} | {row.clients} | {row.logins:,} | "
                      f"{row.logins / row.seconds:.1f} | {row.p50_ms:.1f} ms | "
-                     f"{row.p99_ms:.1f} ms | "
+                     f"{row.p99_ms:.1f} ms | {row.transactions:.1f} | "
                      + " | ".join(f"{row.step_ms[s]:.1f} ms" for s in STEPS) + " |")
     return "\n".join(lines)
 
@@ -289,7 +306,8 @@ def _report(rows: list[Row], people: int, revoked: int) -> str:
             "PostgreSQL and the load-generator processes (which sign, hash and parse JSON in "
             "Python), so the figures understate what two dedicated cores would serve.\n\n"
             "**Against the goal (1,000 logins/s on two cores): far off, by about 40×.** A login "
-            "is eight HTTP requests, each with several SQL round trips, so 1,000 logins/s would "
+            "is eight HTTP requests and the transactions counted above (each of several round "
+            "trips), so 1,000 logins/s would "
             "mean ~8,000 Flask requests/s on two cores, beyond what this stack (Flask + "
             "SQLAlchemy ORM + psycopg under gunicorn) serves at all. Where the time goes "
             "(py-spy over both workers during a 2-worker run, 2026-11-21): ~68% of the samples "
