@@ -1,0 +1,79 @@
+"""Delete rows that are past their expiry and can no longer be used (`idp db prune`).
+
+Every table here is written on the login and token paths and only ever read while its rows are
+live: a code, interaction, pushed request, card request or passkey challenge past ``expires_at``
+is refused when presented, a client assertion past its ``exp`` is refused before its jti is
+looked up (RFC 7523 §3), and a token past its lifetime (revoked or not) is inactive (RFC 7662
+§2.2). A rotated refresh token stays until it expires, so a replay is still detected (RFC 9700
+§4.14.2). Deleting them only stops the tables from growing.
+
+Rows are deleted in small batches, each in its own short transaction, so the workers' writes
+(SQLite allows one writer at a time) wait for one batch, not for the whole sweep. The safety
+margin keeps rows a while after they expire, so a request racing the expiry still sees the row
+and gets the precise refusal ("expired"), not "unknown".
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, Table, delete, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from idp.accounts.jpki_models import CardRequestRow
+from idp.db import Base
+from idp.oidc.models import AuthorizationCode, Interaction, PushedRequest, Token, UsedAssertion
+from idp.passkeys.models import PasskeyChallenge
+
+DEFAULT_MARGIN_SECONDS = 300
+DEFAULT_BATCH_SIZE = 1000
+
+# Tables whose expires_at holds epoch seconds; card requests keep a timezone-aware datetime.
+_EPOCH_TABLES = tuple(Base.metadata.tables[model.__tablename__] for model in (
+    AuthorizationCode, Interaction, PushedRequest, UsedAssertion, Token, PasskeyChallenge))
+_DATETIME_TABLES = (Base.metadata.tables[CardRequestRow.__tablename__],)
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """Rows deleted per table, in the order the tables were swept."""
+
+    deleted: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.deleted.values())
+
+
+def prune(sessions: sessionmaker[Session], *, now: float | None = None,
+          margin_seconds: int = DEFAULT_MARGIN_SECONDS,
+          batch_size: int = DEFAULT_BATCH_SIZE) -> PruneResult:
+    """Delete every row that expired more than ``margin_seconds`` before ``now``."""
+    if margin_seconds < 0 or batch_size < 1:
+        raise ValueError("margin_seconds must be ≥ 0 and batch_size ≥ 1")
+    cutoff = int(time.time() if now is None else now) - margin_seconds
+    deleted: dict[str, int] = {}
+    for table in _EPOCH_TABLES:
+        deleted[table.name] = _sweep(sessions, table, cutoff, batch_size)
+    for table in _DATETIME_TABLES:
+        deleted[table.name] = _sweep(sessions, table, datetime.fromtimestamp(cutoff, UTC),
+                                     batch_size)
+    return PruneResult(deleted)
+
+
+def _sweep(sessions: sessionmaker[Session], table: Table, cutoff: Any, batch_size: int) -> int:
+    key: Column[Any] = next(iter(table.primary_key.columns))
+    # DELETE ... WHERE key IN (SELECT key ... LIMIT n): portable (SQLite has no DELETE ... LIMIT
+    # unless compiled with it), and leads with the write, so it waits its turn under WAL.
+    batch = delete(table).where(key.in_(
+        select(key).where(table.c.expires_at < cutoff).limit(batch_size).scalar_subquery()))
+    total = 0
+    while True:
+        with sessions() as db, db.begin():
+            count = db.connection().execute(batch).rowcount
+        total += count
+        if count < batch_size:
+            return total
