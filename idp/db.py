@@ -32,6 +32,14 @@ class Base(DeclarativeBase):
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, enforced foreign keys and NORMAL sync."""
     if url.startswith("sqlite"):
+        # Keep pysqlite's own transaction control: it sends BEGIN just before a transaction's
+        # first INSERT/UPDATE/DELETE, and reads before it run outside the transaction. Every
+        # write unit of work therefore starts with its write, which waits its turn for WAL's
+        # one writer (busy_timeout). An explicit deferred BEGIN at session start would make
+        # read-then-write units fail at once with "database is locked" under two workers;
+        # BEGIN IMMEDIATE on every session (reads too) queued every request behind one writer
+        # and still ended in "database is locked" (tests/unit/oidc/test_sqlite_contention.py
+        # fails with either; it passes as is).
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
