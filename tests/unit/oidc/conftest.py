@@ -113,3 +113,18 @@ class Rp:
 def rp(app: Flask) -> Rp:
     client_id, secret = register(app)
     return Rp(app, app.test_client(), client_id, secret)
+
+
+@pytest.fixture
+def db_app(settings: Settings) -> Iterator[Flask]:
+    """The app on the parametrised database (SQLite and PostgreSQL in turn)."""
+    oidc = settings.oidc.model_copy(update={"issuer": ISSUER})
+    application = create_app(settings.model_copy(update={"oidc": oidc}))
+    yield application
+    application.extensions["idp.engine"].dispose()
+
+
+@pytest.fixture
+def db_rp(db_app: Flask) -> Rp:
+    client_id, secret = register(db_app)
+    return Rp(db_app, db_app.test_client(), client_id, secret)

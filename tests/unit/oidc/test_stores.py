@@ -3,30 +3,11 @@ consent remembered and revocable."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from flask import Flask
 
 from idp import db
-from idp.app import create_app
 from idp.oidc import consent
-from idp.settings import Settings
-from tests.unit.oidc.conftest import ISSUER, Rp, register
-
-
-@pytest.fixture
-def db_app(settings: Settings) -> Iterator[Flask]:
-    oidc = settings.oidc.model_copy(update={"issuer": ISSUER})
-    application = create_app(settings.model_copy(update={"oidc": oidc}))
-    yield application
-    application.extensions["idp.engine"].dispose()
-
-
-@pytest.fixture
-def db_rp(db_app: Flask) -> Rp:
-    client_id, secret = register(db_app)
-    return Rp(db_app, db_app.test_client(), client_id, secret)
+from tests.unit.oidc.conftest import Rp
 
 
 def test_a_code_is_redeemed_once(db_rp: Rp) -> None:

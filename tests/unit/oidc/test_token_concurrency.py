@@ -3,30 +3,12 @@ single-use, and redemptions racing each other never fail with a database error."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pytest
 from flask import Flask
 
-from idp.app import create_app
-from idp.settings import Settings
-from tests.unit.oidc.conftest import ISSUER, REDIRECT, Rp, register
-
-
-@pytest.fixture
-def db_app(settings: Settings) -> Iterator[Flask]:
-    oidc = settings.oidc.model_copy(update={"issuer": ISSUER})
-    application = create_app(settings.model_copy(update={"oidc": oidc}))
-    yield application
-    application.extensions["idp.engine"].dispose()
-
-
-@pytest.fixture
-def db_rp(db_app: Flask) -> Rp:
-    client_id, secret = register(db_app)
-    return Rp(db_app, db_app.test_client(), client_id, secret)
+from tests.unit.oidc.conftest import REDIRECT, Rp, register
 
 
 def _exchange_in_new_client(rp: Rp, code: str, verifier: str) -> Any:
