@@ -101,10 +101,11 @@ def _both_revoked(o: Observation) -> bool:
     return o.sign is CertStatus.REVOKED and o.auth is CertStatus.REVOKED
 
 
-def _card_revoked(o: Observation, p: AnchorPolicy) -> Decision:
-    state = p.state_for_card_revocation(o.auth_reason)
+def _card_decision(reason: ReasonFlags | None, p: AnchorPolicy) -> Decision:
+    """The card itself is revoked for ``reason``: suspended until re-issue, or closed."""
+    state = p.state_for_card_revocation(reason)
     step = None if state is AnchorState.CLOSED else "reissue"
-    return Decision(state, f"card_revoked:{(o.auth_reason or ReasonFlags.unspecified).name}", step)
+    return Decision(state, f"card_revoked:{(reason or ReasonFlags.unspecified).name}", step)
 
 
 def _card_level_sign_revocation(o: Observation, p: AnchorPolicy) -> bool:
@@ -113,21 +114,15 @@ def _card_level_sign_revocation(o: Observation, p: AnchorPolicy) -> bool:
             and (o.sign_reason or ReasonFlags.unspecified) not in p.reissue_reasons)
 
 
-def _sign_card_level(o: Observation, p: AnchorPolicy) -> Decision:
-    state = p.state_for_card_revocation(o.sign_reason)
-    step = None if state is AnchorState.CLOSED else "reissue"
-    return Decision(state, f"card_revoked:{(o.sign_reason or ReasonFlags.unspecified).name}", step)
-
-
 RULES: tuple[Rule, ...] = (
     Rule("sign_unknown", "J-LIS did not answer for the signing certificate within policy.",
          lambda o, p: o.sign is CertStatus.UNKNOWN,
          lambda o, p: Decision(AnchorState.UNVERIFIABLE, "status_unknown", None)),
     Rule("card_revoked", "Both certificates of the card are revoked.",
-         lambda o, p: _both_revoked(o), _card_revoked),
+         lambda o, p: _both_revoked(o), lambda o, p: _card_decision(o.auth_reason, p)),
     Rule("sign_card_level", "The signing certificate is revoked for a card-level reason (hold, "
          "card returned) and the auth certificate does not show the card still valid.",
-         _card_level_sign_revocation, _sign_card_level),
+         _card_level_sign_revocation, lambda o, p: _card_decision(o.sign_reason, p)),
     Rule("sign_revoked", "The signing certificate was revoked while the card stays valid: the 4 "
          "info or the certificate changed.",
          lambda o, p: o.sign is CertStatus.REVOKED,
