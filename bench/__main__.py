@@ -13,6 +13,7 @@ BENCHMARKS = {
     "token": "bench.token_endpoint",  # the token endpoint vs node-oidc-provider
     "anchor": "bench.anchor_check",  # AnchorChecker.check with a 1M-entry CRL index
     "login": "bench.login",  # complete passkey logins against idp serve on PostgreSQL
+    "authlib": "bench.authlib_token",  # code exchange in process: Authlib's server vs ours
 }
 
 
