@@ -2,21 +2,19 @@
 
 - ``POST /interaction/{uid}/card|onboard|reissue|refresh_4info`` (browser, CSRF): create a card
   request for what the step needs and answer ``{"request_url"}``;
-- ``GET|POST /card-requests/{id}`` (the card app): the request, and its single answer — no CSRF,
-  the answer is authenticated by the card's signature over the single-use request;
+- the card app's side, ``GET|POST /card-requests/{id}``, is ``card_app_routes``;
 - ``GET /interaction/{uid}/status`` and ``POST /interaction/{uid}/card/continue`` (browser):
   only the browser holding the binding cookie of the request learns its outcome and continues.
 """
 
 from __future__ import annotations
 
-import base64
 import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, request, url_for
+from flask import Blueprint, Flask, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,7 +22,7 @@ from idp import db as dbm
 from idp import i18n
 from idp.accounts import card_requests
 from idp.accounts import sessions as login_sessions
-from idp.accounts.anchor_check import AnchorChecker, CertAnswer, reason_flag
+from idp.accounts.anchor_check import AnchorChecker, CertAnswer
 from idp.accounts.anchor_policy import AnchorState, CertStatus
 from idp.accounts.card_answers import CardAnswers, default_steps
 from idp.accounts.card_requests import BROWSER_COOKIE
@@ -35,15 +33,12 @@ from idp.accounts.errors import (
     NotSignedInError,
     WrongBrowserError,
 )
-from idp.accounts.jpki_models import AuthLink
 from idp.assurance.levels import IAL1_AAL2, IAL2_AAL2
-from idp.errors import IdpError
-from idp.jpki.certificate import parse_certificate
-from idp.jpki.errors import CertificateRevokedError
 from idp.login.actions import Action, ActionsHook, post
+from idp.login.card_app_routes import blueprint as card_app_blueprint
+from idp.login.card_app_routes import request_links
 from idp.login.card_services import LazyTrust
 from idp.login.ports import Interactions
-from idp.login.qr import qr_svg
 from idp.login.routes import BadBodyError, CsrfRefusedError
 from idp.settings import Settings
 
@@ -113,7 +108,7 @@ def _blueprint(flow: CardFlow) -> Blueprint:
             row = card_requests.create(db, uid=uid, browser=browser, purpose=purpose,
                                        private_id=private_id, consent_text=consent_text)
             request_id = row.id
-        response = jsonify(_request_links(request_id))
+        response = jsonify(request_links(request_id))
         response.set_cookie(BROWSER_COOKIE, browser, httponly=True, samesite="Lax",
                             secure=request.is_secure)
         return response
@@ -146,31 +141,6 @@ def _blueprint(flow: CardFlow) -> Blueprint:
     def skip(uid: str) -> ResponseReturnValue:
         checked_body(uid)
         return jsonify({"redirect_to": ix.resume(uid, session_id())})
-
-    @bp.get("/card-requests/<request_id>")
-    def request_json(request_id: str) -> ResponseReturnValue:
-        with flow.sessions() as db:
-            row = card_requests.load(db, request_id)
-            state = ix.state(row.interaction_uid, None)
-            return jsonify(card_requests.describe(row, issuer=flow.issuer,
-                                                  relying_party=state["client"]["name"]))
-
-    @bp.get("/card-requests/<request_id>/qr.svg")
-    def request_qr(request_id: str) -> ResponseReturnValue:
-        with flow.sessions() as db:
-            card_requests.load(db, request_id)  # an unknown request gets no picture
-        url = url_for("card.request_json", request_id=request_id, _external=True)
-        return Response(qr_svg(url), mimetype="image/svg+xml",
-                        headers={"Cache-Control": "no-store"})
-
-    @bp.post("/card-requests/<request_id>")
-    def answer(request_id: str) -> ResponseReturnValue:
-        try:
-            flow.answers.answer(request_id, request.get_json(silent=True), issuer=flow.issuer)
-        except CertificateRevokedError as revoked:
-            _record_revoked_card(flow, request.get_json(silent=True), revoked)
-            raise
-        return jsonify({"status": "accepted"})
 
     @bp.get("/interaction/<uid>/status")
     def status(uid: str) -> ResponseReturnValue:
@@ -215,15 +185,6 @@ def _blueprint(flow: CardFlow) -> Blueprint:
     return bp
 
 
-def _request_links(request_id: str) -> dict[str, Any]:
-    """What the page shows: the request URL, its QR code and the command that answers it."""
-    url = url_for("card.request_json", request_id=request_id, _external=True)
-    return {"request_id": request_id, "request_url": url,
-            "qr_url": url_for("card.request_qr", request_id=request_id),
-            "commands": {"card_file": f"idp card sign {url} --card-file CARD_FILE",
-                         "reader": f'idp card sign {url} --reader "READER"'}}
-
-
 def _bound_request(db: Session, uid: str) -> Any:
     """The browser's latest card request of this interaction; another browser gets none."""
     browser = request.cookies.get(BROWSER_COOKIE)
@@ -248,20 +209,6 @@ def _refuse_inactive(state: AnchorState) -> None:
         raise AccountClosedError()
 
 
-def _record_revoked_card(flow: CardFlow, body: Any, revoked: CertificateRevokedError) -> None:
-    """A revoked auth certificate of a known card: record what it means for the account now."""
-    try:
-        certificate = parse_certificate(base64.b64decode(body["certificate"]))
-    except (IdpError, KeyError, TypeError, ValueError):
-        return
-    with flow.sessions() as db:
-        link = db.get(AuthLink, certificate.serial_hex)
-        private_id = link.private_id if link else None
-    if private_id is not None:
-        flow.checker.check(private_id, auth=CertAnswer(CertStatus.REVOKED,
-                                                       reason_flag(revoked.reason)))
-
-
 def setup(app: Flask, settings: Settings, interactions: Interactions,
           cookie_secret: str) -> ActionsHook:
     """Build the card services once, register the anchor checker and the routes."""
@@ -271,6 +218,8 @@ def setup(app: Flask, settings: Settings, interactions: Interactions,
     app.extensions["idp.trust"] = trust
     app.extensions["idp.anchor_checker"] = checker
     answers = CardAnswers(factory, trust, default_steps(trust))
+    app.register_blueprint(card_app_blueprint(interactions, factory, answers, checker,
+                                              settings.oidc.issuer))
     return install(app, CardFlow(interactions, factory, answers, checker, cookie_secret,
                                  settings.oidc.issuer, settings.oidc.session_lifetime_seconds,
                                  settings.default_language))
