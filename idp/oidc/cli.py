@@ -53,6 +53,9 @@ def clients_group() -> None:
 @click.option("--jwks", "jwks_file", type=click.Path(path_type=Path, dir_okay=False,
                                                       exists=True),
               help="The client's public JWK Set (private_key_jwt, signed request objects).")
+@click.option("--jwks-uri", default=None,
+              help="Where the client publishes its public JWK Set instead of --jwks (https; "
+                   "fetched when needed, cached, refetched when it rotates keys).")
 @click.option("--subject-type", type=click.Choice(["pairwise", "public"]), default="pairwise",
               show_default=True)
 @click.option("--sector-identifier", default=None,
@@ -64,7 +67,8 @@ def clients_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help='Print {"client_id", "client_secret"}.')
 def add(name: str, redirect_uris: tuple[str, ...], auth_method: str, public: bool,
         default_acr: str | None, post_logout: tuple[str, ...],
-        backchannel_logout_uri: str | None, jwks_file: Path | None, subject_type: str,
+        backchannel_logout_uri: str | None, jwks_file: Path | None, jwks_uri: str | None,
+        subject_type: str,
         sector_identifier: str | None, access_token_format: str | None,
         id_token_alg: str | None, as_json: bool) -> None:
     """Register a relying party and print its credentials (the secret is shown only now)."""
@@ -77,7 +81,7 @@ def add(name: str, redirect_uris: tuple[str, ...], auth_method: str, public: boo
                 session, name=name, redirect_uris=list(redirect_uris),
                 auth_method="none" if public else auth_method, default_acr=default_acr,
                 post_logout_redirect_uris=list(post_logout),
-                backchannel_logout_uri=backchannel_logout_uri, jwks=jwks,
+                backchannel_logout_uri=backchannel_logout_uri, jwks=jwks, jwks_uri=jwks_uri,
                 subject_type=subject_type, sector_identifier=sector_identifier,
                 access_token_format=access_token_format or settings.oidc.access_token_format,
                 id_token_alg=id_token_alg or settings.oidc.id_token_alg)

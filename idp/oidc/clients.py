@@ -1,8 +1,10 @@
 """Registered relying parties: registration, lookup (cached), and client authentication.
 
-Client secrets are 256-bit random values, so a SHA-256 digest is as strong as a slow hash and
-keeps the token endpoint fast; they are compared in constant time. HS* client assertions and
-request objects would need the secret itself and are not supported (RFC 7523 allows either).
+Public keys (``private_key_jwt``, signed request objects) come inline or from the client's
+``jwks_uri`` (idp.oidc.client_keys). Client secrets are 256-bit random values, so a SHA-256
+digest is as strong as a slow hash and keeps the token endpoint fast; they are compared in
+constant time. HS* client assertions and request objects would need the secret itself and are
+not supported (RFC 7523 allows either).
 """
 
 from __future__ import annotations
@@ -20,9 +22,16 @@ from typing import Any
 from urllib.parse import unquote_plus, urlsplit
 
 from joserfc import jwt
-from joserfc.jwk import KeySet
+from joserfc.errors import InvalidKeyIdError
 from sqlalchemy.orm import Session
 
+from idp.oidc.client_keys import (
+    InlineKeys,
+    KeySource,
+    RemoteKeys,
+    RemoteKeySets,
+    check_jwks_uri,
+)
 from idp.oidc.errors import InvalidClientError, InvalidRequestError, UnknownClientError
 from idp.oidc.models import Client
 
@@ -41,6 +50,8 @@ class ClientInfo:
     post_logout_redirect_uris: tuple[str, ...]
     backchannel_logout_uri: str | None
     jwks: Mapping[str, Any] | None
+    jwks_uri: str | None
+    keys: KeySource | None  # from jwks or jwks_uri; None for clients that sign nothing
     subject_type: str
     sector_identifier: str
     access_token_format: str
@@ -76,8 +87,17 @@ def register(db: Session, *, name: str, redirect_uris: list[str],
         if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
             raise InvalidRequestError(f"redirect URI {uri!r} must be an absolute http(s) URL "
                                  "without a fragment")
-    if auth_method == "private_key_jwt" and not metadata.get("jwks"):
-        raise InvalidRequestError("private_key_jwt needs the client's public keys (--jwks FILE)")
+    if metadata.get("jwks") and metadata.get("jwks_uri"):  # OIDC Registration §2
+        raise InvalidRequestError("give the client's keys either inline (--jwks) or by "
+                                  "--jwks-uri, not both")
+    if metadata.get("jwks_uri"):
+        check_jwks_uri(metadata["jwks_uri"])
+    if metadata.get("jwks"):
+        InlineKeys.of(metadata["jwks"])  # refuse private or unusable keys now, not at login
+    if auth_method == "private_key_jwt" and not (metadata.get("jwks") or
+                                                 metadata.get("jwks_uri")):
+        raise InvalidRequestError("private_key_jwt needs the client's public keys "
+                                  "(--jwks FILE or --jwks-uri URL)")
     client_id = "rp_" + secrets.token_urlsafe(12)
     secret = secrets.token_urlsafe(32) if auth_method.startswith("client_secret") else None
     sector = sector_of(redirect_uris, metadata.pop("sector_identifier", None))
@@ -93,8 +113,9 @@ def register(db: Session, *, name: str, redirect_uris: list[str],
 class ClientCache:
     """Clients by id, kept for ``ttl`` seconds: the token endpoint reads one per request."""
 
-    def __init__(self, ttl: float = 30.0) -> None:
+    def __init__(self, ttl: float = 30.0, remote_keys: RemoteKeySets | None = None) -> None:
         self._ttl = ttl
+        self.remote_keys = remote_keys or RemoteKeySets()
         self._items: dict[str, tuple[float, ClientInfo]] = {}
         self._lock = threading.Lock()
 
@@ -110,21 +131,46 @@ class ClientCache:
         info = ClientInfo(
             row.client_id, row.name, row.secret_hash, row.auth_method, tuple(row.redirect_uris),
             tuple(row.post_logout_redirect_uris), row.backchannel_logout_uri, row.jwks,
-            row.subject_type, row.sector_identifier, row.access_token_format, row.id_token_alg,
-            row.default_acr)
+            row.jwks_uri, self._key_source(row), row.subject_type, row.sector_identifier,
+            row.access_token_format, row.id_token_alg, row.default_acr)
         with self._lock:
             self._items[client_id] = (time.monotonic() + self._ttl, info)
         return info
 
+    def _key_source(self, row: Client) -> KeySource | None:
+        if row.jwks_uri:
+            return RemoteKeys(row.jwks_uri, self.remote_keys)
+        return InlineKeys.of(row.jwks) if row.jwks else None
+
 
 def verify_client_jwt(client: ClientInfo, token: str) -> dict[str, Any]:
-    """Claims of a JWT the client signed with one of its registered keys."""
-    if not client.jwks:
+    """Claims of a JWT the client signed with one of its keys.
+
+    A ``kid`` missing from the client's ``jwks_uri`` set fetches the set again, once: the RP
+    may have rotated its keys since we cached them (OIDC Core §10.1.1).
+    """
+    if client.keys is None:
         raise InvalidClientError("the client has no registered keys")
     try:
-        keyset = KeySet.import_key_set(dict(client.jwks))  # type: ignore[arg-type]
-        return dict(jwt.decode(token, keyset, algorithms=CLIENT_JWT_ALGS).claims)
-    except Exception as error:  # any joserfc failure: bad signature, unknown kid, bad alg
+        return _decode(token, client.keys, refresh=False)
+    except InvalidKeyIdError:
+        if not isinstance(client.keys, RemoteKeys):
+            raise InvalidClientError("the JWT names a key the client did not register") \
+                from None
+        try:
+            return _decode(token, client.keys, refresh=True)
+        except InvalidKeyIdError as error:
+            raise InvalidClientError("the JWT names a key that is not at the client's "
+                                     "jwks_uri") from error
+
+
+def _decode(token: str, source: KeySource, *, refresh: bool) -> dict[str, Any]:
+    keys = source.key_set(refresh=refresh)  # ClientKeysError (invalid_client) passes through
+    try:
+        return dict(jwt.decode(token, keys, algorithms=CLIENT_JWT_ALGS).claims)
+    except InvalidKeyIdError:
+        raise
+    except Exception as error:  # any other joserfc failure: bad signature, bad alg, not a JWT
         raise InvalidClientError("the client's JWT signature does not verify") from error
 
 

@@ -27,8 +27,9 @@ URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
 def request_object_params(client: ClientInfo, request: str, issuer: str) -> dict[str, Any]:
     try:
         claims = verify_client_jwt(client, request)
-    except InvalidClientError as error:
-        raise InvalidRequestObjectError("the request object's signature does not verify") from error
+    except InvalidClientError as error:  # bad signature, unknown kid, jwks_uri unreachable
+        raise InvalidRequestObjectError(
+            f"the request object cannot be verified: {error.description}") from error
     aud = claims.get("aud")
     if claims.get("iss") != client.client_id:
         raise InvalidRequestObjectError("the request object's iss must be the client_id")
