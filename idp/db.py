@@ -43,7 +43,14 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # No pool pre-ping: it cost a round trip (SELECT 1) at every checkout — several per request,
+    # ~20% of a passkey login's time in process (docs/benchmarks.md, "Passkey login"). Instead
+    # disconnects are handled optimistically (SQLAlchemy "Dealing with Disconnects"): a statement
+    # that meets a dead connection fails its request once, and SQLAlchemy then invalidates every
+    # pooled connection of that worker, so the next requests reconnect. Connections are also
+    # replaced after half an hour, before an idle-connection timeout on the way can cut them.
+    kwargs.setdefault("pool_recycle", 1800)
+    return create_engine(url, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

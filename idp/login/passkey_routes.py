@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hmac
 import json
-import time
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify, request, session, url_for
 
-from idp import db, i18n
+from idp import i18n
 from idp.accounts import sessions as login_sessions
+from idp.accounts.anchor_policy import AnchorState
 from idp.accounts.claims import ClaimsSource
 from idp.errors import ConfigurationError
 from idp.login import anchor_gate, anchor_records
@@ -154,13 +154,15 @@ class PasskeyFlow:
         check = self.checker().check(login.private_id)
         language = self.language()
         decided = anchor_gate.decide(login, check, lambda key: i18n.translate(language, key))
-        settings = current_app.extensions["idp.settings"]
-        with db.transaction(current_app.extensions["idp.sessions"]) as dbs:
-            started = login_sessions.start(
-                dbs, private_id=login.private_id, acr=decided.acr, amr=list(decided.amr),
-                lifetime=settings.oidc.session_lifetime_seconds, now=int(time.time()))
+        # With a current anchor no optional step can follow a passkey sign-in: the offer to
+        # register a passkey is for people without one, the re-issue step for anchors that need
+        # it. So when nothing is left to ask, the answer carries the relying party's URL with
+        # the code, and the browser skips a round trip through the interaction page.
+        started, done = self.interactions.log_in(
+            uid, private_id=login.private_id, acr=decided.acr, amr=list(decided.amr),
+            continue_if_done=decided.anchor_state is AnchorState.CURRENT)
         response = jsonify({
-            "redirect_to": self.interaction_url(uid),
+            "redirect_to": done or self.interaction_url(uid),
             "account": {"acr": decided.acr, "amr": list(decided.amr),
                         "anchor": {"state": decided.anchor_state.value, "reason": check.reason,
                                    "next_step": decided.next_step,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from idp.accounts.sessions import ActiveSession
+
 
 class Interactions(Protocol):
     def state(self, uid: str, session_id: str | None) -> dict[str, Any]:
@@ -15,6 +17,12 @@ class Interactions(Protocol):
         ...
 
     def csrf_token(self, uid: str) -> str: ...
+
+    def log_in(self, uid: str, *, private_id: str, acr: str, amr: list[str],
+               continue_if_done: bool) -> tuple[ActiveSession, str | None]:
+        """Start the session a sign-in earned; with ``continue_if_done``, also the relying
+        party's URL with the code when nothing is left to ask (else None), in one unit of work."""
+        ...
 
     def resume(self, uid: str, session_id: str | None) -> str:
         """Where the browser goes next once nothing is left to ask."""

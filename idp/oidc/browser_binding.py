@@ -5,23 +5,29 @@ The authorize response that sends a browser to ``/interaction/{uid}`` also gives
 stores the cookie's SHA-256 on the interaction. Every interaction route (``/interaction/<uid>``
 and below, whichever blueprint serves it) then refuses another browser: a leaked or phished
 interaction URL is useless elsewhere, and so is its CSRF token (issue 5, cross-device safety).
+
+The interaction row is read once per request (:class:`RequestInteractions`, on ``flask.g``): the
+binding check loads it and the route that follows (state, CSRF token, resume) reuses it, instead
+of one read for the check and another for the route. The authorize request picks the browser's
+cookie value before the interaction exists, so the row is written bound, in the authorize's own
+transaction; its response only sets the cookie.
 """
 
 from __future__ import annotations
 
 import secrets
 
-from flask import Flask, Response, request
-from sqlalchemy import update
+from flask import Flask, Response, g, has_request_context, request
 from sqlalchemy.orm import Session, sessionmaker
 
-from idp import db as dbm
 from idp.accounts.card_requests import BROWSER_COOKIE, browser_hash
 from idp.oidc.errors import OidcError
 from idp.oidc.models import Interaction
 
 _AUTHORIZE = "oidc.authorize"
 _INTERACTION_PATH = "/interaction/"
+_ROWS = "idp_interactions"  # flask.g: {uid: Interaction | None} loaded in this request
+_BROWSER = "idp_browser"  # flask.g: the cookie value this authorize request binds to
 
 
 class OtherBrowserError(OidcError):
@@ -36,22 +42,50 @@ def browser_cookie() -> str | None:
     return request.cookies.get(BROWSER_COOKIE)
 
 
+class RequestInteractions:
+    """Interaction rows as this request sees them (the provider's loader).
+
+    A row is read at most once per request and kept on ``flask.g``, which lives for one request
+    only: nothing is shared between requests or browsers. Outside a request it reads each time.
+    """
+
+    def load(self, db: Session, uid: str) -> Interaction | None:
+        if not has_request_context():
+            return db.get(Interaction, uid)
+        rows: dict[str, Interaction | None] = g.setdefault(_ROWS, {})
+        if uid not in rows:
+            rows[uid] = db.get(Interaction, uid)
+        return rows[uid]
+
+    def forget(self, uid: str) -> None:
+        """The row changed (finished): a later load in this request reads it again."""
+        if has_request_context():
+            g.get(_ROWS, {}).pop(uid, None)
+
+    def browser_hash(self) -> str | None:
+        """What a new interaction is bound to: this authorize request's browser cookie."""
+        browser = g.get(_BROWSER) if has_request_context() else None
+        return browser_hash(browser) if browser else None
+
+
 def install(app: Flask, sessions: sessionmaker[Session], issuer: str) -> None:
-    """Bind interactions as the authorize response leaves; check the binding on every use."""
+    """Bind interactions as the authorize request makes them; check the binding on every use."""
     prefix = issuer + _INTERACTION_PATH
+    rows = RequestInteractions()
+
+    @app.before_request
+    def choose_browser() -> None:
+        if request.endpoint == _AUTHORIZE:
+            g.setdefault(_BROWSER, browser_cookie() or secrets.token_urlsafe(24))
 
     @app.after_request
     def bind(response: Response) -> Response:
         if request.endpoint != _AUTHORIZE or response.status_code not in (302, 303):
             return response
-        uid = _interaction_uid(response.headers.get("Location", ""), prefix)
-        if uid is None:
+        browser = g.get(_BROWSER)
+        if browser is None or _interaction_uid(response.headers.get("Location", ""),
+                                               prefix) is None:
             return response
-        browser = browser_cookie() or secrets.token_urlsafe(24)
-        with dbm.transaction(sessions) as db:
-            db.execute(update(Interaction).where(
-                Interaction.uid == uid, Interaction.browser_hash.is_(None))
-                .values(browser_hash=browser_hash(browser)))
         response.set_cookie(BROWSER_COOKIE, browser, httponly=True, samesite="Lax",
                             secure=request.is_secure)
         return response
@@ -62,11 +96,10 @@ def install(app: Flask, sessions: sessionmaker[Session], issuer: str) -> None:
         if uid is None or not request.path.startswith(_INTERACTION_PATH):
             return
         with sessions() as db:
-            row = db.get(Interaction, uid)
-            expected = row.browser_hash if row is not None else None
+            row = rows.load(db, uid)
         if row is None:
             return  # the route answers "interaction not found" itself
-        browser = browser_cookie()
+        expected, browser = row.browser_hash, browser_cookie()
         if expected is None or browser is None or not secrets.compare_digest(
                 expected, browser_hash(browser)):
             raise OtherBrowserError()

@@ -10,7 +10,7 @@ the methods below (it sees this class only as its ``Interactions`` port).
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -29,6 +29,7 @@ from idp.oidc.authorize import (
     parse,
     response_url,
 )
+from idp.oidc.browser_binding import RequestInteractions
 from idp.oidc.claims import consentable
 from idp.oidc.context import OidcContext, now
 from idp.oidc.errors import (
@@ -46,9 +47,22 @@ from idp.oidc.tokens import digest
 ActiveSession = login_sessions.ActiveSession
 
 
+class InteractionRows(Protocol):
+    """Where the provider reads interaction rows (browser_binding: once per request)."""
+
+    def load(self, db: Session, uid: str) -> Interaction | None: ...
+
+    def forget(self, uid: str) -> None: ...
+
+    def browser_hash(self) -> str | None:
+        """The browser a new interaction is bound to (None: bound to no browser, unusable)."""
+        ...
+
+
 class Provider:
-    def __init__(self, ctx: OidcContext) -> None:
+    def __init__(self, ctx: OidcContext, rows: InteractionRows | None = None) -> None:
         self.ctx = ctx
+        self.rows = rows or RequestInteractions()
 
     # -- /authorize -----------------------------------------------------------------------------
     def authorize(self, params: dict[str, Any], session_id: str | None) -> str:
@@ -77,11 +91,12 @@ class Provider:
     def _decide(self, db: Session, request: AuthorizationRequest, session_id: str | None, *,
                 started_at: int, uid: str | None, consented: bool = False) -> str:
         session = self._session(db, session_id)
-        prompt = self._prompt(db, request, session, started_at, consented)
+        record = self._consent(db, request, session)
+        prompt = self._prompt(request, session, record, started_at, consented)
         if prompt is None and session is not None:
             if uid is not None:
-                _finish(db, uid)
-            return self._issue_code(db, request, session)
+                self._finish(db, uid)
+            return self._issue_code(db, request, session, record)
         if "none" in request.prompt:
             if prompt and prompt.name == "login":
                 raise LoginRequiredError()
@@ -97,14 +112,19 @@ class Provider:
         person = db.get(PrivateId, session.private_id)
         return session if person is not None and person.state == "active" else None
 
-    def _prompt(self, db: Session, request: AuthorizationRequest,
-                session: ActiveSession | None, started_at: int,
+    @staticmethod
+    def _consent(db: Session, request: AuthorizationRequest,
+                 session: ActiveSession | None) -> consents.ConsentRecord | None:
+        return consents.find(db, session.private_id, request.client_id) if session else None
+
+    @staticmethod
+    def _prompt(request: AuthorizationRequest, session: ActiveSession | None,
+                record: consents.ConsentRecord | None, started_at: int,
                 consented: bool = False) -> Prompt | None:
         requirements = Requirements(
             prompt=request.prompt, max_age=request.max_age, acr_values=request.acr_values,
             acr_essential=request.acr_essential,
             claims=consentable(request.scope, request.claims), started_at=started_at)
-        record = consents.find(db, session.private_id, request.client_id) if session else None
         facts = SessionFacts(
             authenticated=session is not None, auth_time=session.auth_time if session else 0,
             acr=session.acr if session else None,
@@ -119,12 +139,11 @@ class Provider:
         db.add(Interaction(uid=uid, client_id=request.client_id, params=request.to_json(),
                            csrf_token=secrets.token_urlsafe(24), started_at=started_at,
                            expires_at=started_at + self.ctx.settings.interaction_lifetime_seconds,
-                           done=False))
+                           done=False, browser_hash=self.rows.browser_hash()))
         return uid
 
-    def _issue_code(self, db: Session, request: AuthorizationRequest,
-                    session: ActiveSession) -> str:
-        record = consents.find(db, session.private_id, request.client_id)
+    def _issue_code(self, db: Session, request: AuthorizationRequest, session: ActiveSession,
+                    record: consents.ConsentRecord | None) -> str:
         allowed = consentable(request.scope, request.claims) & (
             record.approved if record else frozenset())
         acr = (levels.satisfying(session.acr, list(request.acr_values))
@@ -152,7 +171,8 @@ class Provider:
             row, request = self._interaction(db, uid)
             client = self.ctx.clients.get(db, row.client_id)
             session = self._session(db, session_id)
-            prompt = self._prompt(db, request, session, row.started_at)
+            prompt = self._prompt(request, session, self._consent(db, request, session),
+                                  row.started_at)
             anchor = anchor_summary(db, session.private_id) if session else None
             account = None if session is None else {
                 "state": "active", "acr": session.acr, "auth_time": session.auth_time,
@@ -167,6 +187,28 @@ class Provider:
             "requested": {"acr_values": list(request.acr_values), "scope": list(request.scope),
                           "claims": sorted(consentable(request.scope, request.claims))},
             "account": account, "csrf_token": row.csrf_token}
+
+    def log_in(self, uid: str, *, private_id: str, acr: str, amr: list[str],
+               continue_if_done: bool) -> tuple[ActiveSession, str | None]:
+        """Start the login session a sign-in in interaction ``uid`` earned and, when
+        ``continue_if_done`` and nothing is left to ask, issue the code: one unit of work.
+
+        Answers the session and the relying party's URL with the code, or None when the
+        interaction still asks something (consent, a higher acr: the page shows it). The caller
+        (a login method) sets ``continue_if_done`` only when no optional step can follow.
+        """
+        with self.ctx.sessions() as db, db.begin():
+            row, request = self._interaction(db, uid)
+            session = login_sessions.start(
+                db, private_id=private_id, acr=acr, amr=amr, now=now(),
+                lifetime=self.ctx.settings.session_lifetime_seconds)
+            if not continue_if_done:
+                return session, None
+            record = self._consent(db, request, session)
+            if self._prompt(request, session, record, row.started_at) is not None:
+                return session, None
+            self._finish(db, uid)
+            return session, self._issue_code(db, request, session, record)
 
     def csrf_token(self, uid: str) -> str:
         with self.ctx.sessions() as db:
@@ -185,12 +227,13 @@ class Provider:
             session = self._session(db, session_id)
             if session is None:
                 raise NotLoggedInError()
-            prompt = self._prompt(db, request, session, row.started_at)
+            prompt = self._prompt(request, session, self._consent(db, request, session),
+                                  row.started_at)
             if prompt is not None and prompt.name == "login":
                 raise NotLoggedInError("log in again before consenting: "
                                        + ", ".join(prompt.reasons))
             if not approve:
-                _finish(db, uid)
+                self._finish(db, uid)
                 return error_url(request.redirect_uri, self.ctx.issuer, request.state,
                                  AccessDeniedError("the person declined to share their data"))
             asked = consentable(request.scope, request.claims)
@@ -201,7 +244,7 @@ class Provider:
     def abort(self, uid: str) -> str:
         with self.ctx.sessions() as db, db.begin():
             _row, request = self._interaction(db, uid)
-            _finish(db, uid)
+            self._finish(db, uid)
             return error_url(request.redirect_uri, self.ctx.issuer, request.state,
                              AccessDeniedError("the person cancelled the sign-in"))
 
@@ -212,15 +255,15 @@ class Provider:
             return self._decide(db, request, session_id, started_at=row.started_at, uid=row.uid,
                                 consented=consented)
         except OidcError as error:
-            _finish(db, row.uid)
+            self._finish(db, row.uid)
             return error_url(request.redirect_uri, self.ctx.issuer, request.state, error)
 
     def _interaction(self, db: Session, uid: str) -> tuple[Interaction, AuthorizationRequest]:
-        row = db.get(Interaction, uid)
+        row = self.rows.load(db, uid)
         if row is None or row.done or row.expires_at < now():
             raise InteractionNotFoundError()
         return row, AuthorizationRequest.from_json(row.params)
 
-
-def _finish(db: Session, uid: str) -> None:
-    db.execute(update(Interaction).where(Interaction.uid == uid).values(done=True))
+    def _finish(self, db: Session, uid: str) -> None:
+        db.execute(update(Interaction).where(Interaction.uid == uid).values(done=True))
+        self.rows.forget(uid)

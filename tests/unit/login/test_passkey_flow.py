@@ -96,8 +96,10 @@ def log_out(rp: Rp) -> None:
     rp.browser.delete_cookie(COOKIE_NAME, domain="localhost")
 
 
-def test_register_after_login_then_passkey_login_gets_a_code_and_tokens(
+def test_register_after_login_then_passkey_login_answers_the_code_and_tokens_follow(
         rp: Rp, checker: FakeChecker) -> None:
+    """With nothing left to ask, passkey_verify answers the relying party's URL with the code
+    (no round trip through the interaction page); the interaction is then finished."""
     authenticator = SoftAuthenticator()
     private_id, state = register_passkey(rp, authenticator)
     assert "passkey_register" not in state["actions"]  # the offer was answered
@@ -107,9 +109,11 @@ def test_register_after_login_then_passkey_login_gets_a_code_and_tokens(
     assert answer.status_code == 200, answer.get_json()
     assert answer.get_json()["account"]["anchor"]["state"] == "current"
     assert checker.checked == [private_id]
-    done = rp.interaction(location)
-    assert done["prompt"] == "done"
-    tokens = rp.exchange(query(done["redirect_to"])["code"], verifier).get_json()
+    redirect_to = answer.get_json()["redirect_to"]
+    assert redirect_to.startswith("https://rp.example/cb?")
+    finished = rp.browser.get(path(location), headers={"Accept": "application/json"})
+    assert finished.status_code == 404
+    tokens = rp.exchange(query(redirect_to)["code"], verifier).get_json()
     id_token = claims_of(tokens["id_token"])
     assert id_token["acr"] == IAL2
     assert id_token["amr"] == ["hwk", "user", "mfa"]
@@ -198,6 +202,7 @@ def test_an_anchor_needing_reissue_signs_in_at_ial1_and_names_the_next_step(
     log_out(rp)
     checker.state = AnchorState.NEEDS_REISSUE
     location, answer, _ = sign_in(rp, authenticator)
+    assert answer.get_json()["redirect_to"] == path(location)  # the re-issue step comes next
     account = answer.get_json()["account"]
     assert account["acr"] == IAL1
     assert account["anchor"] == {"state": "needs_reissue", "reason": "fake:needs_reissue",
@@ -238,6 +243,7 @@ def test_passkey_flow_on_both_database_engines(settings: Settings) -> None:
         log_out(rp)
         location, answer, _ = sign_in(rp, authenticator)
         assert answer.status_code == 200
+        assert answer.get_json()["redirect_to"] == path(location)  # consent is still asked
         assert rp.interaction(location)["prompt"] == "consent"
     finally:
         app.extensions["idp.engine"].dispose()

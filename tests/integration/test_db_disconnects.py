@@ -1,0 +1,45 @@
+"""PostgreSQL pool without pre-ping: a dropped connection fails one use, then the pool heals.
+
+``idp.db.make_engine`` handles disconnects optimistically (no ``SELECT 1`` at each checkout): this
+states what that costs when the server drops its connections (a restart, a failover).
+"""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from idp import db
+from tests.support.postgres import Cluster
+
+pytestmark = pytest.mark.postgres
+
+
+def _drop_all_connections(url: str) -> None:
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"),
+                         autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+
+
+def test_after_the_server_drops_connections_one_use_fails_and_the_next_reconnect(
+        pg_cluster: Cluster) -> None:
+    url = pg_cluster.create_database()
+    engine = db.make_engine(url, pool_size=3)
+    try:
+        connections = [engine.connect() for _ in range(3)]  # three pooled connections
+        for connection in connections:
+            connection.close()
+        _drop_all_connections(url)
+        with pytest.raises(DBAPIError) as failed, engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        assert failed.value.connection_invalidated
+        # The failure invalidated the whole pool: the other two stale ones are not handed out.
+        for _ in range(3):
+            with engine.connect() as connection:
+                assert connection.execute(text("SELECT 1")).scalar_one() == 1
+    finally:
+        engine.dispose()
+
