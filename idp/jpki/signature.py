@@ -58,11 +58,13 @@ def _diagnose(certificate: JpkiCertificate, signature: bytes,
     numbers = certificate.public_key.public_numbers()
     size = (numbers.n.bit_length() + 7) // 8
     value = int.from_bytes(signature, "big")
-    if len(signature) != size or value >= numbers.n:
+    if len(signature) != size:
         return BadSignatureError(f"the signature is {len(signature)} bytes; this certificate's key "
                                  f"makes {size}-byte signatures (was it made by another card?)")
-    block = pow(value, numbers.e, numbers.n).to_bytes(size, "big")
-    payload = _pkcs1_payload(block)
+    # A value at or above the modulus cannot come from this key (RFC 8017 §5.2.2), but is
+    # what another card's key of the same size makes about half the time.
+    payload = None if value >= numbers.n else _pkcs1_payload(
+        pow(value, numbers.e, numbers.n).to_bytes(size, "big"))
     if payload is None:
         return BadSignatureError("the signature was not made with this certificate's key; sign "
                                  "with the same card the certificate was read from")

@@ -41,6 +41,13 @@ def test_a_signature_by_another_key_is_a_bad_signature() -> None:
     assert not isinstance(raised.value, WrongDigestError)
 
 
+def test_a_signature_value_above_the_modulus_is_from_another_key() -> None:
+    # Another card's key of the same size makes such values about half the time.
+    modulus = CERT.public_key.public_numbers().n
+    with pytest.raises(BadSignatureError, match="same card"):
+        verify_card_signature(CERT, (modulus + 1).to_bytes(256, "big"), TBS)
+
+
 def test_a_truncated_signature_is_a_bad_signature() -> None:
     with pytest.raises(BadSignatureError, match="256-byte"):
         verify_card_signature(CERT, _card_sign(TBS)[:-1], TBS)
