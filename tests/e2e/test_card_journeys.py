@@ -1,200 +1,35 @@
-"""Every card journey end to end in headless Chromium against the running IdP and simulator.
-
-The person's browser is Debian Chromium (Playwright), with the DevTools virtual authenticator
-for passkeys; the card app is ``idp card sign URL --card-file F --pin P --yes`` run as a
-subprocess with the request URL the page shows, as a person would. The page is never reloaded
-by the test: it follows the card request and continues by itself. Screenshots of the key pages
-go to docs/screenshots/ (docs/journeys.md).
-"""
+"""Card journeys in headless Chromium: onboarding and passkeys, card login, a move and its
+re-issue, a lost card, death (the running IdP and simulator: tests/e2e/card_site.py)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import secrets
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-import requests
-from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
-from idp import db
-from idp.accounts.jpki_models import JpkiAnchor
-from idp.accounts.models import PrivateId
-from idp.app import create_app
-from idp.oidc import clients
-from idp.settings import Settings
+from tests.e2e.card_site import (
+    AUTH_PIN,
+    SCREENSHOTS,
+    SIGN_PIN,
+    Site,
+    answer_with_card,
+    card_login,
+    chromium,
+    click,
+    new_page,
+    onboard,
+    passkey_login,
+    sim_server,
+    site,
+)
 from tests.integration.card_login.conftest import card_sign, person
-from tests.support.browser import VirtualAuthenticator, browser
-from tests.support.sim import RunningSim, sim_server
 
-__all__ = ["sim_server"]
+__all__ = ["chromium", "sim_server", "site"]
 pytestmark = pytest.mark.browser
-
-SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
-SIGN_PIN, AUTH_PIN = "ABCD1234", "1234"
-WAIT_MS = 30_000
 # The passkey refusal of a suspended or closed private ID, as the page shows it (ja.json).
 NOT_ACTIVE_SHOWN = ("document.getElementById('message').textContent"
                     ".includes('停止中または閉鎖済みのため、パスキーではサインインできません')")
-
-
-class _Site:
-    """The IdP, plus the relying party's redirect URI (a plain page) on the same server."""
-
-    def __init__(self) -> None:
-        self.app: Any = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ["PATH_INFO"] == "/rp/cb":
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"relying party"]
-        return self.app(environ, start_response)
-
-
-@dataclass
-class Site:
-    base: str
-    client_id: str
-    secret: str
-    sim: RunningSim
-    app: Any
-
-    def account_state(self, sign_serial: str) -> str:
-        """The state of the private ID anchored to this signing certificate (as stored)."""
-        with self.app.extensions["idp.sessions"]() as session:
-            anchor = session.scalars(select(JpkiAnchor).where(
-                func.lower(JpkiAnchor.serial_hex) == sign_serial.lower())).one()
-            person = session.get(PrivateId, anchor.private_id)
-            assert person is not None
-            return str(person.state)
-
-    def authorize_url(self) -> tuple[str, str]:
-        verifier = secrets.token_urlsafe(48)
-        challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
-        return f"{self.base}/authorize?" + urlencode({
-            "client_id": self.client_id, "redirect_uri": f"{self.base}/rp/cb",
-            "response_type": "code", "scope": "openid profile address", "state": "st",
-            "nonce": "n", "code_challenge": challenge.rstrip(b"=").decode(),
-            "code_challenge_method": "S256"}), verifier
-
-    def claims(self, rp_url: str, verifier: str) -> dict[str, Any]:
-        """What the relying party learns with the code it received: userinfo and the acr."""
-        code = parse_qs(urlsplit(rp_url).query)["code"][0]
-        token = requests.post(f"{self.base}/token", data={
-            "grant_type": "authorization_code", "code": code,
-            "redirect_uri": f"{self.base}/rp/cb", "code_verifier": verifier},
-            auth=(self.client_id, self.secret), timeout=10)
-        assert token.status_code == 200, token.text
-        info = requests.get(f"{self.base}/userinfo", timeout=10, headers={
-            "Authorization": f"Bearer {token.json()['access_token']}"})
-        assert info.status_code == 200, info.text
-        return dict(info.json())
-
-
-@pytest.fixture(scope="module")
-def site(sim_server: RunningSim, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    var_dir = tmp_path_factory.mktemp("idp") / "var"
-    var_dir.mkdir()
-    export = sim_server.run("ca", "export", str(var_dir / "trust"))
-    assert export.returncode == 0, export.stderr
-    handler = _Site()
-    server = make_server("127.0.0.1", 0, handler, threaded=True)
-    base = f"http://localhost:{server.server_port}"  # WebAuthn allows http on localhost only
-    database_url = f"sqlite:///{var_dir / 'idp.sqlite3'}"
-    db.upgrade(database_url)
-    ocsp = {"method": "ocsp"}
-    settings = Settings(var_dir=var_dir, database_url=database_url, oidc={"issuer": base},
-                        webauthn={"origins": (base,)},
-                        jlis={"url": sim_server.url, "api_key": sim_server.api_key},
-                        trust={"sign": ocsp, "auth": ocsp})
-    handler.app = create_app(settings)
-    with db.transaction(handler.app.extensions["idp.sessions"]) as session:
-        client_id, secret = clients.register(session, name="テスト銀行",
-                                             redirect_uris=[f"{base}/rp/cb"])
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Site(base, client_id, secret or "", sim_server, handler.app)
-    finally:
-        server.shutdown()
-        thread.join()
-        handler.app.extensions["idp.engine"].dispose()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    with browser() as instance:
-        yield instance
-
-
-def new_page(chromium: Any, *, passkeys: bool) -> tuple[Any, VirtualAuthenticator | None]:
-    context = chromium.new_context(viewport={"width": 820, "height": 900}, locale="ja-JP")
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    return page, VirtualAuthenticator.attach(page) if passkeys else None
-
-
-def click(page: Any, selector: str) -> None:
-    """Click once the page's script has wired its buttons (it marks <html data-ready>)."""
-    page.wait_for_selector("html[data-ready=true]", state="attached")
-    page.click(selector)
-
-
-def answer_with_card(page: Any, action: str, card_file: str, pin: str,
-                     screenshot: str | None = None) -> None:
-    """Press the card button, read the request URL off the page, answer it with the card."""
-    click(page, f"button[data-card={action}]")
-    page.wait_for_selector("#card-request:not([hidden])")
-    url = page.get_attribute("#card-link", "href")
-    assert url is not None
-    assert page.inner_text("#card-command-file").startswith(f"idp card sign {url}")
-    page.wait_for_function("document.getElementById('card-qr').naturalWidth > 0")
-    if screenshot:
-        page.screenshot(path=str(SCREENSHOTS / screenshot), full_page=True)
-    signed = card_sign(url, card_file, pin)
-    assert signed.returncode == 0, signed.stderr
-
-
-def onboard(site: Site, chromium: Any, card_file: str, *,
-            screenshot: str | None = None) -> tuple[Any, VirtualAuthenticator | None]:
-    """Register with the card, register a passkey, consent: back at the RP with a code."""
-    page, authenticator = new_page(chromium, passkeys=True)
-    url, verifier = site.authorize_url()
-    page.goto(url)
-    answer_with_card(page, "onboard", card_file, SIGN_PIN, screenshot)
-    page.wait_for_selector("#passkey-register")  # the page continued by itself
-    with page.expect_navigation():
-        click(page, "#passkey-register")
-    assert authenticator is not None
-    assert len(authenticator.credentials()) == 1
-    with page.expect_navigation(url=f"{site.base}/rp/cb*"):
-        click(page, "button[data-approve=true]")
-    assert site.claims(page.url, verifier)["address"]["formatted"] == "東京都千代田区永田町1-7-1"
-    return page, authenticator
-
-
-def card_login(site: Site, chromium: Any, card_file: str) -> tuple[Any, str]:
-    """A card login in a browser without passkeys; (page, verifier) once the card answered."""
-    page, _ = new_page(chromium, passkeys=False)
-    url, verifier = site.authorize_url()
-    page.goto(url)
-    answer_with_card(page, "card", card_file, AUTH_PIN)
-    return page, verifier
-
-
-def passkey_login(site: Site, page: Any) -> str:
-    """Signed out, back to the RP: the page's autofill request gets the one passkey."""
-    page.context.clear_cookies()
-    url, verifier = site.authorize_url()
-    page.goto(url)
-    return verifier
 
 
 def test_onboard_register_a_passkey_then_sign_in_with_it(site: Site, chromium: Any,

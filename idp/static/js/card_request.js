@@ -54,13 +54,15 @@ export async function cardStep(face, name, ui, body = {}) {
     say(ui, `${answer.body.error_description} (${answer.body.error})`, "error");
     return;
   }
-  if (answer.body.consent_text) {  // refresh_4info: the person approves the text first
+  if (answer.body.consent_text) {  // refresh_4info: the person reads and approves the text first
+    ui.consentAsk.textContent = answer.body.message;
     ui.consentText.textContent = answer.body.consent_text;
     ui.consentPanel.hidden = false;
     ui.consentApprove.onclick = () => {
       ui.consentPanel.hidden = true;
       cardStep(face, name, ui, {approve: true});
     };
+    ui.consentCancel.onclick = () => { ui.consentPanel.hidden = true; };
     return;
   }
   showRequest(ui, answer.body);
