@@ -24,6 +24,7 @@ BUILTIN_COMMANDS = [
     "idp.cli_serve:serve",
     "idp.oidc.cli:keys_group",
     "idp.oidc.cli:clients_group",
+    "idp.oidc.cli:logout_group",
     "idp.cli_config:config_group",
     "idp.card.cli:card",
     "idp.login.cli_recheck:recheck",

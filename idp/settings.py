@@ -121,6 +121,12 @@ class OidcSettings(_Section):
     backchannel_timeout_seconds: float = Field(
         3.0, description="Timeout of one back-channel logout delivery."
     )
+    backchannel_max_attempts: int = Field(
+        8, ge=1, description="Back-channel logout deliveries tried per RP before giving up."
+    )
+    backchannel_retry_seconds: float = Field(
+        10.0, gt=0, description="Wait before the first retry; doubled after each failure."
+    )
 
     @field_validator("code_lifetime_seconds")
     @classmethod

@@ -1,4 +1,5 @@
-"""`idp keys` and `idp clients`: signing key rotation and relying-party registration."""
+"""`idp keys`, `idp clients` and `idp logout`: signing key rotation, relying-party registration,
+back-channel logout delivery."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from idp import db
 from idp.cli_support import Refused, echo_json, get_settings
 from idp.oidc import clients as client_registry
 from idp.oidc.keys import KeyStore
+from idp.settings import Settings
 
 
 @click.group("keys")
@@ -22,15 +24,17 @@ def keys_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the new key ids as JSON.")
 def rotate(as_json: bool) -> None:
     """New signing keys; the old ones stay published until their tokens expire."""
-    settings = get_settings()
-    oidc = settings.oidc
-    store = KeyStore(settings.keys_dir, retention_seconds=max(
-        oidc.id_token_lifetime_seconds, oidc.access_token_lifetime_seconds) + 60)
-    kids = store.rotate()
+    kids = _key_store(get_settings()).rotate()
     if as_json:
         echo_json({"kids": kids})
     else:
         click.echo("new signing keys: " + ", ".join(kids))
+
+
+def _key_store(settings: Settings) -> KeyStore:
+    oidc = settings.oidc
+    return KeyStore(settings.keys_dir, retention_seconds=max(
+        oidc.id_token_lifetime_seconds, oidc.access_token_lifetime_seconds) + 60)
 
 
 @click.group("clients")
@@ -105,3 +109,33 @@ def _read_jwks(path: Path) -> dict[str, object]:
     if any("d" in key for key in data["keys"] if isinstance(key, dict)):
         raise Refused(f"{path} holds a private key: register the public keys only")
     return data
+
+
+@click.group("logout")
+def logout_group() -> None:
+    """Back-channel logout notifications owed to relying parties."""
+
+
+@logout_group.command("deliver")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"delivered", "retrying", "failed"} (client ids).')
+def deliver(as_json: bool) -> None:
+    """Send the logout tokens whose retry time has come (for cron; `idp serve` does it too)."""
+    from idp.oidc import logout_outbox
+
+    settings = get_settings()
+    keys = _key_store(settings)
+    keys.ensure()
+    engine = db.make_engine(settings.effective_database_url)
+    try:
+        sender = logout_outbox.Sender(settings.oidc, keys, client_registry.ClientCache(),
+                                      db.make_sessionmaker(engine))
+        report = logout_outbox.deliver_due(sender, limit=10_000)
+    finally:
+        engine.dispose()
+    if as_json:
+        echo_json({"delivered": list(report.delivered), "retrying": list(report.retrying),
+                   "failed": list(report.failed)})
+    else:
+        click.echo(f"delivered {len(report.delivered)}, will retry {len(report.retrying)}, "
+                   f"gave up {len(report.failed)}")

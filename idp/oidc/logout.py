@@ -2,36 +2,32 @@
 (OpenID Connect Back-Channel Logout 1.0).
 
 Ending a session revokes the tokens granted in it (except ``offline_access`` grants, which
-outlive the login by design) and sends each relying party that took part and registered a
-``backchannel_logout_uri`` a signed logout token naming the ``sub`` and ``sid``.
+outlive the login by design) and owes each relying party that took part and registered a
+``backchannel_logout_uri`` a signed logout token naming the ``sub`` and ``sid``: written to the
+outbox in the same transaction, tried once at once, retried later (idp.oidc.logout_outbox).
 """
 
 from __future__ import annotations
 
-import logging
-import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-import requests
 from sqlalchemy import select, update
 
 from idp.accounts import sessions as login_sessions
-from idp.oidc.context import OidcContext, now
+from idp.oidc import logout_outbox
+from idp.oidc.context import OidcContext
 from idp.oidc.errors import InvalidRequestError, InvalidTokenError
 from idp.oidc.models import Grant, Token
 from idp.oidc.pairwise import subject
 from idp.oidc.tokens import session_sid
 
-log = logging.getLogger(__name__)
-BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
-
 
 @dataclass(frozen=True)
 class LogoutOutcome:
     redirect_to: str | None
-    notified: tuple[str, ...]  # client_ids whose back-channel endpoint accepted the token
+    notified: tuple[str, ...]  # client_ids whose back-channel endpoint took the first attempt
 
 
 def end_session(ctx: OidcContext, params: dict[str, Any], session_id: str | None) -> \
@@ -46,36 +42,15 @@ def end_session(ctx: OidcContext, params: dict[str, Any], session_id: str | None
         online = [g.id for g in grants if "offline_access" not in g.scope.split()]
         db.execute(update(Grant).where(Grant.id.in_(online)).values(revoked=True))
         db.execute(update(Token).where(Token.grant_id.in_(online)).values(revoked=True))
-        targets = []
+        owed = []
         for client_id in sorted({g.client_id for g in grants}):
             client = ctx.clients.get(db, client_id)
             if client.backchannel_logout_uri and session is not None:
-                targets.append((client, logout_token(ctx, client, session.private_id,
-                                                     session_id)))
-    notified = tuple(c.client_id for c, token in targets if _deliver(ctx, c, token))
-    return LogoutOutcome(redirect_to, notified)
-
-
-def logout_token(ctx: OidcContext, client: Any, private_id: str, session_id: str) -> str:
-    issued = now()
-    claims = {"iss": ctx.issuer, "aud": client.client_id, "iat": issued, "exp": issued + 120,
-              "jti": secrets.token_urlsafe(16),
-              "sub": subject(client, private_id, ctx.pairwise_salt),
-              "sid": session_sid(session_id), "events": {BACKCHANNEL_EVENT: {}}}
-    return ctx.keys.sign(claims, client.id_token_alg, typ="logout+jwt")
-
-
-def _deliver(ctx: OidcContext, client: Any, token: str) -> bool:
-    try:
-        response = requests.post(client.backchannel_logout_uri, data={"logout_token": token},
-                                 timeout=ctx.settings.backchannel_timeout_seconds)
-    except requests.RequestException as error:
-        log.warning("back-channel logout to %s failed: %s", client.client_id, error)
-        return False
-    if response.status_code != 200:
-        log.warning("back-channel logout to %s answered %s", client.client_id,
-                    response.status_code)
-    return response.status_code == 200
+                owed.append(logout_outbox.enqueue(
+                    db, ctx, client, sub=subject(client, session.private_id, ctx.pairwise_salt),
+                    sid=session_sid(session_id)))
+    report = logout_outbox.deliver(ctx, owed)  # after the commit: the rows are durable
+    return LogoutOutcome(redirect_to, report.delivered)
 
 
 def _post_logout_redirect(ctx: OidcContext, params: dict[str, Any]) -> str | None:
