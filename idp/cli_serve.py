@@ -23,15 +23,17 @@ def serve(host: str | None, port: int | None, workers: int | None, threads: int 
           dev: bool) -> None:
     """Run the IdP (production: gunicorn, see docs/operations.md)."""
     from idp.app import create_app
+    from idp.oidc.logout_outbox import with_logout_worker  # back-channel logout retries
 
     settings = get_settings()
     host = host or settings.server.host
     port = port or settings.server.port
     if dev:
-        create_app(settings).run(host=host, port=port, threaded=True, use_reloader=False)
+        with_logout_worker(create_app(settings)).run(host=host, port=port, threaded=True,
+                                                     use_reloader=False)
         return
     threads = threads or settings.server.threads
-    _Gunicorn(settings_factory=lambda: create_app(settings), options={
+    _Gunicorn(settings_factory=lambda: with_logout_worker(create_app(settings)), options={
         "bind": f"{host}:{port}", "workers": workers or settings.server.workers,
         "worker_class": "gthread" if threads > 1 else "sync", "threads": threads,
         "accesslog": None, "errorlog": "-",

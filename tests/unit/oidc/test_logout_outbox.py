@@ -162,3 +162,17 @@ def test_clients_without_a_backchannel_uri_get_no_outbox_row(outbox_app: Flask) 
     assert rows(outbox_app) == []
 
 
+
+
+def test_idp_serve_runs_the_delivery_thread(monkeypatch: pytest.MonkeyPatch,
+                                            outbox_settings: Settings) -> None:
+    served: list[Flask] = []
+    monkeypatch.setattr(Flask, "run", lambda app, **_kwargs: served.append(app))
+    env = {"IDP_VAR_DIR": str(outbox_settings.var_dir),
+           "IDP_DATABASE_URL": outbox_settings.database_url}
+    result = CliRunner().invoke(cli, ["serve", "--dev", "--port", "1"], env=env)
+    assert result.exit_code == 0, result.output
+    worker = served[0].extensions["idp.logout_worker"]
+    assert isinstance(worker, logout_outbox.LogoutWorker)
+    worker.stop()
+    served[0].extensions["idp.engine"].dispose()
