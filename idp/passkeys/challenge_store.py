@@ -42,16 +42,15 @@ class SqlChallengeStore:
         return handle
 
     def take(self, handle: str) -> PendingChallenge | None:
-        row = self._session.get(PasskeyChallenge, handle)
-        if row is None:
-            return None
-        # The DELETE decides: of two concurrent answers only one removes the row (rowcount 1).
-        result = self._session.execute(
-            delete(PasskeyChallenge).where(PasskeyChallenge.id == handle),
+        # One DELETE ... RETURNING decides: of two concurrent answers only one gets the row.
+        row = self._session.execute(
+            delete(PasskeyChallenge).where(PasskeyChallenge.id == handle)
+            .returning(PasskeyChallenge.ceremony, PasskeyChallenge.challenge,
+                       PasskeyChallenge.expires_at, PasskeyChallenge.private_id,
+                       PasskeyChallenge.anchor_issuer, PasskeyChallenge.anchor_serial),
             execution_options={"synchronize_session": False},
-        )
-        self._session.expunge(row)
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        ).first()
+        if row is None:
             return None
         anchor = None
         if row.anchor_issuer is not None and row.anchor_serial is not None:

@@ -1,8 +1,9 @@
 """Passkeys of a private ID: register, sign in, list, rename, remove — with the account rules.
 
-Each operation runs in its own unit of work. A challenge is consumed in a transaction of its own
-before the answer is verified, so it is single-use even when the answer is refused (a refused
-answer cannot be retried against the same challenge).
+Each operation runs in its own unit of work. A challenge is single-use even when the answer is
+refused (a refused answer cannot be retried against the same challenge): registration consumes it
+in a transaction of its own before verifying; a sign-in takes it in the same unit of work as the
+check (one transaction per sign-in), and a refusal, having rolled that back, spends it in another.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ from idp.passkeys.challenges import ChallengeStore, consume
 from idp.passkeys.directory import AccountDirectory, SqlAccountDirectory
 from idp.passkeys.errors import (
     AccountNotActive,
+    ChallengeExpired,
     ChallengeUnknown,
     LastPasskeyNeedsCardLogin,
     PasskeyAlreadyRegistered,
+    PasskeyError,
     PasskeyNotFound,
     PasskeyOfAnotherAccount,
     UnknownPasskey,
@@ -120,31 +123,45 @@ class PasskeyService:
 
     def finish_authentication(self, *, handle: str, response_json: str) -> PasskeyLogin:
         """Verify a sign-in; the passkey's sign count, backup state and last use are updated."""
-        pending = self._consume(handle, Ceremony.AUTHENTICATION)
+        try:
+            with transaction(self._sessions) as session:
+                pending = consume(self._store(session), handle, ceremony=Ceremony.AUTHENTICATION,
+                                  now=self._clock())
+                return self._signed_in(session, pending, response_json)
+        except (ChallengeUnknown, ChallengeExpired):
+            raise
+        except PasskeyError:
+            # Refused: nothing of the answer was kept (rolled back), and the challenge is spent
+            # all the same, so the answer cannot be tried again.
+            with transaction(self._sessions) as session:
+                self._store(session).take(handle)
+            raise
+
+    def _signed_in(self, session: Session, pending: PendingChallenge,
+                   response_json: str) -> PasskeyLogin:
         credential_id = ceremonies.assertion_credential_id(response_json)
-        with transaction(self._sessions) as session:
-            passkey = self._by_credential_id(session, credential_id)
-            if passkey is None:
-                raise UnknownPasskey()
-            # The signature first: only the passkey's holder learns whose it is, or its state.
-            assertion = ceremonies.verify_authentication(
-                response_json, stored_passkey=_stored_key(passkey),
-                expected_challenge=pending.challenge, expected_origin=self._settings.origins,
-                expected_rp_id=self._settings.rp_id,
+        passkey = self._by_credential_id(session, credential_id)
+        if passkey is None:
+            raise UnknownPasskey()
+        # The signature first: only the passkey's holder learns whose it is, or its state.
+        assertion = ceremonies.verify_authentication(
+            response_json, stored_passkey=_stored_key(passkey),
+            expected_challenge=pending.challenge, expected_origin=self._settings.origins,
+            expected_rp_id=self._settings.rp_id,
+        )
+        if pending.private_id is not None and passkey.private_id != pending.private_id:
+            raise PasskeyOfAnotherAccount(
+                "This passkey belongs to a different account than the one signed in here. "
+                "Choose a passkey of this account, or sign out and sign in with that one."
             )
-            if pending.private_id is not None and passkey.private_id != pending.private_id:
-                raise PasskeyOfAnotherAccount(
-                    "This passkey belongs to a different account than the one signed in here. "
-                    "Choose a passkey of this account, or sign out and sign in with that one."
-                )
-            self._require_active(session, passkey.private_id)
-            passkey.sign_count = assertion.sign_count
-            passkey.backup_state = assertion.backup_state
-            passkey.last_used_at = self._clock()
-            return PasskeyLogin(
-                private_id=passkey.private_id, passkey=summarise(passkey),
-                user_verified=assertion.user_verified,
-            )
+        self._require_active(session, passkey.private_id)
+        passkey.sign_count = assertion.sign_count
+        passkey.backup_state = assertion.backup_state
+        passkey.last_used_at = self._clock()
+        return PasskeyLogin(
+            private_id=passkey.private_id, passkey=summarise(passkey),
+            user_verified=assertion.user_verified,
+        )
 
     # --- the person's page ---------------------------------------------------------------------
 

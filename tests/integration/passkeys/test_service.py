@@ -172,6 +172,35 @@ def test_a_refused_answer_uses_up_its_challenge(
             started.options_json, origin=ORIGIN))
 
 
+def test_a_refused_sign_in_uses_up_its_challenge_and_changes_nothing(
+    service: PasskeyService, sessions: sessionmaker[Session]
+) -> None:
+    authenticator = SoftAuthenticator()
+    passkey = _register(service, _private_id(sessions), authenticator)
+    started = service.begin_authentication()
+    with pytest.raises(WrongOrigin):
+        service.finish_authentication(handle=started.handle, response_json=authenticator.get(
+            started.options_json, origin="https://phish.example"))
+    with pytest.raises(ChallengeUnknown):
+        service.finish_authentication(handle=started.handle, response_json=authenticator.get(
+            started.options_json, origin=ORIGIN))
+    with sessions() as session:
+        assert session.get_one(Passkey, passkey.id).last_used_at is None
+
+
+def test_a_sign_in_takes_its_challenge_once(
+    service: PasskeyService, sessions: sessionmaker[Session]
+) -> None:
+    authenticator = SoftAuthenticator()
+    _register(service, _private_id(sessions), authenticator)
+    started = service.begin_authentication()
+    service.finish_authentication(handle=started.handle, response_json=authenticator.get(
+        started.options_json, origin=ORIGIN))
+    with pytest.raises(ChallengeUnknown):
+        service.finish_authentication(handle=started.handle, response_json=authenticator.get(
+            started.options_json, origin=ORIGIN))
+
+
 def test_an_expired_challenge_is_refused_as_expired(
     service: PasskeyService, sessions: sessionmaker[Session], clock: Clock
 ) -> None:
