@@ -58,9 +58,23 @@ class AnchorRefusedError(IdpError):
     status = 403
 
 
-# i18n keys of the refusals: why, and what the person can do (ja/en catalogues).
-_REFUSALS = {AnchorState.SUSPENDED: "passkey.refused.suspended",
-             AnchorState.CLOSED: "passkey.refused.closed"}
+class AnchorSuspendedError(AnchorRefusedError):
+    """This private ID is suspended: both certificates of its My Number Card were revoked (card
+    lost or returned). Get a new card, sign in with it and re-issue the private ID."""
+
+    code = "account_suspended"
+
+
+class AnchorClosedError(AnchorRefusedError):
+    """This private ID is closed (its holder's certificates were revoked because of death) and
+    can no longer be used."""
+
+    code = "account_closed"
+
+
+# What each refused state tells the person: why, and what to do (error.{code} in ja/en).
+_REFUSALS: dict[AnchorState, type[AnchorRefusedError]] = {
+    AnchorState.SUSPENDED: AnchorSuspendedError, AnchorState.CLOSED: AnchorClosedError}
 
 
 @dataclass(frozen=True)
@@ -83,9 +97,10 @@ def amr_for(login: PasskeyLogin) -> tuple[str, ...]:
 
 def decide(login: PasskeyLogin, check: AnchorCheck,
            translate: Callable[[str], str]) -> PasskeySession:
-    """The session a verified passkey sign-in gets under ``check``; raises when refused."""
+    """The session a verified passkey sign-in gets under ``check``; raises when refused, with
+    the refusal's ``error.{code}`` text in the person's language."""
     refusal = _REFUSALS.get(check.state)
     if refusal is not None:
-        raise AnchorRefusedError(translate(refusal))
+        raise refusal(translate(f"error.{refusal.code}"))
     acr = IAL2_AAL2 if check.state is AnchorState.CURRENT else IAL1_AAL2
     return PasskeySession(acr.value, amr_for(login), check.state, check.next_step)

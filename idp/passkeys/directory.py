@@ -24,12 +24,19 @@ class AccountDirectory(Protocol):
         """Whether the private ID exists and its passkeys may register and sign in."""
         ...
 
+    def state(self, session: Session, private_id: str) -> str | None:
+        """The private ID's state (``active``, ``suspended``, ``closed``); None if unknown."""
+        ...
+
 
 class SqlAccountDirectory:
     """Reads ``private_ids.state``; only :data:`ACTIVE_STATES` allow passkeys."""
 
     def passkeys_allowed(self, session: Session, private_id: str) -> bool:
-        state = session.execute(
+        return self.state(session, private_id) in ACTIVE_STATES
+
+    def state(self, session: Session, private_id: str) -> str | None:
+        state: str | None = session.execute(
             select(_private_ids.c.state).where(_private_ids.c.id == private_id)
         ).scalar_one_or_none()
-        return state in ACTIVE_STATES
+        return state

@@ -20,7 +20,6 @@ from idp.passkeys.challenge_store import SqlChallengeStore
 from idp.passkeys.challenges import ChallengeStore, consume
 from idp.passkeys.directory import AccountDirectory, SqlAccountDirectory
 from idp.passkeys.errors import (
-    AccountNotActive,
     ChallengeExpired,
     ChallengeUnknown,
     LastPasskeyNeedsCardLogin,
@@ -29,6 +28,7 @@ from idp.passkeys.errors import (
     PasskeyNotFound,
     PasskeyOfAnotherAccount,
     UnknownPasskey,
+    not_active,
 )
 from idp.passkeys.models import Passkey, PasskeyUser
 from idp.passkeys.naming import default_name, valid_name
@@ -195,7 +195,7 @@ class PasskeyService:
 
     def _require_active(self, session: Session, private_id: str) -> None:
         if not self._accounts.passkeys_allowed(session, private_id):
-            raise AccountNotActive()
+            raise not_active(self._accounts.state(session, private_id))
 
     @staticmethod
     def _user_handle(session: Session, private_id: str) -> bytes:

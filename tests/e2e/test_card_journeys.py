@@ -27,9 +27,10 @@ from tests.integration.card_login.conftest import card_sign, person
 
 __all__ = ["chromium", "sim_server", "site"]
 pytestmark = pytest.mark.browser
-# The passkey refusal of a suspended or closed private ID, as the page shows it (ja.json).
-NOT_ACTIVE_SHOWN = ("document.getElementById('message').textContent"
-                    ".includes('停止中または閉鎖済みのため、パスキーではサインインできません')")
+# The passkey refusals of a suspended and of a closed private ID, as the page shows them.
+SHOWN = "document.getElementById('message').textContent.includes('{}')"
+SUSPENDED_SHOWN = SHOWN.format("この民間IDは停止中です")
+CLOSED_SHOWN = SHOWN.format("この民間IDは閉鎖されています")
 
 
 def test_onboard_register_a_passkey_then_sign_in_with_it(site: Site, chromium: Any,
@@ -86,7 +87,8 @@ def test_a_lost_card_suspends_the_account_and_the_passkey_says_so(
     _refused_card_login(site, chromium, goro["card_file"])
     assert site.account_state(goro["sign_serial"]) == "suspended"
     passkey_login(site, page)
-    page.wait_for_function(NOT_ACTIVE_SHOWN)
+    page.wait_for_function(SUSPENDED_SHOWN)
+    assert "新しいカード" in page.inner_text("#message")  # what to do next
     page.screenshot(path=str(SCREENSHOTS / "suspended.png"), full_page=True)
 
 
@@ -98,5 +100,6 @@ def test_death_closes_the_account(site: Site, chromium: Any, tmp_path: Path) -> 
     _refused_card_login(site, chromium, rokuro["card_file"])
     assert site.account_state(rokuro["sign_serial"]) == "closed"
     passkey_login(site, page)
-    page.wait_for_function(NOT_ACTIVE_SHOWN)
+    page.wait_for_function(CLOSED_SHOWN)
+    assert "再発行" not in page.inner_text("#message")  # nothing restores a closed ID
     page.screenshot(path=str(SCREENSHOTS / "closed.png"), full_page=True)

@@ -177,7 +177,7 @@ def test_a_suspended_anchor_refuses_the_passkey_with_what_to_do(
     checker.state = AnchorState.SUSPENDED
     location, answer, _ = sign_in(rp, authenticator)
     assert answer.status_code == 403
-    assert answer.get_json()["error"] == "account_not_active"
+    assert answer.get_json()["error"] == "account_suspended"
     assert "再発行" in answer.get_json()["error_description"]  # Japanese by default
     assert COOKIE_NAME not in answer.headers.get("Set-Cookie", "")
     assert rp.interaction(location)["prompt"] == "login"  # no session was made
