@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -81,13 +82,18 @@ class KeySource(Protocol):
 
 @dataclass(frozen=True)
 class InlineKeys:
-    """Keys registered with the client (``--jwks FILE``), imported once."""
+    """Keys registered with the client (``--jwks FILE``), imported once, when first needed
+    (a bad set then refuses only the JWTs it should verify, not the client's other requests)."""
 
-    keys: KeySet
+    jwks: Mapping[str, Any]
 
     @classmethod
     def of(cls, jwks: Mapping[str, Any]) -> InlineKeys:
-        return cls(public_key_set(dict(jwks), "the client's registered jwks"))
+        return cls(jwks)
+
+    @cached_property
+    def keys(self) -> KeySet:
+        return public_key_set(dict(self.jwks), "the client's registered jwks")
 
     def key_set(self, *, refresh: bool = False) -> KeySet:
         return self.keys

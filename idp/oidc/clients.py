@@ -93,7 +93,7 @@ def register(db: Session, *, name: str, redirect_uris: list[str],
     if metadata.get("jwks_uri"):
         check_jwks_uri(metadata["jwks_uri"])
     if metadata.get("jwks"):
-        InlineKeys.of(metadata["jwks"])  # refuse private or unusable keys now, not at login
+        InlineKeys.of(metadata["jwks"]).key_set()  # refuse bad keys now, not at login
     if auth_method == "private_key_jwt" and not (metadata.get("jwks") or
                                                  metadata.get("jwks_uri")):
         raise InvalidRequestError("private_key_jwt needs the client's public keys "

@@ -110,3 +110,11 @@ def test_fetch_returns_the_body() -> None:
     body = jwks("a")
     responses.get("https://rp.example/jwks", body=body)
     assert http_fetch("https://rp.example/jwks") == body
+
+
+def test_a_bad_inline_set_is_refused_when_used_not_when_the_client_is_loaded() -> None:
+    from idp.oidc.client_keys import InlineKeys
+
+    keys = InlineKeys.of({"keys": "not a list"})  # loading the client does not fail
+    with pytest.raises(ClientKeysError, match="is not a JWK Set"):
+        keys.key_set()
