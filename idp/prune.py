@@ -5,7 +5,9 @@ live: a code, interaction, pushed request, card request or passkey challenge pas
 is refused when presented, a client assertion past its ``exp`` is refused before its jti is
 looked up (RFC 7523 §3), and a token past its lifetime (revoked or not) is inactive (RFC 7662
 §2.2). A rotated refresh token stays until it expires, so a replay is still detected (RFC 9700
-§4.14.2). Deleting them only stops the tables from growing.
+§4.14.2). Deleting them only stops the tables from growing. Back-channel logout deliveries have
+no expiry: a delivered one goes after the margin, one given up on stays a week longer so an
+operator can still see which relying party never heard of a logout.
 
 Rows are deleted in small batches, each in its own short transaction, so the workers' writes
 (SQLite allows one writer at a time) wait for one batch, not for the whole sweep. The safety
@@ -20,21 +22,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Column, Table, delete, select
+from sqlalchemy import Column, ColumnElement, Table, and_, delete, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp.accounts.jpki_models import CardRequestRow
 from idp.db import Base
 from idp.oidc.models import AuthorizationCode, Interaction, PushedRequest, Token, UsedAssertion
+from idp.oidc.outbox_models import DELIVERED, FAILED, LogoutDelivery
 from idp.passkeys.models import PasskeyChallenge
 
 DEFAULT_MARGIN_SECONDS = 300
 DEFAULT_BATCH_SIZE = 1000
+FAILED_DELIVERY_RETENTION_SECONDS = 7 * 24 * 3600
 
 # Tables whose expires_at holds epoch seconds; card requests keep a timezone-aware datetime.
 _EPOCH_TABLES = tuple(Base.metadata.tables[model.__tablename__] for model in (
     AuthorizationCode, Interaction, PushedRequest, UsedAssertion, Token, PasskeyChallenge))
 _DATETIME_TABLES = (Base.metadata.tables[CardRequestRow.__tablename__],)
+_OUTBOX = Base.metadata.tables[LogoutDelivery.__tablename__]
 
 
 @dataclass(frozen=True)
@@ -57,19 +62,25 @@ def prune(sessions: sessionmaker[Session], *, now: float | None = None,
     cutoff = int(time.time() if now is None else now) - margin_seconds
     deleted: dict[str, int] = {}
     for table in _EPOCH_TABLES:
-        deleted[table.name] = _sweep(sessions, table, cutoff, batch_size)
+        deleted[table.name] = _sweep(sessions, table, table.c.expires_at < cutoff, batch_size)
     for table in _DATETIME_TABLES:
-        deleted[table.name] = _sweep(sessions, table, datetime.fromtimestamp(cutoff, UTC),
-                                     batch_size)
+        deleted[table.name] = _sweep(
+            sessions, table, table.c.expires_at < datetime.fromtimestamp(cutoff, UTC), batch_size)
+    finished = _OUTBOX.c.finished_at
+    deleted[_OUTBOX.name] = _sweep(sessions, _OUTBOX, or_(
+        and_(_OUTBOX.c.state == DELIVERED, finished < cutoff),
+        and_(_OUTBOX.c.state == FAILED, finished < cutoff - FAILED_DELIVERY_RETENTION_SECONDS),
+    ), batch_size)
     return PruneResult(deleted)
 
 
-def _sweep(sessions: sessionmaker[Session], table: Table, cutoff: Any, batch_size: int) -> int:
+def _sweep(sessions: sessionmaker[Session], table: Table, expired: ColumnElement[bool],
+           batch_size: int) -> int:
     key: Column[Any] = next(iter(table.primary_key.columns))
     # DELETE ... WHERE key IN (SELECT key ... LIMIT n): portable (SQLite has no DELETE ... LIMIT
     # unless compiled with it), and leads with the write, so it waits its turn under WAL.
     batch = delete(table).where(key.in_(
-        select(key).where(table.c.expires_at < cutoff).limit(batch_size).scalar_subquery()))
+        select(key).where(expired).limit(batch_size).scalar_subquery()))
     total = 0
     while True:
         with sessions() as db, db.begin():

@@ -26,6 +26,7 @@ from idp.oidc.models import (
     Token,
     UsedAssertion,
 )
+from idp.oidc.outbox_models import DELIVERED, FAILED, PENDING, LogoutDelivery
 from idp.passkeys.models import PasskeyChallenge
 from idp.prune import prune
 from idp.settings import Settings
@@ -89,7 +90,8 @@ def test_rows_past_expiry_and_margin_go_and_live_rows_stay(
     _seed(sessions, old=NOW - 3600, in_margin=NOW - 60, live=NOW + 60)
     result = prune(sessions, now=NOW, margin_seconds=300)
     # Two tokens per name: the access token and a rotated, revoked refresh token.
-    assert result.deleted == {**{m.__tablename__: 1 for m in MODELS}, "oidc_tokens": 2}
+    assert result.deleted == {**{m.__tablename__: 1 for m in MODELS}, "oidc_tokens": 2,
+                              "oidc_logout_outbox": 0}
     assert _keys(sessions) == {**{m.__tablename__: 2 for m in MODELS}, "oidc_tokens": 4}
     with sessions() as session:
         assert session.get(AuthorizationCode, "code-old") is None
@@ -124,3 +126,23 @@ def test_idp_db_prune_prints_counts_and_json(
     assert json.loads(again.output)["total"] == 0
     refused = runner.invoke(cli, [*args, "db", "prune", "--batch-size", "0"])
     assert refused.exit_code == 2
+
+
+def test_delivered_logouts_go_after_the_margin_and_given_up_ones_stay_a_week(
+        sessions: sessionmaker[Session]) -> None:
+    _seed(sessions)
+    week = 7 * 24 * 3600
+    finished = {"delivered-old": (DELIVERED, NOW - 3600), "delivered-new": (DELIVERED, NOW - 60),
+                "failed-old": (FAILED, NOW - week - 3600), "failed-day": (FAILED, NOW - 86400),
+                "pending": (PENDING, None)}
+    with db.transaction(sessions) as session:
+        client_id = session.scalars(select(Grant.client_id)).one()
+        session.add_all(LogoutDelivery(
+            id=name, client_id=client_id, uri="https://rp/logout", sub="s", state=state,
+            attempts=1, next_attempt_at=NOW - week * 2, created_at=NOW - week * 2,
+            finished_at=at) for name, (state, at) in finished.items())
+    result = prune(sessions, now=NOW, margin_seconds=300)
+    assert result.deleted["oidc_logout_outbox"] == 2
+    with sessions() as session:
+        assert set(session.scalars(select(LogoutDelivery.id))) == {
+            "delivered-new", "failed-day", "pending"}
