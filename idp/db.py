@@ -70,6 +70,19 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+def single_read_sessions(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions for units of exactly one read statement, run in autocommit.
+
+    A transaction costs two round trips of its own (BEGIN, and ROLLBACK at the end) on top of
+    the statement: ~0.35 ms of a ~0.8 ms primary-key read on PostgreSQL on the benchmark machine
+    (docs/benchmarks.md, "Passkey login"). A single statement is atomic without them. Never use
+    these for several statements that must see one snapshot, nor for writes.
+    """
+    engine = factory.kw["bind"]
+    return sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
+                        expire_on_commit=False)
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""

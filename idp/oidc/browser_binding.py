@@ -20,6 +20,7 @@ import secrets
 from flask import Flask, Response, g, has_request_context, request
 from sqlalchemy.orm import Session, sessionmaker
 
+from idp import db as dbm
 from idp.accounts.card_requests import BROWSER_COOKIE, browser_hash
 from idp.oidc.errors import OidcError
 from idp.oidc.models import Interaction
@@ -72,6 +73,7 @@ def install(app: Flask, sessions: sessionmaker[Session], issuer: str) -> None:
     """Bind interactions as the authorize request makes them; check the binding on every use."""
     prefix = issuer + _INTERACTION_PATH
     rows = RequestInteractions()
+    reads = dbm.single_read_sessions(sessions)  # the check is one SELECT by primary key
 
     @app.before_request
     def choose_browser() -> None:
@@ -95,7 +97,7 @@ def install(app: Flask, sessions: sessionmaker[Session], issuer: str) -> None:
         uid = (request.view_args or {}).get("uid")
         if uid is None or not request.path.startswith(_INTERACTION_PATH):
             return
-        with sessions() as db:
+        with reads() as db:
             row = rows.load(db, uid)
         if row is None:
             return  # the route answers "interaction not found" itself
