@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db
 from idp.accounts.models import PrivateId
-from idp.passkeys.challenge_store import SqlChallengeStore
+from idp.passkeys.challenge_store import KEEP_EXPIRED, PURGE_EVERY, SqlChallengeStore
 from idp.passkeys.errors import (
     AccountNotActive,
     ChallengeExpired,
@@ -389,3 +389,31 @@ def test_of_two_concurrent_answers_only_one_takes_the_challenge(
             second.commit()
     finally:
         engine.dispose()
+
+
+def _pending(expires_at: datetime) -> PendingChallenge:
+    return PendingChallenge(Ceremony.AUTHENTICATION, b"c" * 32, expires_at)
+
+
+def test_saves_forget_challenges_expired_for_over_an_hour_within_purge_every_saves(
+    sessions: sessionmaker[Session], clock: Clock
+) -> None:
+    with db.transaction(sessions) as session:
+        store = SqlChallengeStore(session, clock)
+        old = store.save(_pending(clock.now - KEEP_EXPIRED - timedelta(seconds=1)))
+        recent = store.save(_pending(clock.now - timedelta(minutes=5)))
+        for _ in range(PURGE_EVERY):
+            store.save(_pending(clock.now + timedelta(minutes=5)))
+    with sessions() as session:
+        assert session.get(PasskeyChallenge, old) is None
+        assert session.get(PasskeyChallenge, recent) is not None  # still answered "expired"
+
+
+def test_a_store_that_purges_at_every_save_forgets_at_once(
+    sessions: sessionmaker[Session], clock: Clock
+) -> None:
+    with db.transaction(sessions) as session:
+        store = SqlChallengeStore(session, clock, purge_every=1)
+        old = store.save(_pending(clock.now - KEEP_EXPIRED - timedelta(seconds=1)))
+        store.save(_pending(clock.now + timedelta(minutes=5)))
+        assert session.get(PasskeyChallenge, old) is None
