@@ -13,8 +13,6 @@ from idp.jpki.certificate import JpkiCertificate
 from idp.jpki.profile import Basic4Info
 from idp.jpki.validation import VerifiedCertificate
 
-TERMS_VERSION = "2026-11"
-
 
 def live_anchor(db: Session, private_id: str) -> JpkiAnchor | None:
     """The newest anchor not superseded by a re-issue."""
@@ -82,8 +80,10 @@ def link_auth(db: Session, private_id: str, serial_hex: str, *, via: str,
         link.certificate, link.issuer_dn = certificate.der, certificate.issuer_dn
 
 
-def consent(db: Session, private_id: str, kind: str, version: str) -> None:
-    db.add(JpkiConsent(private_id=private_id, kind=kind, version=version))
+def consent(db: Session, private_id: str, kind: str, version: str,
+            at: datetime | None = None) -> None:
+    """Record a consent; ``at`` is when the person gave it (default: now)."""
+    db.add(JpkiConsent(private_id=private_id, kind=kind, version=version, at=at or utcnow()))
 
 
 def new_person(db: Session) -> PrivateId:

@@ -110,7 +110,7 @@ class CardAnswers:
 def default_steps(trust: TrustPort) -> dict[str, Step]:
     def onboard(db: Session, row: CardRequestRow, verified: VerifiedCertificate,
                 answer: Answer, issuer: str) -> dict[str, Any]:
-        return people.onboard(db, trust.links, verified)
+        return people.onboard(db, trust.links, verified, card_requests.agreement(row))
 
     def login(db: Session, row: CardRequestRow, verified: VerifiedCertificate,
               answer: Answer, issuer: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from idp.accounts.errors import (
     CardRequestUsedError,
 )
 from idp.accounts.jpki_models import CardRequestRow
+from idp.accounts.terms import Agreement
 
 PROTOCOL_TAG = "jpki-idp/1"
 BROWSER_COOKIE = "idp_browser"  # the browser binding of interactions and card requests
@@ -36,17 +37,27 @@ def browser_hash(cookie_value: str) -> str:
 
 
 def create(db: Session, *, uid: str, browser: str, purpose: str, private_id: str | None = None,
-           consent_text: str | None = None, now: datetime | None = None) -> CardRequestRow:
+           consent_text: str | None = None, terms: Agreement | None = None,
+           now: datetime | None = None) -> CardRequestRow:
+    """A new request; ``terms`` is what the browser agreed to before an onboarding."""
     now = now or datetime.now(UTC)
     row = CardRequestRow(id=secrets.token_urlsafe(18), interaction_uid=uid,
                          browser_hash=browser_hash(browser), purpose=purpose,
                          certificate_purpose=CERTIFICATE_FOR[purpose],
                          nonce=secrets.token_urlsafe(24), consent_text=consent_text,
                          private_id=private_id, created_at=now, expires_at=now + LIFETIME,
-                         continued=False)
+                         continued=False, terms_version=terms.version if terms else None,
+                         terms_agreed_at=terms.agreed_at if terms else None)
     db.add(row)
     db.flush()
     return row
+
+
+def agreement(row: CardRequestRow) -> Agreement | None:
+    """The terms agreement the request carries (onboarding), if any."""
+    if row.terms_version is None or row.terms_agreed_at is None:
+        return None
+    return Agreement(row.terms_version, _aware(row.terms_agreed_at))
 
 
 def to_be_signed(row: CardRequestRow, issuer: str) -> bytes:

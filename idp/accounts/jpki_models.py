@@ -90,6 +90,10 @@ class CardRequestRow(Base):
     certificate_purpose: Mapped[str] = mapped_column(String(8))  # sign | auth
     nonce: Mapped[str] = mapped_column(String(64))
     consent_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Onboarding: the terms (and J-LIS link) the browser agreed to before asking the card.
+    terms_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    terms_agreed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
+                                                             nullable=True)
     private_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

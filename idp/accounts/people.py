@@ -13,36 +13,49 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from idp.accounts import anchors
+from idp.accounts import anchors, terms
 from idp.accounts.errors import NotSamePersonError, UnknownCardError
 from idp.accounts.jpki_models import AuthLink
 from idp.accounts.ports import JlisLinks
+from idp.accounts.terms import Agreement
 from idp.jpki.profile import Purpose
 from idp.jpki.validation import VerifiedCertificate
 
 
-def onboard(db: Session, jlis: JlisLinks, verified: VerifiedCertificate) -> dict[str, Any]:
+def onboard(db: Session, jlis: JlisLinks, verified: VerifiedCertificate,
+            agreement: Agreement | None) -> dict[str, Any]:
     """The private ID of this signing certificate's holder, created on first sight.
 
-    The same person never gets two: the same anchor lands on its private ID; a new signing
-    certificate J-LIS links to a card already known lands there too, recorded as a re-issue.
+    Refused unless the person agreed to the current terms and the J-LIS link first (the link is
+    asked only then); the agreement is recorded with its version and time, also when the person
+    lands on a private ID they already have. The same person never gets two: the same anchor
+    lands on its private ID; a new signing certificate J-LIS links to a card already known lands
+    there too, recorded as a re-issue.
     """
+    agreed = terms.required(agreement)
     serial = verified.certificate.serial_hex
     known = anchors.anchor_by_serial(db, serial)
     if known is not None:
+        _record_agreement(db, known.private_id, agreed)
         return {"private_id": known.private_id, "created": False}
     auth_serial = jlis.paired_auth(serial)
     link = db.get(AuthLink, auth_serial) if auth_serial else None
     if link is not None:
         anchors.add_anchor(db, link.private_id, verified)
+        _record_agreement(db, link.private_id, agreed)
         return {"private_id": link.private_id, "created": False}
     person = anchors.new_person(db)
     anchors.add_anchor(db, person.id, verified)
     if auth_serial:
         anchors.link_auth(db, person.id, auth_serial, via="jlis_pair")
-        anchors.consent(db, person.id, "jlis_link", "pair")
-    anchors.consent(db, person.id, "terms", anchors.TERMS_VERSION)
+    _record_agreement(db, person.id, agreed)
     return {"private_id": person.id, "created": True}
+
+
+def _record_agreement(db: Session, private_id: str, agreed: Agreement) -> None:
+    """The terms and the J-LIS link (pair and old→new serial links), as agreed in one step."""
+    anchors.consent(db, private_id, "terms", agreed.version, at=agreed.agreed_at)
+    anchors.consent(db, private_id, "jlis_link", agreed.version, at=agreed.agreed_at)
 
 
 def card_login(db: Session, jlis: JlisLinks, verified: VerifiedCertificate) -> dict[str, Any]:

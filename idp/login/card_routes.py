@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -33,13 +32,14 @@ from idp.accounts.errors import (
     NotSignedInError,
     WrongBrowserError,
 )
+from idp.accounts.terms import Agreement
 from idp.assurance.levels import IAL1_AAL2, IAL2_AAL2
+from idp.login import terms_routes
 from idp.login.actions import Action, ActionsHook, post
 from idp.login.card_app_routes import blueprint as card_app_blueprint
 from idp.login.card_app_routes import request_links
 from idp.login.card_services import LazyTrust
 from idp.login.ports import Interactions
-from idp.login.routes import BadBodyError, CsrfRefusedError
 from idp.settings import Settings
 
 CARD_AMR = ["hwk", "pin", "mfa"]  # docs/assurance.md: the card with its PIN
@@ -59,15 +59,18 @@ class CardFlow:
 
 def install(app: Flask, flow: CardFlow) -> ActionsHook:
     app.register_blueprint(_blueprint(flow))
+    app.register_blueprint(terms_routes.blueprint(flow.interactions, lambda: i18n.choose(
+        request.args.get("lang"), request.cookies.get("lang"),
+        request.headers.get("Accept-Language"), flow.default_language)))
     return actions_hook
 
 
 def actions_hook(state: dict[str, Any]) -> dict[str, Action]:
-    """``card``/``onboard`` at a login prompt; ``reissue``/``refresh_4info``/``skip`` when the
-    anchor needs a re-issue."""
+    """``card``/``onboard`` (and ``agree`` to the terms first) at a login prompt;
+    ``reissue``/``refresh_4info``/``skip`` when the anchor needs a re-issue."""
     uid = state["uid"]
     if state["prompt"] == "login":
-        return {"card": post(url_for("card.card", uid=uid)),
+        return {"card": post(url_for("card.card", uid=uid)), **terms_routes.actions(uid),
                 "onboard": post(url_for("card.onboard", uid=uid))}
     anchor = (state.get("account") or {}).get("anchor") or {}
     if anchor.get("state") == AnchorState.NEEDS_REISSUE.value:
@@ -90,15 +93,11 @@ def _blueprint(flow: CardFlow) -> Blueprint:
                            request.headers.get("Accept-Language"), flow.default_language)
 
     def checked_body(uid: str) -> dict[str, Any]:
-        if not hmac.compare_digest(request.headers.get("X-CSRF-Token", ""), ix.csrf_token(uid)):
-            raise CsrfRefusedError()
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise BadBodyError()
-        return body
+        return terms_routes.checked_body(ix, uid)
 
     def new_request(uid: str, purpose: str, *, needs_session: bool = False,
-                    consent_text: str | None = None) -> ResponseReturnValue:
+                    consent_text: str | None = None,
+                    terms: Agreement | None = None) -> ResponseReturnValue:
         ix.state(uid, session_id())  # the interaction exists and is open
         private_id = None
         if needs_session:
@@ -106,7 +105,8 @@ def _blueprint(flow: CardFlow) -> Blueprint:
         browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(24)
         with dbm.transaction(flow.sessions) as db:
             row = card_requests.create(db, uid=uid, browser=browser, purpose=purpose,
-                                       private_id=private_id, consent_text=consent_text)
+                                       private_id=private_id, consent_text=consent_text,
+                                       terms=terms)
             request_id = row.id
         response = jsonify(request_links(request_id))
         response.set_cookie(BROWSER_COOKIE, browser, httponly=True, samesite="Lax",
@@ -121,7 +121,7 @@ def _blueprint(flow: CardFlow) -> Blueprint:
     @bp.post("/interaction/<uid>/onboard")
     def onboard(uid: str) -> ResponseReturnValue:
         checked_body(uid)
-        return new_request(uid, "onboard")
+        return new_request(uid, "onboard", terms=terms_routes.required_agreement(uid))
 
     @bp.post("/interaction/<uid>/reissue")
     def reissue(uid: str) -> ResponseReturnValue:

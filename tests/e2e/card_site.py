@@ -156,6 +156,23 @@ def answer_with_card(page: Any, action: str, card_file: str, pin: str,
                      screenshot: str | None = None) -> None:
     """Press the card button, read the request URL off the page, answer it with the card."""
     click(page, f"button[data-card={action}]")
+    answer_shown_request(page, card_file, pin, screenshot)
+
+
+def agree_to_terms(page: Any, screenshot: str | None = None) -> None:
+    """Registering starts with the terms and the J-LIS link: read, then agree."""
+    click(page, "button[data-card=onboard]")
+    page.wait_for_selector("#terms-panel:not([hidden])")
+    assert page.locator("#card-request").is_hidden()  # the card is not asked before
+    assert "J-LIS" in page.inner_text("#terms-jlis-link")
+    if screenshot:
+        page.screenshot(path=str(SCREENSHOTS / screenshot), full_page=True)
+    page.click("#terms-agree")
+
+
+def answer_shown_request(page: Any, card_file: str, pin: str,
+                         screenshot: str | None = None) -> None:
+    """Read the card request the page shows and answer it with the card."""
     page.wait_for_selector("#card-request:not([hidden])")
     url = page.get_attribute("#card-link", "href")
     assert url is not None
@@ -167,14 +184,15 @@ def answer_with_card(page: Any, action: str, card_file: str, pin: str,
     assert signed.returncode == 0, signed.stderr
 
 
-def onboard(site: Site, chromium: Any, card_file: str, *,
-            screenshot: str | None = None) -> tuple[Any, str]:
+def onboard(site: Site, chromium: Any, card_file: str, *, screenshot: str | None = None,
+            terms_screenshot: str | None = None) -> tuple[Any, str]:
     """Register with the card, register a passkey, consent: back at the RP with a code.
     Answers the page (its virtual authenticator holds the passkey) and the RP's ``sub``."""
     page, authenticator = new_page(chromium, passkeys=True)
     url, verifier = site.authorize_url()
     page.goto(url)
-    answer_with_card(page, "onboard", card_file, SIGN_PIN, screenshot)
+    agree_to_terms(page, terms_screenshot)
+    answer_shown_request(page, card_file, SIGN_PIN, screenshot)
     page.wait_for_selector("#passkey-register")  # the page continued by itself
     with page.expect_navigation():
         click(page, "#passkey-register")

@@ -36,7 +36,8 @@ CLOSED_SHOWN = SHOWN.format("この民間IDは閉鎖されています")
 def test_onboard_register_a_passkey_then_sign_in_with_it(site: Site, chromium: Any,
                                                          tmp_path: Path) -> None:
     taro = person(site.sim, tmp_path, "山田　太郎")
-    page, _ = onboard(site, chromium, taro["card_file"], screenshot="card-request.png")
+    page, _ = onboard(site, chromium, taro["card_file"], screenshot="card-request.png",
+                      terms_screenshot="terms.png")
     verifier = passkey_login(site, page)
     page.wait_for_url(f"{site.base}/rp/cb*")
     assert site.claims(page.url, verifier)["name"] == "山田　太郎"

@@ -4,6 +4,7 @@
 //
 // Usage (an ES module): cardStep(face, name, ui) where ``ui`` holds the page's elements and the
 // localised texts (``ui.text``); ``name`` is the action (card, onboard, reissue, refresh_4info).
+// termsFirst(face, ui, then) shows the terms before an onboarding and runs ``then`` once agreed.
 
 const POLL_MS = 1500;
 
@@ -68,6 +69,25 @@ export async function cardStep(face, name, ui, body = {}) {
   showRequest(ui, answer.body);
   say(ui, ui.text.waiting, "waiting");
   setTimeout(() => follow(face, ui), POLL_MS);
+}
+
+// Onboarding: show the terms and what the J-LIS link means; on "agree", record the agreement
+// (action ``agree`` with the version shown) and go on to the card. The server refuses an
+// onboarding without it.
+export function termsFirst(face, ui, then) {
+  ui.termsPanel.hidden = false;
+  ui.termsAgree.onclick = async () => {
+    const agree = face.actions.agree;
+    const answer = await post(face, agree.href, {agree: true, version: agree.version});
+    if (!answer.ok) {
+      say(ui, `${answer.body.error_description} (${answer.body.error})`, "error");
+      return;
+    }
+    ui.termsPanel.hidden = true;
+    delete face.actions.agree;
+    then();
+  };
+  ui.termsDecline.onclick = () => { ui.termsPanel.hidden = true; };
 }
 
 export function copyButtons(root) {

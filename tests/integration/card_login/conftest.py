@@ -92,6 +92,13 @@ class Browser:
         return self.http.post(href if href.startswith("http") else self.idp.url + href,
                               json=body or {}, headers={"X-CSRF-Token": state["csrf_token"]})
 
+    def agree_to_terms(self) -> requests.Response:
+        """The terms step before onboarding: agree to the version the ``agree`` action names."""
+        agree = self.state["actions"]["agree"]
+        response = self.act("agree", {"agree": True, "version": agree["version"]})
+        assert response.status_code == 200, response.text
+        return response
+
     def status(self) -> requests.Response:
         return self.http.get(f"{self.idp.url}/interaction/{self.state['uid']}/status")
 

@@ -114,6 +114,7 @@ def test_the_wrong_certificate_type_is_refused(idp: Idp, tmp_path: Path) -> None
     kyu = person(idp.sim, tmp_path, "加藤　九郎")
     browser = idp.browser()
     browser.authorize()
+    browser.agree_to_terms()
     url = browser.act("onboard").json()["request_url"]
     answer = card_answer(kyu["card_file"], "1234", Purpose.AUTH, tbs(fetch(url)))
     refused = requests.post(url, json=answer, timeout=10)

@@ -25,6 +25,7 @@ def _onboard(idp: Idp, card_file: str) -> Browser:
     browser = idp.browser()
     state = browser.authorize()
     assert state["prompt"] == "login"
+    browser.agree_to_terms()
     _answer(browser, "onboard", card_file, "ABCD1234")
     state = browser.continue_after_card()
     assert state["prompt"] == "consent", state
@@ -63,6 +64,7 @@ def test_onboarding_twice_never_makes_a_second_private_id(idp: Idp, tmp_path: Pa
     first = _onboard(idp, hanako["card_file"]).tokens()
     browser = idp.browser()
     browser.authorize()
+    browser.agree_to_terms()
     _answer(browser, "onboard", hanako["card_file"], "ABCD1234")
     state = browser.continue_after_card()
     assert state["prompt"] == "returned"

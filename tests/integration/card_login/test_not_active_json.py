@@ -24,6 +24,7 @@ ORIGIN = "http://localhost:8000"  # the default webauthn origin the IdP accepts
 def _onboard_with_passkey(idp: Idp, card_file: str, authenticator: SoftAuthenticator) -> None:
     browser = idp.browser()
     browser.authorize()
+    browser.agree_to_terms()
     _answer(browser, "onboard", card_file, "ABCD1234")
     state = browser.continue_after_card()
     options = browser.act("passkey_register_options").json()["options"]

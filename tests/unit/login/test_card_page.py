@@ -25,6 +25,8 @@ def test_the_login_page_speaks_english_on_request(rp: Rp) -> None:
 def test_a_card_request_answers_its_link_qr_code_and_commands(rp: Rp) -> None:
     location, _ = rp.authorize()
     state = rp.interaction(location)
+    agree = state["actions"]["agree"]
+    assert rp.act(state, "agree", {"agree": True, "version": agree["version"]}).status_code == 200
     made = rp.act(state, "onboard", {}).get_json()
     url = made["request_url"]
     assert url.endswith(f"/card-requests/{made['request_id']}")
