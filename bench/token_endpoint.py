@@ -7,6 +7,7 @@ authorization endpoint, then `wrk` posts them to /token (bench/token.lua). Repor
 p50/p99 and the ratio ours / node (goal ≥ 1.0).
 
     python -m bench token [--database sqlite|postgresql] [--processes P] [--connections C]
+                          [--server uwsgi|gunicorn]
 
 ``--processes`` sets our worker processes; node-oidc-provider always runs one process, because
 its in-memory store is per process (a code minted by one process is unknown to another).
@@ -244,15 +245,22 @@ def _report(results: list[Result], args: argparse.Namespace) -> str:
                      for r in results)
     store = "SQLite (WAL)" if args.database == "sqlite" else "PostgreSQL 15 (fsync on)"
     return (
-        f"`python -m bench token --database {args.database} --processes {args.processes}` — "
+        f"`python -m bench token --database {args.database} --processes {args.processes} "
+        f"--server {args.server}` — "
         f"POST /token (authorization_code + PKCE S256, client_secret_basic, ES256 ID token, "
-        f"opaque access token); ours: `idp serve` with {args.processes} process(es) + {store}; "
+        f"opaque access token); ours: `idp serve --server {args.server}` with {args.processes} "
+        f"process(es) + {store}; "
         f"node-oidc-provider 9: 1 process (its in-memory store is per process), writing "
         f"nothing to disk. wrk with {args.connections} connections for {args.seconds} s, on "
         f"this machine's 2 cores shared by server and load generator.\n\n"
         f"| server | token requests/s | p50 ms | p99 ms |\n|---|---|---|---|\n{rows}\n\n"
         f"**Ratio ours / node-oidc-provider: {ours.per_second / node.per_second:.2f}×** "
         f"(goal ≥ 1.0×).\n")
+
+
+def _serve_options(args: argparse.Namespace) -> list[str]:
+    options = ["--threads", str(args.threads)] if args.threads else []
+    return [*options, "--server", args.server]
 
 
 def main(argv: list[str]) -> int:
@@ -264,6 +272,8 @@ def main(argv: list[str]) -> int:
                         help="our server processes (node runs one: its store is per process)")
     parser.add_argument("--threads", type=int, default=None,
                         help="threads per worker of ours (default: idp serve's)")
+    parser.add_argument("--server", choices=("gunicorn", "uwsgi"), default="uwsgi",
+                        help="idp serve --server (uwsgi: chosen on measurements, see docs)")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--codes", type=int, default=4000, help="codes minted per attempt")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
@@ -272,7 +282,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-token-") as workdir, \
             database(args.database) as db_env:
         process, target = start_ours(_free_port(), args.processes, Path(workdir), db_env,
-                                     ["--threads", str(args.threads)] if args.threads else [])
+                                     _serve_options(args))
         try:
             results.append(measure(target, seconds=args.seconds, connections=args.connections,
                                    threads=2, codes=args.codes))

@@ -1,4 +1,4 @@
-"""`idp serve`: the IdP behind gunicorn (production) or Werkzeug (`--dev`)."""
+"""`idp serve`: the IdP behind gunicorn or uWSGI (production) or Werkzeug (`--dev`)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from idp.cli_support import get_settings
 )
 @click.option("--threads", type=int, default=None,
               help="Threads per worker (default: server.threads); 1 uses the sync worker.")
+@click.option("--server", "server_kind", type=click.Choice(["gunicorn", "uwsgi"]), default=None,
+              help="Production server (default: server.kind); see docs/operations.md.")
 @click.option("--dev", is_flag=True, help="Werkzeug's single-process server with reloading off.")
 def serve(host: str | None, port: int | None, workers: int | None, threads: int | None,
-          dev: bool) -> None:
+          server_kind: str | None, dev: bool) -> None:
     """Run the IdP (production: gunicorn, see docs/operations.md)."""
     from idp.app import create_app
     from idp.oidc.logout_outbox import with_logout_worker  # back-channel logout retries
@@ -33,8 +35,14 @@ def serve(host: str | None, port: int | None, workers: int | None, threads: int 
                                                      use_reloader=False)
         return
     threads = threads or settings.server.threads
+    workers = workers or settings.server.workers
+    if (server_kind or settings.server.kind) == "uwsgi":
+        from idp import uwsgi_server
+
+        uwsgi_server.run(settings, host=host, port=port, workers=workers, threads=threads)
+        return
     _Gunicorn(settings_factory=lambda: with_logout_worker(create_app(settings)), options={
-        "bind": f"{host}:{port}", "workers": workers or settings.server.workers,
+        "bind": f"{host}:{port}", "workers": workers,
         "worker_class": "gthread" if threads > 1 else "sync", "threads": threads,
         "accesslog": None, "errorlog": "-",
         "worker_tmp_dir": str(_shm_or_tmp()), "preload_app": False,

@@ -178,6 +178,9 @@ class ServerSettings(_Section):
     port: int = Field(8000, description="Listen port.")
     workers: int = Field(2, description="Worker processes (gunicorn).")
     threads: int = Field(4, description="Threads per worker; 1 runs gunicorn's sync worker.")
+    kind: Literal["gunicorn", "uwsgi"] = Field(
+        "gunicorn", description="Production server: gunicorn (gthread) or uWSGI (its C HTTP "
+        "router; faster, see docs/benchmarks.md).")
 
 
 class Settings(BaseSettings):
