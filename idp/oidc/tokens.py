@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping
+from sqlalchemy import Engine
 
 from idp.oidc import claims as claim_rules
 from idp.oidc import token_sql as sql
@@ -24,6 +24,7 @@ from idp.oidc.clients import ClientInfo
 from idp.oidc.context import OidcContext, now
 from idp.oidc.errors import InvalidGrantError, InvalidRequestError, UnsupportedGrantTypeError
 from idp.oidc.pairwise import subject
+from idp.oidc.prepared import Transaction, transaction
 
 
 def digest(value: str) -> str:
@@ -51,42 +52,47 @@ def _exchange_code(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]
     if not code or not verifier:
         raise InvalidRequestError("code and code_verifier are required")
     keys = {"b_code": digest(code), "b_client": client.client_id}
-    with ctx.sessions() as db, db.begin():
-        conn = db.connection()
-        redeemed = conn.execute(sql.REDEEM_CODE, keys).first()
+    with transaction(_engine(ctx)) as tx:
+        redeemed = tx.first(sql.REDEEM_CODE, keys)
         if redeemed is not None:
             try:
-                _check_code(redeemed._mapping, form.get("redirect_uri"), verifier)
+                _check_code(redeemed, form.get("redirect_uri"), verifier)
             except InvalidGrantError as error:
                 refused = error  # the code stays consumed: one try per code
             else:
-                grant = conn.execute(sql.GRANT_BY_ID, {"b_grant": redeemed.grant_id}).one()
-                return issue(ctx, conn, client, sql.GrantInfo.of(grant._mapping))
+                return issue(ctx, tx, client, sql.GrantInfo.of(redeemed[3:]))
         else:
-            refused = _refused_code(conn, keys)
-    raise refused
+            refused = _refused_code(tx, keys)
+    raise refused  # after the block: the consumption or revocation commits
 
 
-def _refused_code(conn: Connection, keys: dict[str, str]) -> InvalidGrantError:
+def _engine(ctx: OidcContext) -> Engine:
+    engine: Engine = ctx.sessions.kw["bind"]
+    return engine
+
+
+def _refused_code(tx: Transaction, keys: dict[str, str]) -> InvalidGrantError:
     """Why a code did not redeem; a replay revokes every token issued from it (RFC 6749
     §4.1.2)."""
-    replayed = conn.execute(sql.REVOKE_REPLAYED_CODE, keys).first()
+    replayed = tx.first(sql.REVOKE_REPLAYED_CODE, keys)
     if replayed is not None:
-        conn.execute(sql.REVOKE_GRANT_TOKENS, {"b_grant": replayed.id})
+        tx.execute(sql.REVOKE_GRANT_TOKENS, {"b_grant": replayed[0]})
         return InvalidGrantError("the code was already used; its tokens are now revoked")
-    if conn.execute(sql.CODE_OWNER, keys).first() is None:
+    if tx.first(sql.CODE_OWNER, keys) is None:
         return InvalidGrantError("unknown authorization code")
     return InvalidGrantError("the code was not issued to this client")
 
 
-def _check_code(row: RowMapping, redirect_uri: str | None, verifier: str) -> None:
-    if row["expires_at"] < now():
+def _check_code(redeemed: tuple[Any, ...], redirect_uri: str | None, verifier: str) -> None:
+    """``redeemed``: the code's redirect_uri, code_challenge and expires_at first."""
+    registered_uri, challenge, expires_at = redeemed[:3]
+    if expires_at < now():
         raise InvalidGrantError("the authorization code has expired")
-    if redirect_uri != row["redirect_uri"]:
+    if redirect_uri != registered_uri:
         raise InvalidGrantError("redirect_uri differs from the authorization request's")
     computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii", "replace"))
                                         .digest()).rstrip(b"=").decode()
-    if not hmac.compare_digest(computed, row["code_challenge"]):
+    if not hmac.compare_digest(computed, challenge):
         raise InvalidGrantError("code_verifier does not match the code_challenge (PKCE)")
 
 
@@ -95,25 +101,23 @@ def _refresh(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> d
     if not presented:
         raise InvalidRequestError("refresh_token is required")
     keys = {"b_key": digest(presented), "b_client": client.client_id, "b_now": now()}
-    with ctx.sessions() as db, db.begin():
-        conn = db.connection()
-        rotated = conn.execute(sql.ROTATE_REFRESH, keys).first()
+    with transaction(_engine(ctx)) as tx:
+        rotated = tx.first(sql.ROTATE_REFRESH, keys)
         if rotated is not None:
-            grant = conn.execute(sql.GRANT_BY_ID, {"b_grant": rotated.grant_id}).one()
-            return issue(ctx, conn, client, sql.GrantInfo.of(grant._mapping))
-        replayed = conn.execute(sql.REVOKE_REPLAYED_REFRESH, keys).first()
+            return issue(ctx, tx, client, sql.GrantInfo.of(rotated))
+        replayed = tx.first(sql.REVOKE_REPLAYED_REFRESH, keys)
         if replayed is not None:
-            conn.execute(sql.REVOKE_GRANT_TOKENS, {"b_grant": replayed.id})
+            tx.execute(sql.REVOKE_GRANT_TOKENS, {"b_grant": replayed[0]})
             refused = InvalidGrantError(
                 "the refresh token was already used: every token of this grant is revoked")
-        elif conn.execute(sql.REFRESH_OWNER, keys).scalar() != client.client_id:
+        elif (tx.first(sql.REFRESH_OWNER, keys) or (None,))[0] != client.client_id:
             refused = InvalidGrantError("unknown refresh token")
         else:
             refused = InvalidGrantError("the refresh token is revoked or expired")
     raise refused  # after the block: the revocation above commits
 
 
-def issue(ctx: OidcContext, conn: Connection, client: ClientInfo, grant: sql.GrantInfo) -> \
+def issue(ctx: OidcContext, tx: Transaction, client: ClientInfo, grant: sql.GrantInfo) -> \
         dict[str, Any]:
     """Access token, ID token and a new refresh token for ``grant``."""
     issued, settings = now(), ctx.settings
@@ -121,7 +125,7 @@ def issue(ctx: OidcContext, conn: Connection, client: ClientInfo, grant: sql.Gra
     access_token, access_key = _access_token(ctx, client, grant, sub, issued)
     refresh_token = secrets.token_urlsafe(32)
     common = {"grant_id": grant.id, "issued_at": issued, "used": False, "revoked": False}
-    conn.execute(sql.INSERT_TOKEN, [  # executemany: one statement (insertmanyvalues)
+    tx.execute_many(sql.INSERT_TOKEN, [
         {**common, "key": access_key, "kind": "access",
          "expires_at": issued + settings.access_token_lifetime_seconds},
         {**common, "key": digest(refresh_token), "kind": "refresh",

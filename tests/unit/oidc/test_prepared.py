@@ -1,0 +1,74 @@
+"""Prepared statements on the DBAPI connection: same values as SQLAlchemy, one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    insert,
+    select,
+    update,
+)
+
+from idp.db import make_engine
+from idp.oidc.prepared import Prepared, transaction
+
+METADATA = MetaData()
+ROWS = Table("rows", METADATA, Column("id", String(10), primary_key=True),
+             Column("data", JSON), Column("flag", Boolean), Column("n", Integer))
+INSERT = Prepared(insert(ROWS))
+FLIP = Prepared(update(ROWS).where(ROWS.c.id == bindparam("b_id"), ROWS.c.flag.is_(False))
+                .values(flag=True).returning(ROWS.c.data, ROWS.c.flag))
+READ = Prepared(select(ROWS.c.data, ROWS.c.flag, ROWS.c.n).where(ROWS.c.id == bindparam("b_id")))
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    METADATA.create_all(engine)
+    yield engine
+    METADATA.drop_all(engine)
+    engine.dispose()
+
+
+def _add(engine: Engine, row_id: str) -> None:
+    with transaction(engine) as tx:
+        tx.execute_many(INSERT, [{"id": row_id, "data": None, "flag": False, "n": 1}])
+
+
+def test_json_and_boolean_columns_come_back_as_python_values(engine: Engine) -> None:
+    with transaction(engine) as tx:
+        tx.execute_many(INSERT, [{"id": "a", "data": '{"k": [1, "x"]}', "flag": False, "n": 7}])
+    with transaction(engine) as tx:
+        assert tx.first(READ, {"b_id": "a"}) == ({"k": [1, "x"]}, False, 7)
+
+
+def test_a_conditional_update_returns_its_row_once(engine: Engine) -> None:
+    _add(engine, "b")
+    with transaction(engine) as tx:
+        assert tx.first(FLIP, {"b_id": "b"}) == (None, True)
+    with transaction(engine) as tx:
+        assert tx.first(FLIP, {"b_id": "b"}) is None
+
+
+def test_an_error_inside_the_block_rolls_the_whole_transaction_back(engine: Engine) -> None:
+    _add(engine, "c")
+    def flip_then_fail() -> None:
+        with transaction(engine) as tx:
+            assert tx.first(FLIP, {"b_id": "c"}) is not None
+            raise RuntimeError("after the write")
+
+    with pytest.raises(RuntimeError, match="after the write"):
+        flip_then_fail()
+    with transaction(engine) as tx:
+        assert tx.first(READ, {"b_id": "c"}) == (None, False, 1)
