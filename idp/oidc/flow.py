@@ -199,16 +199,18 @@ class Provider:
         """
         with self.ctx.sessions() as db, db.begin():
             row, request = self._interaction(db, uid)
-            session = login_sessions.start(
+            started = login_sessions.start(
                 db, private_id=private_id, acr=acr, amr=amr, now=now(),
                 lifetime=self.ctx.settings.session_lifetime_seconds)
-            if not continue_if_done:
-                return session, None
+            # As for any session a code is issued on: only for an active private ID.
+            session = self._session(db, started.id) if continue_if_done else None
+            if session is None:
+                return started, None
             record = self._consent(db, request, session)
             if self._prompt(request, session, record, row.started_at) is not None:
-                return session, None
+                return started, None
             self._finish(db, uid)
-            return session, self._issue_code(db, request, session, record)
+            return started, self._issue_code(db, request, session, record)
 
     def csrf_token(self, uid: str) -> str:
         with self.ctx.sessions() as db:
