@@ -15,7 +15,16 @@ from flask import (
 )
 
 from idp.accounts import sessions as login_sessions
-from idp.oidc import account_routes, clients, discovery, logout, par, resources, tokens
+from idp.oidc import (
+    account_routes,
+    clients,
+    discovery,
+    logout,
+    par,
+    resources,
+    token_wsgi,
+    tokens,
+)
 from idp.oidc.authorize import check_redirect_uri, parse
 from idp.oidc.context import OidcContext
 from idp.oidc.errors import InvalidClientError, InvalidRequestError, OidcError
@@ -76,6 +85,10 @@ def blueprint(provider: Provider) -> Blueprint:
     def authorize() -> Any:
         params = request.values.to_dict()
         return redirect(provider.authorize(params, browser_session()), code=303)
+
+    # POST /token with a form body is answered in front of Flask (token_wsgi); this route
+    # answers the rest the same way (e.g. a chunked body).
+    bp.record_once(lambda state: token_wsgi.install(state.app, ctx))
 
     @bp.post("/token")
     def token() -> Any:
