@@ -271,6 +271,17 @@ def run(workers: int, threads: int, clients: int, seconds: float, people: int,
                per_login)
 
 
+def _shares(result: Profile | None) -> str:
+    """passkey_verify's and token + userinfo's share of the server's CPU per login."""
+    if result is None:
+        return ""
+    total = sum(result.cpu_ms.values())
+    verify = result.cpu_ms["passkey_verify"] / total
+    tokens = (result.cpu_ms["token"] + result.cpu_ms["userinfo"]) / total
+    return (f"passkey_verify is {verify:.0%} of the server's CPU per login, token and userinfo "
+            f"(another engineer's path) {tokens:.0%} ")
+
+
 def _threads_note(rows: list[Row]) -> str:
     """Sync workers against gthread, from the rows of this run."""
     def best(threads: int) -> Row | None:
@@ -362,7 +373,8 @@ def _report(rows: list[Row], result: Profile | None, people: int, revoked: int) 
         "pg_stat_database) over the run, the back-channel logout thread's polling included. "
         "**Honesty note:** the machine has 2 cores, shared by the IdP's workers, PostgreSQL, "
         "the load-generator processes (which sign, hash and parse JSON in Python) and other "
-        "people's work, so the figures understate what two dedicated cores would serve.",
+        "people's work, so the figures understate what two dedicated cores would serve, and "
+        "they vary by a fifth or more from one run to the next with that other work.",
     ]
     if result is not None:
         parts += [
@@ -392,11 +404,11 @@ def _report(rows: list[Row], result: Profile | None, people: int, revoked: int) 
         "refusal still spends it. (6) Expired challenges are purged at one save in 64, not at "
         "every save. The anchor re-check still runs at every login; CSRF, browser binding, "
         "single-use challenges and the sign-in records are unchanged.",
-        "**Where the time goes now.** passkey_verify is half of the server's CPU per login "
-        "(cProfile, in process: the passkey check and its transaction ~2 ms, the anchor "
+        "**Where the time goes now.** " + _shares(result) + "(cProfile of passkey_verify, in "
+        "process: the passkey check and its transaction ~2 ms, the anchor "
         "re-check with its read and its recorded result ~2 ms, the session and code "
-        "transaction ~2 ms, the rest Flask, JSON and the session cookie); token and userinfo "
-        "(another engineer's path) about a quarter. Nearly all of it is CPython running "
+        "transaction ~2 ms, the rest Flask, JSON and the session cookie). Nearly all of it is "
+        "CPython running "
         "Flask and SQLAlchemy: each SQL statement costs ~0.15–0.3 ms of client CPU through "
         "the ORM and psycopg, each request ~0.5 ms of Flask and Werkzeug; the round trips "
         "themselves are short on loopback. Under gunicorn the workers spent ~18 ms of CPU per "
@@ -409,9 +421,14 @@ def _report(rows: list[Row], result: Profile | None, people: int, revoked: int) 
            f"{2000 / sum(result.cpu_ms.values()):.0f} logins/s before PostgreSQL and any "
            "client take their share. " if result is not None else "")
         + "1,000 logins/s leaves 2 ms of CPU per login for seven HTTP requests and about "
-        "twenty statements: less than one Flask request with one SQLAlchemy statement "
-        "costs here, so not reachable with this stack in CPython, whatever the number of "
-        "transactions. What is left, measured but not done: the token and userinfo requests "
+        "twenty statements, under 0.3 ms a request: a third of what the cheapest request "
+        "here costs (authorize, one INSERT), so not reachable with this stack in CPython, "
+        "whatever the number of transactions. Transactions went from 45 to "
+        f"{best.transactions:.0f} per login (PostgreSQL's count; the issue's target was "
+        "≤ 12): the requests of the login flow itself (authorize, the interaction, "
+        "passkey_options, passkey_verify without its anchor re-check) make 7, the anchor "
+        "re-check 2, token and userinfo the rest. What is left, measured but not done: the "
+        "token and userinfo requests "
         "(two read transactions in userinfo could be one, or run in autocommit), the anchor "
         "re-check's read and write (two transactions; the read could run in autocommit), "
         "SQLAlchemy Core in place of ORM units in the passkey path (measured: a few percent), "

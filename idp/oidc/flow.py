@@ -109,8 +109,7 @@ class Provider:
         session = login_sessions.load(db, session_id)
         if session is None:
             return None
-        person = db.get(PrivateId, session.private_id)
-        return session if person is not None and person.state == "active" else None
+        return session if _active(db, session.private_id) else None
 
     @staticmethod
     def _consent(db: Session, request: AuthorizationRequest,
@@ -203,14 +202,13 @@ class Provider:
                 db, private_id=private_id, acr=acr, amr=amr, now=now(),
                 lifetime=self.ctx.settings.session_lifetime_seconds)
             # As for any session a code is issued on: only for an active private ID.
-            session = self._session(db, started.id) if continue_if_done else None
-            if session is None:
+            if not continue_if_done or not _active(db, private_id):
                 return started, None
-            record = self._consent(db, request, session)
-            if self._prompt(request, session, record, row.started_at) is not None:
+            record = self._consent(db, request, started)
+            if self._prompt(request, started, record, row.started_at) is not None:
                 return started, None
             self._finish(db, uid)
-            return started, self._issue_code(db, request, session, record)
+            return started, self._issue_code(db, request, started, record)
 
     def csrf_token(self, uid: str) -> str:
         with self.ctx.sessions() as db:
@@ -269,3 +267,8 @@ class Provider:
     def _finish(self, db: Session, uid: str) -> None:
         db.execute(update(Interaction).where(Interaction.uid == uid).values(done=True))
         self.rows.forget(uid)
+
+
+def _active(db: Session, private_id: str) -> bool:
+    person = db.get(PrivateId, private_id)
+    return person is not None and person.state == "active"
