@@ -387,8 +387,8 @@ def _report(rows: list[Row], result: Profile | None, people: int, revoked: int) 
             table(result),
         ]
     parts += [
-        "**What changed (issue 5).** Before: 24.9 logins/s with 2 workers (p50 157 ms, p99 "
-        "359 ms), 45 PostgreSQL transactions and 8 HTTP requests per login "
+        "**What changed (issue 5).** Before: 24.9 logins/s with 2 workers × 4 threads (p50 "
+        "157 ms, p99 359 ms), 45 PostgreSQL transactions and 8 HTTP requests per login "
         "(2026-11-21, same machine and command). Since: (1) the interaction row is read once "
         "per request (`idp/oidc/browser_binding.py` keeps it on `flask.g`): the "
         "browser-binding check loads it and the state, the CSRF check and resume reuse it; "
