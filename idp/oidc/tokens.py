@@ -125,12 +125,12 @@ def issue(ctx: OidcContext, tx: Transaction, client: ClientInfo, grant: sql.Gran
     access_token, access_key = _access_token(ctx, client, grant, sub, issued)
     refresh_token = secrets.token_urlsafe(32)
     common = {"grant_id": grant.id, "issued_at": issued, "used": False, "revoked": False}
-    tx.execute_many(sql.INSERT_TOKEN, [
-        {**common, "key": access_key, "kind": "access",
-         "expires_at": issued + settings.access_token_lifetime_seconds},
-        {**common, "key": digest(refresh_token), "kind": "refresh",
-         "expires_at": issued + settings.refresh_token_lifetime_seconds},
-    ])
+    rows = {"access": {**common, "key": access_key, "kind": "access",
+                       "expires_at": issued + settings.access_token_lifetime_seconds},
+            "refresh": {**common, "key": digest(refresh_token), "kind": "refresh",
+                        "expires_at": issued + settings.refresh_token_lifetime_seconds}}
+    tx.execute(sql.INSERT_TOKENS, {f"{row}_{name}": value for row, values in rows.items()
+                                   for name, value in values.items()})
     return {"access_token": access_token, "token_type": "Bearer",
             "expires_in": settings.access_token_lifetime_seconds,
             "refresh_token": refresh_token, "scope": grant.scope,
