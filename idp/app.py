@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from idp import db, i18n
 from idp.accounts.claims import ClaimsSource, JpkiClaimsSource
-from idp.errors import IdpError
+from idp.errors import DatabaseUnavailableError, IdpError
 from idp.i18n.errors import localised_error
 from idp.login.account_page import ConsentLister
 from idp.login.actions import ActionsHook
@@ -106,6 +107,18 @@ def _register_error_handlers(app: Flask, settings: Settings) -> None:
             return render_template("oidc/error.html", lang=language, error={
                 "code": body["error"], "description": body["error_description"]}), error.status
         return jsonify(body), error.status
+
+    @app.errorhandler(DBAPIError)
+    def database_error(error: DBAPIError):  # type: ignore[no-untyped-def]
+        # The pool has no pre-ping (idp/db.py): after a database restart or failover, the one
+        # statement that meets a dead connection fails and SQLAlchemy renews the worker's pool.
+        # The transaction was rolled back, so the person can simply try again.
+        if not error.connection_invalidated:
+            raise error
+        log.warning("database connection lost; the pool reconnects")
+        response = make_response(idp_error(DatabaseUnavailableError()))
+        response.headers["Retry-After"] = "1"
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]

@@ -27,3 +27,10 @@ class ConfigurationError(IdpError):
 
     code = "server_error"
     status = 500
+
+
+class DatabaseUnavailableError(IdpError):
+    """The database connection was lost and has been renewed; nothing was saved. Try again."""
+
+    code = "temporarily_unavailable"  # RFC 6749 §4.1.2.1
+    status = 503

@@ -6,12 +6,16 @@ states what that costs when the server drops its connections (a restart, a failo
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from idp import db
+from idp.app import create_app
+from idp.settings import Settings
 from tests.support.postgres import Cluster
 
 pytestmark = pytest.mark.postgres
@@ -43,3 +47,23 @@ def test_after_the_server_drops_connections_one_use_fails_and_the_next_reconnect
     finally:
         engine.dispose()
 
+
+
+def test_the_request_that_meets_a_dropped_connection_gets_503_try_again_not_500(
+        pg_cluster: Cluster, tmp_path: Path) -> None:
+    url = pg_cluster.create_database()
+    db.upgrade(url)
+    app = create_app(Settings(var_dir=tmp_path / "var", database_url=url))
+    client = app.test_client()
+    unknown = {"Accept": "application/json"}
+    try:
+        assert client.get("/interaction/nope", headers=unknown).status_code == 404  # pooled
+        _drop_all_connections(url)
+        failed = client.get("/interaction/nope", headers=unknown)
+        assert failed.status_code == 503
+        assert failed.headers["Retry-After"] == "1"
+        assert failed.get_json()["error"] == "temporarily_unavailable"
+        assert "もう一度" in failed.get_json()["error_description"]  # Japanese by default
+        assert client.get("/interaction/nope", headers=unknown).status_code == 404
+    finally:
+        app.extensions["idp.engine"].dispose()
