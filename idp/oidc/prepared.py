@@ -102,3 +102,27 @@ def transaction(engine: Engine) -> Iterator[Transaction]:
         raise
     finally:
         connection.close()
+
+
+def read_one(engine: Engine, statement: Prepared, values: Mapping[str, Any]) -> \
+        tuple[Any, ...] | None:
+    """The first row of one SELECT, outside a transaction: no BEGIN and ROLLBACK round trips.
+
+    pysqlite already runs a SELECT outside any transaction (it begins one only before a write);
+    other drivers are switched to autocommit for the statement.
+    """
+    connection = engine.raw_connection()
+    dialect, dbapi_connection = engine.dialect, connection.dbapi_connection
+    switch = dialect.name != "sqlite" and dbapi_connection is not None
+    try:
+        if switch:
+            dialect.set_isolation_level(dbapi_connection, "AUTOCOMMIT")  # type: ignore[arg-type]
+        cursor = connection.cursor()
+        try:
+            return Transaction(cursor, dialect).first(statement, values)
+        finally:
+            cursor.close()
+            if switch:
+                dialect.reset_isolation_level(dbapi_connection)  # type: ignore[arg-type]
+    finally:
+        connection.close()

@@ -8,29 +8,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
 from idp.oidc import claims as claim_rules
+from idp.oidc import token_sql as sql
 from idp.oidc.clients import ClientInfo
 from idp.oidc.context import OidcContext, now
 from idp.oidc.errors import InvalidTokenError
 from idp.oidc.models import Grant, Token
 from idp.oidc.pairwise import subject
+from idp.oidc.prepared import read_one
 from idp.oidc.tokens import digest
+
+
+def _token_key(ctx: OidcContext, token: str) -> str | None:
+    """The record key of ``token``: ``jti:`` + its jti for our JWTs, else its hash."""
+    if token.count(".") != 2:
+        return digest(token)
+    try:
+        jwt_claims = ctx.keys.verify(token, typ="at+jwt")
+    except InvalidTokenError:
+        return None
+    return "jti:" + str(jwt_claims.get("jti"))
 
 
 def _lookup(ctx: OidcContext, db: Session, token: str) -> tuple[Token, Grant] | None:
     """The live record and grant of ``token`` (access or refresh), or None."""
-    if token.count(".") == 2:
-        try:
-            jwt_claims = ctx.keys.verify(token, typ="at+jwt")
-        except InvalidTokenError:
-            return None
-        key = "jti:" + str(jwt_claims.get("jti"))
-    else:
-        key = digest(token)
-    row = db.get(Token, key)
+    key = _token_key(ctx, token)
+    row = None if key is None else db.get(Token, key)
     if row is None or row.revoked or row.expires_at < now():
         return None
     if row.kind == "refresh" and row.used:
@@ -42,19 +48,22 @@ def _lookup(ctx: OidcContext, db: Session, token: str) -> tuple[Token, Grant] | 
 
 
 def userinfo(ctx: OidcContext, token: str | None) -> dict[str, Any]:
+    """OIDC Core §5.3: one read (token and grant together, outside a transaction)."""
     if not token:
         raise InvalidTokenError("send the access token as a Bearer token")
-    with ctx.sessions() as db:
-        found = _lookup(ctx, db, token)
-        if found is None or found[0].kind != "access":
-            raise InvalidTokenError("the access token is invalid, expired or revoked")
-        grant = found[1]
-        client = ctx.clients.get(db, grant.client_id)
-    available = ctx.claims.claims_for(grant.private_id)
+    key = _token_key(ctx, token)
+    engine: Engine = ctx.sessions.kw["bind"]
+    row = None if key is None else read_one(engine, sql.ACCESS_GRANT, {"b_key": key})
+    if row is None or row[0] or row[1] < now() or row[2]:  # token revoked, expired; grant revoked
+        raise InvalidTokenError("the access token is invalid, expired or revoked")
+    client_id, private_id, scope, granted = row[3:]
+    with ctx.sessions() as db:  # connects only when the client is not cached
+        client = ctx.clients.get(db, client_id)
+    available = ctx.claims.claims_for(private_id)
     released = claim_rules.userinfo_claims(
-        available, grant.scope.split(), grant.claims.get("request", {}),
-        frozenset(grant.claims.get("allowed", [])))
-    return {**released, "sub": subject(client, grant.private_id, ctx.pairwise_salt)}
+        available, scope.split(), granted.get("request", {}),
+        frozenset(granted.get("allowed", [])))
+    return {**released, "sub": subject(client, private_id, ctx.pairwise_salt)}
 
 
 def introspect(ctx: OidcContext, client: ClientInfo, token: str | None) -> dict[str, Any]:

@@ -103,3 +103,10 @@ REFRESH_OWNER = Prepared(select(GRANTS.c.client_id).join_from(
     TOKENS.c.key == bindparam("b_key"), TOKENS.c.kind == "refresh"))
 REVOKE_GRANT_TOKENS = Prepared(update(TOKENS).where(
     TOKENS.c.grant_id == bindparam("b_grant")).values(revoked=True))
+
+# -- userinfo: the access token's record and its grant, one read by primary key ---------------
+ACCESS_GRANT = Prepared(select(
+    TOKENS.c.revoked, TOKENS.c.expires_at, GRANTS.c.revoked, GRANTS.c.client_id,
+    GRANTS.c.private_id, GRANTS.c.scope, GRANTS.c.claims).join_from(
+    TOKENS, GRANTS, GRANTS.c.id == TOKENS.c.grant_id).where(
+    TOKENS.c.key == bindparam("b_key"), TOKENS.c.kind == "access"))
