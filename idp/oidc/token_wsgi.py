@@ -84,7 +84,8 @@ class TokenEndpoint:
             client = clients.authenticate(
                 db, ctx.clients, form, authorization, audiences=ctx.audiences(),
                 seen_jti=lambda jti, exp: ctx.remember_jti(db, jti, exp))
-            db.commit()
+            if db.in_transaction():  # a client read, or an assertion's jti to keep
+                db.commit()
         return tokens.token_response(ctx, client, form)
 
 
