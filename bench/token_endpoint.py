@@ -12,7 +12,9 @@ p50/p99 and the ratio ours / node (goal ≥ 1.0).
 ``--processes`` sets our worker processes; node-oidc-provider always runs one process, because
 its in-memory store is per process (a code minted by one process is unknown to another).
 ``--database postgresql`` runs ours against a throwaway cluster (tests/support/postgres.py) with
-fsync and synchronous_commit turned back on, as in production.
+fsync and synchronous_commit turned back on, as in production. ``--server`` picks the server
+behind `idp serve` (uwsgi by default: chosen on measurements, docs/benchmarks.md); with uwsgi its
+HTTP router is one more (C) process next to our workers.
 """
 
 from __future__ import annotations
@@ -252,7 +254,9 @@ def _report(results: list[Result], args: argparse.Namespace) -> str:
         f"process(es) + {store}; "
         f"node-oidc-provider 9: 1 process (its in-memory store is per process), writing "
         f"nothing to disk. wrk with {args.connections} connections for {args.seconds} s, on "
-        f"this machine's 2 cores shared by server and load generator.\n\n"
+        f"this machine's 2 cores shared by server and load generator (load average "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at the end, other engineers' work "
+        f"included).\n\n"
         f"| server | token requests/s | p50 ms | p99 ms |\n|---|---|---|---|\n{rows}\n\n"
         f"**Ratio ours / node-oidc-provider: {ours.per_second / node.per_second:.2f}×** "
         f"(goal ≥ 1.0×).\n")
