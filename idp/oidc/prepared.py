@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
 
 Processor = Callable[[Any], Any] | None
@@ -97,11 +98,26 @@ def transaction(engine: Engine) -> Iterator[Transaction]:
         finally:
             cursor.close()
         connection.commit()
-    except BaseException:
+    except BaseException as error:
+        _lost_connection(engine, connection, error)
         connection.rollback()
         raise
     finally:
         connection.close()
+
+
+def _lost_connection(engine: Engine, connection: Any, error: BaseException) -> None:
+    """A dead connection (the pool has no pre-ping, idp/db.py): renew the pool, as SQLAlchemy's
+    Connection does, and raise its DBAPIError with ``connection_invalidated`` (answered 503,
+    "try again"); nothing was committed."""
+    dialect = engine.dialect
+    if not isinstance(error, dialect.loaded_dbapi.Error) or \
+            not dialect.is_disconnect(error, connection.dbapi_connection, None):
+        return
+    connection.invalidate(error)
+    engine.dispose()  # the worker's other pooled connections died with this one
+    raise DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error,
+                              connection_invalidated=True) from error
 
 
 def read_one(engine: Engine, statement: Prepared, values: Mapping[str, Any]) -> \
@@ -124,5 +140,8 @@ def read_one(engine: Engine, statement: Prepared, values: Mapping[str, Any]) -> 
             cursor.close()
             if switch:
                 dialect.reset_isolation_level(dbapi_connection)  # type: ignore[arg-type]
+    except Exception as error:
+        _lost_connection(engine, connection, error)
+        raise
     finally:
         connection.close()

@@ -20,7 +20,9 @@ from urllib.parse import parse_qsl
 
 from flask import Flask
 from flask.sansio.app import App
+from sqlalchemy.exc import DBAPIError
 
+from idp.errors import DatabaseUnavailableError
 from idp.oidc import clients, tokens
 from idp.oidc.context import OidcContext
 from idp.oidc.errors import InvalidClientError, InvalidRequestError, OidcError
@@ -55,6 +57,15 @@ class TokenEndpoint:
             status, body = error.status, error.to_dict()
             extra = [("WWW-Authenticate", 'Basic realm="idp"')] \
                 if isinstance(error, InvalidClientError) else []
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                log.exception("token request failed")
+                status, body, extra = 500, {"error": "server_error"}, []
+            else:  # the pool reconnects; nothing was saved (idp/app.py answers the same)
+                log.warning("database connection lost; the pool reconnects")
+                unavailable = DatabaseUnavailableError()
+                status, body = unavailable.status, unavailable.to_dict()
+                extra = [("Retry-After", "1")]
         except Exception:  # as Flask would: logged, and a 500 without details
             log.exception("token request failed")
             status, body, extra = 500, {"error": "server_error"}, []
