@@ -17,7 +17,6 @@ import secrets
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -33,12 +32,11 @@ from idp.app import create_app
 from idp.oidc import clients
 from idp.settings import Settings
 from tests.integration.card_login.conftest import card_sign
-from tests.support.browser import VirtualAuthenticator, browser
+from tests.support.browser import SCREENSHOTS, VirtualAuthenticator, browser
 from tests.support.sim import RunningSim, sim_server
 
-__all__ = ["sim_server"]
+__all__ = ["SCREENSHOTS", "sim_server"]
 
-SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 SIGN_PIN, AUTH_PIN = "ABCD1234", "1234"
 WAIT_MS = 30_000
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -21,14 +20,11 @@ from idp.accounts.sessions import COOKIE_NAME
 from idp.app import create_app
 from idp.oidc import clients
 from idp.settings import Settings
-from tests.support.browser import VirtualAuthenticator, browser
+from tests.support.browser import SCREENSHOTS, VirtualAuthenticator, browser
 from tests.support.login import login_session
 from tests.unit.oidc.conftest import pkce
 
 pytestmark = pytest.mark.browser
-
-SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
-
 
 class _Checker:
     """The anchor re-check answers "current" (the card side's checker is tested on its own)."""

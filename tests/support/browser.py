@@ -6,13 +6,32 @@ Never downloads a browser: Playwright launches `/usr/bin/chromium` (installed by
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+def _screenshots() -> Path:
+    """Where the journeys photograph their key pages.
+
+    docs/screenshots/ with ``UPDATE_SCREENSHOTS=1`` (docs/journeys.md); otherwise a temporary
+    folder, so that a test run leaves the checkout as it found it.
+    """
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        return Path(__file__).parents[2] / "docs" / "screenshots"
+    folder = Path(tempfile.gettempdir()) / "idp-screenshots"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+SCREENSHOTS = _screenshots()
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
