@@ -279,7 +279,7 @@ def _shares(result: Profile | None) -> str:
     verify = result.cpu_ms["passkey_verify"] / total
     tokens = (result.cpu_ms["token"] + result.cpu_ms["userinfo"]) / total
     return (f"passkey_verify is {verify:.0%} of the server's CPU per login, token and userinfo "
-            f"(another engineer's path) {tokens:.0%} ")
+            f"{tokens:.0%} ")
 
 
 def _threads_note(rows: list[Row]) -> str:
@@ -427,9 +427,9 @@ def _report(rows: list[Row], result: Profile | None, people: int, revoked: int) 
         f"{best.transactions:.0f} per login (PostgreSQL's count; the issue's target was "
         "≤ 12): the requests of the login flow itself (authorize, the interaction, "
         "passkey_options, passkey_verify without its anchor re-check) make 7, the anchor "
-        "re-check 2, token and userinfo the rest. What is left, measured but not done: the "
-        "token and userinfo requests "
-        "(two read transactions in userinfo could be one, or run in autocommit), the anchor "
+        "re-check 2, token and userinfo the rest (userinfo's token and grant now one read, the "
+        "token exchange two statements on a raw connection: docs, *Token endpoint*). What is "
+        "left, measured but not done: the anchor "
         "re-check's read and write (two transactions; the read could run in autocommit), "
         "SQLAlchemy Core in place of ORM units in the passkey path (measured: a few percent), "
         "and the server's thread count (see the rows above).",
