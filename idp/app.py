@@ -116,8 +116,9 @@ def _register_error_handlers(app: Flask, settings: Settings) -> None:
         if not error.connection_invalidated:
             raise error
         log.warning("database connection lost; the pool reconnects")
-        response = make_response(idp_error(DatabaseUnavailableError()))
-        response.headers["Retry-After"] = "1"
+        unavailable = DatabaseUnavailableError()
+        response = make_response(idp_error(unavailable))
+        response.headers["Retry-After"] = unavailable.retry_after
         return response
 
     @app.errorhandler(HTTPException)

@@ -34,3 +34,4 @@ class DatabaseUnavailableError(IdpError):
 
     code = "temporarily_unavailable"  # RFC 6749 §4.1.2.1
     status = 503
+    retry_after = "1"  # seconds (Retry-After): the pool has already reconnected

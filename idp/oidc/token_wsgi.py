@@ -57,18 +57,8 @@ class TokenEndpoint:
             status, body = error.status, error.to_dict()
             extra = [("WWW-Authenticate", 'Basic realm="idp"')] \
                 if isinstance(error, InvalidClientError) else []
-        except DBAPIError as error:
-            if not error.connection_invalidated:
-                log.exception("token request failed")
-                status, body, extra = 500, {"error": "server_error"}, []
-            else:  # the pool reconnects; nothing was saved (idp/app.py answers the same)
-                log.warning("database connection lost; the pool reconnects")
-                unavailable = DatabaseUnavailableError()
-                status, body = unavailable.status, unavailable.to_dict()
-                extra = [("Retry-After", "1")]
-        except Exception:  # as Flask would: logged, and a 500 without details
-            log.exception("token request failed")
-            status, body, extra = 500, {"error": "server_error"}, []
+        except Exception as error:
+            status, body, extra = _failure(error)
         data = json.dumps(body, separators=(",", ":")).encode()
         start_response(f"{status} {HTTPStatus(status).phrase}",
                        [*_NO_STORE, *extra, ("Content-Length", str(len(data)))])
@@ -98,6 +88,17 @@ class TokenEndpoint:
             if db.in_transaction():  # a client read, or an assertion's jti to keep
                 db.commit()
         return tokens.token_response(ctx, client, form)
+
+
+def _failure(error: Exception) -> tuple[int, dict[str, str], list[tuple[str, str]]]:
+    """What the Flask app answers for an unexpected error (idp/app.py), without Flask."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        # The pool reconnects; nothing was saved, so the client may simply retry.
+        log.warning("database connection lost; the pool reconnects")
+        unavailable = DatabaseUnavailableError()
+        return unavailable.status, unavailable.to_dict(), [("Retry-After", unavailable.retry_after)]
+    log.exception("token request failed")  # as Flask would: logged, a 500 without details
+    return 500, {"error": "server_error"}, []
 
 
 def _form(raw: str) -> dict[str, str]:
