@@ -16,7 +16,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus, urlsplit
@@ -120,12 +120,16 @@ class ClientCache:
         self._lock = threading.Lock()
 
     def get(self, db: Session, client_id: str | None) -> ClientInfo:
+        return self.find(lambda: db, client_id)
+
+    def find(self, database: Callable[[], Session], client_id: str | None) -> ClientInfo:
+        """The client; ``database()`` is called only on a cache miss."""
         if not client_id:
             raise UnknownClientError("client_id is missing")
         hit = self._items.get(client_id)
         if hit and hit[0] > time.monotonic():
             return hit[1]
-        row = db.get(Client, client_id)
+        row = database().get(Client, client_id)
         if row is None:
             raise UnknownClientError(f"no relying party is registered as {client_id!r}")
         info = ClientInfo(
@@ -208,18 +212,19 @@ def _unverified_issuer(token: str) -> str:
         raise InvalidClientError("the client assertion is not a JWT") from error
 
 
-def authenticate(db: Session, cache: ClientCache, form: Mapping[str, str],
+def authenticate(database: Callable[[], Session], cache: ClientCache, form: Mapping[str, str],
                  authorization: str | None, *, audiences: set[str],
                  seen_jti: Any) -> ClientInfo:
     """The client that made this request, authenticated by its registered method.
 
-    ``seen_jti(jti, exp)`` records an assertion id and raises when it was seen (RFC 7523 §3).
+    ``database()`` gives the session to read an uncached client with; ``seen_jti(jti, exp)``
+    records an assertion id and raises when it was seen (RFC 7523 §3).
     """
     presented = credentials(form, authorization)
     client_id = presented["client_id"] or (
         _unverified_issuer(presented["assertion"]) if "assertion" in presented else "")
     try:
-        client = cache.get(db, client_id)
+        client = cache.find(database, client_id)
     except UnknownClientError as error:
         raise InvalidClientError("unknown client") from error
     if presented["method"] != client.auth_method:

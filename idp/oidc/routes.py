@@ -58,7 +58,7 @@ def blueprint(provider: Provider) -> Blueprint:
         # client with a secret never does), and commits the assertion jti when it did.
         with ctx.sessions() as db:
             client = clients.authenticate(
-                db, ctx.clients, request.form, request.headers.get("Authorization"),
+                lambda: db, ctx.clients, request.form, request.headers.get("Authorization"),
                 audiences=ctx.audiences(),
                 seen_jti=lambda jti, exp: ctx.remember_jti(db, jti, exp))
             db.commit()

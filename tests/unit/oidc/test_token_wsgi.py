@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import pytest
 
 from idp.oidc import token_wsgi, tokens
@@ -71,3 +73,33 @@ def test_an_unexpected_failure_is_logged_and_answered_500_without_details(
     assert answer.get_json() == {"error": "server_error"}
     assert "database on fire" in caplog.text
     assert "database on fire" not in answer.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("body", [
+    "a=1&a=2", "a", "a=", "&&a=b&", "a+b=c+d", "x=%41%zz", "%E3%81%82=%E3%81%82", "x=%ff%fe",
+    "=v", "a=b=c", "redirect_uri=https%3A%2F%2Frp.example%2Fcb%3Fx%3D1%26y%3D2", "a=%2B+%25",
+    "", "&", "a&b=&c=3",
+])
+def test_the_form_parser_reads_bodies_as_parse_qsl_does(body: str) -> None:
+    expected: dict[str, str] = {}
+    for name, value in parse_qsl(body, keep_blank_values=True, errors="replace"):
+        expected.setdefault(name, value)
+    assert token_wsgi._form(body) == expected
+
+
+def test_a_cached_client_with_a_secret_is_authenticated_without_a_database_session(
+        rp: Rp, monkeypatch: pytest.MonkeyPatch) -> None:
+    rp.login()
+    assert rp.token(**_form(rp)).status_code == 200  # reads the client: now cached
+    opened: list[object] = []
+    real = token_wsgi._SessionOnDemand.__call__
+
+    def counting(self: token_wsgi._SessionOnDemand) -> object:
+        opened.append(self)
+        return real(self)
+
+    monkeypatch.setattr(token_wsgi._SessionOnDemand, "__call__", counting)
+    assert rp.token(**_form(rp)).status_code == 200
+    assert opened == []
+    assert rp.browser.post("/token", data=_form(rp), auth=("rp_unknown", "x")).status_code == 401
+    assert len(opened) == 1  # an uncached client id is looked up in the database
