@@ -86,6 +86,12 @@ def consent(db: Session, private_id: str, kind: str, version: str,
     db.add(JpkiConsent(private_id=private_id, kind=kind, version=version, at=at or utcnow()))
 
 
+def has_consent(db: Session, private_id: str, kind: str, version: str) -> bool:
+    return db.scalar(select(JpkiConsent.id).where(
+        JpkiConsent.private_id == private_id, JpkiConsent.kind == kind,
+        JpkiConsent.version == version).limit(1)) is not None
+
+
 def new_person(db: Session) -> PrivateId:
     person = PrivateId()
     db.add(person)

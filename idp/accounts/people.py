@@ -53,9 +53,14 @@ def onboard(db: Session, jlis: JlisLinks, verified: VerifiedCertificate,
 
 
 def _record_agreement(db: Session, private_id: str, agreed: Agreement) -> None:
-    """The terms and the J-LIS link (pair and old→new serial links), as agreed in one step."""
-    anchors.consent(db, private_id, "terms", agreed.version, at=agreed.agreed_at)
-    anchors.consent(db, private_id, "jlis_link", agreed.version, at=agreed.agreed_at)
+    """The terms and the J-LIS link (pair and old→new serial links), as agreed in one step.
+
+    Once per version: agreeing again to terms the person already accepted (onboarding a second
+    time) adds nothing, and the record keeps when they first agreed; a new version is recorded.
+    """
+    for kind in ("terms", "jlis_link"):
+        if not anchors.has_consent(db, private_id, kind, agreed.version):
+            anchors.consent(db, private_id, kind, agreed.version, at=agreed.agreed_at)
 
 
 def card_login(db: Session, jlis: JlisLinks, verified: VerifiedCertificate) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from idp import db, models
 from idp.accounts.jpki_models import CardRequestRow, JpkiConsent
@@ -88,6 +88,26 @@ def test_onboarding_records_the_terms_and_jlis_link_consent_with_when_they_were_
         assert consent.version == TERMS_VERSION
         at = consent.at if consent.at.tzinfo else consent.at.replace(tzinfo=UTC)
         assert abs((at - agreed_at).total_seconds()) < 0.001  # the agreement's own time
+
+
+def test_onboarding_again_under_the_same_terms_keeps_one_record_of_each_consent(
+        idp: Idp, tmp_path: Path) -> None:
+    kiku = person(idp.sim, tmp_path, "小林　菊", birth="1975-11-11")
+
+    def onboard() -> list[str]:
+        """Onboard Kiku; the kinds of consent rows this onboarding added."""
+        with idp.app.extensions["idp.sessions"]() as session:
+            before = session.scalar(select(func.max(JpkiConsent.id))) or 0
+        browser = _at_login(idp)
+        browser.agree_to_terms()
+        _answer(browser, "onboard", kiku["card_file"], "ABCD1234")
+        browser.continue_after_card()
+        with idp.app.extensions["idp.sessions"]() as session:
+            return sorted(session.scalars(select(JpkiConsent.kind).where(
+                JpkiConsent.id > before)).all())
+
+    assert onboard() == ["jlis_link", "terms"]
+    assert onboard() == []  # the same person, the same terms version: nothing new to record
 
 
 def test_migration_0007_matches_the_card_request_model(database_url: str) -> None:
