@@ -127,6 +127,22 @@ def read_one(engine: Engine, statement: Prepared, values: Mapping[str, Any]) -> 
     pysqlite already runs a SELECT outside any transaction (it begins one only before a write);
     other drivers are switched to autocommit for the statement.
     """
+    return _single_statement(engine, statement, values)
+
+
+def write_one(engine: Engine, statement: Prepared, values: Mapping[str, Any]) -> \
+        tuple[Any, ...] | None:
+    """The first row of one data-modifying statement, committed on its own.
+
+    On PostgreSQL it runs in autocommit: the server commits it, one round trip in all (no BEGIN,
+    no COMMIT). pysqlite opens a transaction before a write, committed here. The statement
+    returns at most one row (fetched before the commit).
+    """
+    return _single_statement(engine, statement, values, commit=True)
+
+
+def _single_statement(engine: Engine, statement: Prepared, values: Mapping[str, Any],
+                      commit: bool = False) -> tuple[Any, ...] | None:
     connection = engine.raw_connection()
     dialect, dbapi_connection = engine.dialect, connection.dbapi_connection
     switch = dialect.name != "sqlite" and dbapi_connection is not None
@@ -135,7 +151,10 @@ def read_one(engine: Engine, statement: Prepared, values: Mapping[str, Any]) -> 
             dialect.set_isolation_level(dbapi_connection, "AUTOCOMMIT")  # type: ignore[arg-type]
         cursor = connection.cursor()
         try:
-            return Transaction(cursor, dialect).first(statement, values)
+            row = Transaction(cursor, dialect).first(statement, values)
+            if commit:
+                connection.commit()  # pysqlite's transaction; nothing to do in autocommit
+            return row
         finally:
             cursor.close()
             if switch:

@@ -16,7 +16,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import (
+    CTE,
+    Integer,
+    String,
+    bindparam,
+    case,
+    false,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 
 from idp.db import Base
 from idp.oidc.models import AuthorizationCode, Grant, Token
@@ -64,17 +76,28 @@ def _clients_grant(grant_id: Any, *extra: Any) -> Any:
 
 
 _TOKEN_COLUMNS = ("key", "kind", "grant_id", "expires_at", "issued_at", "used", "revoked")
+_KINDS = ("access", "refresh")
+
+
+def _token_values(kind: str, grant_id: Any) -> tuple[Any, ...]:
+    """One token row in ``_TOKEN_COLUMNS`` order: parameters ``{kind}_key``,
+    ``{kind}_expires_at`` and ``b_now`` (issued at)."""
+    return (bindparam(f"{kind}_key", type_=String), literal(kind, String), grant_id,
+            bindparam(f"{kind}_expires_at", type_=Integer), bindparam("b_now", type_=Integer),
+            false(), false())
+
+
 # The access and the refresh token in one multi-row INSERT: one round trip on PostgreSQL
 # without psycopg's executemany pipeline (its set-up cost more than the second statement).
 INSERT_TOKENS = Prepared(insert(TOKENS).values([
-    {name: bindparam(f"{prefix}_{name}") for name in _TOKEN_COLUMNS}
-    for prefix in ("access", "refresh")]))
+    dict(zip(_TOKEN_COLUMNS, _token_values(kind, bindparam("b_grant")), strict=True))
+    for kind in _KINDS]))
 
 # -- authorization codes: of two concurrent redemptions exactly one gets a row back ----------
 # RETURNING redirect_uri, code_challenge, expires_at, then the grant's columns
-REDEEM_CODE = Prepared(update(CODES).where(
-    CODES.c.code_hash == bindparam("b_code"), CODES.c.used.is_(False),
-    _clients_grant(CODES.c.grant_id)).values(used=True).returning(
+_REDEEMABLE = (CODES.c.code_hash == bindparam("b_code"), CODES.c.used.is_(False),
+               _clients_grant(CODES.c.grant_id))  # this client's code, not used yet
+REDEEM_CODE = Prepared(update(CODES).where(*_REDEEMABLE).values(used=True).returning(
     CODES.c.redirect_uri, CODES.c.code_challenge, CODES.c.expires_at,
     *_grant_of(CODES.c.grant_id)))
 _USED_CODE_GRANT = select(CODES.c.grant_id).where(
@@ -89,9 +112,9 @@ CODE_OWNER = Prepared(select(GRANTS.c.client_id).join_from(
 # -- refresh tokens: rotated once; a second use revokes the grant ----------------------------
 _LIVE_REFRESH = (TOKENS.c.key == bindparam("b_key"), TOKENS.c.kind == "refresh",
                  TOKENS.c.revoked.is_(False), TOKENS.c.expires_at >= bindparam("b_now"))
-ROTATE_REFRESH = Prepared(update(TOKENS).where(  # RETURNING the grant's columns
-    *_LIVE_REFRESH, TOKENS.c.used.is_(False),
-    _clients_grant(TOKENS.c.grant_id, GRANTS.c.revoked.is_(False))).values(
+_ROTATABLE = (*_LIVE_REFRESH, TOKENS.c.used.is_(False),
+              _clients_grant(TOKENS.c.grant_id, GRANTS.c.revoked.is_(False)))
+ROTATE_REFRESH = Prepared(update(TOKENS).where(*_ROTATABLE).values(  # RETURNING the grant's columns
     used=True).returning(*_grant_of(TOKENS.c.grant_id)))
 _USED_REFRESH_GRANT = select(TOKENS.c.grant_id).where(
     *_LIVE_REFRESH, TOKENS.c.used.is_(True)).scalar_subquery()
@@ -110,3 +133,50 @@ ACCESS_GRANT = Prepared(select(
     GRANTS.c.private_id, GRANTS.c.scope, GRANTS.c.claims).join_from(
     TOKENS, GRANTS, GRANTS.c.id == TOKENS.c.grant_id).where(
     TOKENS.c.key == bindparam("b_key"), TOKENS.c.kind == "access"))
+
+# -- PostgreSQL: redemption (or rotation) and the new tokens in one autocommit statement ------
+# A data-modifying CTE redeems the code, a second one INSERTs the two token rows from its
+# output, and the main SELECT returns the grant's columns: one round trip, committed by the
+# server. PostgreSQL runs every data-modifying CTE to completion whatever the SELECT reads. Of
+# two concurrent statements on one code, the second waits for the first's row lock, re-checks
+# ``used IS false`` and redeems nothing: one winner, as with the UPDATE alone. SQLite allows no
+# INSERT or UPDATE inside WITH: it keeps the statements above.
+ONE_STATEMENT_DIALECTS = frozenset({"postgresql"})
+EXPIRED, OTHER_REDIRECT_URI, WRONG_VERIFIER = "expired", "redirect_uri", "code_verifier"
+
+
+def _refusal() -> Any:
+    """Why a code just redeemed may not be exchanged, or NULL (RFC 6749 §4.1.3, RFC 7636 §4.6);
+    the checks and their order are those of ``tokens._check_code``.
+
+    ``b_redirect`` is NULL when the request has none: IS DISTINCT FROM then refuses it, as
+    ``None != uri`` does in Python. ``b_challenge`` is the S256 of the presented verifier,
+    computed in Python. SQL's equality is not constant-time, but timing it could tell at most
+    how many leading characters of that hash match the stored challenge: nothing usable
+    towards a SHA-256 preimage, and the code is spent by this one try anyway.
+    """
+    return case(
+        (CODES.c.expires_at < bindparam("b_now", type_=Integer), EXPIRED),
+        (CODES.c.redirect_uri.is_distinct_from(bindparam("b_redirect", type_=String)),
+         OTHER_REDIRECT_URI),
+        (CODES.c.code_challenge != bindparam("b_challenge", type_=String), WRONG_VERIFIER))
+
+
+def _with_new_tokens(source: CTE, *extra: Any, when: tuple[Any, ...] = ()) -> Prepared:
+    """``extra`` and the grant's columns for each row of ``source`` (a CTE returning
+    ``grant_id``), INSERTing the access and refresh token of that grant where ``when`` holds."""
+    rows = [select(*_token_values(kind, source.c.grant_id)).where(*when) for kind in _KINDS]
+    issued = insert(TOKENS).from_select(_TOKEN_COLUMNS, union_all(*rows)).cte("issued")
+    return Prepared(select(*extra, *(GRANTS.c[name] for name in _GRANT_COLUMNS)).join_from(
+        source, GRANTS, GRANTS.c.id == source.c.grant_id).add_cte(issued))
+
+
+_REDEEMED = update(CODES).where(*_REDEEMABLE).values(used=True).returning(
+    CODES.c.grant_id, _refusal().label("refusal")).cte("redeemed")
+# One row (refusal, then the grant's columns) when this client's unused code was redeemed:
+# consumed whatever the refusal, tokens INSERTed only without one.
+EXCHANGE_CODE = _with_new_tokens(_REDEEMED, _REDEEMED.c.refusal,
+                                 when=(_REDEEMED.c.refusal.is_(None),))
+_ROTATED = update(TOKENS).where(*_ROTATABLE).values(used=True).returning(
+    TOKENS.c.grant_id).cte("rotated")
+ROTATE_AND_ISSUE = _with_new_tokens(_ROTATED)  # the grant's columns, when rotated

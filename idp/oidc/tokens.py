@@ -1,10 +1,12 @@
 """The token endpoint's grants and the tokens they issue (OIDC Core §3.1.3, RFC 6749 §4.1.3,
 §6; RFC 7636 §4.6; RFC 9068; RFC 9700 §4.14 for refresh token rotation).
 
-Hot path: one transaction per request, cached client and key objects. A code is redeemed by a
-conditional UPDATE, so two concurrent redemptions cannot both succeed; a second redemption
-revokes every token issued from the code (RFC 6749 §4.1.2), and a second use of a rotated
-refresh token revokes the whole grant (RFC 9700 §4.14.2).
+Hot path: one transaction per request, cached client and key objects; on PostgreSQL one
+autocommit statement (``token_sql.EXCHANGE_CODE``, ``ROTATE_AND_ISSUE``), with the token values
+made beforehand. A code is redeemed by a conditional UPDATE, so two concurrent redemptions cannot
+both succeed; a refused code stays consumed (one try per code); a second redemption revokes every
+token issued from the code (RFC 6749 §4.1.2), and a second use of a rotated refresh token revokes
+the whole grant (RFC 9700 §4.14.2).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
@@ -24,7 +27,7 @@ from idp.oidc.clients import ClientInfo
 from idp.oidc.context import OidcContext, now
 from idp.oidc.errors import InvalidGrantError, InvalidRequestError, UnsupportedGrantTypeError
 from idp.oidc.pairwise import subject
-from idp.oidc.prepared import Transaction, transaction
+from idp.oidc.prepared import Transaction, transaction, write_one
 
 
 def digest(value: str) -> str:
@@ -52,18 +55,35 @@ def _exchange_code(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]
     if not code or not verifier:
         raise InvalidRequestError("code and code_verifier are required")
     keys = {"b_code": digest(code), "b_client": client.client_id}
-    with transaction(_engine(ctx)) as tx:
+    engine = _engine(ctx)
+    if engine.dialect.name in sql.ONE_STATEMENT_DIALECTS:
+        return _exchange_in_one_statement(ctx, engine, client, form, keys)
+    with transaction(engine) as tx:
         redeemed = tx.first(sql.REDEEM_CODE, keys)
         if redeemed is not None:
-            try:
-                _check_code(redeemed, form.get("redirect_uri"), verifier)
-            except InvalidGrantError as error:
-                refused = error  # the code stays consumed: one try per code
-            else:
+            if (reason := _check_code(redeemed, form.get("redirect_uri"), verifier)) is None:
                 return issue(ctx, tx, client, sql.GrantInfo.of(redeemed[3:]))
+            refused = InvalidGrantError(REFUSALS[reason])  # stays consumed: one try per code
         else:
             refused = _refused_code(tx, keys)
     raise refused  # after the block: the consumption or revocation commits
+
+
+def _exchange_in_one_statement(ctx: OidcContext, engine: Engine, client: ClientInfo,
+                               form: Mapping[str, str], keys: dict[str, str]) -> dict[str, Any]:
+    """The code redeemed, checked and its tokens stored by one autocommit statement; a second
+    transaction only when no code of this client's was redeemable, to say why (and revoke)."""
+    minted = _Minted.new(client)
+    row = write_one(engine, sql.EXCHANGE_CODE, {
+        **keys, **minted.rows(ctx), "b_redirect": form.get("redirect_uri"),
+        "b_challenge": s256(form["code_verifier"])})
+    if row is None:
+        with transaction(engine) as tx:
+            refused = _refused_code(tx, keys)
+        raise refused
+    if row[0] is not None:  # consumed all the same: one try per code
+        raise InvalidGrantError(REFUSALS[row[0]])
+    return _response(ctx, client, sql.GrantInfo.of(row[1:]), minted)
 
 
 def _engine(ctx: OidcContext) -> Engine:
@@ -73,7 +93,8 @@ def _engine(ctx: OidcContext) -> Engine:
 
 def _refused_code(tx: Transaction, keys: dict[str, str]) -> InvalidGrantError:
     """Why a code did not redeem; a replay revokes every token issued from it (RFC 6749
-    §4.1.2)."""
+    §4.1.2). Its own statements, after the redemption's: a redemption that lost a race to a
+    concurrent one sees the winner's commit here, and revokes its tokens too."""
     replayed = tx.first(sql.REVOKE_REPLAYED_CODE, keys)
     if replayed is not None:
         tx.execute(sql.REVOKE_GRANT_TOKENS, {"b_grant": replayed[0]})
@@ -83,17 +104,31 @@ def _refused_code(tx: Transaction, keys: dict[str, str]) -> InvalidGrantError:
     return InvalidGrantError("the code was not issued to this client")
 
 
-def _check_code(redeemed: tuple[Any, ...], redirect_uri: str | None, verifier: str) -> None:
-    """``redeemed``: the code's redirect_uri, code_challenge and expires_at first."""
+REFUSALS = {  # why a redeemed code is refused (RFC 6749 §4.1.3, RFC 7636 §4.6)
+    sql.EXPIRED: "the authorization code has expired",
+    sql.OTHER_REDIRECT_URI: "redirect_uri differs from the authorization request's",
+    sql.WRONG_VERIFIER: "code_verifier does not match the code_challenge (PKCE)"}
+
+
+def s256(verifier: str) -> str:
+    """The PKCE S256 code challenge of ``verifier`` (RFC 7636 §4.2)."""
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii", "replace"))
+                                    .digest()).rstrip(b"=").decode()
+
+
+def _check_code(redeemed: tuple[Any, ...], redirect_uri: str | None, verifier: str) -> \
+        str | None:
+    """Why the redeemed code is refused (a ``REFUSALS`` key), or None. ``redeemed``: the code's
+    redirect_uri, code_challenge and expires_at first. PostgreSQL makes the same checks, in the
+    same order, in SQL (``token_sql._refusal``)."""
     registered_uri, challenge, expires_at = redeemed[:3]
     if expires_at < now():
-        raise InvalidGrantError("the authorization code has expired")
+        return sql.EXPIRED
     if redirect_uri != registered_uri:
-        raise InvalidGrantError("redirect_uri differs from the authorization request's")
-    computed = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii", "replace"))
-                                        .digest()).rstrip(b"=").decode()
-    if not hmac.compare_digest(computed, challenge):
-        raise InvalidGrantError("code_verifier does not match the code_challenge (PKCE)")
+        return sql.OTHER_REDIRECT_URI
+    if not hmac.compare_digest(s256(verifier), challenge):
+        return sql.WRONG_VERIFIER
+    return None
 
 
 def _refresh(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> dict[str, Any]:
@@ -101,53 +136,91 @@ def _refresh(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> d
     if not presented:
         raise InvalidRequestError("refresh_token is required")
     keys = {"b_key": digest(presented), "b_client": client.client_id, "b_now": now()}
-    with transaction(_engine(ctx)) as tx:
+    engine = _engine(ctx)
+    if engine.dialect.name in sql.ONE_STATEMENT_DIALECTS:
+        minted = _Minted.new(client)
+        rotated = write_one(engine, sql.ROTATE_AND_ISSUE, {**keys, **minted.rows(ctx)})
+        if rotated is not None:
+            return _response(ctx, client, sql.GrantInfo.of(rotated), minted)
+        with transaction(engine) as tx:
+            refused = _refused_refresh(tx, keys)
+        raise refused
+    with transaction(engine) as tx:
         rotated = tx.first(sql.ROTATE_REFRESH, keys)
         if rotated is not None:
             return issue(ctx, tx, client, sql.GrantInfo.of(rotated))
-        replayed = tx.first(sql.REVOKE_REPLAYED_REFRESH, keys)
-        if replayed is not None:
-            tx.execute(sql.REVOKE_GRANT_TOKENS, {"b_grant": replayed[0]})
-            refused = InvalidGrantError(
-                "the refresh token was already used: every token of this grant is revoked")
-        elif (tx.first(sql.REFRESH_OWNER, keys) or (None,))[0] != client.client_id:
-            refused = InvalidGrantError("unknown refresh token")
-        else:
-            refused = InvalidGrantError("the refresh token is revoked or expired")
-    raise refused  # after the block: the revocation above commits
+        refused = _refused_refresh(tx, keys)
+    raise refused  # after the block: the revocation commits
+
+
+def _refused_refresh(tx: Transaction, keys: dict[str, Any]) -> InvalidGrantError:
+    """Why a refresh token did not rotate; a second use of a rotated one revokes the whole
+    grant (RFC 9700 §4.14.2)."""
+    replayed = tx.first(sql.REVOKE_REPLAYED_REFRESH, keys)
+    if replayed is not None:
+        tx.execute(sql.REVOKE_GRANT_TOKENS, {"b_grant": replayed[0]})
+        return InvalidGrantError(
+            "the refresh token was already used: every token of this grant is revoked")
+    if (tx.first(sql.REFRESH_OWNER, keys) or (None,))[0] != keys["b_client"]:
+        return InvalidGrantError("unknown refresh token")
+    return InvalidGrantError("the refresh token is revoked or expired")
+
+
+@dataclass(frozen=True)
+class _Minted:
+    """The random values of one issuance, made before the statement that stores their
+    digests: the opaque access token or the JWT access token's jti, and the refresh token."""
+
+    access: str
+    opaque: bool
+    refresh: str
+    issued: int
+
+    @classmethod
+    def new(cls, client: ClientInfo) -> _Minted:
+        opaque = client.access_token_format == "opaque"  # noqa: S105  (a format name)
+        return cls(secrets.token_urlsafe(32 if opaque else 16), opaque,
+                   secrets.token_urlsafe(32), now())
+
+    def rows(self, ctx: OidcContext) -> dict[str, Any]:
+        """The token INSERT's parameters (``token_sql._token_values``)."""
+        settings = ctx.settings
+        return {"access_key": digest(self.access) if self.opaque else "jti:" + self.access,
+                "access_expires_at": self.issued + settings.access_token_lifetime_seconds,
+                "refresh_key": digest(self.refresh),
+                "refresh_expires_at": self.issued + settings.refresh_token_lifetime_seconds,
+                "b_now": self.issued}
 
 
 def issue(ctx: OidcContext, tx: Transaction, client: ClientInfo, grant: sql.GrantInfo) -> \
         dict[str, Any]:
-    """Access token, ID token and a new refresh token for ``grant``."""
-    issued, settings = now(), ctx.settings
+    """Access token, ID token and a new refresh token for ``grant``, stored in ``tx``."""
+    minted = _Minted.new(client)
+    tx.execute(sql.INSERT_TOKENS, {**minted.rows(ctx), "b_grant": grant.id})
+    return _response(ctx, client, grant, minted)
+
+
+def _response(ctx: OidcContext, client: ClientInfo, grant: sql.GrantInfo, minted: _Minted) -> \
+        dict[str, Any]:
+    """The token response (RFC 6749 §5.1) for tokens already stored."""
     sub = subject(client, grant.private_id, ctx.pairwise_salt)
-    access_token, access_key = _access_token(ctx, client, grant, sub, issued)
-    refresh_token = secrets.token_urlsafe(32)
-    common = {"grant_id": grant.id, "issued_at": issued, "used": False, "revoked": False}
-    rows = {"access": {**common, "key": access_key, "kind": "access",
-                       "expires_at": issued + settings.access_token_lifetime_seconds},
-            "refresh": {**common, "key": digest(refresh_token), "kind": "refresh",
-                        "expires_at": issued + settings.refresh_token_lifetime_seconds}}
-    tx.execute(sql.INSERT_TOKENS, {f"{row}_{name}": value for row, values in rows.items()
-                                   for name, value in values.items()})
-    return {"access_token": access_token, "token_type": "Bearer",
-            "expires_in": settings.access_token_lifetime_seconds,
-            "refresh_token": refresh_token, "scope": grant.scope,
-            "id_token": id_token(ctx, client, grant, sub, issued)}
+    lifetime = ctx.settings.access_token_lifetime_seconds
+    access_token = minted.access if minted.opaque else _jwt_access_token(
+        ctx, client, grant, sub, minted)
+    return {"access_token": access_token, "token_type": "Bearer", "expires_in": lifetime,
+            "refresh_token": minted.refresh, "scope": grant.scope,
+            "id_token": id_token(ctx, client, grant, sub, minted.issued)}
 
 
-def _access_token(ctx: OidcContext, client: ClientInfo, grant: sql.GrantInfo, sub: str,
-                  issued: int) -> tuple[str, str]:
-    if client.access_token_format == "opaque":  # noqa: S105  (a format name, not a secret)
-        value = secrets.token_urlsafe(32)
-        return value, digest(value)
-    jti = secrets.token_urlsafe(16)
+def _jwt_access_token(ctx: OidcContext, client: ClientInfo, grant: sql.GrantInfo, sub: str,
+                      minted: _Minted) -> str:
+    """An RFC 9068 access token; stored by its jti."""
     claims = {"iss": ctx.issuer, "sub": sub, "aud": ctx.issuer, "client_id": client.client_id,
-              "iat": issued, "exp": issued + ctx.settings.access_token_lifetime_seconds,
-              "jti": jti, "scope": grant.scope, "auth_time": grant.auth_time,
+              "iat": minted.issued,
+              "exp": minted.issued + ctx.settings.access_token_lifetime_seconds,
+              "jti": minted.access, "scope": grant.scope, "auth_time": grant.auth_time,
               "acr": grant.acr, "amr": grant.amr}
-    return ctx.keys.sign(claims, "ES256", typ="at+jwt"), "jti:" + jti
+    return ctx.keys.sign(claims, "ES256", typ="at+jwt")
 
 
 def id_token(ctx: OidcContext, client: ClientInfo, grant: sql.GrantInfo, sub: str,

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 
 from idp.db import make_engine
-from idp.oidc.prepared import Prepared, transaction
+from idp.oidc.prepared import Prepared, read_one, transaction, write_one
 
 METADATA = MetaData()
 ROWS = Table("rows", METADATA, Column("id", String(10), primary_key=True),
@@ -72,3 +72,26 @@ def test_an_error_inside_the_block_rolls_the_whole_transaction_back(engine: Engi
         flip_then_fail()
     with transaction(engine) as tx:
         assert tx.first(READ, {"b_id": "c"}) == (None, False, 1)
+
+
+def test_write_one_commits_its_statement_on_its_own(engine: Engine) -> None:
+    _add(engine, "d")
+    assert write_one(engine, FLIP, {"b_id": "d"}) == (None, True)
+    assert write_one(engine, FLIP, {"b_id": "d"}) is None
+    assert read_one(engine, READ, {"b_id": "d"}) == (None, True, 1)
+
+
+def test_a_transaction_after_write_one_is_atomic_again(engine: Engine) -> None:
+    """write_one's autocommit ends with it: the pooled connection is transactional again."""
+    _add(engine, "e")
+    _add(engine, "f")
+    write_one(engine, FLIP, {"b_id": "e"})
+
+    def flip_then_fail() -> None:
+        with transaction(engine) as tx:
+            assert tx.first(FLIP, {"b_id": "f"}) is not None
+            raise RuntimeError("after the write")
+
+    with pytest.raises(RuntimeError, match="after the write"):
+        flip_then_fail()
+    assert read_one(engine, READ, {"b_id": "f"}) == (None, False, 1)

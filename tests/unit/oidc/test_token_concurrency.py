@@ -7,7 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import select
 
+from idp.oidc.models import AuthorizationCode, Token
+from idp.oidc.tokens import digest
 from tests.unit.oidc.conftest import REDIRECT, Rp, register
 
 
@@ -34,6 +37,23 @@ def test_concurrent_redemptions_of_one_code_issue_tokens_once(db_rp: Rp) -> None
         answers = list(pool.map(lambda _: _exchange_in_new_client(db_rp, code, verifier),
                                 range(4)))
     assert sorted(answer.status_code for answer in answers) == [200, 400, 400, 400]
+
+
+def test_a_race_for_one_code_stores_one_pair_of_tokens_which_the_losers_revoke(
+        db_rp: Rp) -> None:
+    """Every loser finds the code used only after the winner committed its tokens (it waited
+    for the row lock, or came later), so its replay revokes them (RFC 6749 §4.1.2)."""
+    db_rp.login()
+    code, verifier = db_rp.code()
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: _exchange_in_new_client(db_rp, code, verifier),
+                                range(6)))
+    assert [answer.status_code for answer in answers].count(200) == 1
+    with db_rp.app.extensions["idp.sessions"]() as session:
+        tokens = session.execute(select(Token.kind, Token.revoked).join(
+            AuthorizationCode, AuthorizationCode.grant_id == Token.grant_id).where(
+            AuthorizationCode.code_hash == digest(code)).order_by(Token.kind)).all()
+    assert [tuple(row) for row in tokens] == [("access", True), ("refresh", True)]
 
 
 def test_a_code_presented_by_another_client_is_refused_and_stays_redeemable(

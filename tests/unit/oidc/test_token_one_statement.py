@@ -1,0 +1,196 @@
+"""The code exchange and refresh rotation in one autocommit statement on PostgreSQL, with
+today's refusals on both databases: a refused code stays consumed and gets no token, a replay
+revokes the code's tokens (RFC 6749 §4.1.2, §4.1.3; RFC 7636 §4.6)."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from flask import Flask
+from psycopg.pq import Trace
+from sqlalchemy import Engine, event, select, update
+
+from idp import db
+from idp.oidc.models import AuthorizationCode, Token
+from idp.oidc.tokens import digest
+from tests.unit.oidc.conftest import REDIRECT, Rp, pkce
+
+ON_POSTGRESQL = pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+
+
+@contextmanager
+def protocol_trace(engine: Engine) -> Iterator[list[str]]:
+    """libpq's trace of every message on the connections checked out of the pool meanwhile
+    (filled in when the block ends): what really went over the wire, BEGIN and COMMIT too."""
+    lines: list[str] = []
+
+    def start(dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.pgconn.trace(sink.fileno())
+        dbapi_connection.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
+
+    def stop(dbapi_connection: Any, *_: Any) -> None:
+        dbapi_connection.pgconn.untrace()
+
+    with tempfile.TemporaryFile("w+") as sink:
+        event.listen(engine, "checkout", start)
+        event.listen(engine, "checkin", stop)
+        try:
+            yield lines
+        finally:
+            event.remove(engine, "checkout", start)
+            event.remove(engine, "checkin", stop)
+            sink.seek(0)
+            lines.extend(sink.read().splitlines())
+
+
+def _round_trips(lines: list[str]) -> list[str]:
+    """The server's ReadyForQuery messages, one per round trip: 'I' idle, 'T' in a
+    transaction."""
+    return [line.split("\t")[-1].strip() for line in lines if "\tReadyForQuery\t" in line]
+
+
+def _statements(lines: list[str]) -> list[str]:
+    """The SQL texts sent (their first line: the SQL's own newlines split the trace's line)."""
+    return [line.split("\t", 3)[3].strip() for line in lines
+            if line.startswith("F\t") and line.split("\t")[2] in ("Parse", "Query")]
+
+
+def _traced_token_request(rp: Rp, **form: str) -> tuple[Any, list[str]]:
+    with protocol_trace(rp.app.extensions["idp.engine"]) as lines:
+        answer = rp.token(**form)
+    return answer, lines
+
+
+def _code_and_tokens(app: Flask, code: str) -> tuple[bool, list[tuple[str, bool]]]:
+    """Whether ``code`` is used, and (kind, revoked) of every token of its grant."""
+    with app.extensions["idp.sessions"]() as session:
+        grant_id, used = session.execute(select(
+            AuthorizationCode.grant_id, AuthorizationCode.used).where(
+            AuthorizationCode.code_hash == digest(code))).one()
+        tokens = session.execute(select(Token.kind, Token.revoked).where(
+            Token.grant_id == grant_id).order_by(Token.kind)).all()
+    return used, [tuple(row) for row in tokens]
+
+
+@ON_POSTGRESQL
+def test_a_code_exchange_is_one_statement_in_one_round_trip(db_rp: Rp) -> None:
+    db_rp.login()
+    db_rp.exchange(*db_rp.code())  # the pool's first connection and the client cache, warm
+    code, verifier = db_rp.code()
+    answer, lines = _traced_token_request(
+        db_rp, grant_type="authorization_code", code=code, code_verifier=verifier,
+        redirect_uri=REDIRECT)
+    assert answer.status_code == 200, answer.get_json()
+    assert _round_trips(lines) == ["I"]  # autocommit: no BEGIN, no COMMIT
+    [statement] = _statements(lines)
+    assert statement.startswith('"" "WITH redeemed AS')
+    assert _code_and_tokens(db_rp.app, code) == (True, [("access", False), ("refresh", False)])
+    bearer = {"Authorization": f"Bearer {answer.get_json()['access_token']}"}
+    assert db_rp.browser.get("/userinfo", headers=bearer).status_code == 200
+
+
+@ON_POSTGRESQL
+def test_a_refresh_rotation_is_one_round_trip(db_rp: Rp) -> None:
+    db_rp.login()
+    first = db_rp.exchange(*db_rp.code()).get_json()
+    answer, lines = _traced_token_request(db_rp, grant_type="refresh_token",
+                                          refresh_token=first["refresh_token"])
+    assert answer.status_code == 200, answer.get_json()
+    assert _round_trips(lines) == ["I"]
+    again = db_rp.token(grant_type="refresh_token", refresh_token=answer.get_json()[
+        "refresh_token"])
+    assert again.status_code == 200
+
+
+@ON_POSTGRESQL
+def test_a_refused_code_costs_one_round_trip_and_a_replay_one_transaction_more(
+        db_rp: Rp) -> None:
+    db_rp.login()
+    code, verifier = db_rp.code()
+    refused, lines = _traced_token_request(
+        db_rp, grant_type="authorization_code", code=code, code_verifier=pkce()[0],
+        redirect_uri=REDIRECT)
+    assert refused.status_code == 400
+    assert _round_trips(lines) == ["I"]
+    replay, lines = _traced_token_request(
+        db_rp, grant_type="authorization_code", code=code, code_verifier=verifier,
+        redirect_uri=REDIRECT)
+    assert replay.status_code == 400
+    assert _round_trips(lines)[0] == "I"  # the exchange statement, then BEGIN … COMMIT
+    assert _round_trips(lines)[-1] == "I"
+    assert len(_round_trips(lines)) > 2
+
+
+REFUSED = {
+    "wrong verifier": ({"code_verifier": "wrong-" + "v" * 43},
+                       "code_verifier does not match the code_challenge (PKCE)"),
+    "other redirect_uri": ({"redirect_uri": REDIRECT + "/other"},
+                           "redirect_uri differs from the authorization request's"),
+    "no redirect_uri": ({"redirect_uri": None},
+                        "redirect_uri differs from the authorization request's"),
+    "expired": ({}, "the authorization code has expired"),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_a_refused_code_is_consumed_without_tokens_and_its_retry_is_a_replay(
+        db_rp: Rp, case: str) -> None:
+    db_rp.login()
+    code, verifier = db_rp.code()
+    if case == "expired":
+        with db.transaction(db_rp.app.extensions["idp.sessions"]) as session:
+            session.execute(update(AuthorizationCode).where(
+                AuthorizationCode.code_hash == digest(code)).values(
+                expires_at=int(time.time()) - 1))
+    changed, description = REFUSED[case]
+    form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+            "redirect_uri": REDIRECT, **changed}
+    refused = db_rp.token(**{name: value for name, value in form.items() if value is not None})
+    assert refused.status_code == 400
+    assert refused.get_json() == {"error": "invalid_grant", "error_description": description}
+    assert _code_and_tokens(db_rp.app, code) == (True, [])
+    retry = db_rp.exchange(code, verifier)  # one try per code: the right values are too late
+    assert retry.get_json()["error_description"] == \
+        "the code was already used; its tokens are now revoked"
+    assert _code_and_tokens(db_rp.app, code) == (True, [])
+
+
+def test_a_replayed_code_revokes_the_tokens_issued_from_it(db_rp: Rp) -> None:
+    db_rp.login()
+    code, verifier = db_rp.code()
+    first = db_rp.exchange(code, verifier).get_json()
+    replay = db_rp.exchange(code, verifier)
+    assert replay.status_code == 400
+    assert replay.get_json() == {
+        "error": "invalid_grant",
+        "error_description": "the code was already used; its tokens are now revoked"}
+    assert _code_and_tokens(db_rp.app, code) == (True, [("access", True), ("refresh", True)])
+    bearer = {"Authorization": f"Bearer {first['access_token']}"}
+    assert db_rp.browser.get("/userinfo", headers=bearer).status_code == 401
+    refreshed = db_rp.token(grant_type="refresh_token", refresh_token=first["refresh_token"])
+    assert refreshed.get_json()["error"] == "invalid_grant"
+
+
+def test_a_replayed_refresh_token_revokes_the_grant(db_rp: Rp) -> None:
+    db_rp.login()
+    first = db_rp.exchange(*db_rp.code()).get_json()
+    second = db_rp.token(grant_type="refresh_token", refresh_token=first["refresh_token"])
+    assert second.status_code == 200
+    replay = db_rp.token(grant_type="refresh_token", refresh_token=first["refresh_token"])
+    assert replay.get_json()["error_description"] == \
+        "the refresh token was already used: every token of this grant is revoked"
+    later = db_rp.token(grant_type="refresh_token",
+                        refresh_token=second.get_json()["refresh_token"])
+    assert later.get_json()["error_description"] == "the refresh token is revoked or expired"
+
+
+def test_an_unknown_refresh_token_is_refused(db_rp: Rp) -> None:
+    refused = db_rp.token(grant_type="refresh_token", refresh_token="no-such-token")
+    assert refused.get_json() == {"error": "invalid_grant",
+                                  "error_description": "unknown refresh token"}
