@@ -65,6 +65,7 @@ class AnchorChecker:
     def __init__(self, sessions: sessionmaker[Session], trust: TrustPort,
                  policy: AnchorPolicy = DEFAULT_POLICY) -> None:
         self._sessions = sessions
+        self._reads = dbm.single_read_sessions(sessions)  # _inputs is one SELECT
         self._trust = trust
         self._policy = policy
 
@@ -72,7 +73,7 @@ class AnchorChecker:
         """Ask now, decide, record. ``auth``: the auth certificate's status when the caller has
         just checked it (a card login), so it is not asked twice."""
         at = anchors.now()
-        with self._sessions() as db:
+        with self._reads() as db:
             found = db.execute(_inputs(private_id)).first()
         if found is not None and found.state == "closed":
             return AnchorCheck(private_id, AnchorState.CLOSED, "closed", None, at)
