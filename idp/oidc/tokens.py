@@ -57,7 +57,8 @@ def _exchange_code(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]
     keys = {"b_code": digest(code), "b_client": client.client_id}
     engine = _engine(ctx)
     if engine.dialect.name in sql.ONE_STATEMENT_DIALECTS:
-        return _exchange_in_one_statement(ctx, engine, client, form, keys)
+        return _exchange_in_one_statement(ctx, engine, client, keys | {
+            "b_challenge": s256(verifier), "b_redirect": form.get("redirect_uri")})
     with transaction(engine) as tx:
         redeemed = tx.first(sql.REDEEM_CODE, keys)
         if redeemed is not None:
@@ -70,13 +71,11 @@ def _exchange_code(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]
 
 
 def _exchange_in_one_statement(ctx: OidcContext, engine: Engine, client: ClientInfo,
-                               form: Mapping[str, str], keys: dict[str, str]) -> dict[str, Any]:
+                               keys: dict[str, Any]) -> dict[str, Any]:
     """The code redeemed, checked and its tokens stored by one autocommit statement; a second
     transaction only when no code of this client's was redeemable, to say why (and revoke)."""
     minted = _Minted.new(client)
-    row = write_one(engine, sql.EXCHANGE_CODE, {
-        **keys, **minted.rows(ctx), "b_redirect": form.get("redirect_uri"),
-        "b_challenge": s256(form["code_verifier"])})
+    row = write_one(engine, sql.EXCHANGE_CODE, keys | minted.rows(ctx))
     if row is None:
         with transaction(engine) as tx:
             refused = _refused_code(tx, keys)
@@ -91,7 +90,7 @@ def _engine(ctx: OidcContext) -> Engine:
     return engine
 
 
-def _refused_code(tx: Transaction, keys: dict[str, str]) -> InvalidGrantError:
+def _refused_code(tx: Transaction, keys: Mapping[str, Any]) -> InvalidGrantError:
     """Why a code did not redeem; a replay revokes every token issued from it (RFC 6749
     §4.1.2). Its own statements, after the redemption's: a redemption that lost a race to a
     concurrent one sees the winner's commit here, and revokes its tokens too."""
@@ -138,13 +137,7 @@ def _refresh(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> d
     keys = {"b_key": digest(presented), "b_client": client.client_id, "b_now": now()}
     engine = _engine(ctx)
     if engine.dialect.name in sql.ONE_STATEMENT_DIALECTS:
-        minted = _Minted.new(client)
-        rotated = write_one(engine, sql.ROTATE_AND_ISSUE, {**keys, **minted.rows(ctx)})
-        if rotated is not None:
-            return _response(ctx, client, sql.GrantInfo.of(rotated), minted)
-        with transaction(engine) as tx:
-            refused = _refused_refresh(tx, keys)
-        raise refused
+        return _rotate_in_one_statement(ctx, engine, client, keys)
     with transaction(engine) as tx:
         rotated = tx.first(sql.ROTATE_REFRESH, keys)
         if rotated is not None:
@@ -153,7 +146,20 @@ def _refresh(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> d
     raise refused  # after the block: the revocation commits
 
 
-def _refused_refresh(tx: Transaction, keys: dict[str, Any]) -> InvalidGrantError:
+def _rotate_in_one_statement(ctx: OidcContext, engine: Engine, client: ClientInfo,
+                             keys: dict[str, Any]) -> dict[str, Any]:
+    """Rotation and the new tokens in one autocommit statement; a second transaction only
+    when the refresh token did not rotate, to say why (and revoke)."""
+    minted = _Minted.new(client)
+    rotated = write_one(engine, sql.ROTATE_AND_ISSUE, keys | minted.rows(ctx))
+    if rotated is None:
+        with transaction(engine) as tx:
+            refused = _refused_refresh(tx, keys)
+        raise refused
+    return _response(ctx, client, sql.GrantInfo.of(rotated), minted)
+
+
+def _refused_refresh(tx: Transaction, keys: Mapping[str, Any]) -> InvalidGrantError:
     """Why a refresh token did not rotate; a second use of a rotated one revokes the whole
     grant (RFC 9700 §4.14.2)."""
     replayed = tx.first(sql.REVOKE_REPLAYED_REFRESH, keys)
