@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
+import itertools
 import json
 import multiprocessing
 import os
@@ -202,7 +203,7 @@ def client(target: Target, number: int, clients: int, seconds: float,
 
 
 def _serve(var_dir: Path, database_url: str, port: int, workers: int,
-           threads: int) -> subprocess.Popen[bytes]:
+           threads: int, server: str = "gunicorn") -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
     url = f"http://localhost:{port}"
     env.update(IDP_VAR_DIR=str(var_dir), IDP_DATABASE_URL=database_url, IDP_CONFIG="/dev/null",
@@ -212,7 +213,7 @@ def _serve(var_dir: Path, database_url: str, port: int, workers: int,
                IDP_WEBAUTHN__ORIGINS=json.dumps([url]))
     process = subprocess.Popen([str(Path(sys.executable).parent / "idp"), "serve", "--host",
                                 "127.0.0.1", "--port", str(port), "--workers", str(workers),
-                                "--threads", str(threads)],
+                                "--threads", str(threads), "--server", server],
                                env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -228,6 +229,7 @@ def _serve(var_dir: Path, database_url: str, port: int, workers: int,
 
 @dataclass(frozen=True)
 class Row:
+    server: str  # idp serve --server
     workers: int
     threads: int
     clients: int
@@ -240,7 +242,7 @@ class Row:
 
 
 def run(workers: int, threads: int, clients: int, seconds: float, people: int,
-        revoked: int) -> Row:
+        revoked: int, server_kind: str = "gunicorn") -> Row:
     from tests.support.postgres import throwaway_cluster
     from tests.support.sim import free_port
 
@@ -250,7 +252,7 @@ def run(workers: int, threads: int, clients: int, seconds: float, people: int,
         url = f"http://localhost:{port}"
         database_url = cluster.create_database()
         target = prepare(Path(base) / "var", database_url, url, people, revoked)
-        server = _serve(Path(base) / "var", database_url, port, workers, threads)
+        server = _serve(Path(base) / "var", database_url, port, workers, threads, server_kind)
         try:
             before = _transactions(database_url)
             start_at = time.time() + 5
@@ -267,8 +269,8 @@ def run(workers: int, threads: int, clients: int, seconds: float, people: int,
     cuts = statistics.quantiles(totals, n=100)
     steps = {step: statistics.fmean(s[step] for s in samples) * 1000 for step in STEPS}
     per_login = spent / (len(samples) + clients)  # + one warm-up login per client
-    return Row(workers, threads, clients, len(samples), seconds, cuts[49], cuts[98], steps,
-               per_login)
+    return Row(server_kind, workers, threads, clients, len(samples), seconds, cuts[49], cuts[98],
+               steps, per_login)
 
 
 def _shares(result: Profile | None) -> str:
@@ -332,12 +334,13 @@ def _transactions(database_url: str) -> int:
 
 
 def _table(rows: list[Row]) -> str:
-    lines = ["| `idp serve` workers | threads per worker | client processes | logins | "
+    lines = ["| server | `idp serve` workers | threads per worker | client processes | logins | "
              "logins/s | p50 | p99 | PostgreSQL transactions / login | "
              + " | ".join(f"{s} (mean)" for s in STEPS) + " |",
-             "|---" * (8 + len(STEPS)) + "|"]
+             "|---" * (9 + len(STEPS)) + "|"]
     for row in rows:
-        lines.append(f"| {row.workers} | {row.threads} | {row.clients} | {row.logins:,} | "
+        lines.append(f"| {row.server} | {row.workers} | {row.threads} | {row.clients} | "
+                     f"{row.logins:,} | "
                      f"{row.logins / row.seconds:.1f} | {row.p50_ms:.1f} ms | "
                      f"{row.p99_ms:.1f} ms | {row.transactions:.1f} | "
                      + " | ".join(f"{row.step_ms[s]:.1f} ms" for s in STEPS) + " |")
@@ -355,8 +358,9 @@ def _report(rows: list[Row], result: Profile | None, people: int, revoked: int) 
         f"{rows[0].seconds:.0f} s per row after a warm-up login per client; load average "
         f"{load} at the end, other work on the machine included).",
         _table(rows),
-        "Setup: `idp serve` (gunicorn; 4 threads per worker is its default, gthread; 1 thread "
-        "runs the sync worker) on a throwaway PostgreSQL 15 cluster (fsync off), "
+        "Setup: `idp serve` (gunicorn unless the *server* column says uwsgi; 4 threads per "
+        "worker is its default, gthread; 1 thread runs gunicorn's sync worker) on a "
+        "throwaway PostgreSQL 15 cluster (fsync off), "
         f"{people} people, each with an anchor (signing certificate) and an auth link issued "
         "by bench CAs made with the simulator's issuing code, one passkey each registered "
         "through the real `PasskeyService` ceremony (begin/finish, in process) and consent "
@@ -428,11 +432,13 @@ def _report(rows: list[Row], result: Profile | None, people: int, revoked: int) 
         "≤ 12): the requests of the login flow itself (authorize, the interaction, "
         "passkey_options, passkey_verify without its anchor re-check) make 7, the anchor "
         "re-check 2, token and userinfo the rest (userinfo's token and grant now one read, the "
-        "token exchange two statements on a raw connection: docs, *Token endpoint*). What is "
-        "left, measured but not done: the anchor "
-        "re-check's read and write (two transactions; the read could run in autocommit), "
-        "SQLAlchemy Core in place of ORM units in the passkey path (measured: a few percent), "
-        "and the server's thread count (see the rows above).",
+        "token exchange two statements on a raw connection: docs, *Token endpoint*); the anchor "
+        "re-check's read runs in autocommit, its write is one transaction. What is left, "
+        "measured but not done: SQLAlchemy Core in place of ORM units in the passkey path "
+        "(measured: a few percent). uWSGI, faster for the token endpoint alone, was not faster "
+        "for whole logins (2 workers × 1 thread, 15 s each, same hour: gunicorn 63.1, uWSGI "
+        "51.9 logins/s): a login's seven requests come on fresh connections, and the router "
+        "is one more hop; gunicorn stays the default.",
     ]
     return "\n\n".join(parts)
 
@@ -443,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", default="2,4", help="idp serve --workers, comma-separated")
     parser.add_argument("--threads", default="4,1",
                         help="idp serve --threads, comma-separated (1: gunicorn's sync worker)")
+    parser.add_argument("--server", default="gunicorn",
+                        help="idp serve --server, comma-separated (gunicorn, uwsgi)")
     parser.add_argument("--clients", type=int, default=4, help="load-generator processes")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--people", type=int, default=64)
@@ -452,13 +460,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     args = parser.parse_args(argv)
     rows = []
-    for threads in (int(t) for t in args.threads.split(",")):
-        for workers in (int(w) for w in args.workers.split(",")):
-            print(f"passkey login: {workers} worker(s) x {threads} thread(s), {args.clients} "
-                  "clients ...", flush=True)
-            rows.append(run(workers, threads, args.clients, args.seconds, args.people,
-                            args.revoked))
-            print(_table(rows[-1:]), flush=True)
+    for kind, threads, workers in itertools.product(
+            args.server.split(","), (int(t) for t in args.threads.split(",")),
+            (int(w) for w in args.workers.split(","))):
+        print(f"passkey login: {kind}, {workers} worker(s) x {threads} thread(s), "
+              f"{args.clients} clients ...", flush=True)
+        rows.append(run(workers, threads, args.clients, args.seconds, args.people,
+                        args.revoked, kind))
+        print(_table(rows[-1:]), flush=True)
     result = None
     if args.profile_logins:
         print(f"passkey login in process: {args.profile_logins} logins ...", flush=True)

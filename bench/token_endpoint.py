@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import base64
+import concurrent.futures
+import dataclasses
 import hashlib
 import os
 import re
@@ -115,9 +117,21 @@ def _consent(target: Target, answer: requests.Response) -> str | None:
     return location
 
 
-def mint_codes(target: Target, count: int) -> list[str]:
+def mint_codes(target: Target, count: int, *, parallel: int = 4) -> list[str]:
+    """``count`` fresh codes, minted by ``parallel`` sessions sharing the login cookie: codes live
+    ≤ 60 s, so a long serial mint would hand wrk codes that expire during the run."""
     endpoint = discover(target)["authorization_endpoint"]
-    return [mint_code(target, endpoint) for _ in range(count)]
+    mint_code(target, endpoint)  # consent, when asked, is given once before the threads start
+
+    def mint_share(share: int) -> list[str]:
+        session = requests.Session()
+        session.cookies.update(target.session.cookies)
+        clone = dataclasses.replace(target, session=session)
+        return [mint_code(clone, endpoint) for _ in range(share)]
+
+    shares = [count // parallel + (i < count % parallel) for i in range(parallel)]
+    with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
+        return [code for minted in pool.map(mint_share, shares) for code in minted]
 
 
 def run_wrk(target: Target, codes: list[str], *, connections: int, threads: int,
@@ -181,7 +195,9 @@ def wait_until_up(url: str, seconds: float = 30) -> None:
 @contextmanager
 def database(kind: str) -> Iterator[dict[str, str]]:
     """Environment naming the database ours uses: the instance's SQLite file, or a throwaway
-    PostgreSQL cluster made durable again (the test clusters run with fsync off)."""
+    PostgreSQL cluster with PostgreSQL's durable defaults (the test clusters run with fsync
+    off; until 2026-11-21 this asked for fsync by ALTER SYSTEM, which the cluster's command-line
+    options overrode, so earlier "fsync on" figures were not)."""
     if kind == "sqlite":
         yield {}
         return
@@ -189,12 +205,13 @@ def database(kind: str) -> Iterator[dict[str, str]]:
 
     from tests.support.postgres import throwaway_cluster
 
-    with throwaway_cluster() as cluster:
+    with throwaway_cluster(durable=True) as cluster:
         with psycopg.connect(f"host=127.0.0.1 port={cluster.port} user={cluster.user} "
                              "dbname=postgres", autocommit=True) as connection:
             for setting in ("fsync", "synchronous_commit", "full_page_writes"):
-                connection.execute(f"ALTER SYSTEM SET {setting} = on")
-            connection.execute("SELECT pg_reload_conf()")
+                row = connection.execute(f"SHOW {setting}").fetchone()
+                if row is None or row[0] != "on":  # the report says "fsync on": make sure
+                    raise RuntimeError(f"the benchmark cluster runs with {setting} = {row}")
         yield {"IDP_DATABASE_URL": cluster.create_database()}
 
 
@@ -246,12 +263,14 @@ def _report(results: list[Result], args: argparse.Namespace) -> str:
     rows = "\n".join(f"| {r.name} | {r.per_second:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} |"
                      for r in results)
     store = "SQLite (WAL)" if args.database == "sqlite" else "PostgreSQL 15 (fsync on)"
+    threads = f"{args.threads} thread(s)" if args.threads else "idp serve's default threads"
+    threads_option = f" --threads {args.threads}" if args.threads else ""
     return (
         f"`python -m bench token --database {args.database} --processes {args.processes} "
-        f"--server {args.server}` — "
+        f"--server {args.server}{threads_option}` — "
         f"POST /token (authorization_code + PKCE S256, client_secret_basic, ES256 ID token, "
         f"opaque access token); ours: `idp serve --server {args.server}` with {args.processes} "
-        f"process(es) + {store}; "
+        f"process(es) × {threads} + {store}; "
         f"node-oidc-provider 9: 1 process (its in-memory store is per process), writing "
         f"nothing to disk. wrk with {args.connections} connections for {args.seconds} s, on "
         f"this machine's 2 cores shared by server and load generator (load average "
@@ -275,13 +294,17 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--processes", type=int, default=1,
                         help="our server processes (node runs one: its store is per process)")
     parser.add_argument("--threads", type=int, default=None,
-                        help="threads per worker of ours (default: idp serve's)")
+                        help="threads per worker of ours (default: 1 on SQLite, where one "
+                             "writer at a time makes more threads wait in SQLite's busy "
+                             "handler; idp serve's default on PostgreSQL)")
     parser.add_argument("--server", choices=("gunicorn", "uwsgi"), default="uwsgi",
                         help="idp serve --server (uwsgi: chosen on measurements, see docs)")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--codes", type=int, default=4000, help="codes minted per attempt")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     args = parser.parse_args(argv)
+    if args.threads is None and args.database == "sqlite":
+        args.threads = 1
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-token-") as workdir, \
             database(args.database) as db_env:

@@ -62,7 +62,10 @@ def _run_as(user: str | None, args: list[str]) -> None:
 
 
 @contextmanager
-def throwaway_cluster() -> Iterator[Cluster]:
+def throwaway_cluster(*, durable: bool = False) -> Iterator[Cluster]:
+    """A PostgreSQL cluster in a temporary directory, removed afterwards. Tests run it without
+    fsync (nothing to keep); ``durable`` keeps PostgreSQL's defaults (fsync, synchronous commit,
+    full page writes on), for benchmarks that claim production durability."""
     as_root = os.geteuid() == 0
     run_user = "postgres" if as_root else None
     base = Path(tempfile.mkdtemp(prefix="idp-pg-"))
@@ -76,8 +79,9 @@ def throwaway_cluster() -> Iterator[Cluster]:
     port = free_port()
     _run_as(run_user, [pg_bin("initdb"), "-D", str(data), "-U", db_user, "--auth=trust",
                        "-E", "UTF8", "--no-locale"])
-    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off " \
-              "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c max_connections=200"
+    if not durable:  # options given on the command line win over ALTER SYSTEM
+        options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
     _run_as(run_user, [pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-l",
                        str(base / "log"), "-w", "start"])
     try:
