@@ -58,9 +58,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     # In WAL mode NORMAL syncs at checkpoints, not at every commit: the database cannot be
-    # corrupted, but a power loss (not a process crash) may lose the last commits (sqlite.org
-    # "pragma.html#pragma_synchronous"). A lost code redemption cannot be replayed: the tokens
-    # it issued are lost with it. This takes an fsync off every token request.
+    # corrupted, and a crash of the process loses nothing, but an OS crash or power loss may lose
+    # the last commits (sqlite.org "pragma.html#pragma_synchronous"). A code redemption lost that
+    # way vanishes with the tokens it issued, and the code (≤ 60 s) could be redeemed once more
+    # by whoever holds it, its verifier and the client's credentials: the risk that ruled out
+    # PostgreSQL's synchronous_commit=off (docs/benchmarks.md), accepted here because it needs
+    # the machine itself to fail, where PostgreSQL's asynchronous commit is lost with a crash of
+    # its server process. SQLite is the embedded default; production runs on PostgreSQL with
+    # durable commits. This takes an fsync off every token request.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
