@@ -9,6 +9,7 @@ and ``/v1/links/previous`` (新旧シリアル番号紐付け: what a renewed ce
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -28,9 +29,10 @@ def onboard(db: Session, jlis: JlisLinks, verified: VerifiedCertificate,
 
     Refused unless the person agreed to the current terms and the J-LIS link first (the link is
     asked only then); the agreement is recorded with its version and time, also when the person
-    lands on a private ID they already have. The same person never gets two: the same anchor
-    lands on its private ID; a new signing certificate J-LIS links to a card already known lands
-    there too, recorded as a re-issue.
+    lands on a private ID they already have. The same person never gets two (issue 5): the same
+    anchor lands on its private ID; a new signing certificate J-LIS links to a card already
+    known (its pair, or the old→new serial links after a renewal) lands there too, recorded as
+    a re-issue. J-LIS errors propagate: no private ID is created on a link J-LIS could not give.
     """
     agreed = terms.required(agreement)
     serial = verified.certificate.serial_hex
@@ -39,17 +41,15 @@ def onboard(db: Session, jlis: JlisLinks, verified: VerifiedCertificate,
         _record_agreement(db, known.private_id, agreed)
         return {"private_id": known.private_id, "created": False}
     auth_serial = jlis.paired_auth(serial)
-    link = db.get(AuthLink, auth_serial) if auth_serial else None
-    if link is not None:
-        anchors.add_anchor(db, link.private_id, verified)
-        _record_agreement(db, link.private_id, agreed)
-        return {"private_id": link.private_id, "created": False}
-    person = anchors.new_person(db)
-    anchors.add_anchor(db, person.id, verified)
+    private_id = next(_linked_holders(db, jlis, serial, auth_serial), None)
+    created = private_id is None
+    if private_id is None:
+        private_id = anchors.new_person(db).id
+    anchors.add_anchor(db, private_id, verified)
     if auth_serial:
-        anchors.link_auth(db, person.id, auth_serial, via="jlis_pair")
-    _record_agreement(db, person.id, agreed)
-    return {"private_id": person.id, "created": True}
+        anchors.link_auth(db, private_id, auth_serial, via="jlis_pair")
+    _record_agreement(db, private_id, agreed)
+    return {"private_id": private_id, "created": created}
 
 
 def _record_agreement(db: Session, private_id: str, agreed: Agreement) -> None:
@@ -121,12 +121,26 @@ def refresh_basic4(db: Session, jlis: JlisLinks, private_id: str,
 
 
 def _same_person(db: Session, jlis: JlisLinks, private_id: str, sign_serial: str) -> bool:
-    auth_serial = jlis.paired_auth(sign_serial)
-    link = db.get(AuthLink, auth_serial) if auth_serial else None
-    if link is not None and link.private_id == private_id:
-        return True
+    holders = _linked_holders(db, jlis, sign_serial, jlis.paired_auth(sign_serial))
+    return any(holder == private_id for holder in holders)
+
+
+def _linked_holders(db: Session, jlis: JlisLinks, sign_serial: str,
+                    auth_serial: str | None) -> Iterator[str]:
+    """The known private IDs J-LIS links a new signing certificate to, most direct first: its
+    card's auth certificate (pair link), then the certificates its card replaced on renewal
+    (新旧シリアル番号紐付け: the signing serials it replaced, then those of its auth serial, as
+    card login follows them). Lazy: J-LIS is asked only until a holder is found."""
+    if auth_serial:
+        link = db.get(AuthLink, auth_serial)
+        if link is not None:
+            yield link.private_id
     for old in jlis.previous(sign_serial, Purpose.SIGN):
         anchor = anchors.anchor_by_serial(db, old)
-        if anchor is not None and anchor.private_id == private_id:
-            return True
-    return False
+        if anchor is not None:
+            yield anchor.private_id
+    if auth_serial:
+        for old in jlis.previous(auth_serial, Purpose.AUTH):
+            old_link = db.get(AuthLink, old)
+            if old_link is not None:
+                yield old_link.private_id
