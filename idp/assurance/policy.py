@@ -2,9 +2,16 @@
 
 Given what a relying party asked for (``Requirements``) and what the browser's session has
 (``SessionFacts``), :func:`evaluate` answers which prompt the person must go through next
-(``login`` or ``consent``) and why, or ``None`` when a code can be issued now. Each
-:class:`Check` is one rule of OpenID Connect Core §3.1.2.1 (prompt, max_age, acr) or of our
-consent model; reasons are stable strings shown in the interaction JSON.
+(``login`` or ``consent``) and why, ``unmet`` when an essential acr cannot be had even after a
+login in this interaction, or ``None`` when a code can be issued now. Each :class:`Check` is one
+rule of OpenID Connect Core §3.1.2.1 (prompt, max_age, acr) or of our consent model; reasons
+are stable strings shown in the interaction JSON.
+
+A login made during the interaction satisfies ``prompt=login`` and ``max_age`` (even
+``max_age=0``): otherwise the person would be asked to log in again and again. Requested
+``acr_values`` are voluntary unless the ``claims`` parameter marks ``acr`` essential (§5.5.1.1):
+a voluntary level the session does not reach is not a reason to stop; the code carries the
+session's own ``acr`` and the relying party decides.
 """
 
 from __future__ import annotations
@@ -55,10 +62,23 @@ LOGIN_CHECKS: tuple[Check, ...] = (
     Check("login_prompt", "The relying party asked for a fresh login (prompt=login).",
           lambda r, s: "login" in r.prompt and s.auth_time < r.started_at),
     Check("max_age", "The last login is older than the relying party's max_age.",
-          lambda r, s: r.max_age is not None and s.now - s.auth_time > r.max_age),
-    Check("acr_not_met", "The session's assurance level is below the one requested.",
-          lambda r, s: bool(r.acr_values) and satisfying(s.acr, list(r.acr_values)) is None),
+          lambda r, s: r.max_age is not None and s.now - s.auth_time > r.max_age
+          and not _logged_in_here(r, s)),
+    Check("acr_not_met", "The session's assurance level is below the essential one requested; "
+          "a fresh login checks the anchor again.",
+          lambda r, s: _essential_acr_unmet(r, s) and not _logged_in_here(r, s)),
 )
+
+UNMET = Prompt("unmet", ("acr_not_met",))  # essential acr still below after a login here
+
+
+def _logged_in_here(r: Requirements, s: SessionFacts) -> bool:
+    return s.auth_time >= r.started_at
+
+
+def _essential_acr_unmet(r: Requirements, s: SessionFacts) -> bool:
+    return r.acr_essential and bool(r.acr_values) and \
+        satisfying(s.acr, list(r.acr_values)) is None
 
 CONSENT_CHECKS: tuple[Check, ...] = (
     Check("consent_prompt", "The relying party asked to ask again (prompt=consent).",
@@ -69,9 +89,12 @@ CONSENT_CHECKS: tuple[Check, ...] = (
 
 
 def evaluate(requirements: Requirements, facts: SessionFacts) -> Prompt | None:
-    """The first prompt whose checks fail, with every failing reason; None when all pass."""
-    for name, checks in (("login", LOGIN_CHECKS), ("consent", CONSENT_CHECKS)):
-        reasons = tuple(c.reason for c in checks if c.fn(requirements, facts))
-        if reasons:
-            return Prompt(name, reasons)
-    return None
+    """The first prompt whose checks fail, with every failing reason; ``UNMET`` when a login
+    in this interaction left an essential acr unmet; None when all pass."""
+    login = tuple(c.reason for c in LOGIN_CHECKS if c.fn(requirements, facts))
+    if login:
+        return Prompt("login", login)
+    if facts.authenticated and _essential_acr_unmet(requirements, facts):
+        return UNMET
+    consent = tuple(c.reason for c in CONSENT_CHECKS if c.fn(requirements, facts))
+    return Prompt("consent", consent) if consent else None

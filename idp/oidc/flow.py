@@ -19,7 +19,7 @@ from idp.accounts import sessions as login_sessions
 from idp.accounts.anchors import anchor_summary
 from idp.accounts.models import PrivateId
 from idp.assurance import levels
-from idp.assurance.policy import Prompt, Requirements, SessionFacts, evaluate
+from idp.assurance.policy import UNMET, Prompt, Requirements, SessionFacts, evaluate
 from idp.oidc import consent as consents
 from idp.oidc import par
 from idp.oidc.authorize import (
@@ -40,6 +40,7 @@ from idp.oidc.errors import (
     LoginRequiredError,
     NotLoggedInError,
     OidcError,
+    UnmetAuthenticationRequirementsError,
 )
 from idp.oidc.models import AuthorizationCode, Grant, Interaction
 from idp.oidc.tokens import digest
@@ -97,6 +98,12 @@ class Provider:
             if uid is not None:
                 self._finish(db, uid)
             return self._issue_code(db, request, session, record)
+        if prompt is UNMET and (uid is not None or "none" in request.prompt):
+            # The person went through the interaction (logged in, was offered the re-issue)
+            # and the essential acr is still out of reach: the RP must hear it (OIDC Core
+            # §5.5.1.1; the error is OpenID's unmet_authentication_requirements).
+            raise UnmetAuthenticationRequirementsError(
+                "the essential acr requested cannot be met for this person now")
         if "none" in request.prompt:
             if prompt and prompt.name == "login":
                 raise LoginRequiredError()
@@ -145,8 +152,10 @@ class Provider:
                     record: consents.ConsentRecord | None) -> str:
         allowed = consentable(request.scope, request.claims) & (
             record.approved if record else frozenset())
+        # The requested value the session satisfies, else the session's own: a voluntary
+        # acr_values the session does not reach still gets a code, with the acr it has.
         acr = (levels.satisfying(session.acr, list(request.acr_values))
-               if request.acr_values else session.acr)
+               if request.acr_values else None) or session.acr
         grant = Grant(id=secrets.token_urlsafe(18), client_id=request.client_id,
                       private_id=session.private_id, session_id=session.id,
                       scope=" ".join(request.scope),
@@ -177,8 +186,10 @@ class Provider:
                 "state": "active", "acr": session.acr, "auth_time": session.auth_time,
                 "anchor": anchor}
         name = prompt.name if prompt else "done"
-        if name == "done" and anchor and anchor["state"] == "needs_reissue":
+        if name in ("done", "unmet") and anchor and anchor["state"] == "needs_reissue":
             name = "reissue"  # asked before returning; ``skip`` continues without it
+        elif name == "unmet":
+            name = "done"  # nothing left to try: resuming tells the RP (unmet requirements)
         return {
             "uid": uid, "prompt": name,
             "reasons": list(prompt.reasons) if prompt else [],

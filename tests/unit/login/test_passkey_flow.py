@@ -208,10 +208,29 @@ def test_an_anchor_needing_reissue_signs_in_at_ial1_and_names_the_next_step(
     assert account["anchor"] == {"state": "needs_reissue", "reason": "fake:needs_reissue",
                                  "next_step": "reissue",
                                  "checked_at": account["anchor"]["checked_at"]}
-    # an RP that asks for ial2 does not get this session
-    _, second, _ = sign_in(rp, authenticator, acr_values=IAL2)
-    assert second.get_json()["account"]["acr"] == IAL1
     assert rp.interaction(location)["account"]["acr"] == IAL1
+    # an RP that requires ial2 (acr essential) is not given this session: the RP is told why
+    # (with a real anchor the re-issue is offered first: tests/integration/card_login)
+    log_out(rp)
+    essential = json.dumps({"id_token": {"acr": {"essential": True, "values": [IAL2]}}})
+    location, second, _ = sign_in(rp, authenticator, claims=essential)
+    assert second.get_json()["account"]["acr"] == IAL1
+    finished = query(rp.interaction(location)["redirect_to"])
+    assert finished["error"] == "unmet_authentication_requirements"
+    assert finished["iss"] == ISSUER
+
+
+def test_a_voluntary_acr_above_the_session_still_gets_a_code_with_the_sessions_acr(
+        rp: Rp, checker: FakeChecker) -> None:
+    authenticator = SoftAuthenticator()
+    _, state = register_passkey(rp, authenticator)
+    rp.act(state, "consent", {"approve": True, "claims": state["requested"]["claims"]})
+    log_out(rp)
+    checker.state = AnchorState.NEEDS_REISSUE
+    location, _, verifier = sign_in(rp, authenticator, acr_values=IAL2)
+    code = query(rp.interaction(location)["redirect_to"])["code"]
+    tokens = rp.exchange(code, verifier).get_json()
+    assert rp.app.extensions["idp.oidc"].keys.verify(tokens["id_token"])["acr"] == IAL1
 
 
 def test_without_an_anchor_checker_passkey_sign_in_fails_closed(rp: Rp) -> None:

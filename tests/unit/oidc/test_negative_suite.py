@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from flask import Flask
 from joserfc import jwt
 from joserfc.jwk import ECKey
 from sqlalchemy import update
 
 from idp import db
+from idp.oidc import flow
 from idp.oidc.models import AuthorizationCode
 from tests.unit.oidc.conftest import ISSUER, REDIRECT, Rp, pkce, query, register
 
@@ -144,13 +146,54 @@ def test_unknown_essential_acr_is_unmet_authentication_requirements(rp: Rp) -> N
     assert _error_at_rp(location)["error"] == "unmet_authentication_requirements"
 
 
+ESSENTIAL_IAL2 = ('{"id_token": {"acr": {"essential": true, '
+                  '"values": ["urn:jpki-idp:acr:ial2-aal2"]}}}')
+
+
 def test_essential_acr_above_the_session_asks_for_a_stronger_login(rp: Rp) -> None:
-    rp.login(acr="urn:jpki-idp:acr:ial1-aal2")
-    claims = '{"id_token": {"acr": {"essential": true, "values": ["urn:jpki-idp:acr:ial2-aal2"]}}}'
-    location, _ = rp.authorize(claims=claims)
+    rp.login(acr="urn:jpki-idp:acr:ial1-aal2", now=int(time.time()) - 60)
+    location, _ = rp.authorize(claims=ESSENTIAL_IAL2)
     state = rp.interaction(location)
     assert state["prompt"] == "login"
     assert state["reasons"] == ["acr_not_met"]
+
+
+def test_essential_acr_still_unmet_after_a_login_here_is_unmet_authentication_requirements(
+        rp: Rp, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [int(time.time())]
+    monkeypatch.setattr(flow, "now", lambda: clock[0])
+    private_id = rp.login(acr="urn:jpki-idp:acr:ial1-aal2", now=clock[0] - 60)
+    location, _ = rp.authorize(claims=ESSENTIAL_IAL2)
+    rp.login(private_id=private_id, acr="urn:jpki-idp:acr:ial1-aal2", now=clock[0])
+    clock[0] += 2
+    answer = rp.interaction(location)  # nothing left to try: the RP is told, not a new login
+    assert answer["prompt"] == "done"
+    params = _error_at_rp(answer["redirect_to"])
+    assert params["error"] == "unmet_authentication_requirements"
+    assert params["iss"] == ISSUER
+
+
+def test_a_voluntary_acr_above_the_session_is_no_reason_for_login_required(rp: Rp) -> None:
+    rp.login(acr="urn:jpki-idp:acr:ial1-aal2", now=int(time.time()) - 60)
+    rp.code()  # consent given
+    location, _ = rp.authorize(prompt="none", acr_values="urn:jpki-idp:acr:ial2-aal2")
+    assert "code" in query(location)
+
+
+def test_a_login_at_the_max_age_prompt_satisfies_it_even_at_zero_and_consent_follows(
+        rp: Rp, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [int(time.time())]
+    monkeypatch.setattr(flow, "now", lambda: clock[0])
+    private_id = rp.login(now=clock[0] - 600)
+    location, _ = rp.authorize(max_age="0")
+    state = rp.interaction(location)
+    assert (state["prompt"], state["reasons"]) == ("login", ["max_age"])
+    rp.login(private_id=private_id, now=clock[0])  # the person logs in at the prompt
+    clock[0] += 5  # and takes a few seconds over the consent page
+    state = rp.interaction(location)
+    assert state["prompt"] == "consent", state
+    answer = rp.act(state, "consent", {"approve": True, "claims": state["requested"]["claims"]})
+    assert "code" in query(answer.get_json()["redirect_to"])
 
 
 def test_missing_nonce_is_refused(rp: Rp) -> None:
