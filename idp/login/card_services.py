@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from idp.errors import ConfigurationError
-from idp.jlis import Basic4Consent, HttpJlisClient, JlisClient, JlisError
+from idp.jlis import (
+    Basic4Consent,
+    HttpJlisClient,
+    JlisClient,
+    JlisNotFoundError,
+    JlisRefusedError,
+)
 from idp.jpki.anchors import TrustAnchors, load_anchors
 from idp.jpki.certificate import JpkiCertificate
 from idp.jpki.profile import Basic4Info, Purpose
@@ -76,7 +82,10 @@ def build(settings: Settings) -> TrustServices:
 
 
 class JlisLinkAdapter:
-    """``JlisLinks`` over the J-LIS client: a link J-LIS cannot give counts as no link."""
+    """``JlisLinks`` over the J-LIS client. A link J-LIS does not have (unknown serial, no
+    consent to serial linking) counts as no link; J-LIS not answering is not "no link" but a
+    refusal to decide (``JlisUnavailableError``, 424): onboarding must not open a second private
+    ID for a person only because J-LIS was down when it asked."""
 
     def __init__(self, jlis: JlisClient) -> None:
         self._jlis = jlis
@@ -84,15 +93,15 @@ class JlisLinkAdapter:
     def paired_auth(self, sign_serial: str) -> str | None:
         try:
             return self._jlis.pair_link(sign_serial, "sign").auth_serial
-        except JlisError:
+        except (JlisNotFoundError, JlisRefusedError):
             return None
 
     def previous(self, serial: str, purpose: Purpose) -> tuple[str, ...]:
         try:
             return self._jlis.previous_serials(
                 serial, "sign" if purpose is Purpose.SIGN else "auth").previous_serials
-        except JlisError:
-            return ()  # no consent to serial linking, or unknown serial
+        except (JlisNotFoundError, JlisRefusedError):
+            return ()
 
     def provide_basic4(self, serial: str, *, certificate: bytes, to_be_signed: bytes,
                        consent_text: str, signature: bytes) -> tuple[str, Basic4Info]:
