@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from tests.integration.card_login.conftest import Browser, Idp, card_sign, fetch, person
 
@@ -92,6 +94,26 @@ def test_a_move_withholds_identity_claims_until_the_person_reissues(
     assert tokens["id_token"]["sub"] == sub
     assert tokens["id_token"]["acr"] == IAL2
     assert tokens["userinfo"]["address"]["formatted"] == "大阪府大阪市北区1-1"
+
+
+def test_an_rp_requiring_ial2_gets_the_reissue_offered_then_unmet_requirements_if_skipped(
+        idp: Idp, tmp_path: Path) -> None:
+    shiro = person(idp.sim, tmp_path, "高橋　四郎")
+    _onboard(idp, shiro["card_file"])
+    _card_login(idp, shiro["card_file"])  # the IdP learns the auth certificate
+    idp.sim.cli("person", "move", shiro["person_id"], "--address", "福岡県福岡市中央区1-1")
+
+    browser = idp.browser()
+    essential = json.dumps({"id_token": {"acr": {"essential": True, "values": [IAL2]}}})
+    assert browser.authorize(claims=essential)["prompt"] == "login"
+    _answer(browser, "card", shiro["card_file"], "1234")
+    state = browser.continue_after_card()
+    assert state["prompt"] == "reissue", state  # the step that would raise the level
+    skipped = browser.act("skip")
+    assert skipped.status_code == 200, skipped.text
+    params = parse_qs(urlsplit(skipped.json()["redirect_to"]).query)
+    assert params["error"] == ["unmet_authentication_requirements"]
+    assert params["iss"] == [idp.url]
 
 
 def test_skipping_the_reissue_returns_at_ial1_without_identity_claims(
