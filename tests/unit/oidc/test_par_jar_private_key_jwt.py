@@ -10,7 +10,10 @@ import pytest
 from flask import Flask
 from joserfc import jwt
 from joserfc.jwk import ECKey
+from sqlalchemy import update
 
+from idp import db
+from idp.oidc.models import PushedRequest
 from tests.unit.oidc.conftest import ISSUER, REDIRECT, Rp, pkce, query, register
 
 
@@ -124,3 +127,53 @@ def test_request_object_for_another_audience_is_refused(jwt_rp: Rp, key: ECKey) 
     response = jwt_rp.browser.get("/authorize", query_string={
         "client_id": jwt_rp.client_id, "request": request, "redirect_uri": REDIRECT})
     assert "error=invalid_request_object" in response.headers["Location"]
+
+
+def _push(rp: Rp) -> str:
+    _, challenge = pkce()
+    pushed = rp.browser.post("/par", auth=(rp.client_id, rp.secret),
+                             data=_authorization_params(rp, challenge))
+    assert pushed.status_code == 201, pushed.get_json()
+    request_uri: str = pushed.get_json()["request_uri"]
+    return request_uri
+
+
+def test_a_request_uri_is_refused_once_used_once_expired_and_for_another_client(
+        app: Flask, rp: Rp) -> None:
+    rp.login()
+    other_id, _ = register(app)
+
+    def refused(client_id: str, request_uri: str) -> str:
+        answer = rp.browser.get("/authorize", headers={"Accept": "application/json"},
+                                query_string={"client_id": client_id, "request_uri": request_uri})
+        assert answer.status_code == 400  # shown, never redirected (RFC 9126 §4)
+        error: str = answer.get_json()["error"]
+        return error
+
+    pushed = _push(rp)
+    assert refused(other_id, pushed) == "invalid_request_uri"  # another client's
+    first = rp.browser.get("/authorize", query_string={"client_id": rp.client_id,
+                                                       "request_uri": pushed})
+    assert first.status_code in (302, 303)  # the foreign attempt did not spend it
+    assert refused(rp.client_id, pushed) == "invalid_request_uri"  # used
+
+    expiring = _push(rp)
+    with db.transaction(app.extensions["idp.sessions"]) as session:
+        session.execute(update(PushedRequest).values(expires_at=int(time.time()) - 1))
+    assert refused(rp.client_id, expiring) == "invalid_request_uri"  # expired
+
+
+def test_a_client_assertion_cannot_be_replayed_at_the_token_endpoint(
+        jwt_rp: Rp, key: ECKey) -> None:
+    jwt_rp.login()
+    creds = assertion(jwt_rp, key)
+    code, verifier = jwt_rp.code()
+    form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+            "redirect_uri": REDIRECT}
+    assert jwt_rp.browser.post("/token", data={**form, **creds}).status_code == 200
+    code, verifier = jwt_rp.code()
+    replayed = jwt_rp.browser.post("/token", data={**form, "code": code,
+                                                   "code_verifier": verifier, **creds})
+    assert replayed.status_code == 401
+    assert replayed.get_json()["error"] == "invalid_client"
+    assert "already used" in replayed.get_json()["error_description"]
