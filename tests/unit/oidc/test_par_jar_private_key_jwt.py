@@ -164,7 +164,11 @@ def test_a_request_uri_is_refused_once_used_once_expired_and_for_another_client(
 
 
 def test_a_client_assertion_cannot_be_replayed_at_the_token_endpoint(
-        jwt_rp: Rp, key: ECKey) -> None:
+        db_app: Flask, key: ECKey) -> None:
+    """On both databases: the token endpoint keeps the assertion's jti (it commits it)."""
+    jwks = {"keys": [{**key.as_dict(private=False), "kid": "rp-1"}]}
+    client_id, _ = register(db_app, auth_method="private_key_jwt", jwks=jwks)
+    jwt_rp = Rp(db_app, db_app.test_client(), client_id, None)
     jwt_rp.login()
     creds = assertion(jwt_rp, key)
     code, verifier = jwt_rp.code()
