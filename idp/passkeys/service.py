@@ -179,13 +179,19 @@ class PasskeyService:
         """Remove a passkey; the last one only after a fresh card login (else: no way back in
         but the card, and a stolen session could lock the person out)."""
         with transaction(self._sessions) as session:
-            passkey = self._owned(session, private_id, passkey_id)
-            count = session.execute(
+            # One removal at a time per person: two concurrent removals of the last two
+            # passkeys would each count two and leave none. PostgreSQL: the row lock makes the
+            # second wait and then count what the first left; SQLite runs one writer at a time
+            # and its transaction starts at the DELETE, so the count below sees the first.
+            session.execute(select(PasskeyUser.private_id)
+                            .where(PasskeyUser.private_id == private_id).with_for_update())
+            session.delete(self._owned(session, private_id, passkey_id))
+            session.flush()
+            remaining = session.execute(
                 select(func.count()).select_from(Passkey).where(Passkey.private_id == private_id)
             ).scalar_one()
-            if count <= 1 and not fresh_card_login:
-                raise LastPasskeyNeedsCardLogin()
-            session.delete(passkey)
+            if remaining == 0 and not fresh_card_login:
+                raise LastPasskeyNeedsCardLogin()  # the block rolls the deletion back
 
     # --- helpers -------------------------------------------------------------------------------
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db
@@ -350,6 +352,37 @@ def test_removing_the_last_passkey_needs_a_fresh_card_login(
     assert [p.id for p in service.list_passkeys(alice)] == [second.id]
     service.remove(alice, second.id, fresh_card_login=True)
     assert service.list_passkeys(alice) == []
+
+
+def test_removals_of_the_last_two_passkeys_at_once_leave_one(
+    service: PasskeyService, sessions: sessionmaker[Session]
+) -> None:
+    """A removal under way (the person's passkey row locked, one passkey deleted, not yet
+    committed) makes a second one wait and then count what the first left."""
+    alice = _private_id(sessions)
+    first = _register(service, alice, SoftAuthenticator())
+    second = _register(service, alice, SoftAuthenticator())
+    outcome: list[BaseException | None] = []
+
+    def remove_second() -> None:
+        try:
+            service.remove(alice, second.id, fresh_card_login=False)
+            outcome.append(None)
+        except LastPasskeyNeedsCardLogin as refused:
+            outcome.append(refused)
+
+    with sessions() as other, other.begin():
+        other.execute(select(PasskeyUser.private_id)
+                      .where(PasskeyUser.private_id == alice).with_for_update())
+        other.execute(delete(Passkey).where(Passkey.id == first.id))
+        racing = threading.Thread(target=remove_second)
+        racing.start()
+        time.sleep(0.5)
+        assert racing.is_alive()  # waits for the first removal
+    racing.join(timeout=10)
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], LastPasskeyNeedsCardLogin)
+    assert [p.id for p in service.list_passkeys(alice)] == [second.id]
 
 
 def test_a_bad_signature_is_refused_before_the_account_state_is_revealed(
