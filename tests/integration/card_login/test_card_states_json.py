@@ -97,6 +97,23 @@ def test_an_answer_signed_for_another_request_is_refused(idp: Idp, tmp_path: Pat
     assert refused.json()["error"] == "wrong_digest"
 
 
+def test_an_answer_signed_for_a_request_of_another_purpose_is_refused(
+        idp: Idp, tmp_path: Path) -> None:
+    """The signed text names the purpose: a signature over a login request's text does not
+    answer an onboarding request, even made with the right (signing) key."""
+    ichiro = person(idp.sim, tmp_path, "松本　一郎", birth="1983-03-03")
+    browser = idp.browser()
+    browser.authorize()
+    browser.agree_to_terms()
+    login_url = browser.act("card").json()["request_url"]
+    onboard_url = browser.act("onboard").json()["request_url"]
+    assert fetch(login_url)["purpose"] != fetch(onboard_url)["purpose"]
+    answer = card_answer(ichiro["card_file"], "ABCD1234", Purpose.SIGN, tbs(fetch(login_url)))
+    refused = requests.post(onboard_url, json=answer, timeout=10)
+    assert refused.status_code == 400
+    assert refused.json()["error"] == "wrong_digest"
+
+
 def test_a_second_answer_to_the_same_request_is_refused(idp: Idp, tmp_path: Path) -> None:
     hachi = person(idp.sim, tmp_path, "小林　八郎")
     _onboard(idp, hachi["card_file"])
