@@ -21,7 +21,7 @@ from idp import i18n
 from idp.accounts import sessions as login_sessions
 from idp.accounts.models import LoginSession, PrivateId
 from idp.login import anchor_records
-from idp.login.routes import BadBodyError, CsrfRefusedError, LoginError
+from idp.login.routes import BadBodyError, CsrfRefusedError, LoginError, json_object
 from idp.passkeys.service import PasskeyService
 from idp.passkeys.summaries import PasskeySummary
 
@@ -87,10 +87,7 @@ class AccountPage:
     def checked(self, active: login_sessions.ActiveSession) -> dict[str, Any]:
         if not hmac.compare_digest(request.headers.get("X-CSRF-Token", ""), self.csrf(active)):
             raise CsrfRefusedError()
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise BadBodyError()
-        return body
+        return json_object()
 
     def view(self, active: login_sessions.ActiveSession) -> dict[str, Any]:
         pid = active.private_id

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +28,7 @@ from idp.jpki.certificate import parse_certificate
 from idp.jpki.errors import CertificateRevokedError
 from idp.login.ports import Interactions
 from idp.login.qr import qr_svg
+from idp.login.routes import json_or_none
 
 
 def request_links(request_id: str) -> dict[str, Any]:
@@ -62,9 +63,9 @@ def blueprint(interactions: Interactions, sessions: sessionmaker[Session], answe
     @bp.post("/card-requests/<request_id>")
     def answer(request_id: str) -> ResponseReturnValue:
         try:
-            answers.answer(request_id, request.get_json(silent=True), issuer=issuer)
+            answers.answer(request_id, json_or_none(), issuer=issuer)
         except CertificateRevokedError as revoked:
-            _record_revoked_card(sessions, checker, request.get_json(silent=True), revoked)
+            _record_revoked_card(sessions, checker, json_or_none(), revoked)
             raise
         return jsonify({"status": "accepted"})
 

@@ -25,7 +25,7 @@ from idp.errors import ConfigurationError
 from idp.login import anchor_gate, anchor_records
 from idp.login.actions import Action, ActionsHook, post
 from idp.login.ports import Interactions
-from idp.login.routes import BadBodyError, CsrfRefusedError, LoginError
+from idp.login.routes import BadBodyError, CsrfRefusedError, LoginError, json_object
 from idp.passkeys.errors import ChallengeUnknown
 from idp.passkeys.service import PasskeyService
 
@@ -70,10 +70,7 @@ class PasskeyFlow:
         token = request.headers.get("X-CSRF-Token", "")
         if not hmac.compare_digest(token, self.interactions.csrf_token(uid)):
             raise CsrfRefusedError()
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise BadBodyError()
-        return body
+        return json_object()
 
     @staticmethod
     def credential(body: dict[str, Any]) -> str:

@@ -35,6 +35,24 @@ class BadBodyError(LoginError):
     """The body must be JSON of the documented shape."""
 
 
+def json_or_none() -> Any:
+    """The request's JSON body, or None when it is not JSON. A body nested deeper than the
+    parser's recursion limit raises RecursionError, which Flask's ``silent`` parsing (it
+    catches ValueError) lets through as a 500; it is no JSON this IdP reads either."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
+def json_object() -> dict[str, Any]:
+    """The request's JSON object; any other body is refused with :class:`BadBodyError`."""
+    body = json_or_none()
+    if not isinstance(body, dict):
+        raise BadBodyError()
+    return body
+
+
 def blueprint(interactions: Interactions, cookie_secret: str, default_language: str,
               action_hooks: tuple[ActionsHook, ...] = ()) -> Blueprint:
     bp = Blueprint("login", __name__)
@@ -54,10 +72,7 @@ def blueprint(interactions: Interactions, cookie_secret: str, default_language: 
         token = request.headers.get("X-CSRF-Token", "")
         if not hmac.compare_digest(token, interactions.csrf_token(uid)):
             raise CsrfRefusedError()
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise BadBodyError()
-        return body
+        return json_object()
 
     @bp.get("/interaction/<uid>")
     def show(uid: str) -> Any:

@@ -29,7 +29,7 @@ from idp.accounts import terms
 from idp.accounts.terms import TERMS_VERSION, Agreement
 from idp.login.actions import Action
 from idp.login.ports import Interactions
-from idp.login.routes import BadBodyError, CsrfRefusedError
+from idp.login.routes import BadBodyError, CsrfRefusedError, json_object
 
 _SESSION_KEY = "terms_agreed"  # {uid: [version, agreed_at ISO]} of this browser's interactions
 _KEEP = 8  # interactions remembered per browser (older agreements are asked again)
@@ -40,10 +40,7 @@ def checked_body(interactions: Interactions, uid: str) -> dict[str, Any]:
     token = request.headers.get("X-CSRF-Token", "")
     if not hmac.compare_digest(token, interactions.csrf_token(uid)):
         raise CsrfRefusedError()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadBodyError()
-    return body
+    return json_object()
 
 
 def agreement(uid: str) -> Agreement | None:

@@ -1,0 +1,257 @@
+"""A sweep of hostile and malformed requests over every HTTP route of the IdP.
+
+Product rule: bad input gets a clear error a person can act on, an HTTP 4xx (never a 500),
+and loses nothing. Each route in ``app.url_map`` is either swept here (every hostile request
+below, against a live interaction, card request and login session, and against unknown ones)
+or excluded with a reason; a route added later without either makes
+``test_every_route_is_swept_or_excluded_with_a_reason`` fail.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from idp.accounts.sessions import COOKIE_NAME
+from tests.support.login import login_session
+from tests.unit.oidc.conftest import Rp, app, register, rp
+
+__all__ = ["app", "rp"]  # the fixtures, for pytest
+
+# Routes whose URL needs a live object: the placeholder is filled with the live one and with
+# an unknown one in turn (each hostile request is sent to both).
+SWEPT = frozenset({
+    "/.well-known/openid-configuration", "/account", "/account/consents",
+    "/account/consents/<client_id>/revoke", "/account/passkeys/<passkey_id>/remove",
+    "/account/passkeys/<passkey_id>/rename", "/authorize", "/card-requests/<request_id>",
+    "/card-requests/<request_id>/qr.svg", "/healthz", "/interaction/<uid>",
+    "/interaction/<uid>/abort", "/interaction/<uid>/card", "/interaction/<uid>/card/continue",
+    "/interaction/<uid>/consent", "/interaction/<uid>/onboard",
+    "/interaction/<uid>/passkey/options", "/interaction/<uid>/passkey/register",
+    "/interaction/<uid>/passkey/register/options", "/interaction/<uid>/passkey/skip",
+    "/interaction/<uid>/passkey/verify", "/interaction/<uid>/refresh_4info",
+    "/interaction/<uid>/reissue", "/interaction/<uid>/skip", "/interaction/<uid>/status",
+    "/interaction/<uid>/terms", "/introspect", "/jwks", "/logout", "/par", "/revoke",
+    "/token", "/userinfo",
+})
+EXCLUDED = {
+    "/static/<path:filename>": "Flask's own file server (send_from_directory): no IdP code "
+                               "reads its input; only its 404 and 405 are checked here",
+}
+HTML_ERROR_PAGE = "The request cannot be processed"
+METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def _jwt_alg_none() -> str:
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part({'sub': 'x', 'scope': 'openid'})}."
+
+
+# Every field name a route of the IdP reads from a JSON body, each given a value of a wrong type.
+FIELDS = ("approve", "claims", "agree", "version", "name", "credential", "certificate",
+          "signature", "request_id", "private_id", "id", "response", "purpose")
+WRONG_TYPES: tuple[Any, ...] = (123, [1, 2], {"a": {"b": ["c"]}}, None, "", "x" * 100_000)
+DEEP = "[" * 50_000 + "]" * 50_000
+
+
+@dataclass(frozen=True)
+class Hostile:
+    """One malformed request, as arguments of Flask's test client (``csrf``: send the right
+    CSRF token of the live interaction or account page, so the body itself is what is judged).
+    """
+
+    name: str
+    kwargs: dict[str, Any]
+    csrf: bool = True
+
+
+HOSTILE: tuple[Hostile, ...] = (
+    Hostile("no body, no CSRF header", {}, csrf=False),
+    Hostile("wrong CSRF header", {"json": {}, "headers": {"X-CSRF-Token": "forged"}},
+            csrf=False),
+    Hostile("empty body", {}),
+    Hostile("text/plain body", {"data": "hello", "content_type": "text/plain"}),
+    Hostile("truncated JSON", {"data": '{"approve": tr', "content_type": "application/json"}),
+    Hostile("JSON list", {"json": [1, "a", None]}),
+    Hostile("JSON number", {"json": 42}),
+    Hostile("JSON string", {"json": "approve"}),
+    Hostile("JSON null", {"data": "null", "content_type": "application/json"}),
+    *(Hostile(f"fields of type {type(v).__name__}", {"json": dict.fromkeys(FIELDS, v)})
+      for v in WRONG_TYPES),
+    Hostile("deeply nested JSON", {"data": DEEP, "content_type": "application/json"}),
+    Hostile("deeply nested JSON inside strings", {"json": dict.fromkeys(FIELDS, DEEP)}),
+    Hostile("deeply nested JSON in the query and form", {
+        "query_string": {"claims": DEEP, "authorization_details": DEEP},
+        "data": {"claims": DEEP, "authorization_details": DEEP, "client_assertion": DEEP}}),
+    Hostile("invalid UTF-8 in JSON", {"data": b'{"name": "\xff\xfe"}',
+                                       "content_type": "application/json"}),
+    Hostile("JSON with a charset it is not in", {
+        "data": '{"name": "名前"}'.encode("shift_jis"),
+        "content_type": "application/json; charset=shift_jis"}),
+    Hostile("form body where JSON is expected", {"data": {"approve": "true"}}),
+    Hostile("JSON where a form is expected", {"json": {"grant_type": "authorization_code"}}),
+    Hostile("bad percent-encoding in the form", {
+        "data": "grant_type=%zz&token=%ff%fe&client_id=%",
+        "content_type": "application/x-www-form-urlencoded"}),
+    Hostile("invalid UTF-8 in the form", {
+        "data": b"grant_type=\xff\xfe&token=\xc3\x28",
+        "content_type": "application/x-www-form-urlencoded"}),
+    Hostile("multipart garbage", {"data": b"--x\r\nnot a part",
+                                  "content_type": "multipart/form-data; boundary=x"}),
+    Hostile("garbage query", {"query_string": {
+        "client_id": ["a", "b"], "scope": "\x00", "redirect_uri": "javascript:alert(1)",
+        "response_type": "code id_token token", "lang": "zz-🙂", "max_age": "-1e309",
+        "id_token_hint": "a.b.c", "request": "not-a-jwt", "post_logout_redirect_uri": "x"}}),
+    Hostile("bad percent-encoding in the query", {
+        "query_string": "client_id=%zz&lang=%ff%fe&scope=%c3%28&state=%"}),
+    Hostile("overlong query values", {"query_string": {
+        "client_id": "c" * 20_000, "lang": "l" * 20_000, "state": "s" * 20_000}}),
+    Hostile("Basic with bad base64", {"headers": {"Authorization": "Basic !!!not-base64"}}),
+    Hostile("Basic without a colon", {"headers": {"Authorization": "Basic " + _b64(b"nocolon")}}),
+    Hostile("Basic with invalid UTF-8", {
+        "headers": {"Authorization": "Basic " + _b64(b"\xff\xfe:\xc3\x28")}}),
+    Hostile("Basic of an unknown client", {
+        "headers": {"Authorization": "Basic " + _b64(b"nobody:secret")},
+        "data": {"grant_type": "authorization_code", "code": "x", "token": "x"}}),
+    Hostile("Bearer with garbage", {"headers": {"Authorization": "Bearer \x7f garbage ;;"}}),
+    Hostile("Bearer with nothing", {"headers": {"Authorization": "Bearer"}}),
+    Hostile("Bearer JWT with alg none", {
+        "headers": {"Authorization": "Bearer " + _jwt_alg_none()}}),
+    Hostile("unknown auth scheme", {"headers": {"Authorization": "Digest username=x"}}),
+    Hostile("body on GET-style JSON with a lie about its length", {
+        "data": '{"a": 1}', "content_type": "application/json",
+        "headers": {"Content-Length": "3"}}),
+    Hostile("Accept: text/html", {"headers": {"Accept": "text/html"}}),
+    Hostile("Accept: garbage", {"headers": {"Accept": ";;;q=x, */*;q=nope"}}),
+)
+
+
+@dataclass
+class World:
+    """A live interaction (terms agreed, a card request open) in an anonymous browser, and a
+    logged-in browser for the account pages."""
+
+    app: Flask
+    anonymous: FlaskClient
+    account: FlaskClient
+    interaction_csrf: str
+    account_csrf: str
+    values: dict[str, tuple[str, ...]]
+
+
+@pytest.fixture
+def world(app: Flask, rp: Rp) -> World:
+    location, _ = rp.authorize()
+    state = rp.interaction(location)
+    agree = state["actions"]["agree"]
+    assert rp.act(state, "agree", {"agree": True, "version": agree["version"]}).status_code == 200
+    request_id = rp.act(state, "onboard", {}).get_json()["request_id"]
+    account = app.test_client()
+    _, cookie = login_session(app)
+    account.set_cookie(COOKIE_NAME, cookie, domain="localhost")
+    account_csrf = account.get("/account", headers={"Accept": "application/json"}) \
+        .get_json()["csrf_token"]
+    other, _ = register(app, name="Other RP")
+    return World(app, rp.browser, account, state["csrf_token"], account_csrf, {
+        "uid": (state["uid"], "no-such-interaction"),
+        "request_id": (request_id, "no-such-request"),
+        "client_id": (other, "no-such-client"),
+        "passkey_id": ("no-such-passkey", "%ff%fe"),
+    })
+
+
+def _paths(rule: str, world: World) -> list[str]:
+    """The rule's URL with each placeholder filled by a live value and by an unknown one."""
+    names = [name for name in world.values if f"<{name}>" in rule]
+    if not names:
+        return [rule]
+    (name,) = names
+    return [rule.replace(f"<{name}>", value) for value in world.values[name]]
+
+
+def _problems(response: TestResponse) -> list[str]:
+    """What is wrong with the answer to a malformed request (nothing when it is a clear 4xx,
+    or a success for a request that turned out harmless)."""
+    text = response.get_data(as_text=True)
+    found = []
+    if response.status_code >= 500:
+        found.append(f"status {response.status_code}")
+    if "Traceback" in text or 'File "' in text:
+        found.append("traceback in the body")
+    if response.status_code >= 400:
+        if response.mimetype == "application/json":
+            body = response.get_json(silent=True)
+            if not (isinstance(body, dict) and body.get("error")
+                    and body.get("error_description")):
+                found.append(f"JSON error without error/error_description: {text[:200]}")
+        elif response.mimetype == "text/html":
+            if HTML_ERROR_PAGE not in text:
+                found.append(f"HTML error that is not the error page: {text[:200]}")
+        else:
+            found.append(f"error as {response.mimetype}")
+    return found
+
+
+def _send(world: World, rule: str, method: str, path: str, hostile: Hostile) -> TestResponse:
+    browser = world.account if rule.startswith("/account") else world.anonymous
+    kwargs: dict[str, Any] = {**hostile.kwargs, "headers": dict(hostile.kwargs.get(
+        "headers", {}))}
+    if hostile.csrf:
+        token = world.account_csrf if rule.startswith("/account") else world.interaction_csrf
+        kwargs["headers"].setdefault("X-CSRF-Token", token)
+    return browser.open(path, method=method, **kwargs)
+
+
+def test_every_route_is_swept_or_excluded_with_a_reason(app: Flask) -> None:
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+    assert rules - SWEPT - EXCLUDED.keys() == set(), "add the new route to SWEPT or EXCLUDED"
+    assert (SWEPT | EXCLUDED.keys()) - rules == set(), "a swept or excluded route is gone"
+    assert SWEPT.isdisjoint(EXCLUDED)
+
+
+@pytest.mark.parametrize("rule", sorted(SWEPT | EXCLUDED.keys()))
+def test_a_wrong_method_is_refused_with_405_and_a_json_error(world: World, rule: str) -> None:
+    adapter = world.app.url_map.bind("localhost")
+    for path in _paths(rule.replace("<path:filename>", "css/app.css"), world):
+        allowed = adapter.allowed_methods(path)
+        for method in (m for m in METHODS if m not in allowed):
+            response = world.anonymous.open(path, method=method)
+            assert response.status_code == 405, (method, path)
+            assert _problems(response) == [], (method, path)
+
+
+def test_an_unknown_static_file_is_a_404(world: World) -> None:
+    for path in ("/static/no-such.css", "/static/../idp/app.py", "/static/%ff%fe"):
+        response = world.anonymous.get(path)
+        assert response.status_code == 404, path
+        assert _problems(response) == [], path
+
+
+@pytest.mark.parametrize("rule", sorted(SWEPT))
+def test_malformed_requests_get_a_clear_4xx_never_a_500(world: World, rule: str) -> None:
+    methods = sorted(next(r for r in world.app.url_map.iter_rules() if r.rule == rule).methods
+                     - {"HEAD", "OPTIONS"})
+    # Every route that shares the URL (e.g. GET and POST of /card-requests/<request_id>).
+    methods = sorted({m for r in world.app.url_map.iter_rules() if r.rule == rule
+                      for m in r.methods - {"HEAD", "OPTIONS"}} | set(methods))
+    failures = []
+    for method in methods:
+        for path in _paths(rule, world):
+            for hostile in HOSTILE:
+                response = _send(world, rule, method, path, hostile)
+                failures += [f"{method} {path[:60]} [{hostile.name}]: {problem}"
+                             for problem in _problems(response)]
+    assert failures == [], "\n".join(failures)
+
