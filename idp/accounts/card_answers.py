@@ -81,11 +81,14 @@ class CardAnswers:
 
     def answer(self, request_id: str, body: Any, *, issuer: str) -> dict[str, Any]:
         now = datetime.now(UTC)
+        # A body that is no answer at all is refused before the claim, so it does not use up
+        # the request: the card's real answer can still come (contract.md: answered once).
+        answer = Answer.from_json(body)
         with dbm.transaction(self._sessions) as db:
             row = card_requests.claim(db, request_id, now)
             db.expunge(row)
         try:
-            result = self._verify_and_run(row, Answer.from_json(body), issuer, now)
+            result = self._verify_and_run(row, answer, issuer, now)
         except IdpError as error:
             with dbm.transaction(self._sessions) as db:
                 card_requests.record(db, request_id, outcome="refused",

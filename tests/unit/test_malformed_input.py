@@ -255,3 +255,15 @@ def test_malformed_requests_get_a_clear_4xx_never_a_500(world: World, rule: str)
                              for problem in _problems(response)]
     assert failures == [], "\n".join(failures)
 
+
+
+def test_a_malformed_card_answer_uses_nothing_up(world: World) -> None:
+    """A body that is no answer at all leaves the card request open for the card's real one."""
+    live = world.values["request_id"][0]
+    for body in ({"certificate": "not base64!"}, [], {"signature": "AAAA"}):
+        refused = world.anonymous.post(f"/card-requests/{live}", json=body)
+        assert refused.status_code == 400, refused.get_json()
+        assert refused.get_json()["error"] == "invalid_request"
+    uid = world.values["uid"][0]
+    status = world.anonymous.get(f"/interaction/{uid}/status").get_json()
+    assert status["status"] == "pending", status
