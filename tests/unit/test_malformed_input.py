@@ -153,6 +153,10 @@ class World:
 
 @pytest.fixture
 def world(app: Flask, rp: Rp) -> World:
+    return _world(app, rp)
+
+
+def _world(app: Flask, rp: Rp) -> World:
     location, _ = rp.authorize()
     state = rp.interaction(location)
     agree = state["actions"]["agree"]
@@ -214,6 +218,13 @@ def _send(world: World, rule: str, method: str, path: str, hostile: Hostile) -> 
     return browser.open(path, method=method, **kwargs)
 
 
+def _methods(app: Flask, rule: str) -> list[str]:
+    """The methods served at a rule's URL, by every route sharing it (e.g. GET and POST of
+    /card-requests/<request_id>)."""
+    return sorted({method for route in app.url_map.iter_rules() if route.rule == rule
+                   for method in route.methods or () if method not in ("HEAD", "OPTIONS")})
+
+
 def test_every_route_is_swept_or_excluded_with_a_reason(app: Flask) -> None:
     rules = {rule.rule for rule in app.url_map.iter_rules()}
     assert rules - SWEPT - EXCLUDED.keys() == set(), "add the new route to SWEPT or EXCLUDED"
@@ -241,13 +252,8 @@ def test_an_unknown_static_file_is_a_404(world: World) -> None:
 
 @pytest.mark.parametrize("rule", sorted(SWEPT))
 def test_malformed_requests_get_a_clear_4xx_never_a_500(world: World, rule: str) -> None:
-    methods = sorted(next(r for r in world.app.url_map.iter_rules() if r.rule == rule).methods
-                     - {"HEAD", "OPTIONS"})
-    # Every route that shares the URL (e.g. GET and POST of /card-requests/<request_id>).
-    methods = sorted({m for r in world.app.url_map.iter_rules() if r.rule == rule
-                      for m in r.methods - {"HEAD", "OPTIONS"}} | set(methods))
     failures = []
-    for method in methods:
+    for method in _methods(world.app, rule):
         for path in _paths(rule, world):
             for hostile in HOSTILE:
                 response = _send(world, rule, method, path, hostile)
@@ -267,3 +273,4 @@ def test_a_malformed_card_answer_uses_nothing_up(world: World) -> None:
     uid = world.values["uid"][0]
     status = world.anonymous.get(f"/interaction/{uid}/status").get_json()
     assert status["status"] == "pending", status
+
