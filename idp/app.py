@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, make_response, render_template, request
-from sqlalchemy.exc import DBAPIError
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import DataError, DBAPIError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from idp import db, i18n
 from idp.accounts.claims import ClaimsSource, JpkiClaimsSource
-from idp.errors import DatabaseUnavailableError, IdpError
+from idp.errors import DatabaseUnavailableError, IdpError, UnstorableValueError
 from idp.i18n.errors import localised_error
 from idp.login.account_page import ConsentLister
 from idp.login.actions import ActionsHook
@@ -113,6 +113,10 @@ def _register_error_handlers(app: Flask, settings: Settings) -> None:
         # The pool has no pre-ping (idp/db.py): after a database restart or failover, the one
         # statement that meets a dead connection fails and SQLAlchemy renews the worker's pool.
         # The transaction was rolled back, so the person can simply try again.
+        if isinstance(error, DataError):  # a value from the request the database refuses
+            log.warning("refused a value the database cannot take: %s",
+                        type(error.orig).__name__)
+            return idp_error(UnstorableValueError())
         if not error.connection_invalidated:
             raise error
         log.warning("database connection lost; the pool reconnects")
@@ -125,4 +129,7 @@ def _register_error_handlers(app: Flask, settings: Settings) -> None:
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]
         body = {"error": (error.name or "error").lower().replace(" ", "_"),
                 "error_description": error.description or ""}
-        return jsonify(body), error.code or 500
+        response = make_response(jsonify(body), error.code or 500)
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)  # RFC 9110 §15.5.6
+        return response

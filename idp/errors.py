@@ -35,3 +35,10 @@ class DatabaseUnavailableError(IdpError):
     code = "temporarily_unavailable"  # RFC 6749 §4.1.2.1
     status = 503
     retry_after = "1"  # seconds (Retry-After): the pool has already reconnected
+
+
+class UnstorableValueError(IdpError):
+    """The request holds a value the database cannot take (a NUL character, or far too long)."""
+
+    code = "invalid_request"  # RFC 6749 §5.2: a malformed parameter
+    status = 400

@@ -99,25 +99,32 @@ def transaction(engine: Engine) -> Iterator[Transaction]:
             cursor.close()
         connection.commit()
     except BaseException as error:
-        _lost_connection(engine, connection, error)
-        connection.rollback()
+        translated = _translated(engine, connection, error)
+        if translated is None or not translated.connection_invalidated:
+            connection.rollback()
+        if translated is not None:
+            raise translated from error
         raise
     finally:
         connection.close()
 
 
-def _lost_connection(engine: Engine, connection: Any, error: BaseException) -> None:
-    """A dead connection (the pool has no pre-ping, idp/db.py): renew the pool, as SQLAlchemy's
-    Connection does, and raise its DBAPIError with ``connection_invalidated`` (answered 503,
-    "try again"); nothing was committed."""
+def _translated(engine: Engine, connection: Any, error: BaseException) -> DBAPIError | None:
+    """A driver's error as SQLAlchemy's Connection would raise it (None for other errors), so
+    callers meet one family: a value the database refuses is a ``DataError`` (answered 400).
+
+    A dead connection (the pool has no pre-ping, idp/db.py) renews the pool and comes back
+    with ``connection_invalidated`` (answered 503, "try again"); nothing was committed."""
     dialect = engine.dialect
-    if not isinstance(error, dialect.loaded_dbapi.Error) or \
-            not dialect.is_disconnect(error, connection.dbapi_connection, None):
-        return
-    connection.invalidate(error)
-    engine.dispose()  # the worker's other pooled connections died with this one
-    raise DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error,
-                              connection_invalidated=True) from error
+    if not isinstance(error, dialect.loaded_dbapi.Error):
+        return None
+    lost = dialect.is_disconnect(error, connection.dbapi_connection, None)
+    if lost:
+        connection.invalidate(error)
+        engine.dispose()  # the worker's other pooled connections died with this one
+    translated = DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error,
+                                     connection_invalidated=lost)
+    return translated if isinstance(translated, DBAPIError) else None
 
 
 def read_one(engine: Engine, statement: Prepared, values: Mapping[str, Any]) -> \
@@ -160,7 +167,9 @@ def _single_statement(engine: Engine, statement: Prepared, values: Mapping[str, 
             if switch:
                 dialect.reset_isolation_level(dbapi_connection)  # type: ignore[arg-type]
     except Exception as error:
-        _lost_connection(engine, connection, error)
+        translated = _translated(engine, connection, error)
+        if translated is not None:
+            raise translated from error
         raise
     finally:
         connection.close()

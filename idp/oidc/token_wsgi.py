@@ -20,10 +20,10 @@ from urllib.parse import unquote_plus
 
 from flask import Flask
 from flask.sansio.app import App
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from idp.errors import DatabaseUnavailableError
+from idp.errors import DatabaseUnavailableError, UnstorableValueError
 from idp.oidc import clients, tokens
 from idp.oidc.context import OidcContext
 from idp.oidc.errors import InvalidClientError, InvalidRequestError, OidcError
@@ -121,6 +121,10 @@ class _SessionOnDemand:
 
 def _failure(error: Exception) -> tuple[int, dict[str, str], list[tuple[str, str]]]:
     """What the Flask app answers for an unexpected error (idp/app.py), without Flask."""
+    if isinstance(error, DataError):  # a value from the request the database refuses
+        log.warning("refused a value the database cannot take: %s", type(error.orig).__name__)
+        refused = UnstorableValueError()
+        return refused.status, refused.to_dict(), []
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         # The pool reconnects; nothing was saved, so the client may simply retry.
         log.warning("database connection lost; the pool reconnects")

@@ -21,9 +21,9 @@ from werkzeug.test import TestResponse
 
 from idp.accounts.sessions import COOKIE_NAME
 from tests.support.login import login_session
-from tests.unit.oidc.conftest import Rp, app, register, rp
+from tests.unit.oidc.conftest import Rp, app, db_app, register, rp
 
-__all__ = ["app", "rp"]  # the fixtures, for pytest
+__all__ = ["app", "db_app", "rp"]  # the fixtures, for pytest
 
 # Routes whose URL needs a live object: the placeholder is filled with the live one and with
 # an unknown one in turn (each hostile request is sent to both).
@@ -240,6 +240,7 @@ def test_a_wrong_method_is_refused_with_405_and_a_json_error(world: World, rule:
         for method in (m for m in METHODS if m not in allowed):
             response = world.anonymous.open(path, method=method)
             assert response.status_code == 405, (method, path)
+            assert set(response.headers["Allow"].split(", ")) >= set(allowed) - {"HEAD", "OPTIONS"}
             assert _problems(response) == [], (method, path)
 
 
@@ -261,6 +262,37 @@ def test_malformed_requests_get_a_clear_4xx_never_a_500(world: World, rule: str)
                              for problem in _problems(response)]
     assert failures == [], "\n".join(failures)
 
+
+
+NUL = "a\x00b"  # PostgreSQL text cannot hold it; SQLite can: only PostgreSQL shows a 500
+
+
+def test_a_nul_character_anywhere_is_a_400_on_both_databases(db_app: Flask) -> None:
+    client_id, secret = register(db_app)
+    world = _world(db_app, Rp(db_app, db_app.test_client(), client_id, secret))
+    for name in world.values:
+        world.values[name] = ("x%00y",)
+    basic = "Basic " + _b64(f"{NUL}:{NUL}".encode())
+    failures = []
+    for rule in sorted(SWEPT):
+        for method in _methods(world.app, rule):
+            for path in _paths(rule, world):
+                for kwargs in ({"query_string": {"client_id": NUL, "request_uri": NUL,
+                                                 "redirect_uri": NUL, "token": NUL}},
+                               {"data": {"client_id": NUL, "client_secret": NUL, "token": NUL,
+                                         "code": NUL, "grant_type": "authorization_code",
+                                         "refresh_token": NUL, "code_verifier": NUL}},
+                               {"data": {"token": NUL}, "headers": {"Authorization": basic}},
+                               {"json": {"name": NUL, "approve": True, "claims": [NUL],
+                                         "agree": True, "version": NUL}}):
+                    headers = {**kwargs.pop("headers", {}), "X-CSRF-Token": (
+                        world.account_csrf if rule.startswith("/account")
+                        else world.interaction_csrf)}
+                    browser = world.account if rule.startswith("/account") else world.anonymous
+                    response = browser.open(path, method=method, headers=headers, **kwargs)
+                    failures += [f"{method} {path} {sorted(kwargs)}: {problem}"
+                                 for problem in _problems(response)]
+    assert failures == [], "\n".join(failures)
 
 
 def test_a_malformed_card_answer_uses_nothing_up(world: World) -> None:
