@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, jsonify, make_response, render_template, request
 from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from idp import db, i18n
@@ -17,6 +18,7 @@ from idp.login.actions import ActionsHook
 from idp.login.ports import Interactions
 from idp.secrets import instance_secret
 from idp.settings import Settings
+from idp.throttle import FailureThrottle
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ def create_app(settings: Settings, *, claims: ClaimsSource | None = None) -> Fla
     engine = db.make_engine(settings.effective_database_url)
     app.extensions["idp.engine"] = engine
     app.extensions["idp.sessions"] = db.make_sessionmaker(engine)
+    app.extensions["idp.throttles"] = _throttles(settings, app.extensions["idp.sessions"])
     _register_error_handlers(app, settings)
     _register_oidc(app, settings, claims or JpkiClaimsSource(app.extensions["idp.sessions"]))
 
@@ -42,6 +45,14 @@ def create_app(settings: Settings, *, claims: ClaimsSource | None = None) -> Fla
         return {"status": "ok"}, 200
 
     return app
+
+
+def _throttles(settings: Settings, sessions: sessionmaker[Session]) -> dict[str, FailureThrottle]:
+    """One throttle per scope of failed attempts (docs/operations.md), shared by this app."""
+    rules = settings.throttle
+    return {scope: FailureThrottle(sessions, scope, rule.limit, rule.window_seconds)
+            for scope, rule in (("client_auth", rules.client_auth), ("passkey", rules.passkey),
+                                ("card_answer", rules.card_answer))}
 
 
 def _register_oidc(app: Flask, settings: Settings, claims: ClaimsSource) -> None:
@@ -64,7 +75,8 @@ def _register_oidc(app: Flask, settings: Settings, claims: ClaimsSource) -> None
         settings=oidc, keys=keys, clients=ClientCache(), sessions=app.extensions["idp.sessions"],
         claims=claims,
         pairwise_salt=oidc.pairwise_salt or instance_secret(settings, "pairwise-salt"),
-        cookie_secret=app.config["SECRET_KEY"])
+        cookie_secret=app.config["SECRET_KEY"],
+        client_throttle=app.extensions["idp.throttles"]["client_auth"])
     provider = Provider(ctx)
     app.extensions["idp.oidc"] = ctx
     app.register_blueprint(oidc_blueprint(provider))
@@ -88,7 +100,8 @@ def _register_passkeys(app: Flask, settings: Settings, provider: Interactions,
     app.extensions["idp.passkeys"] = service
     install_account_page(app, service, cookie_secret, settings.default_language, consents)
     return install(app, PasskeyFlow(provider, service, cookie_secret, claims,
-                                    settings.default_language))
+                                    settings.default_language,
+                                    app.extensions["idp.throttles"]["passkey"]))
 
 
 def _person_language(settings: Settings) -> str:
@@ -104,9 +117,14 @@ def _register_error_handlers(app: Flask, settings: Settings) -> None:
         language = _person_language(settings)
         body = localised_error(error, language)
         if request.method == "GET" and request.accept_mimetypes.best == "text/html":
-            return render_template("oidc/error.html", lang=language, error={
-                "code": body["error"], "description": body["error_description"]}), error.status
-        return jsonify(body), error.status
+            response = make_response(render_template("oidc/error.html", lang=language, error={
+                "code": body["error"], "description": body["error_description"]}), error.status)
+        else:
+            response = make_response(jsonify(body), error.status)
+        retry_after: str | None = getattr(error, "retry_after", None)  # 429, 503
+        if retry_after:
+            response.headers["Retry-After"] = retry_after  # RFC 9110 §10.2.3
+        return response
 
     @app.errorhandler(DBAPIError)
     def database_error(error: DBAPIError):  # type: ignore[no-untyped-def]
@@ -120,10 +138,7 @@ def _register_error_handlers(app: Flask, settings: Settings) -> None:
         if not error.connection_invalidated:
             raise error
         log.warning("database connection lost; the pool reconnects")
-        unavailable = DatabaseUnavailableError()
-        response = make_response(idp_error(unavailable))
-        response.headers["Retry-After"] = unavailable.retry_after
-        return response
+        return idp_error(DatabaseUnavailableError())
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]

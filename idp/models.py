@@ -5,6 +5,7 @@ Each package keeps its tables next to its code (``idp/<package>/models.py``) and
 
 from __future__ import annotations
 
+from idp import throttle_models as _throttle  # noqa: F401
 from idp.accounts import jpki_models as _jpki  # noqa: F401
 from idp.accounts import models as _accounts  # noqa: F401
 from idp.db import Base

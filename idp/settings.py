@@ -171,6 +171,28 @@ class WebauthnSettings(_Section):
         return self
 
 
+class ThrottleRule(_Section):
+    """How many failures one subject may have in a fixed window before it is refused (429)."""
+
+    limit: int = Field(20, ge=1, description="Failures allowed per window; further attempts "
+                       "are refused, even with the right credential, until the window ends.")
+    window_seconds: int = Field(300, ge=1, description="Length of the fixed window.")
+
+
+class ThrottleSettings(_Section):
+    """Throttling of failed credential attempts (docs/operations.md, "Throttling failed
+    attempts"). The card limits PIN tries itself; these limit what reaches the IdP."""
+
+    client_auth: ThrottleRule = Field(default_factory=ThrottleRule, description="Failed client "
+                                      "authentications per presented client_id (/token, /par, "
+                                      "/revoke, /introspect).")
+    passkey: ThrottleRule = Field(default_factory=ThrottleRule, description="Refused passkey "
+                                  "sign-ins per client address.")
+    card_answer: ThrottleRule = Field(default_factory=ThrottleRule, description="Refused card "
+                                      "answers (bad signature, wrong digest, wrong certificate "
+                                      "type) per client address.")
+
+
 class ServerSettings(_Section):
     """Where `idp serve` listens."""
 
@@ -205,6 +227,7 @@ class Settings(BaseSettings):
     trust: TrustSettings = Field(default_factory=TrustSettings)
     oidc: OidcSettings = Field(default_factory=OidcSettings)
     webauthn: WebauthnSettings = Field(default_factory=WebauthnSettings)
+    throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)
 
     @classmethod
     def settings_customise_sources(

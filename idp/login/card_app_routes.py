@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,10 +25,16 @@ from idp.accounts.card_answers import CardAnswers
 from idp.accounts.jpki_models import AuthLink
 from idp.errors import IdpError
 from idp.jpki.certificate import parse_certificate
-from idp.jpki.errors import CertificateRevokedError
+from idp.jpki.errors import BadSignatureError, CertificateRevokedError, WrongPurposeError
 from idp.login.ports import Interactions
 from idp.login.qr import qr_svg
 from idp.login.routes import json_or_none
+from idp.throttle import FailureThrottle
+
+# Answers that look like someone trying signatures or certificates, counted per client address:
+# the card itself limits PIN tries, not what is sent here. A refused certificate (expired,
+# revoked, unknown CA) is a person's real card with a real problem, and is not counted.
+REFUSED_ANSWERS: tuple[type[Exception], ...] = (BadSignatureError, WrongPurposeError)
 
 
 def request_links(request_id: str) -> dict[str, Any]:
@@ -41,7 +47,7 @@ def request_links(request_id: str) -> dict[str, Any]:
 
 
 def blueprint(interactions: Interactions, sessions: sessionmaker[Session], answers: CardAnswers,
-              checker: AnchorChecker, issuer: str) -> Blueprint:
+              checker: AnchorChecker, issuer: str, throttle: FailureThrottle) -> Blueprint:
     bp = Blueprint("card_app", __name__)
 
     @bp.get("/card-requests/<request_id>")
@@ -63,7 +69,8 @@ def blueprint(interactions: Interactions, sessions: sessionmaker[Session], answe
     @bp.post("/card-requests/<request_id>")
     def answer(request_id: str) -> ResponseReturnValue:
         try:
-            answers.answer(request_id, json_or_none(), issuer=issuer)
+            with throttle.attempt(request.remote_addr or "", counts=REFUSED_ANSWERS):
+                answers.answer(request_id, json_or_none(), issuer=issuer)
         except CertificateRevokedError as revoked:
             _record_revoked_card(sessions, checker, json_or_none(), revoked)
             raise

@@ -219,7 +219,8 @@ def setup(app: Flask, settings: Settings, interactions: Interactions,
     app.extensions["idp.anchor_checker"] = checker
     answers = CardAnswers(factory, trust, default_steps(trust))
     app.register_blueprint(card_app_blueprint(interactions, factory, answers, checker,
-                                              settings.oidc.issuer))
+                                              settings.oidc.issuer,
+                                              app.extensions["idp.throttles"]["card_answer"]))
     return install(app, CardFlow(interactions, factory, answers, checker, cookie_secret,
                                  settings.oidc.issuer, settings.oidc.session_lifetime_seconds,
                                  settings.default_language))

@@ -26,8 +26,27 @@ from idp.login import anchor_gate, anchor_records
 from idp.login.actions import Action, ActionsHook, post
 from idp.login.ports import Interactions
 from idp.login.routes import BadBodyError, CsrfRefusedError, LoginError, json_object
-from idp.passkeys.errors import ChallengeUnknown
+from idp.passkeys.errors import (
+    ChallengeMismatch,
+    ChallengeUnknown,
+    InvalidPasskeyResponse,
+    SignCountRegression,
+    UnknownPasskey,
+    UserVerificationRequired,
+    WrongOrigin,
+    WrongRelyingParty,
+)
 from idp.passkeys.service import PasskeyService
+from idp.throttle import FailureThrottle
+
+# A passkey sign-in that failed verification counts against the client address: a bad
+# signature, a credential we do not hold, another origin or RP, an answer to another challenge,
+# a cloned authenticator, no user verification. Not counted: an expired or unknown challenge (a
+# stale page; nothing was verified, and a new challenge costs a round trip anyway) or a verified
+# passkey of an inactive or another account (the passkey was genuine: no guessing to slow).
+REFUSED_ASSERTIONS: tuple[type[Exception], ...] = (
+    InvalidPasskeyResponse, UnknownPasskey, WrongOrigin, WrongRelyingParty, ChallengeMismatch,
+    SignCountRegression, UserVerificationRequired)
 
 _KEPT = 20  # interactions remembered per browser for the offer (the cookie stays small)
 
@@ -48,12 +67,13 @@ class PasskeyFlow:
     """The passkey steps of one app: built once in ``create_app``."""
 
     def __init__(self, interactions: Interactions, service: PasskeyService, cookie_secret: str,
-                 claims: ClaimsSource, default_language: str) -> None:
+                 claims: ClaimsSource, default_language: str, throttle: FailureThrottle) -> None:
         self.interactions = interactions
         self.service = service
         self.cookie_secret = cookie_secret
         self.claims = claims
         self.default_language = default_language
+        self.throttle = throttle  # refused sign-ins per client address
 
     # -- helpers --------------------------------------------------------------------------------
     def language(self) -> str:
@@ -146,8 +166,9 @@ class PasskeyFlow:
 
     def sign_in_verify(self, uid: str) -> Any:
         credential = self.credential(self.body(uid))
-        login = self.service.finish_authentication(
-            handle=self.take_handle(uid, "authentication"), response_json=credential)
+        with self.throttle.attempt(request.remote_addr or "", counts=REFUSED_ASSERTIONS):
+            login = self.service.finish_authentication(
+                handle=self.take_handle(uid, "authentication"), response_json=credential)
         check = self.checker().check(login.private_id)
         language = self.language()
         decided = anchor_gate.decide(login, check, lambda key: i18n.translate(language, key))

@@ -212,6 +212,21 @@ def _unverified_issuer(token: str) -> str:
         raise InvalidClientError("the client assertion is not a JWT") from error
 
 
+def presented_client_id(form: Mapping[str, str], authorization: str | None) -> str:
+    """The client_id a request names, unverified ("" when none can be read): what failed
+    client authentications are counted against (idp.throttle)."""
+    try:
+        return _named_client_id(credentials(form, authorization))
+    except InvalidClientError:
+        return ""
+
+
+def _named_client_id(presented: dict[str, str]) -> str:
+    # RFC 7523 §3: a private_key_jwt client need not send client_id; its assertion's iss names it.
+    return presented["client_id"] or (
+        _unverified_issuer(presented["assertion"]) if "assertion" in presented else "")
+
+
 def authenticate(database: Callable[[], Session], cache: ClientCache, form: Mapping[str, str],
                  authorization: str | None, *, audiences: set[str],
                  seen_jti: Any) -> ClientInfo:
@@ -221,8 +236,7 @@ def authenticate(database: Callable[[], Session], cache: ClientCache, form: Mapp
     records an assertion id and raises when it was seen (RFC 7523 §3).
     """
     presented = credentials(form, authorization)
-    client_id = presented["client_id"] or (
-        _unverified_issuer(presented["assertion"]) if "assertion" in presented else "")
+    client_id = _named_client_id(presented)
     try:
         client = cache.find(database, client_id)
     except UnknownClientError as error:

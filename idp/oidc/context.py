@@ -14,6 +14,7 @@ from idp.oidc.errors import InvalidClientError
 from idp.oidc.keys import KeyStore
 from idp.oidc.models import UsedAssertion
 from idp.settings import OidcSettings
+from idp.throttle import FailureThrottle
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class OidcContext:
     claims: ClaimsSource
     pairwise_salt: str
     cookie_secret: str
+    client_throttle: FailureThrottle  # failed client authentications, per presented client_id
 
     @property
     def issuer(self) -> str:

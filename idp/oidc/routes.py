@@ -56,7 +56,10 @@ def blueprint(provider: Provider) -> Blueprint:
     def authenticated_client() -> clients.ClientInfo:
         # No explicit begin: the session connects only if it needs the database (a cached
         # client with a secret never does), and commits the assertion jti when it did.
-        with ctx.sessions() as db:
+        # The throttle's count is written after the session closed: it never waits for it.
+        with ctx.client_throttle.attempt(clients.presented_client_id(
+                request.form, request.headers.get("Authorization")),
+                counts=(InvalidClientError,)), ctx.sessions() as db:
             client = clients.authenticate(
                 lambda: db, ctx.clients, request.form, request.headers.get("Authorization"),
                 audiences=ctx.audiences(),

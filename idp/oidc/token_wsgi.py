@@ -23,10 +23,10 @@ from flask.sansio.app import App
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from idp.errors import DatabaseUnavailableError, UnstorableValueError
+from idp.errors import DatabaseUnavailableError, IdpError, UnstorableValueError
 from idp.oidc import clients, tokens
 from idp.oidc.context import OidcContext
-from idp.oidc.errors import InvalidClientError, InvalidRequestError, OidcError
+from idp.oidc.errors import InvalidClientError, InvalidRequestError
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +57,8 @@ class TokenEndpoint:
         try:
             status, body = 200, self._exchange(_form(raw), environ.get("HTTP_AUTHORIZATION"))
             extra = []
-        except OidcError as error:
-            status, body = error.status, error.to_dict()
-            extra = [("WWW-Authenticate", 'Basic realm="idp"')] \
-                if isinstance(error, InvalidClientError) else []
+        except IdpError as error:  # as the Flask app answers them (idp/app.py)
+            status, body, extra = error.status, error.to_dict(), _headers(error)
         except Exception as error:
             status, body, extra = _failure(error)
         data = _JSON.encode(body).encode()
@@ -85,7 +83,10 @@ class TokenEndpoint:
 
     def _exchange(self, form: dict[str, str], authorization: str | None) -> dict[str, Any]:
         ctx = self._ctx
-        with _SessionOnDemand(ctx.sessions) as database:
+        # The throttle's count is written after the session closed: it never waits for it.
+        with ctx.client_throttle.attempt(clients.presented_client_id(form, authorization),
+                                         counts=(InvalidClientError,)), \
+                _SessionOnDemand(ctx.sessions) as database:
             client = clients.authenticate(
                 database, ctx.clients, form, authorization, audiences=self._audiences,
                 seen_jti=lambda jti, exp: ctx.remember_jti(database(), jti, exp))
@@ -119,6 +120,13 @@ class _SessionOnDemand:
                 session.commit()
 
 
+def _headers(error: IdpError) -> list[tuple[str, str]]:
+    if isinstance(error, InvalidClientError):
+        return [("WWW-Authenticate", 'Basic realm="idp"')]  # RFC 6749 §5.2
+    retry_after: str | None = getattr(error, "retry_after", None)  # 429, 503
+    return [("Retry-After", retry_after)] if retry_after else []
+
+
 def _failure(error: Exception) -> tuple[int, dict[str, str], list[tuple[str, str]]]:
     """What the Flask app answers for an unexpected error (idp/app.py), without Flask."""
     if isinstance(error, DataError):  # a value from the request the database refuses
@@ -129,7 +137,7 @@ def _failure(error: Exception) -> tuple[int, dict[str, str], list[tuple[str, str
         # The pool reconnects; nothing was saved, so the client may simply retry.
         log.warning("database connection lost; the pool reconnects")
         unavailable = DatabaseUnavailableError()
-        return unavailable.status, unavailable.to_dict(), [("Retry-After", unavailable.retry_after)]
+        return unavailable.status, unavailable.to_dict(), _headers(unavailable)
     log.exception("token request failed")  # as Flask would: logged, a 500 without details
     return 500, {"error": "server_error"}, []
 
