@@ -3,11 +3,12 @@
 Every table here is written on the login and token paths and only ever read while its rows are
 live: a code, interaction, pushed request, card request or passkey challenge past ``expires_at``
 is refused when presented, a client assertion past its ``exp`` is refused before its jti is
-looked up (RFC 7523 §3), and a token past its lifetime (revoked or not) is inactive (RFC 7662
-§2.2). A rotated refresh token stays until it expires, so a replay is still detected (RFC 9700
-§4.14.2). Deleting them only stops the tables from growing. Back-channel logout deliveries have
-no expiry: a delivered one goes after the margin, one given up on stays a week longer so an
-operator can still see which relying party never heard of a logout.
+looked up (RFC 7523 §3), a token past its lifetime (revoked or not) is inactive (RFC 7662
+§2.2), and a window of failed attempts past its end no longer counts (``idp.throttle``). A
+rotated refresh token stays until it expires, so a replay is still detected (RFC 9700 §4.14.2).
+Deleting them only stops the tables from growing. Back-channel logout deliveries have no expiry:
+a delivered one goes after the margin, one given up on stays a week longer so an operator can
+still see which relying party never heard of a logout.
 
 Rows are deleted in small batches, each in its own short transaction, so the workers' writes
 (SQLite allows one writer at a time) wait for one batch, not for the whole sweep. The safety
@@ -20,9 +21,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Table, and_, delete, or_, select
+from sqlalchemy import ColumnElement, Table, and_, delete, or_, select, tuple_
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp.accounts.jpki_models import CardRequestRow
@@ -30,6 +30,7 @@ from idp.db import Base
 from idp.oidc.models import AuthorizationCode, Interaction, PushedRequest, Token, UsedAssertion
 from idp.oidc.outbox_models import DELIVERED, FAILED, LogoutDelivery
 from idp.passkeys.models import PasskeyChallenge
+from idp.throttle_models import FailedAttempts
 
 DEFAULT_MARGIN_SECONDS = 300
 DEFAULT_BATCH_SIZE = 1000
@@ -37,7 +38,8 @@ FAILED_DELIVERY_RETENTION_SECONDS = 7 * 24 * 3600
 
 # Tables whose expires_at holds epoch seconds; card requests keep a timezone-aware datetime.
 _EPOCH_TABLES = tuple(Base.metadata.tables[model.__tablename__] for model in (
-    AuthorizationCode, Interaction, PushedRequest, UsedAssertion, Token, PasskeyChallenge))
+    AuthorizationCode, Interaction, PushedRequest, UsedAssertion, Token, PasskeyChallenge,
+    FailedAttempts))
 _DATETIME_TABLES = (Base.metadata.tables[CardRequestRow.__tablename__],)
 _OUTBOX = Base.metadata.tables[LogoutDelivery.__tablename__]
 
@@ -76,11 +78,13 @@ def prune(sessions: sessionmaker[Session], *, now: float | None = None,
 
 def _sweep(sessions: sessionmaker[Session], table: Table, expired: ColumnElement[bool],
            batch_size: int) -> int:
-    key: Column[Any] = next(iter(table.primary_key.columns))
+    columns = list(table.primary_key.columns)
     # DELETE ... WHERE key IN (SELECT key ... LIMIT n): portable (SQLite has no DELETE ... LIMIT
-    # unless compiled with it), and leads with the write, so it waits its turn under WAL.
-    batch = delete(table).where(key.in_(
-        select(key).where(expired).limit(batch_size).scalar_subquery()))
+    # unless compiled with it), and leads with the write, so it waits its turn under WAL. A
+    # composite key (failed_attempts) is compared as a row value (SQLite ≥ 3.15, PostgreSQL).
+    chosen = select(*columns).where(expired).limit(batch_size)
+    batch = delete(table).where(columns[0].in_(chosen.scalar_subquery()) if len(columns) == 1
+                                else tuple_(*columns).in_(chosen))
     total = 0
     while True:
         with sessions() as db, db.begin():

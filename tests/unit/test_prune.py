@@ -30,10 +30,11 @@ from idp.oidc.outbox_models import DELIVERED, FAILED, PENDING, LogoutDelivery
 from idp.passkeys.models import PasskeyChallenge
 from idp.prune import prune
 from idp.settings import Settings
+from idp.throttle_models import FailedAttempts
 
 NOW = 1_900_000_000
 MODELS: tuple[Any, ...] = (AuthorizationCode, Interaction, PushedRequest, UsedAssertion, Token,
-                           PasskeyChallenge, CardRequestRow)
+                           PasskeyChallenge, CardRequestRow, FailedAttempts)
 
 
 @pytest.fixture
@@ -61,6 +62,8 @@ def _rows(name: str, expires_at: int, client_id: str, grant_id: str) -> list[Any
         CardRequestRow(id=f"card-{name}", interaction_uid=f"ix-{name}", browser_hash="b",
                        purpose="login", certificate_purpose="auth", nonce="n",
                        expires_at=datetime.fromtimestamp(expires_at, UTC)),
+        FailedAttempts(scope="client_auth", subject=f"rp-{name}", window_start=expires_at - 300,
+                       count=1, expires_at=expires_at),
     ]
 
 
@@ -105,7 +108,7 @@ def test_batches_repeat_until_every_expired_row_is_gone(
     _seed(sessions, **{f"old{i}": NOW - 1000 - i for i in range(5)}, live=NOW + 60)
     result = prune(sessions, now=NOW, margin_seconds=0, batch_size=2)
     assert result.deleted["oidc_used_jtis"] == 5
-    assert result.total == 5 * 8
+    assert result.total == 5 * 9
     assert _keys(sessions)["oidc_used_jtis"] == 1
 
 
@@ -120,7 +123,7 @@ def test_idp_db_prune_prints_counts_and_json(
     text = runner.invoke(cli, [*args, "db", "prune"])
     assert text.exit_code == 0, text.output
     assert "oidc_codes: 1 deleted" in text.output
-    assert "total: 8 deleted" in text.output
+    assert "total: 9 deleted" in text.output
     again = runner.invoke(cli, [*args, "db", "prune", "--json"])
     assert again.exit_code == 0, again.output
     assert json.loads(again.output)["total"] == 0
