@@ -212,13 +212,16 @@ def _unverified_issuer(token: str) -> str:
         raise InvalidClientError("the client assertion is not a JWT") from error
 
 
-def presented_client_id(form: Mapping[str, str], authorization: str | None) -> str:
-    """The client_id a request names, unverified ("" when none can be read): what failed
-    client authentications are counted against (idp.throttle)."""
+def throttled_as(form: Mapping[str, str], authorization: str | None, address: str) -> str:
+    """What failed client authentications are counted against (idp.throttle): the client_id
+    the request names (unverified; "" when none can be read) and the address it came from.
+    With the client_id alone, anyone who knows it (it is public) could lock the relying party
+    out by sending bad secrets; with the address, a guesser locks only itself."""
     try:
-        return _named_client_id(credentials(form, authorization))
+        client_id = _named_client_id(credentials(form, authorization))
     except InvalidClientError:
-        return ""
+        client_id = ""
+    return f"{client_id} from {address}"
 
 
 def _named_client_id(presented: dict[str, str]) -> str:

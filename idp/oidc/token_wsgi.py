@@ -55,7 +55,8 @@ class TokenEndpoint:
         if raw is None:
             return self._app(environ, start_response)
         try:
-            status, body = 200, self._exchange(_form(raw), environ.get("HTTP_AUTHORIZATION"))
+            status, body = 200, self._exchange(_form(raw), environ.get("HTTP_AUTHORIZATION"),
+                                                environ.get("REMOTE_ADDR", ""))
             extra = []
         except IdpError as error:  # as the Flask app answers them (idp/app.py)
             status, body, extra = error.status, error.to_dict(), _headers(error)
@@ -81,10 +82,11 @@ class TokenEndpoint:
         body: bytes = environ["wsgi.input"].read(length)
         return body.decode("utf-8", "replace")
 
-    def _exchange(self, form: dict[str, str], authorization: str | None) -> dict[str, Any]:
+    def _exchange(self, form: dict[str, str], authorization: str | None,
+                  address: str) -> dict[str, Any]:
         ctx = self._ctx
         # The throttle's count is written after the session closed: it never waits for it.
-        with ctx.client_throttle.attempt(clients.presented_client_id(form, authorization),
+        with ctx.client_throttle.attempt(clients.throttled_as(form, authorization, address),
                                          counts=(InvalidClientError,)), \
                 _SessionOnDemand(ctx.sessions) as database:
             client = clients.authenticate(

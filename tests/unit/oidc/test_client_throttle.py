@@ -87,6 +87,18 @@ def test_another_client_is_not_affected(rp: Rp, idp: Flask) -> None:
     assert _refresh(other).get_json()["error"] == "invalid_grant"
 
 
+def test_the_same_client_from_another_address_is_not_locked(rp: Rp) -> None:
+    """Counted per client_id *and* address: a client_id is public, so bad secrets sent under
+    it by anyone else must not lock the relying party itself out."""
+    _fail(rp)
+    assert _refresh(rp).status_code == 429
+    elsewhere = rp.browser.post("/token", data={"grant_type": "refresh_token",
+                                                "refresh_token": "not-a-token"},
+                                auth=(rp.client_id, rp.secret),
+                                environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert elsewhere.get_json()["error"] == "invalid_grant"
+
+
 def test_a_second_process_locks_at_its_first_failure(
         rp: Rp, settings: Settings, clock: Clock) -> None:
     _fail(rp)
