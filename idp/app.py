@@ -8,6 +8,7 @@ from flask import Flask, jsonify, make_response, render_template, request
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from idp import db, i18n
 from idp.accounts.claims import ClaimsSource, JpkiClaimsSource
@@ -44,6 +45,10 @@ def create_app(settings: Settings, *, claims: ClaimsSource | None = None) -> Fla
     def healthz() -> tuple[dict[str, str], int]:
         return {"status": "ok"}, 200
 
+    proxies = settings.server.trusted_proxies
+    if proxies:  # outermost, so the token endpoint in front of Flask sees the same address
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0, x_port=0, x_prefix=0)
     return app
 
 

@@ -184,7 +184,8 @@ class ThrottleSettings(_Section):
     attempts"). The card limits PIN tries itself; these limit what reaches the IdP."""
 
     client_auth: ThrottleRule = Field(default_factory=ThrottleRule, description="Failed client "
-                                      "authentications per presented client_id (/token, /par, "
+                                      "authentications per presented client_id and client "
+                                      "address (/token, /par, "
                                       "/revoke, /introspect).")
     passkey: ThrottleRule = Field(default_factory=ThrottleRule, description="Refused passkey "
                                   "sign-ins per client address.")
@@ -203,6 +204,11 @@ class ServerSettings(_Section):
     kind: Literal["gunicorn", "uwsgi"] = Field(
         "gunicorn", description="Production server: gunicorn (gthread) or uWSGI (its C HTTP "
         "router; faster, see docs/benchmarks.md).")
+    trusted_proxies: int = Field(
+        0, ge=0, le=5, description="Reverse proxies in front of the IdP whose "
+        "`X-Forwarded-For` and `X-Forwarded-Proto` are believed (0: none; the headers are "
+        "ignored, as anyone can send them). With a TLS-terminating proxy set 1: the client "
+        "address (throttles, logs) and https (Secure cookies) then come from the proxy's headers.")
 
 
 class Settings(BaseSettings):
