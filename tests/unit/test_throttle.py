@@ -6,14 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from idp import db, models
+from idp import db
 from idp.throttle import FailureThrottle, TooManyAttemptsError
 from idp.throttle_models import FailedAttempts
+from tests.support import schema
 
 START = 1_800_000_000.0  # a multiple of 300: a window starts here
 
@@ -95,11 +94,4 @@ def test_a_subject_the_database_cannot_take_is_still_counted(
 
 
 def test_migration_0008_matches_the_failed_attempts_model(database_url: str) -> None:
-    engine = db.make_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
-            differences = compare_metadata(context, models.Base.metadata)
-    finally:
-        engine.dispose()
-    assert [d for d in differences if "failed_attempts" in repr(d)] == []
+    assert schema.differences(database_url, "failed_attempts") == []

@@ -11,15 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
-from idp import db, models
 from idp.accounts.jpki_models import CardRequestRow, JpkiConsent
 from idp.accounts.terms import TERMS_VERSION
 from tests.integration.card_login.conftest import Browser, Idp, person
 from tests.integration.card_login.test_lifecycle_json import _answer
+from tests.support import schema
 
 
 def _at_login(idp: Idp) -> Browser:
@@ -111,11 +109,4 @@ def test_onboarding_again_under_the_same_terms_keeps_one_record_of_each_consent(
 
 
 def test_migration_0007_matches_the_card_request_model(database_url: str) -> None:
-    engine = db.make_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
-            differences = compare_metadata(context, models.Base.metadata)
-    finally:
-        engine.dispose()
-    assert [d for d in differences if "card_requests" in repr(d)] == []
+    assert schema.differences(database_url, "card_requests") == []

@@ -9,19 +9,17 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from click.testing import CliRunner
 from flask import Flask
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from idp import db, models
 from idp.app import create_app
 from idp.cli import cli
 from idp.oidc import logout_outbox
 from idp.oidc.outbox_models import LogoutDelivery
 from idp.settings import Settings
+from tests.support import schema
 from tests.support.http_stub import http_stub
 from tests.unit.oidc.conftest import ISSUER, Rp, register
 
@@ -182,11 +180,4 @@ def test_idp_serve_runs_the_delivery_thread(monkeypatch: pytest.MonkeyPatch,
 
 
 def test_migration_0006_matches_the_outbox_model(database_url: str) -> None:
-    engine = db.make_engine(database_url)
-    try:
-        with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
-            differences = compare_metadata(context, models.Base.metadata)
-    finally:
-        engine.dispose()
-    assert [d for d in differences if "logout_outbox" in repr(d)] == []
+    assert schema.differences(database_url, "logout_outbox") == []
