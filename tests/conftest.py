@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db
 from idp.settings import Settings
@@ -40,6 +41,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         url = request.getfixturevalue("pg_cluster").create_database()
     db.upgrade(url)
     return url
+
+
+@pytest.fixture
+def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
+    """ORM sessions on the parametrised database."""
+    engine = db.make_engine(database_url)
+    yield db.make_sessionmaker(engine)
+    engine.dispose()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -16,16 +15,9 @@ from sqlalchemy.exc import DBAPIError
 from idp import db
 from idp.app import create_app
 from idp.settings import Settings
-from tests.support.postgres import Cluster
+from tests.support.postgres import Cluster, drop_connections
 
 pytestmark = pytest.mark.postgres
-
-
-def _drop_all_connections(url: str) -> None:
-    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"),
-                         autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 def test_after_the_server_drops_connections_one_use_fails_and_the_next_reconnect(
@@ -36,7 +28,7 @@ def test_after_the_server_drops_connections_one_use_fails_and_the_next_reconnect
         connections = [engine.connect() for _ in range(3)]  # three pooled connections
         for connection in connections:
             connection.close()
-        _drop_all_connections(url)
+        drop_connections(url)
         with pytest.raises(DBAPIError) as failed, engine.connect() as connection:
             connection.execute(text("SELECT 1"))
         assert failed.value.connection_invalidated
@@ -58,7 +50,7 @@ def test_the_request_that_meets_a_dropped_connection_gets_503_try_again_not_500(
     unknown = {"Accept": "application/json"}
     try:
         assert client.get("/interaction/nope", headers=unknown).status_code == 404  # pooled
-        _drop_all_connections(url)
+        drop_connections(url)
         failed = client.get("/interaction/nope", headers=unknown)
         assert failed.status_code == 503
         assert failed.headers["Retry-After"] == "1"

@@ -5,23 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from idp import db
 from idp.app import create_app
 from idp.settings import Settings
-from tests.support.postgres import Cluster
+from tests.support.postgres import Cluster, drop_connections
 from tests.unit.oidc.conftest import ISSUER, Rp, register
 
 pytestmark = pytest.mark.postgres
-
-
-def _drop_all_connections(url: str) -> None:
-    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"),
-                         autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")
 
 
 def test_an_exchange_on_a_dropped_connection_gets_503_and_the_next_one_succeeds(
@@ -37,7 +29,7 @@ def test_an_exchange_on_a_dropped_connection_gets_503_and_the_next_one_succeeds(
         rp.login()
         first = rp.code()
         assert rp.exchange(*rp.code()).status_code == 200  # a pooled connection
-        _drop_all_connections(url)
+        drop_connections(url)
         failed = rp.exchange(*first)
         assert failed.status_code == 503
         assert failed.headers["Retry-After"] == "1"

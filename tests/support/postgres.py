@@ -89,3 +89,14 @@ def throwaway_cluster(*, durable: bool = False) -> Iterator[Cluster]:
     finally:
         _run_as(run_user, [pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"])
         shutil.rmtree(base, ignore_errors=True)
+
+
+def drop_connections(url: str) -> None:
+    """End every other connection to ``url``'s database, as a server restart or a failover
+    would (psycopg is imported here: only PostgreSQL tests need it)."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"),
+                         autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = current_database() AND pid <> pg_backend_pid()")

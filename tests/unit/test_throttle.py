@@ -3,13 +3,10 @@ database; the lock is each process's own (idp.throttle)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from idp import db
 from idp.throttle import FailureThrottle, TooManyAttemptsError
 from idp.throttle_models import FailedAttempts
 from tests.support import schema
@@ -23,13 +20,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
-    engine = db.make_engine(database_url)
-    yield db.make_sessionmaker(engine)
-    engine.dispose()
 
 
 def _throttle(sessions: sessionmaker[Session], clock: Clock) -> FailureThrottle:
