@@ -212,44 +212,58 @@ def _unverified_issuer(token: str) -> str:
         raise InvalidClientError("the client assertion is not a JWT") from error
 
 
-def throttled_as(form: Mapping[str, str], authorization: str | None, address: str) -> str:
-    """What failed client authentications are counted against (idp.throttle): the client_id
-    the request names (unverified; "" when none can be read) and the address it came from.
-    With the client_id alone, anyone who knows it (it is public) could lock the relying party
-    out by sending bad secrets; with the address, a guesser locks only itself."""
+@dataclass(frozen=True)
+class Presented:
+    """What a request presented to authenticate its client, read once per request: its
+    credentials and the client_id they name (unverified; "" when none can be read), or why they
+    cannot be read (raised by :func:`authenticate`, counted by the throttle all the same)."""
+
+    credentials: Mapping[str, str]
+    client_id: str
+    problem: InvalidClientError | None = None
+
+    def throttled_as(self, address: str) -> str:
+        """What failed client authentications are counted against (idp.throttle): the
+        client_id and the address. With the client_id alone, anyone who knows it (it is public)
+        could lock the relying party out by sending bad secrets; with the address, a guesser
+        locks only itself."""
+        return f"{self.client_id} from {address}"
+
+
+def presented(form: Mapping[str, str], authorization: str | None) -> Presented:
     try:
-        client_id = _named_client_id(credentials(form, authorization))
-    except InvalidClientError:
-        client_id = ""
-    return f"{client_id} from {address}"
+        found = credentials(form, authorization)
+        return Presented(found, _named_client_id(found))
+    except InvalidClientError as problem:
+        return Presented({}, "", problem)
 
 
-def _named_client_id(presented: dict[str, str]) -> str:
+def _named_client_id(presented: Mapping[str, str]) -> str:
     # RFC 7523 §3: a private_key_jwt client need not send client_id; its assertion's iss names it.
     return presented["client_id"] or (
         _unverified_issuer(presented["assertion"]) if "assertion" in presented else "")
 
 
-def authenticate(database: Callable[[], Session], cache: ClientCache, form: Mapping[str, str],
-                 authorization: str | None, *, audiences: set[str],
-                 seen_jti: Any) -> ClientInfo:
+def authenticate(database: Callable[[], Session], cache: ClientCache, presented: Presented, *,
+                 audiences: set[str], seen_jti: Any) -> ClientInfo:
     """The client that made this request, authenticated by its registered method.
 
     ``database()`` gives the session to read an uncached client with; ``seen_jti(jti, exp)``
     records an assertion id and raises when it was seen (RFC 7523 §3).
     """
-    presented = credentials(form, authorization)
-    client_id = _named_client_id(presented)
+    if presented.problem is not None:
+        raise presented.problem
+    found = presented.credentials
     try:
-        client = cache.find(database, client_id)
+        client = cache.find(database, presented.client_id)
     except UnknownClientError as error:
         raise InvalidClientError("unknown client") from error
-    if presented["method"] != client.auth_method:
+    if found["method"] != client.auth_method:
         raise InvalidClientError(f"this client authenticates with {client.auth_method}")
-    if "secret" in presented:
-        check_secret(client, presented["secret"])
-    elif "assertion" in presented:
-        _check_assertion(client, presented["assertion"], audiences, seen_jti)
+    if "secret" in found:
+        check_secret(client, found["secret"])
+    elif "assertion" in found:
+        _check_assertion(client, found["assertion"], audiences, seen_jti)
     return client
 
 

@@ -57,12 +57,11 @@ def blueprint(provider: Provider) -> Blueprint:
         # No explicit begin: the session connects only if it needs the database (a cached
         # client with a secret never does), and commits the assertion jti when it did.
         # The throttle's count is written after the session closed: it never waits for it.
-        with ctx.client_throttle.attempt(clients.throttled_as(
-                request.form, request.headers.get("Authorization"), request.remote_addr or ""),
-                counts=(InvalidClientError,)), ctx.sessions() as db:
+        presented = clients.presented(request.form, request.headers.get("Authorization"))
+        with ctx.client_throttle.attempt(presented.throttled_as(request.remote_addr or ""),
+                                         counts=(InvalidClientError,)), ctx.sessions() as db:
             client = clients.authenticate(
-                lambda: db, ctx.clients, request.form, request.headers.get("Authorization"),
-                audiences=ctx.audiences(),
+                lambda: db, ctx.clients, presented, audiences=ctx.audiences(),
                 seen_jti=lambda jti, exp: ctx.remember_jti(db, jti, exp))
             db.commit()
             return client

@@ -86,11 +86,12 @@ class TokenEndpoint:
                   address: str) -> dict[str, Any]:
         ctx = self._ctx
         # The throttle's count is written after the session closed: it never waits for it.
-        with ctx.client_throttle.attempt(clients.throttled_as(form, authorization, address),
+        presented = clients.presented(form, authorization)
+        with ctx.client_throttle.attempt(presented.throttled_as(address),
                                          counts=(InvalidClientError,)), \
                 _SessionOnDemand(ctx.sessions) as database:
             client = clients.authenticate(
-                database, ctx.clients, form, authorization, audiences=self._audiences,
+                database, ctx.clients, presented, audiences=self._audiences,
                 seen_jti=lambda jti, exp: ctx.remember_jti(database(), jti, exp))
         return tokens.token_response(ctx, client, form)
 
