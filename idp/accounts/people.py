@@ -72,12 +72,10 @@ def card_login(db: Session, jlis: JlisLinks, verified: VerifiedCertificate) -> d
         anchors.link_auth(db, link.private_id, certificate.serial_hex, via=link.via,
                           certificate=certificate)
         return {"private_id": link.private_id}
-    for old in jlis.previous(certificate.serial_hex, Purpose.AUTH):
-        old_link = db.get(AuthLink, old)
-        if old_link is not None:
-            anchors.link_auth(db, old_link.private_id, certificate.serial_hex,
-                              via="jlis_previous", certificate=certificate)
-            return {"private_id": old_link.private_id, "renewed_from": old}
+    for old_link in _replaced_auth_links(db, jlis, certificate.serial_hex):
+        anchors.link_auth(db, old_link.private_id, certificate.serial_hex,
+                          via="jlis_previous", certificate=certificate)
+        return {"private_id": old_link.private_id, "renewed_from": old_link.serial_hex}
     raise UnknownCardError()
 
 
@@ -140,7 +138,13 @@ def _linked_holders(db: Session, jlis: JlisLinks, sign_serial: str,
         if anchor is not None:
             yield anchor.private_id
     if auth_serial:
-        for old in jlis.previous(auth_serial, Purpose.AUTH):
-            old_link = db.get(AuthLink, old)
-            if old_link is not None:
-                yield old_link.private_id
+        yield from (link.private_id for link in _replaced_auth_links(db, jlis, auth_serial))
+
+
+def _replaced_auth_links(db: Session, jlis: JlisLinks, auth_serial: str) -> Iterator[AuthLink]:
+    """The known auth links of the certificates ``auth_serial`` replaced on renewal, as J-LIS
+    lists them (newest first); lazy, as J-LIS is asked once per walk."""
+    for old in jlis.previous(auth_serial, Purpose.AUTH):
+        link = db.get(AuthLink, old)
+        if link is not None:
+            yield link
