@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, make_response, render_template, request
-from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from idp import db, i18n
 from idp.accounts.claims import ClaimsSource, JpkiClaimsSource
-from idp.errors import DatabaseUnavailableError, IdpError, UnstorableValueError
+from idp.errors import IdpError
 from idp.i18n.errors import localised_error
 from idp.login.account_page import ConsentLister
 from idp.login.actions import ActionsHook
@@ -133,17 +133,10 @@ def _register_error_handlers(app: Flask, settings: Settings) -> None:
 
     @app.errorhandler(DBAPIError)
     def database_error(error: DBAPIError):  # type: ignore[no-untyped-def]
-        # The pool has no pre-ping (idp/db.py): after a database restart or failover, the one
-        # statement that meets a dead connection fails and SQLAlchemy renews the worker's pool.
-        # The transaction was rolled back, so the person can simply try again.
-        if isinstance(error, DataError):  # a value from the request the database refuses
-            log.warning("refused a value the database cannot take: %s",
-                        type(error.orig).__name__)
-            return idp_error(UnstorableValueError())
-        if not error.connection_invalidated:
+        refusal = db.refusal_for(error)
+        if refusal is None:
             raise error
-        log.warning("database connection lost; the pool reconnects")
-        return idp_error(DatabaseUnavailableError())
+        return idp_error(refusal)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):  # type: ignore[no-untyped-def]

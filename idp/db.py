@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +12,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+from idp.errors import DatabaseUnavailableError, IdpError, UnstorableValueError
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -86,6 +92,22 @@ def single_read_sessions(factory: sessionmaker[Session]) -> sessionmaker[Session
     engine = factory.kw["bind"]
     return sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
                         expire_on_commit=False)
+
+
+def refusal_for(error: DBAPIError) -> IdpError | None:
+    """The 4xx/5xx a database error becomes when it is not the IdP's fault, or None (a bug: 500).
+
+    A value from the request the database refuses (a NUL character on PostgreSQL) is a 400. A
+    dead connection (the pool has no pre-ping, see make_engine) was rolled back and the pool
+    renewed: 503, try again. Logged here, once, for the Flask app and the token endpoint.
+    """
+    if isinstance(error, DataError):
+        log.warning("refused a value the database cannot take: %s", type(error.orig).__name__)
+        return UnstorableValueError()
+    if error.connection_invalidated:
+        log.warning("database connection lost; the pool reconnects")
+        return DatabaseUnavailableError()
+    return None
 
 
 @contextmanager

@@ -20,10 +20,11 @@ from urllib.parse import unquote_plus
 
 from flask import Flask
 from flask.sansio.app import App
-from sqlalchemy.exc import DataError, DBAPIError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from idp.errors import DatabaseUnavailableError, IdpError, UnstorableValueError
+from idp import db
+from idp.errors import IdpError
 from idp.oidc import clients, tokens
 from idp.oidc.context import OidcContext
 from idp.oidc.errors import InvalidClientError, InvalidRequestError
@@ -132,15 +133,9 @@ def _headers(error: IdpError) -> list[tuple[str, str]]:
 
 def _failure(error: Exception) -> tuple[int, dict[str, str], list[tuple[str, str]]]:
     """What the Flask app answers for an unexpected error (idp/app.py), without Flask."""
-    if isinstance(error, DataError):  # a value from the request the database refuses
-        log.warning("refused a value the database cannot take: %s", type(error.orig).__name__)
-        refused = UnstorableValueError()
-        return refused.status, refused.to_dict(), []
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        # The pool reconnects; nothing was saved, so the client may simply retry.
-        log.warning("database connection lost; the pool reconnects")
-        unavailable = DatabaseUnavailableError()
-        return unavailable.status, unavailable.to_dict(), _headers(unavailable)
+    refusal = db.refusal_for(error) if isinstance(error, DBAPIError) else None
+    if refusal is not None:
+        return refusal.status, refusal.to_dict(), _headers(refusal)
     log.exception("token request failed")  # as Flask would: logged, a 500 without details
     return 500, {"error": "server_error"}, []
 
