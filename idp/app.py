@@ -14,10 +14,10 @@ from idp import db, i18n
 from idp.accounts.claims import ClaimsSource, JpkiClaimsSource
 from idp.errors import IdpError
 from idp.i18n.errors import localised_error
+from idp.instance import instance_secret
 from idp.login.account_page import ConsentLister
 from idp.login.actions import ActionsHook
 from idp.login.ports import Interactions
-from idp.secrets import instance_secret
 from idp.settings import Settings
 from idp.throttle import FailureThrottle
 

@@ -24,7 +24,7 @@ from typing import Any
 import click
 import requests
 
-from idp.cli_support import Refused, echo_json, get_settings
+from idp.cli.support import Refused, echo_json, get_settings
 from idp.settings import Settings
 from trust.jlis_sim import residents, verifiers
 from trust.jlis_sim.store import open_sim

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-from idp import models  # noqa: F401  (registers every table on Base.metadata)
 from idp.db import Base, make_engine
+from idp.migrations import models  # noqa: F401  (registers every table on Base.metadata)
 
 config = context.config
 target_metadata = Base.metadata

@@ -7,7 +7,8 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from idp import db, models
+from idp import db
+from idp.migrations import models
 
 
 def differences(database_url: str, table: str) -> list[Any]:

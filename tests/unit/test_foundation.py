@@ -63,7 +63,7 @@ def test_migrations_apply_on_both_databases(database_url: str) -> None:
 
 
 def test_configuration_reference_lists_every_setting_with_its_variable() -> None:
-    from idp.cli_config import render_reference
+    from idp.cli.config import render_reference
 
     reference = render_reference()
     assert "`IDP_JLIS__URL`" in reference

@@ -17,6 +17,7 @@ from idp import db
 from idp.accounts.jpki_models import CardRequestRow
 from idp.accounts.models import PrivateId
 from idp.cli import cli
+from idp.maintenance.prune import prune
 from idp.oidc import clients
 from idp.oidc.models import (
     AuthorizationCode,
@@ -28,9 +29,8 @@ from idp.oidc.models import (
 )
 from idp.oidc.outbox_models import DELIVERED, FAILED, PENDING, LogoutDelivery
 from idp.passkeys.models import PasskeyChallenge
-from idp.prune import prune
 from idp.settings import Settings
-from idp.throttle_models import FailedAttempts
+from idp.throttle.models import FailedAttempts
 
 NOW = 1_900_000_000
 MODELS: tuple[Any, ...] = (AuthorizationCode, Interaction, PushedRequest, UsedAssertion, Token,

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp.throttle import FailureThrottle, TooManyAttemptsError
-from idp.throttle_models import FailedAttempts
+from idp.throttle.models import FailedAttempts
 from tests.support import schema
 
 START = 1_800_000_000.0  # a multiple of 300: a window starts here

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from idp.cli_support import echo_json, get_settings
+from idp.cli.support import echo_json, get_settings
 from trust.jlis_sim import ca, verifiers
 from trust.jlis_sim.cli_person import open_instance, person, print_result
 

@@ -11,7 +11,7 @@ import click
 from cryptography import x509
 from sqlalchemy import select
 
-from idp.cli_support import echo_json, get_settings
+from idp.cli.support import echo_json, get_settings
 from trust.jlis_sim import events, residents
 from trust.jlis_sim.models import CertificateRecord
 from trust.jlis_sim.store import Sim, from_db, open_sim

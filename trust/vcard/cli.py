@@ -9,7 +9,7 @@ from types import FrameType
 
 import click
 
-from idp.cli_support import Refused
+from idp.cli.support import Refused
 from trust.vcard import vpcd
 from trust.vcard.applet import JpkiApplet
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from idp.login.cli_recheck import recheck
+from idp.cli.recheck import recheck
 from tests.integration.card_login.conftest import Idp, person
 from tests.integration.card_login.test_lifecycle_json import _card_login, _onboard
 

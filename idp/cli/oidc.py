@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from idp import db
-from idp.cli_support import Refused, echo_json, get_settings
+from idp.cli.support import Refused, echo_json, get_settings
 from idp.oidc import clients as client_registry
 from idp.oidc.keys import KeyStore
 from idp.settings import Settings

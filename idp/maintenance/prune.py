@@ -30,7 +30,7 @@ from idp.db import Base
 from idp.oidc.models import AuthorizationCode, Interaction, PushedRequest, Token, UsedAssertion
 from idp.oidc.outbox_models import DELIVERED, FAILED, LogoutDelivery
 from idp.passkeys.models import PasskeyChallenge
-from idp.throttle_models import FailedAttempts
+from idp.throttle.models import FailedAttempts
 
 DEFAULT_MARGIN_SECONDS = 300
 DEFAULT_BATCH_SIZE = 1000

@@ -26,7 +26,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 
 from idp import db as dbm
 from idp.errors import IdpError
-from idp.throttle_models import FailedAttempts
+from idp.throttle.models import FailedAttempts
 
 MAX_SUBJECT = 255  # the column's length
 _LOCKS_BEFORE_SWEEP = 1024  # expired locks are dropped when the map grows past this

@@ -19,7 +19,7 @@ from idp import db
 from idp.accounts.anchor_check import AnchorChecker
 from idp.accounts.jpki_models import JpkiAnchor
 from idp.accounts.models import PrivateId
-from idp.cli_support import echo_json, get_settings
+from idp.cli.support import echo_json, get_settings
 from idp.login.card_services import LazyTrust
 
 

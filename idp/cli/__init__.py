@@ -16,18 +16,18 @@ from typing import Any
 
 import click
 
-from idp.cli_support import Refused
+from idp.cli.support import Refused
 from idp.errors import IdpError
 
 BUILTIN_COMMANDS = [
-    "idp.cli_db:db_group",
-    "idp.cli_serve:serve",
-    "idp.oidc.cli:keys_group",
-    "idp.oidc.cli:clients_group",
-    "idp.oidc.cli:logout_group",
-    "idp.cli_config:config_group",
-    "idp.card.cli:card",
-    "idp.login.cli_recheck:recheck",
+    "idp.cli.db:db_group",
+    "idp.cli.serve:serve",
+    "idp.cli.oidc:keys_group",
+    "idp.cli.oidc:clients_group",
+    "idp.cli.oidc:logout_group",
+    "idp.cli.config:config_group",
+    "idp.cli.card:card",
+    "idp.cli.recheck:recheck",
 ]
 
 

@@ -5,12 +5,12 @@ Each package keeps its tables next to its code (``idp/<package>/models.py``) and
 
 from __future__ import annotations
 
-from idp import throttle_models as _throttle  # noqa: F401
 from idp.accounts import jpki_models as _jpki  # noqa: F401
 from idp.accounts import models as _accounts  # noqa: F401
 from idp.db import Base
 from idp.oidc import models as _oidc  # noqa: F401
 from idp.oidc import outbox_models as _oidc_outbox  # noqa: F401
 from idp.passkeys import models as _passkeys  # noqa: F401
+from idp.throttle import models as _throttle  # noqa: F401
 
 __all__ = ["Base"]

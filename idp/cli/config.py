@@ -10,7 +10,7 @@ from typing import Any
 import click
 from pydantic import BaseModel
 
-from idp.cli_support import get_settings
+from idp.cli.support import get_settings
 from idp.settings import Settings
 
 SECRET_FIELDS = {"api_key", "secret_key", "pairwise_salt"}

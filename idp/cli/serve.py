@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from idp.cli_support import get_settings
+from idp.cli.support import get_settings
 
 
 @click.command("serve")
@@ -37,7 +37,7 @@ def serve(host: str | None, port: int | None, workers: int | None, threads: int 
     threads = threads or settings.server.threads
     workers = workers or settings.server.workers
     if (server_kind or settings.server.kind) == "uwsgi":
-        from idp import uwsgi_server
+        from idp.cli import uwsgi as uwsgi_server
 
         uwsgi_server.run(settings, host=host, port=port, workers=workers, threads=threads)
         return

@@ -15,7 +15,7 @@ from idp.card.digest import digest_info_sha256
 from idp.card.errors import NoSuchFileError, SecurityStatusError
 from idp.card.jpki import KEY_FILES, JpkiCard
 from idp.card.request import PURPOSES, CardRequest, answer_request, fetch_request
-from idp.cli_support import Refused, echo_json
+from idp.cli.support import Refused, echo_json
 from idp.jpki.profile import TOKEN_PHONE, Purpose
 
 _TRACE_HELP = "Print every APDU and status word (PINs masked) on stderr."

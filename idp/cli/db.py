@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from idp import db, prune
-from idp.cli_support import echo_json, get_settings
+from idp import db
+from idp.cli.support import echo_json, get_settings
+from idp.maintenance import prune
 
 
 @click.group("db")

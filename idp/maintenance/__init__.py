@@ -1,0 +1,1 @@
+"""Maintenance that runs from cron, outside any request: pruning expired rows."""

@@ -1,0 +1,1 @@
+"""Alembic migrations (``versions/``) and the registry of every table (``models``)."""
