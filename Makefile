@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 APT_PACKAGES := pcscd vsmartcard-vpcd libpcsclite-dev swig chromium chromium-driver postgresql fonts-ipafont-gothic
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint unit integration e2e bench system-deps install clean
+.PHONY: demo test lint unit integration e2e bench system-deps install clean docs-graph
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,12 @@ bench: install
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wrk nodejs npm >/dev/null; }
 	for name in $(BENCH); do $(BIN)/python -m bench $$name || exit 1; done
+
+# docs/architecture.dot and .svg, drawn from the imports (graphviz renders the picture).
+docs-graph: install
+	@command -v dot >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq graphviz >/dev/null; }
+	$(BIN)/python -m tools.architecture_graph
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -4,7 +4,7 @@
                            [--no-write]
 
 The real checker (``idp.accounts.anchor_check``) over the real trust services
-(``idp.login.card_services.LazyTrust``) with the trust policy ``method = "crl"`` for both
+(``idp.bootstrap.trust.LazyTrust``) with the trust policy ``method = "crl"`` for both
 purposes: path validation of the signing and the auth certificate, a lookup in each CA's CRL
 index (``revoked`` entries, built from a real signed CRL), the read of the anchor and the auth
 link and the write of the result — on SQLite and on a throwaway PostgreSQL cluster. For
@@ -36,8 +36,8 @@ from idp.accounts.anchor_check import AnchorChecker
 from idp.accounts.anchor_policy import AnchorState
 from idp.accounts.jpki_models import AuthLink, JpkiAnchor
 from idp.accounts.models import AccountClaims, PrivateId
+from idp.bootstrap.trust import LazyTrust
 from idp.jpki.revocation.crl import anchor_key_id
-from idp.login.card_services import LazyTrust
 from idp.settings import Settings
 
 
@@ -149,7 +149,7 @@ def _report(rows: list[tuple[str, list[float]]], revoked: int, people: int) -> s
             f"process, one thread, {people} anchored people checked in turn).\n\n"
             + _table(rows, revoked) + "\n\n"
             "What is measured: one `AnchorChecker.check(private_id)` (`idp/accounts/"
-            "anchor_check.py`) with the real trust services (`idp/login/card_services.py`) and "
+            "anchor_check.py`) with the real trust services (`idp/bootstrap/trust.py`) and "
             "the trust policy `method = \"crl\"` for both purposes: reading the anchor and the "
             "auth link, path validation of the signing and the auth certificate against the "
             "trust anchors, a lookup in each CA's CRL index (a real RSA-signed CRL of that size "

@@ -49,6 +49,7 @@ from cryptography.hazmat.primitives.serialization import (
 from bench.anchor_world import build_world
 from bench.login_profile import Profile, table
 from bench.report import write_section
+from idp.app import services_of
 
 REDIRECT = "https://rp.example/cb"
 SCOPE = "openid profile"
@@ -66,10 +67,11 @@ class Target:
 
 def prepare(var_dir: Path, database_url: str, url: str, people: int, revoked: int) -> Target:
     from idp import db
-    from idp.login.anchor_records import current_anchor
+    from idp.accounts.overview import live_anchor_name
     from idp.oidc import clients, consent
     from idp.oidc.claims import consentable
     from idp.passkeys.service import PasskeyService
+    from idp.passkeys.values import Anchor
     from tests.support.webauthn_authenticator import SoftAuthenticator
 
     world = build_world(var_dir, database_url, people=people, revoked=revoked,
@@ -83,8 +85,9 @@ def prepare(var_dir: Path, database_url: str, url: str, people: int, revoked: in
             client_id, secret = clients.register(session, name="bench", redirect_uris=[REDIRECT])
         asked = consentable(SCOPE.split(), {})
         for private_id in world.private_ids:
+            issuer, serial = live_anchor_name(sessions, private_id)
+            anchor = Anchor(issuer=issuer, serial=serial)
             with db.transaction(sessions) as session:
-                anchor = current_anchor(session, private_id)
                 consent.give(session, private_id, client_id, asked=asked, approved=asked)
             authenticator = SoftAuthenticator()
             started = service.begin_registration(private_id=private_id, display_name="bench",
@@ -316,7 +319,7 @@ def run_profile(people: int, revoked: int, logins: int) -> Profile:
             ids = [bytes.fromhex(item["id"]) for item in target.credentials]
             result = profile(app, target, _authenticator(target.credentials), ids, logins)
         finally:
-            app.extensions["idp.engine"].dispose()
+            services_of(app).engine.dispose()
         time.sleep(1)  # the closed backends flush their statistics
         spent = _transactions(database_url) - before - 1  # - the reading of ``before``
     return replace(result, pg_transactions=spent / (logins + len(ids)))  # + warm-ups
@@ -394,7 +397,7 @@ def _report(rows: list[Row], result: Profile | None, people: int, revoked: int) 
         "**What changed (issue 5).** Before: 24.9 logins/s with 2 workers × 4 threads (p50 "
         "157 ms, p99 359 ms), 45 PostgreSQL transactions and 8 HTTP requests per login "
         "(2026-11-21, same machine and command). Since: (1) the interaction row is read once "
-        "per request (`idp/oidc/browser_binding.py` keeps it on `flask.g`): the "
+        "per request (`idp/web/binding.py` keeps it on `flask.g`): the "
         "browser-binding check loads it and the state, the CSRF check and resume reuse it; "
         "the check's single SELECT runs in autocommit (`db.single_read_sessions`), without "
         "BEGIN/ROLLBACK round trips. (2) No pool pre-ping on PostgreSQL (`idp/db.py`; it was a "

@@ -23,6 +23,8 @@ from typing import Any
 
 from sqlalchemy import event
 
+from idp.app import services_of
+
 STEPS = ("authorize", "interaction", "passkey_options", "passkey_verify", "token", "userinfo")
 
 
@@ -78,7 +80,7 @@ def profile(app: Any, target: Any, authenticator: Any, credential_ids: list[byte
     """``logins`` logins against ``app`` (after one warm-up per credential)."""
     from bench.login import login
 
-    engine, current = app.extensions["idp.engine"], ["-"]
+    engine, current = services_of(app).engine, ["-"]
     cpu: defaultdict[str, float] = defaultdict(float)
     statements: Counter[str] = Counter()
     transactions: Counter[str] = Counter()

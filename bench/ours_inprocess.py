@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from idp import db
 from idp.accounts.sessions import COOKIE_NAME
-from idp.app import create_app
+from idp.app import create_app, services_of
 from idp.oidc import clients
 from idp.settings import Settings
 from tests.support.login import login_session
@@ -28,7 +28,7 @@ class OursInProcess:
         self.app = create_app(base.model_copy(update={"oidc": base.oidc.model_copy(
             update={"issuer": "http://ours.bench.invalid"})}))
         self.redirect_uri = redirect_uri
-        with db.transaction(self.app.extensions["idp.sessions"]) as session:
+        with db.transaction(services_of(self.app).sessions) as session:
             self.client_id, secret = clients.register(
                 session, name="bench", redirect_uris=[redirect_uri],
                 **{"access_token_format": "opaque", "id_token_alg": "ES256"})
@@ -55,4 +55,4 @@ class OursInProcess:
         return parse_qs(urlsplit(location).query)["code"][0]
 
     def close(self) -> None:
-        self.app.extensions["idp.engine"].dispose()
+        services_of(self.app).engine.dispose()

@@ -42,3 +42,57 @@ class UnstorableValueError(IdpError):
 
     code = "invalid_request"  # RFC 6749 §5.2: a malformed parameter
     status = 400
+
+
+# The person's refusals shared by every package (one definition each): the state of their
+# private ID, a step that needs a signed-in person, a form without its CSRF token, and a sign-in
+# continued in another browser.
+
+class AccountNotActiveError(IdpError):
+    """This private ID is suspended or closed, so it no longer signs in. Sign in with your My
+    Number Card to find out what to do."""
+
+    code = "account_not_active"
+    status = 403
+
+
+class AccountSuspendedError(AccountNotActiveError):
+    """This private ID is suspended: both certificates of its My Number Card were revoked (card
+    lost or returned). Get a new card, sign in with it and re-issue the private ID."""
+
+    code = "account_suspended"
+
+
+class AccountClosedError(AccountNotActiveError):
+    """This private ID is closed (its holder's certificates were revoked because of death) and
+    can no longer be used."""
+
+    code = "account_closed"
+
+
+def account_not_active(state: str | None) -> AccountNotActiveError:
+    """The refusal that tells the person what their private ID's ``state`` means for them."""
+    refusals: dict[str, type[AccountNotActiveError]] = {
+        "suspended": AccountSuspendedError, "closed": AccountClosedError}
+    return refusals.get(state or "", AccountNotActiveError)()
+
+
+class LoginRequiredError(IdpError):
+    """Sign in first, with your My Number Card or a passkey."""
+
+    code = "login_required"
+    status = 401
+
+
+class CsrfFailedError(IdpError):
+    """The X-CSRF-Token header or the JSON body is missing or wrong; reload the page."""
+
+    code = "csrf_failed"
+    status = 403
+
+
+class WrongBrowserError(IdpError):
+    """This sign-in was started in another browser: continue there, or start again here."""
+
+    code = "wrong_browser"
+    status = 403

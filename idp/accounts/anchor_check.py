@@ -9,8 +9,10 @@ database transaction is held across the J-LIS calls.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from cryptography.x509 import ReasonFlags
 from sqlalchemy import Select, and_, select, update
@@ -29,6 +31,8 @@ from idp.accounts.anchor_policy import (
 from idp.accounts.jpki_models import AuthLink, JpkiAnchor
 from idp.accounts.models import PrivateId
 from idp.accounts.ports import TrustPort
+from idp.assurance.evidence import Proofing
+from idp.errors import IdpError, account_not_active
 from idp.jpki.certificate import parse_certificate
 from idp.jpki.errors import (
     CertificateExpiredError,
@@ -48,6 +52,16 @@ class AnchorCheck:
     reason: str
     next_step: str | None
     checked_at: datetime
+
+    @property
+    def proofing(self) -> Proofing:
+        """What this check proves of the person's identity (idp.assurance.evidence)."""
+        return Proofing.CURRENT if self.state is AnchorState.CURRENT else Proofing.NOT_CURRENT
+
+    def refuse_inactive(self) -> None:
+        """Raise the person's refusal when the private ID no longer signs in."""
+        if self.state in _PERSON_STATE:
+            raise account_not_active(_PERSON_STATE[self.state])
 
 
 @dataclass(frozen=True)
@@ -104,6 +118,22 @@ class AnchorChecker:
         except JpkiError:
             return CertAnswer(CertStatus.UNKNOWN)  # fail closed: unavailable or untrusted now
         return CertAnswer(CertStatus.GOOD)
+
+
+    def record_revoked_card(self, body: Any, revoked: CertificateRevokedError) -> None:
+        """A card answer refused for a revoked auth certificate of a known card: record what
+        it means for the account now (J-LIS revokes the auth certificate only on card loss,
+        emigration or death: domain.md). ``body`` is the card app's answer as sent."""
+        try:
+            certificate = parse_certificate(base64.b64decode(body["certificate"]))
+        except (IdpError, KeyError, TypeError, ValueError):
+            return
+        with self._reads() as db:
+            link = db.get(AuthLink, certificate.serial_hex)
+            private_id = link.private_id if link else None
+        if private_id is not None:
+            self.check(private_id,
+                       auth=CertAnswer(CertStatus.REVOKED, reason_flag(revoked.reason)))
 
 
 def _inputs(private_id: str) -> Select[tuple[str, int | None, bytes | None, bytes | None]]:

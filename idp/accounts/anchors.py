@@ -25,11 +25,6 @@ def anchor_by_serial(db: Session, serial_hex: str) -> JpkiAnchor | None:
     return db.scalars(select(JpkiAnchor).where(JpkiAnchor.serial_hex == serial_hex)).first()
 
 
-def latest_auth_link(db: Session, private_id: str) -> AuthLink | None:
-    return db.scalars(select(AuthLink).where(AuthLink.private_id == private_id)
-                      .order_by(AuthLink.linked_at.desc())).first()
-
-
 def current_basic4(db: Session, private_id: str) -> Basic4Record | None:
     return db.scalars(select(Basic4Record).where(
         Basic4Record.private_id == private_id, Basic4Record.current.is_(True))

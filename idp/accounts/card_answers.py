@@ -51,7 +51,7 @@ class Answer:
 
 
 @dataclass(frozen=True)
-class Check:
+class AnswerCheck:
     reason: str
     description: str
     run: Callable[[CardRequestRow, JpkiCertificate, Answer, str], None]
@@ -63,9 +63,20 @@ def _signed_this_request(row: CardRequestRow, cert: JpkiCertificate, answer: Ans
 
 
 SIGNATURE_CHECKS = (
-    Check("signature", "The card signed this request's to_be_signed (purpose, request and "
+    AnswerCheck("signature", "The card signed this request's to_be_signed (purpose, request and "
           "IdP bound).", _signed_this_request),
 )
+
+@dataclass(frozen=True)
+class Described:
+    """A card request as the card app is shown it, before the relying party's name is added."""
+
+    interaction_uid: str
+    body: dict[str, Any]
+
+    def describe(self, *, relying_party: str) -> dict[str, Any]:
+        return {**self.body, "relying_party": {"name": relying_party}}
+
 
 Step = Callable[[Session, CardRequestRow, VerifiedCertificate, Answer, str], dict[str, Any]]
 
@@ -78,6 +89,13 @@ class CardAnswers:
         self._sessions = sessions
         self._trust = trust
         self._steps = steps
+
+    def describe(self, request_id: str, *, issuer: str) -> Described:
+        """What the card app shows before the PIN (refused for an unknown request)."""
+        with self._sessions() as db:
+            row = card_requests.load(db, request_id)
+            return Described(row.interaction_uid,
+                             card_requests.describe(row, issuer=issuer, relying_party=""))
 
     def answer(self, request_id: str, body: Any, *, issuer: str) -> dict[str, Any]:
         now = datetime.now(UTC)

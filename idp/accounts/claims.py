@@ -7,7 +7,6 @@ The next issue fills claims from the verified 4 info of the JPKI anchor; ``verif
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,16 +30,6 @@ class DbClaimsSource:
         with self._sessions() as session:
             row = session.get(AccountClaims, private_id)
             return dict(row.claims) if row else {}
-
-
-@dataclass
-class FakeClaimsSource:
-    """In-process claims for tests."""
-
-    claims: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def claims_for(self, private_id: str) -> Mapping[str, Any]:
-        return self.claims.get(private_id, {})
 
 
 _GENDER = {"1": "male", "2": "female"}  # 3 (unknown) is not sent

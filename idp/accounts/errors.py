@@ -30,13 +30,6 @@ class CardRequestUsedError(AccountsError):
     status = 409
 
 
-class WrongBrowserError(AccountsError):
-    """This card request belongs to another browser; continue in the browser that started it."""
-
-    code = "wrong_browser"
-    status = 403
-
-
 class NotAnsweredError(AccountsError):
     """The card has not answered this request (successfully) yet."""
 
@@ -52,38 +45,9 @@ class UnknownCardError(AccountsError):
     status = 404
 
 
-class AccountSuspendedError(AccountsError):
-    """The account is suspended because the card was revoked (lost or stopped): get a new card
-    and re-issue with it."""
-
-    code = "account_suspended"
-    status = 403
-
-
-class AccountClosedError(AccountsError):
-    """The account is closed (the holder's certificates were revoked for death)."""
-
-    code = "account_closed"
-    status = 403
-
-
 class NotSamePersonError(AccountsError):
     """J-LIS does not link this certificate to the account's card: re-issue with your own
     card's current signing certificate."""
 
     code = "not_same_person"
     status = 403
-
-
-class NoAnchorError(AccountsError):
-    """The account has no JPKI anchor yet."""
-
-    code = "no_anchor"
-    status = 409
-
-
-class NotSignedInError(AccountsError):
-    """Sign in with your card first; this step changes your account."""
-
-    code = "login_required"
-    status = 401

@@ -1,6 +1,6 @@
 """What the accounts package needs from the trust core's services and from J-LIS, as Protocols.
 
-``idp.login.card_services`` implements them over the trust anchors, the revocation policy and
+``idp.bootstrap.trust`` implements them over the trust anchors, the revocation policy and
 the J-LIS verifier client (``idp.jlis``); tests may pass fakes. Keeping J-LIS behind this port
 keeps ``accounts`` and ``jlis`` independent layers.
 """

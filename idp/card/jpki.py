@@ -14,7 +14,7 @@ from idp.card.apdu import EF
 from idp.card.connection import Channel
 from idp.card.errors import InvalidPinFormatError, NoSuchFileError, UnexpectedStatusError
 from idp.card.status import SW, error_for, is_counter
-from idp.jpki.profile import TOKEN_PHONE, Purpose
+from idp.jpki.profile import Purpose
 
 _PIN_FORMAT = {
     # 署名用パスワード: 6-16 upper-case letters and digits; 利用者証明用: 4 digits.
@@ -60,9 +60,6 @@ class JpkiCard:
         self._select_ef(EF.TOKEN)
         raw = self.channel.transceive(apdu.read_binary(0, apdu.TOKEN_LENGTH)).check("the token")
         return raw.decode("ascii", errors="replace").rstrip(" \x00")
-
-    def is_phone(self) -> bool:
-        return self.token() == TOKEN_PHONE
 
     def read_certificate(self, ef: EF) -> bytes:
         """A DER certificate: 4 bytes for its length, then chunks of at most 256 bytes."""

@@ -9,10 +9,9 @@ from pathlib import Path
 import click
 
 from idp import db
-from idp.cli.support import Refused, echo_json, get_settings
+from idp.bootstrap import key_store
+from idp.cli.support import Refused, echo_json, get_settings, services
 from idp.oidc import clients as client_registry
-from idp.oidc.keys import KeyStore
-from idp.settings import Settings
 
 
 @click.group("keys")
@@ -24,17 +23,11 @@ def keys_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the new key ids as JSON.")
 def rotate(as_json: bool) -> None:
     """New signing keys; the old ones stay published until their tokens expire."""
-    kids = _key_store(get_settings()).rotate()
+    kids = key_store(get_settings()).rotate()
     if as_json:
         echo_json({"kids": kids})
     else:
         click.echo("new signing keys: " + ", ".join(kids))
-
-
-def _key_store(settings: Settings) -> KeyStore:
-    oidc = settings.oidc
-    return KeyStore(settings.keys_dir, retention_seconds=max(
-        oidc.id_token_lifetime_seconds, oidc.access_token_lifetime_seconds) + 60)
 
 
 @click.group("clients")
@@ -78,19 +71,15 @@ def add(name: str, redirect_uris: tuple[str, ...], auth_method: str, public: boo
     """Register a relying party and print its credentials (the secret is shown only now)."""
     settings = get_settings()
     jwks = _read_jwks(jwks_file) if jwks_file else None
-    engine = db.make_engine(settings.effective_database_url)
-    try:
-        with db.transaction(db.make_sessionmaker(engine)) as session:
-            client_id, secret = client_registry.register(
-                session, name=name, redirect_uris=list(redirect_uris),
-                auth_method="none" if public else auth_method, default_acr=default_acr,
-                post_logout_redirect_uris=list(post_logout),
-                backchannel_logout_uri=backchannel_logout_uri, jwks=jwks, jwks_uri=jwks_uri,
-                subject_type=subject_type, sector_identifier=sector_identifier,
-                access_token_format=access_token_format or settings.oidc.access_token_format,
-                id_token_alg=id_token_alg or settings.oidc.id_token_alg)
-    finally:
-        engine.dispose()
+    with services() as built, db.transaction(built.sessions) as session:
+        client_id, secret = client_registry.register(
+            session, name=name, redirect_uris=list(redirect_uris),
+            auth_method="none" if public else auth_method, default_acr=default_acr,
+            post_logout_redirect_uris=list(post_logout),
+            backchannel_logout_uri=backchannel_logout_uri, jwks=jwks, jwks_uri=jwks_uri,
+            subject_type=subject_type, sector_identifier=sector_identifier,
+            access_token_format=access_token_format or settings.oidc.access_token_format,
+            id_token_alg=id_token_alg or settings.oidc.id_token_alg)
     if as_json:
         echo_json({"client_id": client_id, "client_secret": secret})
     else:
@@ -123,16 +112,8 @@ def deliver(as_json: bool) -> None:
     """Send the logout tokens whose retry time has come (for cron; `idp serve` does it too)."""
     from idp.oidc import logout_outbox
 
-    settings = get_settings()
-    keys = _key_store(settings)
-    keys.ensure()
-    engine = db.make_engine(settings.effective_database_url)
-    try:
-        sender = logout_outbox.Sender(settings.oidc, keys, client_registry.ClientCache(),
-                                      db.make_sessionmaker(engine))
-        report = logout_outbox.deliver_due(sender, limit=10_000)
-    finally:
-        engine.dispose()
+    with services() as built:
+        report = logout_outbox.deliver_due(built.oidc, limit=10_000)
     if as_json:
         echo_json({"delivered": list(report.delivered), "retrying": list(report.retrying),
                    "failed": list(report.failed)})

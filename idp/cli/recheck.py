@@ -15,12 +15,9 @@ from datetime import UTC, datetime, timedelta
 import click
 from sqlalchemy import Select, or_, select
 
-from idp import db
-from idp.accounts.anchor_check import AnchorChecker
 from idp.accounts.jpki_models import JpkiAnchor
 from idp.accounts.models import PrivateId
-from idp.cli.support import echo_json, get_settings
-from idp.login.card_services import LazyTrust
+from idp.cli.support import echo_json, services
 
 
 @click.command("recheck")
@@ -33,22 +30,18 @@ def recheck(run_all: bool, due: bool, older_than_hours: int, as_json: bool) -> N
     """Re-check stored anchors with J-LIS and update the account states."""
     if run_all and due:
         raise click.UsageError("give --all or --due, not both")
-    settings = get_settings()
-    engine = db.make_engine(settings.effective_database_url)
-    factory = db.make_sessionmaker(engine)
-    checker = AnchorChecker(factory, LazyTrust(settings))
     cutoff = datetime.now(UTC) - timedelta(hours=older_than_hours) if due else None
-    with factory() as session:
-        before = {pid: state for pid, state in session.execute(_live(cutoff))}
-    states: Counter[str] = Counter()
-    changes = []
-    for private_id, previous in sorted(before.items()):
-        check = checker.check(private_id)
-        states[check.state.value] += 1
-        if check.state.value != previous:
-            changes.append({"private_id": private_id, "from": previous,
-                            "to": check.state.value, "reason": check.reason})
-    engine.dispose()
+    with services() as built:
+        with built.sessions() as session:
+            before = {pid: state for pid, state in session.execute(_live(cutoff))}
+        states: Counter[str] = Counter()
+        changes = []
+        for private_id, previous in sorted(before.items()):
+            check = built.anchors.check(private_id)
+            states[check.state.value] += 1
+            if check.state.value != previous:
+                changes.append({"private_id": private_id, "from": previous,
+                                "to": check.state.value, "reason": check.reason})
     if as_json:
         echo_json({"checked": len(before), "states": dict(states), "changes": changes})
         return

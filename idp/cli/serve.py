@@ -24,8 +24,10 @@ from idp.cli.support import get_settings
 def serve(host: str | None, port: int | None, workers: int | None, threads: int | None,
           server_kind: str | None, dev: bool) -> None:
     """Run the IdP (production: gunicorn, see docs/operations.md)."""
-    from idp.app import create_app
-    from idp.oidc.logout_outbox import with_logout_worker  # back-channel logout retries
+    from idp.app import (
+        create_app,
+        with_logout_worker,  # back-channel logout retries
+    )
 
     settings = get_settings()
     host = host or settings.server.host

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
+from idp.bootstrap import Services
 from idp.settings import Settings, load_settings
 
 
@@ -33,3 +36,13 @@ def get_settings(ctx: click.Context | None = None) -> Settings:
 
 def echo_json(value: Any) -> None:
     click.echo(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+@contextmanager
+def services(ctx: click.Context | None = None) -> Iterator[Services]:
+    """The services of this invocation (``idp.bootstrap``), closed when the command ends."""
+    built = Services.build(get_settings(ctx))
+    try:
+        yield built
+    finally:
+        built.close()

@@ -24,8 +24,10 @@ BUFFER_BYTES = 32768  # largest request head a worker accepts (uWSGI's default i
 
 def application() -> Any:
     """The WSGI app of one worker (uWSGI calls this after the fork)."""
-    from idp.app import create_app
-    from idp.oidc.logout_outbox import with_logout_worker  # back-channel logout retries
+    from idp.app import (
+        create_app,
+        with_logout_worker,  # back-channel logout retries
+    )
 
     return with_logout_worker(create_app(_SETTINGS[0]))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -46,12 +47,17 @@ class HttpJlisClient:
         self._headers = {"Authorization": f"Bearer {api_key}"}
 
     @classmethod
-    def from_settings(cls, settings: JlisSettings) -> HttpJlisClient:
+    def from_settings(cls, settings: JlisSettings, *,
+                      default_key_file: Path | None = None) -> HttpJlisClient:
+        """The verifier client of ``settings``: the key from ``jlis.api_key``, else
+        ``jlis.api_key_file``, else ``default_key_file`` (where ``idp demo`` writes it)."""
         key = settings.api_key
-        if key is None and settings.api_key_file is not None:
-            key = settings.api_key_file.read_text().strip()
+        path = settings.api_key_file or default_key_file
+        if key is None and path is not None and path.is_file():
+            key = path.read_text().strip()
         if not key:
-            raise ConfigurationError("no J-LIS API key: set jlis.api_key or jlis.api_key_file")
+            raise ConfigurationError("no J-LIS API key: set jlis.api_key or jlis.api_key_file "
+                                     "(the card steps need J-LIS)")
         return cls(settings.url, key, timeout_seconds=settings.timeout_seconds)
 
     # --- status -----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ _SUFFIXES = {".pem", ".crt", ".cer", ".der"}
 
 
 @dataclass(frozen=True, slots=True)
-class Anchor:
+class TrustAnchor:
     """One trusted CA generation."""
 
     purpose: Purpose
@@ -46,26 +46,27 @@ class Anchor:
         return f"{self.subject.rfc4514_string()} ({self.certificate.not_valid_before_utc:%Y})"
 
 
-def anchor_from_certificate(purpose: Purpose, certificate: x509.Certificate) -> Anchor:
+def anchor_from_certificate(purpose: Purpose, certificate: x509.Certificate) -> TrustAnchor:
     try:
         key_id = certificate.extensions.get_extension_for_class(
             x509.SubjectKeyIdentifier).value.digest
     except x509.ExtensionNotFound:
         key_id = x509.SubjectKeyIdentifier.from_public_key(certificate.public_key()).digest
-    return Anchor(purpose, certificate, key_id)
+    return TrustAnchor(purpose, certificate, key_id)
 
 
 @dataclass(frozen=True)
 class TrustAnchors:
     """The anchors per purpose, indexed by key id and by subject DN."""
 
-    anchors: tuple[Anchor, ...]
-    _by_key: dict[tuple[Purpose, bytes], Anchor] = field(init=False, repr=False, compare=False)
-    _by_name: dict[tuple[Purpose, x509.Name], tuple[Anchor, ...]] = field(
+    anchors: tuple[TrustAnchor, ...]
+    _by_key: dict[tuple[Purpose, bytes], TrustAnchor] = field(init=False, repr=False,
+                                                              compare=False)
+    _by_name: dict[tuple[Purpose, x509.Name], tuple[TrustAnchor, ...]] = field(
         init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        by_name: dict[tuple[Purpose, x509.Name], list[Anchor]] = {}
+        by_name: dict[tuple[Purpose, x509.Name], list[TrustAnchor]] = {}
         for anchor in self.anchors:
             by_name.setdefault((anchor.purpose, anchor.subject), []).append(anchor)
         object.__setattr__(self, "_by_key", {(a.purpose, a.key_id): a for a in self.anchors})
@@ -78,20 +79,18 @@ class TrustAnchors:
     def __add__(self, other: TrustAnchors) -> TrustAnchors:
         return TrustAnchors(self.anchors + other.anchors)
 
-    def for_purpose(self, purpose: Purpose) -> tuple[Anchor, ...]:
+    def for_purpose(self, purpose: Purpose) -> tuple[TrustAnchor, ...]:
         return tuple(a for a in self.anchors if a.purpose is purpose)
 
-    def by_key_id(self, purpose: Purpose, key_id: bytes) -> Anchor | None:
+    def by_key_id(self, purpose: Purpose, key_id: bytes) -> TrustAnchor | None:
         return self._by_key.get((purpose, key_id))
 
-    def candidates(self, certificate: JpkiCertificate, purpose: Purpose) -> tuple[Anchor, ...]:
+    def candidates(self, certificate: JpkiCertificate,
+                   purpose: Purpose) -> tuple[TrustAnchor, ...]:
         """Anchors that may have issued ``certificate``: AKI match first, then same-DN ones."""
         same_name = self._by_name.get((purpose, certificate.issuer), ())
         preferred = [a for a in same_name if a.key_id == certificate.authority_key_id]
         return tuple(preferred + [a for a in same_name if a not in preferred])
-
-    def has_issuer_name(self, certificate: JpkiCertificate, purpose: Purpose) -> bool:
-        return (purpose, certificate.issuer) in self._by_name
 
 
 def load_anchors(directory: Path) -> TrustAnchors:

@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtensionOID
 
-from idp.jpki.anchors import Anchor, TrustAnchors
+from idp.jpki.anchors import TrustAnchor, TrustAnchors
 from idp.jpki.certificate import JpkiCertificate
 from idp.jpki.errors import (
     AnchorExpiredError,
@@ -48,7 +48,7 @@ class VerifiedCertificate:
     """A certificate that chains to ``anchor``, checked at ``checked_at`` (revocation apart)."""
 
     certificate: JpkiCertificate
-    anchor: Anchor
+    anchor: TrustAnchor
     checked_at: datetime
 
     @property
@@ -73,7 +73,7 @@ def _check_purpose(certificate: JpkiCertificate, expected: Purpose) -> None:
 
 
 def _find_issuer(certificate: JpkiCertificate, purpose: Purpose,
-                 anchors: TrustAnchors) -> Anchor:
+                 anchors: TrustAnchors) -> TrustAnchor:
     candidates = anchors.candidates(certificate, purpose)
     if not candidates:
         raise UnknownIssuerError(
@@ -91,7 +91,7 @@ def _find_issuer(certificate: JpkiCertificate, purpose: Purpose,
         "CA generation not in the trust anchors)")
 
 
-def _check_validity(certificate: JpkiCertificate, anchor: Anchor, at: datetime) -> None:
+def _check_validity(certificate: JpkiCertificate, anchor: TrustAnchor, at: datetime) -> None:
     if at < certificate.not_before:
         raise CertificateNotYetValidError(f"the certificate is valid only from "
                                           f"{certificate.not_before:%Y-%m-%d %H:%M} UTC; check the "

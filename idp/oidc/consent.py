@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from idp.oidc.context import OidcContext
 from idp.oidc.models import Consent, Grant, Token
 
 
@@ -65,3 +67,18 @@ def revoke(db: Session, private_id: str, client_id: str) -> bool:
     db.execute(update(Grant).where(Grant.id.in_(grants)).values(revoked=True))
     db.execute(update(Token).where(Token.grant_id.in_(grants)).values(revoked=True))
     return bool(deleted)
+
+
+def listed(ctx: OidcContext, private_id: str) -> list[dict[str, Any]]:
+    """The relying parties ``private_id`` consented to, and what each may receive (/account)."""
+    with ctx.sessions() as db:
+        return [{"client_id": client_id, "name": ctx.clients.get(db, client_id).name,
+                 "approved": sorted(record.approved), "given_at": record.given_at}
+                for client_id, record in list_for(db, private_id)]
+
+
+def withdraw(ctx: OidcContext, private_id: str, client_id: str) -> bool:
+    """The person withdraws their consent to ``client_id`` (``revoke``, in its own unit of
+    work); False when there was none."""
+    with ctx.sessions() as db, db.begin():
+        return revoke(db, private_id, client_id)

@@ -10,7 +10,7 @@ the methods below (it sees this class only as its ``Interactions`` port).
 from __future__ import annotations
 
 import secrets
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -29,7 +29,6 @@ from idp.oidc.authorize import (
     parse,
     response_url,
 )
-from idp.oidc.browser_binding import RequestInteractions
 from idp.oidc.claims import consentable
 from idp.oidc.context import OidcContext, now
 from idp.oidc.errors import (
@@ -42,28 +41,17 @@ from idp.oidc.errors import (
     OidcError,
     UnmetAuthenticationRequirementsError,
 )
+from idp.oidc.interaction_rows import InteractionRows, StoredInteractions
 from idp.oidc.models import AuthorizationCode, Grant, Interaction
 from idp.oidc.tokens import digest
 
 ActiveSession = login_sessions.ActiveSession
 
 
-class InteractionRows(Protocol):
-    """Where the provider reads interaction rows (browser_binding: once per request)."""
-
-    def load(self, db: Session, uid: str) -> Interaction | None: ...
-
-    def forget(self, uid: str) -> None: ...
-
-    def browser_hash(self) -> str | None:
-        """The browser a new interaction is bound to (None: bound to no browser, unusable)."""
-        ...
-
-
 class Provider:
     def __init__(self, ctx: OidcContext, rows: InteractionRows | None = None) -> None:
         self.ctx = ctx
-        self.rows = rows or RequestInteractions()
+        self.rows = rows or StoredInteractions()
 
     # -- /authorize -----------------------------------------------------------------------------
     def authorize(self, params: dict[str, Any], session_id: str | None) -> str:

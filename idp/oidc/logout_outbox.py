@@ -23,17 +23,14 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
 import requests
-from flask import Flask
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from idp.oidc.clients import ClientCache, ClientInfo
-from idp.oidc.keys import KeyStore
+from idp.oidc.clients import ClientInfo
+from idp.oidc.context import OidcContext
 from idp.oidc.outbox_models import DELIVERED, FAILED, PENDING, LogoutDelivery
-from idp.settings import OidcSettings
 
 log = logging.getLogger(__name__)
 BACKCHANNEL_EVENT = "http://schemas.openid.net/event/backchannel-logout"
@@ -41,35 +38,6 @@ TOKEN_LIFETIME = 120
 LEASE_MARGIN = 30.0  # seconds beyond the timeout before another process may take the row
 POLL_SECONDS = 5.0
 RETRYABLE_4XX = frozenset({408, 429})
-
-
-class OidcContext(Protocol):
-    """What delivery needs of idp.oidc.context.OidcContext (the CLI builds just this)."""
-
-    @property
-    def settings(self) -> OidcSettings: ...
-    @property
-    def keys(self) -> KeyStore: ...
-    @property
-    def clients(self) -> ClientCache: ...
-    @property
-    def sessions(self) -> sessionmaker[Session]: ...
-    @property
-    def issuer(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class Sender:
-    """The delivery context outside the web app (``idp logout deliver``)."""
-
-    settings: OidcSettings
-    keys: KeyStore
-    clients: ClientCache
-    sessions: sessionmaker[Session]
-
-    @property
-    def issuer(self) -> str:
-        return self.settings.issuer.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -198,11 +166,3 @@ class LogoutWorker:
                 deliver_due(self._ctx)
             except Exception:  # a database hiccup must not end the thread for good
                 log.exception("back-channel logout delivery round failed")
-
-
-def with_logout_worker(app: Flask) -> Flask:
-    """Start the delivery thread for ``app`` (each ``idp serve`` worker process has one)."""
-    worker = LogoutWorker(app.extensions["idp.oidc"])
-    worker.start()
-    app.extensions["idp.logout_worker"] = worker
-    return app

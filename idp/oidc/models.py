@@ -51,7 +51,7 @@ class Interaction(Base):
     expires_at: Mapped[int] = mapped_column(Integer)
     done: Mapped[bool] = mapped_column(Boolean, default=False)
     # SHA-256 of the idp_browser cookie of the browser the authorize response went to; only
-    # that browser may act on the interaction (idp.login.browser_binding).
+    # that browser may act on the interaction (idp.web.binding).
     browser_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 

@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from idp.oidc.clients import ClientInfo, verify_client_jwt
 from idp.oidc.errors import InvalidClientError, InvalidRequestObjectError, InvalidRequestUriError
@@ -48,6 +48,13 @@ def request_object_params(client: ClientInfo, request: str, issuer: str) -> dict
         params["max_age"] = str(params["max_age"])
     params["client_id"] = client.client_id
     return params
+
+
+def store(sessions: sessionmaker[Session], client: ClientInfo, params: dict[str, Any],
+          lifetime_seconds: int) -> str:
+    """Push ``params`` in a transaction of its own; answers the ``request_uri``."""
+    with sessions() as db, db.begin():
+        return push(db, client, params, lifetime_seconds)
 
 
 def push(db: Session, client: ClientInfo, params: dict[str, Any], lifetime: int) -> str:

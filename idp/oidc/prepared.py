@@ -81,10 +81,6 @@ class Transaction:
         compiled = statement.compiled(self._dialect)
         self._cursor.execute(compiled.sql, compiled.params(values))
 
-    def execute_many(self, statement: Prepared, rows: Sequence[Mapping[str, Any]]) -> None:
-        compiled = statement.compiled(self._dialect)
-        self._cursor.executemany(compiled.sql, [compiled.params(row) for row in rows])
-
 
 @contextmanager
 def transaction(engine: Engine) -> Iterator[Transaction]:

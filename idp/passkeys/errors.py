@@ -109,33 +109,3 @@ class LastPasskeyNeedsCardLogin(PasskeyError):
 
     code = "passkey_last_needs_card_login"
     status = 403
-
-
-class AccountNotActive(PasskeyError):
-    """This private ID is suspended or closed, so its passkeys no longer sign in.
-
-    Sign in with your My Number Card to find out what to do.
-    """
-
-    code = "account_not_active"
-    status = 403
-
-
-class AccountSuspended(AccountNotActive):
-    """This private ID is suspended: both certificates of its My Number Card were revoked (card
-    lost or returned). Get a new card, sign in with it and re-issue the private ID."""
-
-    code = "account_suspended"
-
-
-class AccountClosed(AccountNotActive):
-    """This private ID is closed (its holder's certificates were revoked because of death) and
-    can no longer be used."""
-
-    code = "account_closed"
-
-
-def not_active(state: str | None) -> AccountNotActive:
-    """The refusal that tells the person what their private ID's ``state`` means for them."""
-    refusals = {"suspended": AccountSuspended, "closed": AccountClosed}
-    return refusals.get(state or "", AccountNotActive)()

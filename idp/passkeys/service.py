@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp.db import transaction
+from idp.errors import account_not_active
 from idp.passkeys import ceremonies
 from idp.passkeys.challenge_store import SqlChallengeStore
 from idp.passkeys.challenges import ChallengeStore, consume
@@ -28,7 +29,6 @@ from idp.passkeys.errors import (
     PasskeyNotFound,
     PasskeyOfAnotherAccount,
     UnknownPasskey,
-    not_active,
 )
 from idp.passkeys.models import Passkey, PasskeyUser
 from idp.passkeys.naming import default_name, valid_name
@@ -201,7 +201,7 @@ class PasskeyService:
 
     def _require_active(self, session: Session, private_id: str) -> None:
         if not self._accounts.passkeys_allowed(session, private_id):
-            raise not_active(self._accounts.state(session, private_id))
+            raise account_not_active(self._accounts.state(session, private_id))
 
     @staticmethod
     def _user_handle(session: Session, private_id: str) -> bytes:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from idp.assurance.evidence import Method
 from idp.passkeys.models import Passkey
 from idp.passkeys.values import Anchor, DeviceType
 
@@ -50,6 +51,13 @@ class PasskeyLogin:
     private_id: str
     passkey: PasskeySummary
     user_verified: bool
+
+    @property
+    def method(self) -> Method:
+        """Device-bound (BE=0: the key cannot leave the hardware) or synced (BE=1)."""
+        if self.passkey.device_type is DeviceType.SINGLE_DEVICE:
+            return Method.PASSKEY_DEVICE_BOUND
+        return Method.PASSKEY_SYNCED
 
 
 def summarise(passkey: Passkey) -> PasskeySummary:

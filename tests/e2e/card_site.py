@@ -28,7 +28,7 @@ from werkzeug.serving import make_server
 from idp import db
 from idp.accounts.jpki_models import AuthLink, JpkiAnchor
 from idp.accounts.models import PrivateId
-from idp.app import create_app
+from idp.app import create_app, services_of
 from idp.oidc import clients
 from idp.settings import Settings
 from tests.integration.card_login.conftest import card_sign
@@ -64,7 +64,7 @@ class Site:
 
     def account_state(self, sign_serial: str) -> str:
         """The state of the private ID anchored to this signing certificate (as stored)."""
-        with self.app.extensions["idp.sessions"]() as session:
+        with services_of(self.app).sessions() as session:
             anchor = session.scalars(select(JpkiAnchor).where(
                 func.lower(JpkiAnchor.serial_hex) == sign_serial.lower())).one()
             person = session.get(PrivateId, anchor.private_id)
@@ -73,7 +73,7 @@ class Site:
 
     def auth_link_via(self, auth_serial: str) -> str | None:
         """How the IdP linked this auth certificate to a private ID (jlis_pair, jlis_previous)."""
-        with self.app.extensions["idp.sessions"]() as session:
+        with services_of(self.app).sessions() as session:
             link = session.scalars(select(AuthLink).where(
                 func.lower(AuthLink.serial_hex) == auth_serial.lower())).one_or_none()
             return None if link is None else str(link.via)
@@ -118,7 +118,7 @@ def site(sim_server: RunningSim, tmp_path_factory: pytest.TempPathFactory) -> It
                         jlis={"url": sim_server.url, "api_key": sim_server.api_key},
                         trust={"sign": ocsp, "auth": ocsp})
     handler.app = create_app(settings)
-    with db.transaction(handler.app.extensions["idp.sessions"]) as session:
+    with db.transaction(services_of(handler.app).sessions) as session:
         client_id, secret = clients.register(session, name="テスト銀行",
                                              redirect_uris=[f"{base}/rp/cb"])
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -128,7 +128,7 @@ def site(sim_server: RunningSim, tmp_path_factory: pytest.TempPathFactory) -> It
     finally:
         server.shutdown()
         thread.join()
-        handler.app.extensions["idp.engine"].dispose()
+        services_of(handler.app).engine.dispose()
 
 
 @pytest.fixture(scope="module")

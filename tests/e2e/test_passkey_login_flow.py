@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 from idp import db
 from idp.accounts.anchor_policy import AnchorState
 from idp.accounts.sessions import COOKIE_NAME
-from idp.app import create_app
+from idp.app import create_app, services_of
 from idp.oidc import clients
 from idp.settings import Settings
 from tests.support.browser import SCREENSHOTS, VirtualAuthenticator, browser
@@ -30,9 +30,9 @@ class _Checker:
     """The anchor re-check answers "current" (the card side's checker is tested on its own)."""
 
     def check(self, private_id: str) -> Any:
-        from tests.unit.login.test_passkey_flow import Check
+        from idp.accounts.anchor_check import AnchorCheck
 
-        return Check(AnchorState.CURRENT, "sign_good", None, datetime.now(UTC))
+        return AnchorCheck(private_id, AnchorState.CURRENT, "sign_good", None, datetime.now(UTC))
 
 
 class _Site:
@@ -57,15 +57,14 @@ def idp(sqlite_settings: Settings) -> Iterator[tuple[Flask, str, str]]:
     settings = sqlite_settings.model_copy(update={
         "oidc": sqlite_settings.oidc.model_copy(update={"issuer": base}),
         "webauthn": sqlite_settings.webauthn.model_copy(update={"origins": (base,)})})
-    site.app = create_app(settings)
-    site.app.extensions["idp.anchor_checker"] = _Checker()
-    with db.transaction(site.app.extensions["idp.sessions"]) as session:
+    site.app = create_app(settings, anchors=_Checker())
+    with db.transaction(services_of(site.app).sessions) as session:
         client_id, _ = clients.register(session, name="Example RP",
                                         redirect_uris=[f"{base}/rp/cb"])
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield site.app, base, client_id
     server.shutdown()
-    site.app.extensions["idp.engine"].dispose()
+    services_of(site.app).engine.dispose()
 
 
 def authorize_url(base: str, client_id: str) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from idp import db
-from idp.app import create_app
+from idp.app import create_app, services_of
 from idp.settings import Settings
 from tests.support.postgres import Cluster, drop_connections
 
@@ -58,4 +58,4 @@ def test_the_request_that_meets_a_dropped_connection_gets_503_try_again_not_500(
         assert "もう一度" in failed.get_json()["error_description"]  # Japanese by default
         assert client.get("/interaction/nope", headers=unknown).status_code == 404
     finally:
-        app.extensions["idp.engine"].dispose()
+        services_of(app).engine.dispose()

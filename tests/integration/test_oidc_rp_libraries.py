@@ -25,7 +25,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from idp.accounts.sessions import COOKIE_NAME
-from idp.app import create_app
+from idp.app import create_app, services_of
 from idp.cli import cli
 from idp.settings import Settings
 from tests.support.login import login_session
@@ -119,7 +119,7 @@ def idp(tmp_path: Path) -> Iterator[Idp]:
     app = create_app(Settings(var_dir=tmp_path / "var", oidc={"issuer": url}))
     with _serve(app, port):
         yield Idp(url, app, env)
-    app.extensions["idp.engine"].dispose()
+    services_of(app).engine.dispose()
 
 
 def _code(url: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from idp import db
-from idp.app import create_app
+from idp.app import create_app, services_of
 from idp.settings import Settings
 from tests.support.postgres import Cluster, drop_connections
 from tests.unit.oidc.conftest import ISSUER, Rp, register
@@ -36,4 +36,4 @@ def test_an_exchange_on_a_dropped_connection_gets_503_and_the_next_one_succeeds(
         assert failed.get_json()["error"] == "temporarily_unavailable"
         assert rp.exchange(*first).status_code == 200  # nothing was saved: the code still works
     finally:
-        app.extensions["idp.engine"].dispose()
+        services_of(app).engine.dispose()

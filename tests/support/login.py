@@ -14,6 +14,7 @@ from flask import Flask
 from idp import db
 from idp.accounts import sessions
 from idp.accounts.models import AccountClaims, PrivateId
+from idp.app import services_of
 from idp.assurance.levels import IAL2_AAL2
 
 DEMO_CLAIMS = {"name": "山田 太郎", "family_name": "山田", "given_name": "太郎",
@@ -26,8 +27,8 @@ def login_session(app: Flask, *, private_id: str | None = None, acr: str = IAL2_
                   claims: dict[str, Any] | None = None, now: int | None = None) -> \
         tuple[str, str]:
     """Create (or reuse) a private ID and a login session; returns (private_id, cookie)."""
-    factory = app.extensions["idp.sessions"]
-    lifetime = app.extensions["idp.settings"].oidc.session_lifetime_seconds
+    factory = services_of(app).sessions
+    lifetime = services_of(app).settings.oidc.session_lifetime_seconds
     with db.transaction(factory) as session:
         person = session.get(PrivateId, private_id) if private_id else None
         if person is None:
@@ -39,5 +40,5 @@ def login_session(app: Flask, *, private_id: str | None = None, acr: str = IAL2_
         active = sessions.start(session, private_id=person.id, acr=acr, amr=list(amr),
                                 lifetime=lifetime, now=now)
         pid = person.id
-    secret = app.extensions["idp.oidc"].cookie_secret
+    secret = services_of(app).oidc.cookie_secret
     return pid, sessions.cookie_value(secret, active.id)

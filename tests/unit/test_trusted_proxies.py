@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from idp.app import create_app
+from idp.app import create_app, services_of
 from idp.settings import Settings, ThrottleRule, ThrottleSettings
 from tests.unit.oidc.conftest import ISSUER, REDIRECT, register
 
@@ -27,7 +27,7 @@ def _app(settings: Settings, proxies: int) -> Flask:
 def idp(request: pytest.FixtureRequest, sqlite_settings: Settings) -> Iterator[Flask]:
     app = _app(sqlite_settings, request.param)
     yield app
-    app.extensions["idp.engine"].dispose()
+    services_of(app).engine.dispose()
 
 
 def _token(app: Flask, client_id: str, secret: str, forwarded_for: str) -> Any:
@@ -43,7 +43,7 @@ def test_the_client_address_comes_from_x_forwarded_for_only_behind_a_trusted_pro
         assert _token(idp, client_id, "wrong", "203.0.113.1").status_code == 401
     assert _token(idp, client_id, secret, "203.0.113.1").status_code == 429
     elsewhere = _token(idp, client_id, secret, "203.0.113.2")
-    proxied = idp.extensions["idp.settings"].server.trusted_proxies > 0
+    proxied = services_of(idp).settings.server.trusted_proxies > 0
     # Behind the proxy, another person is another address; without one, the header is
     # anybody's to forge and the connection's own address (the same here) counts.
     assert elsewhere.status_code == (400 if proxied else 429)
@@ -60,5 +60,5 @@ def test_https_at_the_proxy_makes_the_cookies_secure_only_behind_a_trusted_proxy
                                                  "code_challenge_method": "S256"})
     cookies = answer.headers.getlist("Set-Cookie")
     assert cookies, answer.status_code
-    proxied = idp.extensions["idp.settings"].server.trusted_proxies > 0
+    proxied = services_of(idp).settings.server.trusted_proxies > 0
     assert all(("; Secure" in cookie) == proxied for cookie in cookies), cookies

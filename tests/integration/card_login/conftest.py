@@ -23,7 +23,7 @@ import requests
 from werkzeug.serving import make_server
 
 from idp import db
-from idp.app import create_app
+from idp.app import create_app, services_of
 from idp.card.backends import open_card
 from idp.card.connection import Channel
 from idp.card.digest import digest_info_sha256
@@ -148,7 +148,7 @@ def idp(sim_server: RunningSim, tmp_path_factory: pytest.TempPathFactory) -> Ite
                         jlis={"url": sim_server.url, "api_key": sim_server.api_key},
                         trust={"sign": ocsp, "auth": ocsp})
     app = create_app(settings)
-    with db.transaction(app.extensions["idp.sessions"]) as session:
+    with db.transaction(services_of(app).sessions) as session:
         client_id, secret = clients.register(session, name="Test Bank",
                                              redirect_uris=[REDIRECT])
     server = make_server("127.0.0.1", port, app, threaded=True)
@@ -159,7 +159,7 @@ def idp(sim_server: RunningSim, tmp_path_factory: pytest.TempPathFactory) -> Ite
     finally:
         server.shutdown()
         thread.join()
-        app.extensions["idp.engine"].dispose()
+        services_of(app).engine.dispose()
 
 
 def person(sim: RunningSim, tmp: Path, name: str, birth: str = "1980-02-17") -> dict[str, Any]:

@@ -11,6 +11,7 @@ from idp import db as dbm
 from idp.accounts import sessions
 from idp.accounts.jpki_models import CardRequestRow
 from idp.accounts.models import LoginSession, PrivateId
+from idp.app import services_of
 from idp.jpki.profile import Purpose
 from tests.integration.card_login.conftest import (
     Browser,
@@ -27,9 +28,9 @@ from tests.integration.card_login.test_lifecycle_json import _answer, _card_logi
 def _state_of(idp: Idp, holder: Browser) -> str:
     """The private ID state of the person the browser's (earlier) session belongs to."""
     cookie = holder.http.cookies.get(sessions.COOKIE_NAME)
-    session_id = sessions.session_id_from_cookie(idp.app.extensions["idp.oidc"].cookie_secret,
+    session_id = sessions.session_id_from_cookie(services_of(idp.app).oidc.cookie_secret,
                                                  cookie)
-    with idp.app.extensions["idp.sessions"]() as db:
+    with services_of(idp.app).sessions() as db:
         row = db.get(LoginSession, session_id)
         assert row is not None
         person_row = db.get(PrivateId, row.private_id)
@@ -170,7 +171,7 @@ def test_an_expired_request_is_refused(idp: Idp, tmp_path: Path) -> None:
     browser.authorize()
     url = browser.act("card").json()["request_url"]
     answer = card_answer(juni["card_file"], "1234", Purpose.AUTH, tbs(fetch(url)))
-    with dbm.transaction(idp.app.extensions["idp.sessions"]) as db:
+    with dbm.transaction(services_of(idp.app).sessions) as db:
         row = db.get(CardRequestRow, url.rsplit("/", 1)[1])
         assert row is not None
         row.expires_at = datetime.now(UTC) - timedelta(seconds=1)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from idp.accounts.jpki_models import Basic4Record, JpkiAnchor
+from idp.app import services_of
 from tests.integration.card_login.conftest import Idp, person
 from tests.integration.card_login.test_lifecycle_json import IAL2, _answer, _card_login, _onboard
 
@@ -37,7 +38,7 @@ def test_onboarding_with_a_renewed_card_lands_on_the_existing_private_id_with_cu
 def _history(idp: Idp, first_name: str) -> tuple[list[tuple[str, bool]], list[str]]:
     """The 4-info history of the person first certified as ``first_name`` (oldest first), and
     whether each version names the anchor (signing certificate) that carried it, in order."""
-    with idp.app.extensions["idp.sessions"]() as db:
+    with services_of(idp.app).sessions() as db:
         first = db.query(Basic4Record).filter(
             Basic4Record.basic4["name"].as_string() == first_name).one()
         rows = db.query(Basic4Record).filter(

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from idp.accounts.jpki_models import CardRequestRow, JpkiConsent
 from idp.accounts.terms import TERMS_VERSION
+from idp.app import services_of
 from tests.integration.card_login.conftest import Browser, Idp, person
 from tests.integration.card_login.test_lifecycle_json import _answer
 from tests.support import schema
@@ -34,7 +35,7 @@ def test_onboarding_without_agreeing_to_the_terms_is_refused_and_asks_for_nothin
     assert refused.status_code == 403
     assert refused.json()["error"] == "terms_not_agreed"
     assert "利用規約" in refused.json()["error_description"]
-    with idp.app.extensions["idp.sessions"]() as session:
+    with services_of(idp.app).sessions() as session:
         made = session.scalars(select(CardRequestRow).where(
             CardRequestRow.interaction_uid == browser.state["uid"])).all()
     assert made == []  # no card request, so the card is never asked
@@ -77,7 +78,7 @@ def test_onboarding_records_the_terms_and_jlis_link_consent_with_when_they_were_
     _answer(browser, "onboard", ume["card_file"], "ABCD1234")
     state = browser.continue_after_card()
     assert state["prompt"] == "consent"
-    with idp.app.extensions["idp.sessions"]() as session:
+    with services_of(idp.app).sessions() as session:
         consents = session.scalars(select(JpkiConsent).order_by(JpkiConsent.id.desc())).all()
     recorded = {c.kind: c for c in consents[:2]}
     assert set(recorded) == {"terms", "jlis_link"}
@@ -94,13 +95,13 @@ def test_onboarding_again_under_the_same_terms_keeps_one_record_of_each_consent(
 
     def onboard() -> list[str]:
         """Onboard Kiku; the kinds of consent rows this onboarding added."""
-        with idp.app.extensions["idp.sessions"]() as session:
+        with services_of(idp.app).sessions() as session:
             before = session.scalar(select(func.max(JpkiConsent.id))) or 0
         browser = _at_login(idp)
         browser.agree_to_terms()
         _answer(browser, "onboard", kiku["card_file"], "ABCD1234")
         browser.continue_after_card()
-        with idp.app.extensions["idp.sessions"]() as session:
+        with services_of(idp.app).sessions() as session:
             return sorted(session.scalars(select(JpkiConsent.kind).where(
                 JpkiConsent.id > before)).all())
 

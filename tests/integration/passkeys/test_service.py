@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db
 from idp.accounts.models import PrivateId
+from idp.errors import AccountNotActiveError
 from idp.passkeys.challenge_store import KEEP_EXPIRED, PURGE_EVERY, SqlChallengeStore
 from idp.passkeys.errors import (
-    AccountNotActive,
     ChallengeExpired,
     ChallengeUnknown,
     InvalidPasskeyName,
@@ -291,9 +291,9 @@ def test_passkeys_of_a_suspended_or_closed_private_id_no_longer_log_in(
     authenticator = SoftAuthenticator()
     _register(service, alice, authenticator)
     _set_state(sessions, alice, state)
-    with pytest.raises(AccountNotActive):
+    with pytest.raises(AccountNotActiveError):
         _login(service, authenticator)
-    with pytest.raises(AccountNotActive):
+    with pytest.raises(AccountNotActiveError):
         _register(service, alice, SoftAuthenticator())
 
 

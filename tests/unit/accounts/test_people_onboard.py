@@ -18,7 +18,7 @@ from idp.accounts.jpki_models import AuthLink, JpkiAnchor, JpkiConsent
 from idp.accounts.models import PrivateId
 from idp.accounts.terms import TERMS_VERSION, Agreement
 from idp.jlis.errors import JlisUnavailableError
-from idp.jpki.anchors import Anchor
+from idp.jpki.anchors import TrustAnchor
 from idp.jpki.certificate import parse_certificate
 from idp.jpki.profile import Basic4Info, Purpose, Sex
 from idp.jpki.validation import VerifiedCertificate
@@ -75,7 +75,7 @@ def _signing(ca: CaGeneration, serial: int, info: Basic4Info = INFO) -> Verified
                                  not_before=NOW - timedelta(days=1),
                                  not_after=NOW + timedelta(days=30),
                                  urls=None).public_bytes(Encoding.DER)
-    return VerifiedCertificate(parse_certificate(der), Anchor(Purpose.SIGN, ca.certificate,
+    return VerifiedCertificate(parse_certificate(der), TrustAnchor(Purpose.SIGN, ca.certificate,
                                                               b"\x01"), NOW)
 
 

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 from idp import db
 from idp.accounts.sessions import COOKIE_NAME
-from idp.app import create_app
+from idp.app import create_app, services_of
 from idp.oidc import clients
 from idp.settings import Settings
 from tests.support.login import login_session
@@ -31,13 +31,13 @@ def app(sqlite_settings: Settings) -> Iterator[Flask]:
         update={"issuer": ISSUER})})
     application = create_app(settings)
     yield application
-    application.extensions["idp.engine"].dispose()
+    services_of(application).engine.dispose()
 
 
 def register(app: Flask, **metadata: Any) -> tuple[str, str | None]:
     metadata.setdefault("name", "Example RP")
     metadata.setdefault("redirect_uris", [REDIRECT])
-    with db.transaction(app.extensions["idp.sessions"]) as session:
+    with db.transaction(services_of(app).sessions) as session:
         return clients.register(session, **metadata)
 
 
@@ -121,7 +121,7 @@ def db_app(settings: Settings) -> Iterator[Flask]:
     oidc = settings.oidc.model_copy(update={"issuer": ISSUER})
     application = create_app(settings.model_copy(update={"oidc": oidc}))
     yield application
-    application.extensions["idp.engine"].dispose()
+    services_of(application).engine.dispose()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine, event
 
-from idp.app import create_app
+from idp.app import create_app, services_of
 from idp.settings import Settings, ThrottleRule, ThrottleSettings
 from tests.unit.oidc.conftest import ISSUER, Rp, register
 from tests.unit.oidc.test_token_one_statement import protocol_trace
@@ -24,7 +24,7 @@ def _app(settings: Settings, clock: Clock) -> Flask:
     app = create_app(settings.model_copy(update={
         "oidc": settings.oidc.model_copy(update={"issuer": ISSUER}),
         "throttle": ThrottleSettings(client_auth=ThrottleRule(limit=LIMIT, window_seconds=300))}))
-    app.extensions["idp.throttles"]["client_auth"].clock = clock
+    services_of(app).throttles.client_auth.clock = clock
     return app
 
 
@@ -37,7 +37,7 @@ def clock() -> Clock:
 def idp(settings: Settings, clock: Clock) -> Iterator[Flask]:
     app = _app(settings, clock)
     yield app
-    app.extensions["idp.engine"].dispose()
+    services_of(app).engine.dispose()
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_a_second_process_locks_at_its_first_failure(
         assert _refresh(there, "wrong-secret").status_code == 401  # reads the shared count
         assert _refresh(there).status_code == 429
     finally:
-        second.extensions["idp.engine"].dispose()
+        services_of(second).engine.dispose()
 
 
 @contextmanager
@@ -141,7 +141,7 @@ def test_a_successful_token_request_touches_no_throttle_table(rp: Rp, idp: Flask
     _fail(rp, LIMIT - 1)  # failures on record, not locked
     rp.login()
     code, verifier = rp.code()
-    with sql_sent(idp.extensions["idp.engine"]) as sent:
+    with sql_sent(services_of(idp).engine) as sent:
         assert rp.exchange(code, verifier).status_code == 200
     assert any("oidc_codes" in line or "oidc_tokens" in line for line in sent)  # seen
     assert [line for line in sent if "failed_attempts" in line] == []

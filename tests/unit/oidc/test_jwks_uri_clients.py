@@ -16,6 +16,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from idp import db
+from idp.app import services_of
 from idp.cli import cli
 from idp.oidc import client_keys
 from idp.oidc.models import Client
@@ -51,7 +52,7 @@ def rp_keys(key: ECKey) -> Iterator[Stub]:
 
 def uri_rp(app: Flask, stub: Stub) -> Rp:
     client_id, _ = register(app, auth_method="private_key_jwt", jwks_uri=stub.base_url + "/jwks")
-    app.extensions["idp.oidc"].clients.remote_keys.min_refetch_seconds = 0
+    services_of(app).oidc.clients.remote_keys.min_refetch_seconds = 0
     return Rp(app, app.test_client(), client_id, None)
 
 
@@ -66,7 +67,7 @@ def test_private_key_jwt_verifies_with_the_keys_at_the_jwks_uri(
     again = rp.browser.post("/revoke", data={"token": "x", **assertion(rp.client_id, key, "k1")})
     assert again.status_code == 200
     assert [path for path, _ in rp_keys.requests] == ["/jwks"]  # cached, fetched once
-    with db.transaction(db_app.extensions["idp.sessions"]) as session:
+    with db.transaction(services_of(db_app).sessions) as session:
         row = session.get(Client, rp.client_id)
         assert row is not None
         assert (row.jwks_uri, row.jwks) == (rp_keys.base_url + "/jwks", None)

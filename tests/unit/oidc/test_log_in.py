@@ -8,6 +8,7 @@ from sqlalchemy import update
 
 from idp import db
 from idp.accounts.models import PrivateId
+from idp.app import services_of
 from idp.oidc.flow import Provider
 from idp.oidc.models import Interaction
 from tests.unit.oidc.conftest import REDIRECT, Rp, query
@@ -28,7 +29,7 @@ def _uid(location: str) -> str:
 
 
 def _provider(rp: Rp) -> Provider:
-    return Provider(rp.app.extensions["idp.oidc"])
+    return Provider(services_of(rp.app).oidc)
 
 
 def test_with_nothing_left_to_ask_the_code_comes_with_the_session_and_the_interaction_ends(
@@ -43,7 +44,7 @@ def test_with_nothing_left_to_ask_the_code_comes_with_the_session_and_the_intera
     assert redirect_to.startswith(REDIRECT)
     assert query(redirect_to)["state"] == "st-1"
     assert rp.exchange(query(redirect_to)["code"], verifier).status_code == 200
-    with rp.app.extensions["idp.sessions"]() as dbs:
+    with services_of(rp.app).sessions() as dbs:
         assert dbs.get_one(Interaction, _uid(location)).done
 
 
@@ -67,7 +68,7 @@ def test_without_continue_if_done_only_the_session_starts(rp: Rp) -> None:
 
 def test_no_code_is_issued_for_a_private_id_that_is_not_active(rp: Rp) -> None:
     private_id = _consented_person(rp)
-    with db.transaction(rp.app.extensions["idp.sessions"]) as dbs:
+    with db.transaction(services_of(rp.app).sessions) as dbs:
         dbs.execute(update(PrivateId).where(PrivateId.id == private_id)
                     .values(state="suspended"))
     location, _ = rp.authorize()

@@ -14,7 +14,7 @@ from flask import Flask
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from idp.app import create_app
+from idp.app import create_app, services_of
 from idp.cli import cli
 from idp.oidc import logout_outbox
 from idp.oidc.outbox_models import LogoutDelivery
@@ -39,7 +39,7 @@ def outbox_settings(settings: Settings) -> Settings:
 def outbox_app(outbox_settings: Settings) -> Iterator[Flask]:
     application = create_app(outbox_settings)
     yield application
-    application.extensions["idp.engine"].dispose()
+    services_of(application).engine.dispose()
 
 
 def log_out(app: Flask, backchannel_uri: str) -> dict[str, str]:
@@ -55,7 +55,7 @@ def log_out(app: Flask, backchannel_uri: str) -> dict[str, str]:
 
 
 def rows(app: Flask) -> list[LogoutDelivery]:
-    with app.extensions["idp.sessions"]() as db:
+    with services_of(app).sessions() as db:
         found = db.query(LogoutDelivery).all()
         db.expunge_all()
         return found
@@ -63,7 +63,7 @@ def rows(app: Flask) -> list[LogoutDelivery]:
 
 def due_now(app: Flask) -> logout_outbox.DeliveryReport:
     time.sleep(0.05)  # past the (tiny) backoff of the test settings
-    return logout_outbox.deliver_due(app.extensions["idp.oidc"])
+    return logout_outbox.deliver_due(services_of(app).oidc)
 
 
 def test_an_rp_that_fails_twice_gets_the_logout_on_the_third_attempt(
@@ -112,7 +112,7 @@ def test_a_row_leased_to_another_sender_is_not_sent_twice(outbox_app: Flask) -> 
     with http_stub(FAIL, OK) as rp_endpoint:
         log_out(outbox_app, rp_endpoint.base_url + "/bc")
         time.sleep(0.05)
-        ctx = outbox_app.extensions["idp.oidc"]
+        ctx = services_of(outbox_app).oidc
         [row] = rows(outbox_app)
         now = time.time()
         assert logout_outbox._claim(ctx, row.id, now)  # one sender takes the lease
@@ -124,7 +124,7 @@ def test_a_row_leased_to_another_sender_is_not_sent_twice(outbox_app: Flask) -> 
 def test_the_serve_worker_thread_delivers_due_rows(outbox_app: Flask) -> None:
     with http_stub(FAIL, OK) as rp_endpoint:
         log_out(outbox_app, rp_endpoint.base_url + "/bc")
-        worker = logout_outbox.LogoutWorker(outbox_app.extensions["idp.oidc"], interval=0.05)
+        worker = logout_outbox.LogoutWorker(services_of(outbox_app).oidc, interval=0.05)
         worker.start()
         try:
             deadline = time.monotonic() + 10
@@ -176,7 +176,7 @@ def test_idp_serve_runs_the_delivery_thread(monkeypatch: pytest.MonkeyPatch,
     worker = served[0].extensions["idp.logout_worker"]
     assert isinstance(worker, logout_outbox.LogoutWorker)
     worker.stop()
-    served[0].extensions["idp.engine"].dispose()
+    services_of(served[0]).engine.dispose()
 
 
 def test_migration_0006_matches_the_outbox_model(database_url: str) -> None:

@@ -12,6 +12,7 @@ from joserfc.jwk import ECKey
 from sqlalchemy import update
 
 from idp import db
+from idp.app import services_of
 from idp.oidc import flow
 from idp.oidc.models import AuthorizationCode
 from tests.unit.oidc.conftest import ISSUER, REDIRECT, Rp, pkce, query, register
@@ -106,7 +107,7 @@ def test_client_secret_post_is_refused_for_a_basic_client(rp: Rp) -> None:
 def test_expired_code_is_refused(rp: Rp) -> None:
     rp.login()
     code, verifier = rp.code()
-    with db.transaction(rp.app.extensions["idp.sessions"]) as session:
+    with db.transaction(services_of(rp.app).sessions) as session:
         session.execute(update(AuthorizationCode).values(expires_at=int(time.time()) - 1))
     response = rp.exchange(code, verifier)
     assert response.get_json()["error"] == "invalid_grant"

@@ -13,6 +13,7 @@ from joserfc.jwk import ECKey
 from sqlalchemy import update
 
 from idp import db
+from idp.app import services_of
 from idp.oidc.models import PushedRequest
 from tests.unit.oidc.conftest import ISSUER, REDIRECT, Rp, pkce, query, register
 
@@ -158,7 +159,7 @@ def test_a_request_uri_is_refused_once_used_once_expired_and_for_another_client(
     assert refused(rp.client_id, pushed) == "invalid_request_uri"  # used
 
     expiring = _push(rp)
-    with db.transaction(app.extensions["idp.sessions"]) as session:
+    with db.transaction(services_of(app).sessions) as session:
         session.execute(update(PushedRequest).values(expires_at=int(time.time()) - 1))
     assert refused(rp.client_id, expiring) == "invalid_request_uri"  # expired
 

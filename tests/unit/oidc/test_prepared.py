@@ -43,12 +43,12 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 def _add(engine: Engine, row_id: str) -> None:
     with transaction(engine) as tx:
-        tx.execute_many(INSERT, [{"id": row_id, "data": None, "flag": False, "n": 1}])
+        tx.execute(INSERT, {"id": row_id, "data": None, "flag": False, "n": 1})
 
 
 def test_json_and_boolean_columns_come_back_as_python_values(engine: Engine) -> None:
     with transaction(engine) as tx:
-        tx.execute_many(INSERT, [{"id": "a", "data": '{"k": [1, "x"]}', "flag": False, "n": 7}])
+        tx.execute(INSERT, {"id": "a", "data": '{"k": [1, "x"]}', "flag": False, "n": 7})
     with transaction(engine) as tx:
         assert tx.first(READ, {"b_id": "a"}) == ({"k": [1, "x"]}, False, 7)
 

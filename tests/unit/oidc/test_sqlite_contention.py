@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 
 from idp.accounts.sessions import COOKIE_NAME
-from idp.app import create_app
+from idp.app import create_app, services_of
 from idp.settings import Settings
 from tests.unit.oidc.conftest import ISSUER, Rp, register
 
@@ -24,7 +24,7 @@ def workers(sqlite_settings: Settings) -> Iterator[list[Flask]]:
     apps = [create_app(settings) for _ in range(2)]
     yield apps
     for app in apps:
-        app.extensions["idp.engine"].dispose()
+        services_of(app).engine.dispose()
 
 
 def test_two_workers_with_threads_on_one_sqlite_file_answer_every_request(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Flask
 
 from idp import db
+from idp.app import services_of
 from idp.oidc import consent
 from tests.unit.oidc.conftest import Rp
 
@@ -33,7 +34,7 @@ def test_consent_is_remembered_per_claim_and_revocation_revokes_tokens(db_rp: Rp
     private_id = db_rp.login()
     code, verifier = db_rp.code()
     tokens = db_rp.exchange(code, verifier).get_json()
-    factory = db_rp.app.extensions["idp.sessions"]
+    factory = services_of(db_rp.app).sessions
     with db.transaction(factory) as session:
         record = consent.find(session, private_id, db_rp.client_id)
         assert record is not None

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
+from idp.app import services_of
 from idp.oidc.models import AuthorizationCode, Token
 from idp.oidc.tokens import digest
 from tests.unit.oidc.conftest import REDIRECT, Rp, register
@@ -49,7 +50,7 @@ def test_a_race_for_one_code_stores_one_pair_of_tokens_which_the_losers_revoke(
         answers = list(pool.map(lambda _: _exchange_in_new_client(db_rp, code, verifier),
                                 range(6)))
     assert [answer.status_code for answer in answers].count(200) == 1
-    with db_rp.app.extensions["idp.sessions"]() as session:
+    with services_of(db_rp.app).sessions() as session:
         tokens = session.execute(select(Token.kind, Token.revoked).join(
             AuthorizationCode, AuthorizationCode.grant_id == Token.grant_id).where(
             AuthorizationCode.code_hash == digest(code)).order_by(Token.kind)).all()

@@ -16,6 +16,7 @@ from psycopg.pq import Trace
 from sqlalchemy import Engine, event, select, update
 
 from idp import db
+from idp.app import services_of
 from idp.oidc.models import AuthorizationCode, Token
 from idp.oidc.tokens import digest
 from tests.unit.oidc.conftest import REDIRECT, Rp, pkce
@@ -62,14 +63,14 @@ def _statements(lines: list[str]) -> list[str]:
 
 
 def _traced_token_request(rp: Rp, **form: str) -> tuple[Any, list[str]]:
-    with protocol_trace(rp.app.extensions["idp.engine"]) as lines:
+    with protocol_trace(services_of(rp.app).engine) as lines:
         answer = rp.token(**form)
     return answer, lines
 
 
 def _code_and_tokens(app: Flask, code: str) -> tuple[bool, list[tuple[str, bool]]]:
     """Whether ``code`` is used, and (kind, revoked) of every token of its grant."""
-    with app.extensions["idp.sessions"]() as session:
+    with services_of(app).sessions() as session:
         grant_id, used = session.execute(select(
             AuthorizationCode.grant_id, AuthorizationCode.used).where(
             AuthorizationCode.code_hash == digest(code))).one()
@@ -144,7 +145,7 @@ def test_a_refused_code_is_consumed_without_tokens_and_its_retry_is_a_replay(
     db_rp.login()
     code, verifier = db_rp.code()
     if case == "expired":
-        with db.transaction(db_rp.app.extensions["idp.sessions"]) as session:
+        with db.transaction(services_of(db_rp.app).sessions) as session:
             session.execute(update(AuthorizationCode).where(
                 AuthorizationCode.code_hash == digest(code)).values(
                 expires_at=int(time.time()) - 1))

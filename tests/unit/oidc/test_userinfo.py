@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import update
 
 from idp import db
+from idp.app import services_of
 from idp.oidc.models import Grant, Token
 from tests.unit.oidc.conftest import Rp
 
@@ -23,7 +24,7 @@ def _userinfo(rp: Rp, token: str) -> Any:
 
 
 def _change(rp: Rp, statement: Any) -> None:
-    with db.transaction(rp.app.extensions["idp.sessions"]) as session:
+    with db.transaction(services_of(rp.app).sessions) as session:
         session.execute(statement)
 
 

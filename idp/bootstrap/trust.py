@@ -14,7 +14,6 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 
-from idp.errors import ConfigurationError
 from idp.jlis import (
     Basic4Consent,
     HttpJlisClient,
@@ -53,20 +52,9 @@ class TrustServices:
         return self.revocation.check(verified)
 
 
-def api_key(settings: Settings) -> str:
-    """The verifier key: ``jlis.api_key``, ``jlis.api_key_file`` or what ``idp demo`` wrote."""
-    if settings.jlis.api_key:
-        return settings.jlis.api_key
-    path = settings.jlis.api_key_file or settings.var_dir / "secrets" / "jlis-api-key"
-    if not path.is_file():
-        raise ConfigurationError("no J-LIS API key: set jlis.api_key or jlis.api_key_file "
-                                 "(the card steps need J-LIS)")
-    return path.read_text().strip()
-
-
 def build(settings: Settings) -> TrustServices:
-    jlis = HttpJlisClient(settings.jlis.url, api_key(settings),
-                          timeout_seconds=settings.jlis.timeout_seconds)
+    jlis = HttpJlisClient.from_settings(
+        settings.jlis, default_key_file=settings.var_dir / "secrets" / "jlis-api-key")
     clock = SystemClock()
     trust = settings.trust
     # One OCSP source and one CRL source shared by both purposes: the stricter of the two

@@ -12,12 +12,12 @@ import pytest
 from flask import Flask
 
 from idp.accounts.card_answers import CardAnswers
-from idp.app import create_app
+from idp.app import create_app, services_of
 from idp.jpki.errors import CertificateExpiredError, WrongDigestError
 from idp.settings import Settings, ThrottleRule, ThrottleSettings
 from tests.support.webauthn_authenticator import SoftAuthenticator
-from tests.unit.login.test_passkey_flow import ORIGIN, FakeChecker, log_out, register_passkey
 from tests.unit.oidc.conftest import ISSUER, Rp, register
+from tests.unit.web.test_passkey_flow import ORIGIN, FakeChecker, log_out, register_passkey
 
 LIMIT = 2
 ELSEWHERE = {"REMOTE_ADDR": "192.0.2.7"}
@@ -28,11 +28,10 @@ def idp(settings: Settings) -> Iterator[Flask]:
     rule = ThrottleRule(limit=LIMIT, window_seconds=300)
     app = create_app(settings.model_copy(update={
         "oidc": settings.oidc.model_copy(update={"issuer": ISSUER}),
-        "throttle": ThrottleSettings(passkey=rule, card_answer=rule)}))
-    app.extensions["idp.anchor_checker"] = FakeChecker()
-    app.extensions["idp.throttles"]["passkey"].clock = lambda: 1_800_000_060.0
+        "throttle": ThrottleSettings(passkey=rule, card_answer=rule)}), anchors=FakeChecker())
+    services_of(app).throttles.passkey.clock = lambda: 1_800_000_060.0
     yield app
-    app.extensions["idp.engine"].dispose()
+    services_of(app).engine.dispose()
 
 
 @pytest.fixture

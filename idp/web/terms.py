@@ -16,31 +16,22 @@ The ``agree`` action is open at a login prompt until the person has agreed; it c
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
-from flask import Blueprint, jsonify, request, session, url_for
+from flask import Blueprint, jsonify, session, url_for
 from flask.typing import ResponseReturnValue
 
 from idp import i18n
 from idp.accounts import terms
 from idp.accounts.terms import TERMS_VERSION, Agreement
-from idp.login.actions import Action
-from idp.login.ports import Interactions
-from idp.login.routes import BadBodyError, CsrfRefusedError, json_object
+from idp.oidc.flow import Provider
+from idp.web import request as web
+from idp.web.actions import Action
+from idp.web.interaction import checked_body
+from idp.web.request import BadBodyError
 
 _SESSION_KEY = "terms_agreed"  # {uid: [version, agreed_at ISO]} of this browser's interactions
 _KEEP = 8  # interactions remembered per browser (older agreements are asked again)
-
-
-def checked_body(interactions: Interactions, uid: str) -> dict[str, Any]:
-    """The JSON body of an interaction POST, once its CSRF token is checked."""
-    token = request.headers.get("X-CSRF-Token", "")
-    if not hmac.compare_digest(token, interactions.csrf_token(uid)):
-        raise CsrfRefusedError()
-    return json_object()
 
 
 def agreement(uid: str) -> Agreement | None:
@@ -64,14 +55,13 @@ def actions(uid: str) -> dict[str, Action]:
                       "version": TERMS_VERSION}}
 
 
-def blueprint(interactions: Interactions, language: Callable[[], str]) -> Blueprint:
-    """``language()`` answers the person's language for this request."""
+def blueprint(interactions: Provider) -> Blueprint:
     bp = Blueprint("terms", __name__)
 
     @bp.get("/interaction/<uid>/terms")
     def show(uid: str) -> ResponseReturnValue:
         interactions.state(uid, None)  # the interaction exists and is open
-        lang = language()
+        lang = web.language()
         return jsonify({"version": TERMS_VERSION,
                         "title": i18n.translate(lang, "terms.title"),
                         "text": i18n.translate(lang, "terms.text"),

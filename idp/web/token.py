@@ -1,12 +1,13 @@
-"""POST /token as a plain WSGI function in front of Flask (RFC 6749 §3.2, §5.1, §5.2).
+"""POST /token (RFC 6749 §3.2, §5.1, §5.2): one endpoint with a fast path in front of Flask.
 
-Profiled in process, Flask's request handling (request context, cookie session, routing, form
-parsing, hooks, response object) cost as much CPU as the token exchange itself: 0.48 ms against
-0.23 ms per exchange for the same work done here. This adapter answers only the requests it can
-answer the same way the Flask route would: ``POST /token`` with a form body of known length.
-Anything else (another method, a chunked or oversized body, another content type) goes on to
-Flask, whose route (``idp.oidc.routes``) runs the same functions: client authentication, then
-``tokens.token_response``.
+``exchange`` is the endpoint: client authentication, then ``tokens.token_response``. Two
+adapters call it and answer every refusal through the one renderer (``idp.web.errors``):
+
+- :class:`TokenEndpoint`, WSGI middleware in front of Flask, for ``POST /token`` with a form body
+  of known length (every real token request). Profiled in process, Flask's request handling
+  (request context, cookie session, routing, form parsing, hooks, response object) cost as much
+  CPU as the exchange itself: 0.48 ms against 0.23 ms per exchange for the same work done here;
+- the Flask route (``flask_route``) for the rest (a chunked or oversized body, say).
 """
 
 from __future__ import annotations
@@ -18,16 +19,16 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote_plus
 
-from flask import Flask
-from flask.sansio.app import App
-from sqlalchemy.exc import DBAPIError
+from flask import Flask, jsonify, request
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.wrappers import Request
 
-from idp import db
+from idp import i18n
 from idp.errors import IdpError
 from idp.oidc import clients, tokens
 from idp.oidc.context import OidcContext
 from idp.oidc.errors import InvalidClientError, InvalidRequestError
+from idp.web import errors
 
 log = logging.getLogger(__name__)
 
@@ -37,16 +38,31 @@ MAX_BODY = 65536  # larger bodies go to Flask and its limits (a token request is
 MAX_FIELDS = 64
 _STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 _JSON = json.JSONEncoder(separators=(",", ":"))  # one encoder, not one per json.dumps call
-_NO_STORE = [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
-             ("Pragma", "no-cache")]  # RFC 6749 §5.1
+_JSON_TYPE = ("Content-Type", "application/json")
+
+
+def exchange(ctx: OidcContext, form: dict[str, str], authorization: str | None, address: str,
+             audiences: set[str] | None = None) -> dict[str, Any]:
+    """The token endpoint: authenticate the client, then answer its grant (raises refusals)."""
+    # The throttle's count is written after the session closed: it never waits for it.
+    presented = clients.presented(form, authorization)
+    with ctx.client_throttle.attempt(presented.throttled_as(address),
+                                     counts=(InvalidClientError,)), \
+            _SessionOnDemand(ctx.sessions) as database:
+        client = clients.authenticate(
+            database, ctx.clients, presented, audiences=audiences or ctx.audiences(),
+            seen_jti=lambda jti, exp: ctx.remember_jti(database(), jti, exp))
+    return tokens.token_response(ctx, client, form)
 
 
 class TokenEndpoint:
     """WSGI middleware: POST /token here, every other request to ``app``."""
 
-    def __init__(self, ctx: OidcContext, app: WsgiApp, path: str = "/token") -> None:
+    def __init__(self, ctx: OidcContext, app: WsgiApp, default_language: str,
+                 path: str = "/token") -> None:
         self._ctx = ctx
         self._app = app
+        self._default_language = default_language
         self._path = path
         self._audiences = ctx.audiences()  # fixed by the issuer: computed once
 
@@ -56,17 +72,27 @@ class TokenEndpoint:
         if raw is None:
             return self._app(environ, start_response)
         try:
-            status, body = 200, self._exchange(_form(raw), environ.get("HTTP_AUTHORIZATION"),
-                                                environ.get("REMOTE_ADDR", ""))
-            extra = []
-        except IdpError as error:  # as the Flask app answers them (idp/app.py)
-            status, body, extra = error.status, error.to_dict(), _headers(error)
+            body = exchange(self._ctx, _form(raw), environ.get("HTTP_AUTHORIZATION"),
+                            environ.get("REMOTE_ADDR", ""), self._audiences)
+            status, headers = 200, errors.NO_STORE
+        except IdpError as error:
+            status, headers, body = _answer(errors.refusal(error, self._language(environ)))
         except Exception as error:
-            status, body, extra = _failure(error)
+            found = errors.unexpected(error, self._language(environ))
+            if found is None:
+                log.exception("token request failed")  # as Flask: logged, a bare 500
+                found = errors.Refusal(500, errors.NO_STORE, {"error": "server_error"})
+            status, headers, body = _answer(found)
         data = _JSON.encode(body).encode()
         start_response(_STATUS_LINES[status],
-                       [*_NO_STORE, *extra, ("Content-Length", str(len(data)))])
+                       [_JSON_TYPE, *headers, ("Content-Length", str(len(data)))])
         return [data]
+
+    def _language(self, environ: dict[str, Any]) -> str:
+        """The person's language as the Flask adapters read it (only a refusal needs it)."""
+        seen = Request(environ)
+        return i18n.choose(seen.args.get("lang"), seen.cookies.get("lang"),
+                           seen.headers.get("Accept-Language"), self._default_language)
 
     def _body(self, environ: dict[str, Any]) -> str | None:
         """The body of a POST /token this adapter answers, or None (Flask answers)."""
@@ -83,18 +109,9 @@ class TokenEndpoint:
         body: bytes = environ["wsgi.input"].read(length)
         return body.decode("utf-8", "replace")
 
-    def _exchange(self, form: dict[str, str], authorization: str | None,
-                  address: str) -> dict[str, Any]:
-        ctx = self._ctx
-        # The throttle's count is written after the session closed: it never waits for it.
-        presented = clients.presented(form, authorization)
-        with ctx.client_throttle.attempt(presented.throttled_as(address),
-                                         counts=(InvalidClientError,)), \
-                _SessionOnDemand(ctx.sessions) as database:
-            client = clients.authenticate(
-                database, ctx.clients, presented, audiences=self._audiences,
-                seen_jti=lambda jti, exp: ctx.remember_jti(database(), jti, exp))
-        return tokens.token_response(ctx, client, form)
+
+def _answer(found: errors.Refusal) -> tuple[int, tuple[tuple[str, str], ...], dict[str, str]]:
+    return found.status, found.headers, found.body
 
 
 class _SessionOnDemand:
@@ -124,22 +141,6 @@ class _SessionOnDemand:
                 session.commit()
 
 
-def _headers(error: IdpError) -> list[tuple[str, str]]:
-    if isinstance(error, InvalidClientError):
-        return [("WWW-Authenticate", 'Basic realm="idp"')]  # RFC 6749 §5.2
-    retry_after: str | None = getattr(error, "retry_after", None)  # 429, 503
-    return [("Retry-After", retry_after)] if retry_after else []
-
-
-def _failure(error: Exception) -> tuple[int, dict[str, str], list[tuple[str, str]]]:
-    """What the Flask app answers for an unexpected error (idp/app.py), without Flask."""
-    refusal = db.refusal_for(error) if isinstance(error, DBAPIError) else None
-    if refusal is not None:
-        return refusal.status, refusal.to_dict(), _headers(refusal)
-    log.exception("token request failed")  # as Flask would: logged, a 500 without details
-    return 500, {"error": "server_error"}, []
-
-
 def _form(raw: str) -> dict[str, str]:
     """The form's fields, the first value of each (as Flask's ``request.form.get``).
 
@@ -164,8 +165,17 @@ def _unquote(text: str) -> str:
     return text
 
 
-def install(app: App, ctx: OidcContext) -> None:
-    """Put the endpoint in front of ``app`` (a blueprint's ``record_once`` passes the app)."""
-    if not isinstance(app, Flask):
-        raise TypeError("the token endpoint needs a WSGI Flask app")
-    app.wsgi_app = TokenEndpoint(ctx, app.wsgi_app)  # type: ignore[method-assign]
+def flask_route(ctx: OidcContext) -> Any:
+    """``POST /token`` for what the fast path leaves to Flask; refusals go to the same
+    renderer through the app's error handler."""
+    body = exchange(ctx, request.form.to_dict(flat=True), request.headers.get("Authorization"),
+                    request.remote_addr or "")
+    response = jsonify(body)
+    response.headers.extend(errors.NO_STORE)
+    return response
+
+
+def install(app: Flask, ctx: OidcContext, default_language: str) -> None:
+    """Put the fast path in front of ``app``."""
+    app.wsgi_app = TokenEndpoint(  # type: ignore[method-assign]
+        ctx, app.wsgi_app, default_language)

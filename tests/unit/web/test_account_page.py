@@ -7,14 +7,14 @@ import time
 from typing import Any
 
 from tests.support.webauthn_authenticator import SoftAuthenticator
-from tests.unit.login.test_passkey_flow import (
+from tests.unit.oidc.conftest import Rp
+from tests.unit.web.test_passkey_flow import (
     FakeChecker,
     checker,
     log_out,
     register_passkey,
     sign_in,
 )
-from tests.unit.oidc.conftest import Rp
 
 __all__ = ["checker"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -13,9 +14,10 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 
+from idp.accounts.anchor_check import AnchorCheck
 from idp.accounts.anchor_policy import AnchorState
 from idp.accounts.sessions import COOKIE_NAME
-from idp.app import create_app
+from idp.app import create_app, services_of
 from idp.settings import Settings
 from tests.support.webauthn_authenticator import SoftAuthenticator
 from tests.unit.oidc.conftest import ISSUER, Rp, query, register
@@ -25,14 +27,6 @@ IAL2 = "urn:jpki-idp:acr:ial2-aal2"
 IAL1 = "urn:jpki-idp:acr:ial1-aal2"
 
 
-@dataclass(frozen=True)
-class Check:
-    state: AnchorState
-    reason: str
-    next_step: str | None
-    checked_at: datetime
-
-
 @dataclass
 class FakeChecker:
     """Stands in for the card side's anchor checker: answers ``state`` and counts the checks."""
@@ -40,18 +34,26 @@ class FakeChecker:
     state: AnchorState = AnchorState.CURRENT
     checked: list[str] = field(default_factory=list)
 
-    def check(self, private_id: str) -> Check:
+    def check(self, private_id: str) -> AnchorCheck:
         self.checked.append(private_id)
         step = {AnchorState.NEEDS_REISSUE: "reissue", AnchorState.SUSPENDED: "reissue"}.get(
             self.state)
-        return Check(self.state, f"fake:{self.state.value}", step, datetime.now(UTC))
+        return AnchorCheck(private_id, self.state, f"fake:{self.state.value}", step,
+                           datetime.now(UTC))
 
 
 @pytest.fixture
-def checker(app: Flask) -> FakeChecker:
-    fake = FakeChecker()
-    app.extensions["idp.anchor_checker"] = fake
-    return fake
+def checker() -> FakeChecker:
+    return FakeChecker()
+
+
+@pytest.fixture
+def app(sqlite_settings: Settings, checker: FakeChecker) -> Iterator[Flask]:
+    """The IdP with a fake anchor checker (the real one is tested with the simulator)."""
+    application = create_app(sqlite_settings.model_copy(update={
+        "oidc": sqlite_settings.oidc.model_copy(update={"issuer": ISSUER})}), anchors=checker)
+    yield application
+    services_of(application).engine.dispose()
 
 
 def path(url: str) -> str:
@@ -230,17 +232,7 @@ def test_a_voluntary_acr_above_the_session_still_gets_a_code_with_the_sessions_a
     location, _, verifier = sign_in(rp, authenticator, acr_values=IAL2)
     code = query(rp.interaction(location)["redirect_to"])["code"]
     tokens = rp.exchange(code, verifier).get_json()
-    assert rp.app.extensions["idp.oidc"].keys.verify(tokens["id_token"])["acr"] == IAL1
-
-
-def test_without_an_anchor_checker_passkey_sign_in_fails_closed(rp: Rp) -> None:
-    rp.app.extensions.pop("idp.anchor_checker", None)
-    authenticator = SoftAuthenticator()
-    register_passkey(rp, authenticator)
-    log_out(rp)
-    _, answer, _ = sign_in(rp, authenticator)
-    assert answer.status_code == 500
-    assert answer.get_json()["error"] == "server_error"
+    assert services_of(rp.app).oidc.keys.verify(tokens["id_token"])["acr"] == IAL1
 
 
 def test_verify_without_options_first_is_refused(rp: Rp, checker: FakeChecker) -> None:
@@ -252,9 +244,8 @@ def test_verify_without_options_first_is_refused(rp: Rp, checker: FakeChecker) -
 
 def test_passkey_flow_on_both_database_engines(settings: Settings) -> None:
     app = create_app(settings.model_copy(update={"oidc": settings.oidc.model_copy(
-        update={"issuer": ISSUER})}))
+        update={"issuer": ISSUER})}), anchors=FakeChecker())
     try:
-        app.extensions["idp.anchor_checker"] = FakeChecker()
         client_id, secret = register(app)
         rp = Rp(app, app.test_client(), client_id, secret)
         authenticator = SoftAuthenticator()
@@ -265,4 +256,4 @@ def test_passkey_flow_on_both_database_engines(settings: Settings) -> None:
         assert answer.get_json()["redirect_to"] == path(location)  # consent is still asked
         assert rp.interaction(location)["prompt"] == "consent"
     finally:
-        app.extensions["idp.engine"].dispose()
+        services_of(app).engine.dispose()

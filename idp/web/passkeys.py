@@ -2,30 +2,28 @@
 person is in, the offer to register one (``passkey_register_options``/``passkey_register``, or
 ``skip``).
 
-Every sign-in re-checks the private ID's anchor (anchor_gate) before it becomes a session. The
-ceremony handles live in Flask's signed session cookie, keyed by interaction and ceremony, so
-only the browser that began a ceremony can finish it, and never in the page. The registration
-offer is made once per interaction, to a person who had to sign in during it and has no passkey
-yet; ``skip`` (or registering) answers it.
+Every sign-in re-checks the private ID's anchor before it becomes a session, and the level comes
+from the evidence (``idp.assurance.evidence``). The ceremony handles live in Flask's signed
+session cookie, keyed by interaction and ceremony, so only the browser that began a ceremony can
+finish it, and never in the page. The registration offer is made once per interaction, to a
+person who had to sign in during it and has no passkey yet; ``skip`` (or registering) answers
+it.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify, request, session, url_for
+from flask import Blueprint, jsonify, request, session, url_for
+from sqlalchemy.orm import Session, sessionmaker
 
-from idp import i18n
-from idp.accounts import sessions as login_sessions
+from idp.accounts import overview
+from idp.accounts.anchor_check import AnchorChecker
 from idp.accounts.anchor_policy import AnchorState
 from idp.accounts.claims import ClaimsSource
-from idp.errors import ConfigurationError
-from idp.login import anchor_gate, anchor_records
-from idp.login.actions import Action, ActionsHook, post
-from idp.login.ports import Interactions
-from idp.login.routes import BadBodyError, CsrfRefusedError, LoginError, json_object
+from idp.assurance.evidence import Evidence, level_for
+from idp.oidc.flow import Provider
 from idp.passkeys.errors import (
     ChallengeMismatch,
     ChallengeUnknown,
@@ -37,7 +35,12 @@ from idp.passkeys.errors import (
     WrongRelyingParty,
 )
 from idp.passkeys.service import PasskeyService
+from idp.passkeys.values import Anchor
 from idp.throttle import FailureThrottle
+from idp.web import request as web
+from idp.web.actions import Action, post
+from idp.web.interaction import checked_body
+from idp.web.request import BadBodyError
 
 # A passkey sign-in that failed verification counts against the client address: a bad
 # signature, a credential we do not hold, another origin or RP, an answer to another challenge,
@@ -51,13 +54,6 @@ REFUSED_ASSERTIONS: tuple[type[Exception], ...] = (
 _KEPT = 20  # interactions remembered per browser for the offer (the cookie stays small)
 
 
-class NotSignedInError(LoginError):
-    """Sign in first (with your My Number Card or a passkey) to register a passkey."""
-
-    code = "login_required"
-    status = 401
-
-
 def _remember(key: str, uid: str) -> None:
     seen = [u for u in session.get(key, []) if u != uid][-_KEPT + 1:]
     session[key] = [*seen, uid]
@@ -66,31 +62,19 @@ def _remember(key: str, uid: str) -> None:
 class PasskeyFlow:
     """The passkey steps of one app: built once in ``create_app``."""
 
-    def __init__(self, interactions: Interactions, service: PasskeyService, cookie_secret: str,
-                 claims: ClaimsSource, default_language: str, throttle: FailureThrottle) -> None:
+    def __init__(self, interactions: Provider, service: PasskeyService, checker: AnchorChecker,
+                 claims: ClaimsSource, throttle: FailureThrottle,
+                 sessions: sessionmaker[Session]) -> None:
         self.interactions = interactions
+        self.sessions = sessions
         self.service = service
-        self.cookie_secret = cookie_secret
+        self.checker = checker  # the anchor is re-checked at every use (seed 004)
         self.claims = claims
-        self.default_language = default_language
         self.throttle = throttle  # refused sign-ins per client address
 
     # -- helpers --------------------------------------------------------------------------------
-    def language(self) -> str:
-        return i18n.choose(request.args.get("lang"), request.cookies.get("lang"),
-                           request.headers.get("Accept-Language"), self.default_language)
-
-    def active_session(self) -> login_sessions.ActiveSession | None:
-        session_id = login_sessions.session_id_from_cookie(
-            self.cookie_secret, request.cookies.get(login_sessions.COOKIE_NAME))
-        with current_app.extensions["idp.sessions"]() as dbs:
-            return login_sessions.load(dbs, session_id)
-
     def body(self, uid: str) -> dict[str, Any]:
-        token = request.headers.get("X-CSRF-Token", "")
-        if not hmac.compare_digest(token, self.interactions.csrf_token(uid)):
-            raise CsrfRefusedError()
-        return json_object()
+        return checked_body(self.interactions, uid)
 
     @staticmethod
     def credential(body: dict[str, Any]) -> str:
@@ -125,16 +109,6 @@ class PasskeyFlow:
     def interaction_url(self, uid: str) -> str:
         return url_for("login.show", uid=uid)
 
-    @staticmethod
-    def checker() -> anchor_gate.AnchorChecker:
-        """The card side's anchor checker; without one no passkey sign-in goes through (the
-        anchor is re-checked at every use, seed 004) — fail closed, loudly."""
-        checker: anchor_gate.AnchorChecker | None = current_app.extensions.get(
-            "idp.anchor_checker")
-        if checker is None:
-            raise ConfigurationError("no anchor checker is registered: passkey sign-in refused")
-        return checker
-
     # -- the actions hook -----------------------------------------------------------------------
     def actions(self, state: dict[str, Any]) -> dict[str, Action]:
         uid, prompt = state["uid"], state["prompt"]
@@ -147,7 +121,7 @@ class PasskeyFlow:
         anchor = (state.get("account") or {}).get("anchor") or {}
         if anchor.get("state", "current") != "current":
             return {}
-        active = self.active_session()
+        active = web.active_session()
         if prompt in ("consent", "done") and active and self.offer_open(uid, active.private_id):
             return {"passkey_register_options": post(url_for("passkeys.register_options",
                                                              uid=uid)),
@@ -158,7 +132,7 @@ class PasskeyFlow:
     # -- sign-in --------------------------------------------------------------------------------
     def sign_in_options(self, uid: str) -> Any:
         self.body(uid)
-        active = self.active_session()
+        active = web.active_session()
         started = self.service.begin_authentication(
             expected_private_id=active.private_id if active else None)
         self.keep_handle(uid, "authentication", started.handle)
@@ -169,48 +143,40 @@ class PasskeyFlow:
         with self.throttle.attempt(request.remote_addr or "", counts=REFUSED_ASSERTIONS):
             login = self.service.finish_authentication(
                 handle=self.take_handle(uid, "authentication"), response_json=credential)
-        check = self.checker().check(login.private_id)
-        language = self.language()
-        decided = anchor_gate.decide(login, check, lambda key: i18n.translate(language, key))
+        check = self.checker.check(login.private_id)
+        check.refuse_inactive()
+        level = level_for(Evidence(check.proofing, login.method))
         # With a current anchor no optional step can follow a passkey sign-in: the offer to
         # register a passkey is for people without one, the re-issue step for anchors that need
         # it. So when nothing is left to ask, the answer carries the relying party's URL with
         # the code, and the browser skips a round trip through the interaction page.
         started, done = self.interactions.log_in(
-            uid, private_id=login.private_id, acr=decided.acr, amr=list(decided.amr),
-            continue_if_done=decided.anchor_state is AnchorState.CURRENT)
+            uid, private_id=login.private_id, acr=level.acr.value, amr=list(level.amr),
+            continue_if_done=check.state is AnchorState.CURRENT)
         response = jsonify({
             "redirect_to": done or self.interaction_url(uid),
-            "account": {"acr": decided.acr, "amr": list(decided.amr),
-                        "anchor": {"state": decided.anchor_state.value, "reason": check.reason,
-                                   "next_step": decided.next_step,
+            "account": {"acr": level.acr.value, "amr": list(level.amr),
+                        "anchor": {"state": check.state.value, "reason": check.reason,
+                                   "next_step": check.next_step,
                                    "checked_at": check.checked_at.isoformat()}}})
-        response.set_cookie(login_sessions.COOKIE_NAME,
-                            login_sessions.cookie_value(self.cookie_secret, started.id),
-                            httponly=True, samesite="Lax", secure=request.is_secure)
+        web.set_login_cookie(response, started.id)
         return response
 
     # -- registration ---------------------------------------------------------------------------
-    def signed_in(self) -> login_sessions.ActiveSession:
-        active = self.active_session()
-        if active is None:
-            raise NotSignedInError()
-        return active
-
     def register_options(self, uid: str) -> Any:
         self.body(uid)
-        active = self.signed_in()
-        with current_app.extensions["idp.sessions"]() as dbs:
-            anchor = anchor_records.current_anchor(dbs, active.private_id)
+        active = web.signed_in()
+        issuer, serial = overview.live_anchor_name(self.sessions, active.private_id)
         name = str(self.claims.claims_for(active.private_id).get("name") or active.private_id)
         started = self.service.begin_registration(private_id=active.private_id,
-                                                  display_name=name, anchor=anchor)
+                                                  display_name=name,
+                                                  anchor=Anchor(issuer=issuer, serial=serial))
         self.keep_handle(uid, "registration", started.handle)
         return jsonify({"options": json.loads(started.options_json)})
 
     def register(self, uid: str) -> Any:
         body = self.body(uid)
-        self.signed_in()
+        web.signed_in()
         name = body.get("name")
         summary = self.service.finish_registration(
             handle=self.take_handle(uid, "registration"), response_json=self.credential(body),
@@ -226,8 +192,8 @@ class PasskeyFlow:
         return jsonify({"redirect_to": self.interaction_url(uid)})
 
 
-def install(app: Flask, flow: PasskeyFlow) -> ActionsHook:
-    """Register the passkey routes; answers the actions hook for the login blueprint."""
+def blueprint(flow: PasskeyFlow) -> Blueprint:
+    """The passkey routes; ``flow.actions`` is the actions hook of the interaction page."""
     bp = Blueprint("passkeys", __name__)
     base = "/interaction/<uid>/passkey"
     bp.add_url_rule(f"{base}/options", "sign_in_options", flow.sign_in_options, methods=["POST"])
@@ -236,5 +202,4 @@ def install(app: Flask, flow: PasskeyFlow) -> ActionsHook:
                     methods=["POST"])
     bp.add_url_rule(f"{base}/register", "register", flow.register, methods=["POST"])
     bp.add_url_rule(f"{base}/skip", "skip", flow.skip, methods=["POST"])
-    app.register_blueprint(bp)
-    return flow.actions
+    return bp

@@ -1,4 +1,4 @@
-"""POST /token in front of Flask (idp/oidc/token_wsgi.py) answers as the Flask route does."""
+"""POST /token: the fast path in front of Flask (idp/web/token.py) answers as its route does."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from idp.oidc import token_wsgi, tokens
+from idp.oidc import tokens
+from idp.web import token as token_wsgi
 from tests.unit.oidc.conftest import REDIRECT, Rp
 
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from idp.bootstrap.trust import JlisLinkAdapter
 from idp.jlis import JlisNotFoundError, JlisRefusedError, JlisUnavailableError
 from idp.jlis.values import PairLink, PreviousSerials
 from idp.jpki.profile import Purpose
-from idp.login.card_services import JlisLinkAdapter
 
 
 class _Jlis:

@@ -22,21 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db as dbm
 from idp.accounts.card_requests import BROWSER_COOKIE, browser_hash
-from idp.oidc.errors import OidcError
+from idp.errors import WrongBrowserError
 from idp.oidc.models import Interaction
 
 _AUTHORIZE = "oidc.authorize"
 _INTERACTION_PATH = "/interaction/"
 _ROWS = "idp_interactions"  # flask.g: {uid: Interaction | None} loaded in this request
 _BROWSER = "idp_browser"  # flask.g: the cookie value this authorize request binds to
-
-
-class OtherBrowserError(OidcError):
-    """This sign-in was started in another browser: continue there, or start again here."""
-
-    code = "wrong_browser"
-    status = 403
-    redirectable = False
 
 
 def browser_cookie() -> str | None:
@@ -104,7 +96,7 @@ def install(app: Flask, sessions: sessionmaker[Session], issuer: str) -> None:
         expected, browser = row.browser_hash, browser_cookie()
         if expected is None or browser is None or not secrets.compare_digest(
                 expected, browser_hash(browser)):
-            raise OtherBrowserError()
+            raise WrongBrowserError()
 
 
 def _interaction_uid(location: str, prefix: str) -> str | None:

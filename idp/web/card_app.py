@@ -6,30 +6,23 @@
 - ``POST /card-requests/{id}``: the single answer. No CSRF: the answer is authenticated by the
   card's signature over the single-use request, not by a browser session.
 
-The browser's side (creating requests, following and continuing them) is ``card_routes``.
+The browser's side (creating requests, following and continuing them) is ``idp.web.card``.
 """
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 from flask.typing import ResponseReturnValue
-from sqlalchemy.orm import Session, sessionmaker
 
-from idp.accounts import card_requests
-from idp.accounts.anchor_check import AnchorChecker, CertAnswer, reason_flag
-from idp.accounts.anchor_policy import CertStatus
+from idp.accounts.anchor_check import AnchorChecker
 from idp.accounts.card_answers import CardAnswers
-from idp.accounts.jpki_models import AuthLink
-from idp.errors import IdpError
-from idp.jpki.certificate import parse_certificate
 from idp.jpki.errors import BadSignatureError, CertificateRevokedError, WrongPurposeError
-from idp.login.ports import Interactions
-from idp.login.qr import qr_svg
-from idp.login.routes import json_or_none
+from idp.oidc.flow import Provider
 from idp.throttle import FailureThrottle
+from idp.web.qr import qr_svg
+from idp.web.request import json_or_none
 
 # Answers that look like someone trying signatures or certificates, counted per client address:
 # the card itself limits PIN tries, not what is sent here. A refused certificate (expired,
@@ -46,22 +39,19 @@ def request_links(request_id: str) -> dict[str, Any]:
                          "reader": f'idp card sign {url} --reader "READER"'}}
 
 
-def blueprint(interactions: Interactions, sessions: sessionmaker[Session], answers: CardAnswers,
-              checker: AnchorChecker, issuer: str, throttle: FailureThrottle) -> Blueprint:
+def blueprint(interactions: Provider, answers: CardAnswers, checker: AnchorChecker,
+              issuer: str, throttle: FailureThrottle) -> Blueprint:
     bp = Blueprint("card_app", __name__)
 
     @bp.get("/card-requests/<request_id>")
     def request_json(request_id: str) -> ResponseReturnValue:
-        with sessions() as db:
-            row = card_requests.load(db, request_id)
-            state = interactions.state(row.interaction_uid, None)
-            return jsonify(card_requests.describe(row, issuer=issuer,
-                                                  relying_party=state["client"]["name"]))
+        found = answers.describe(request_id, issuer=issuer)
+        state = interactions.state(found.interaction_uid, None)
+        return jsonify(found.describe(relying_party=state["client"]["name"]))
 
     @bp.get("/card-requests/<request_id>/qr.svg")
     def request_qr(request_id: str) -> ResponseReturnValue:
-        with sessions() as db:
-            card_requests.load(db, request_id)  # an unknown request gets no picture
+        answers.describe(request_id, issuer=issuer)  # an unknown request gets no picture
         url = url_for("card_app.request_json", request_id=request_id, _external=True)
         return Response(qr_svg(url), mimetype="image/svg+xml",
                         headers={"Cache-Control": "no-store"})
@@ -72,23 +62,8 @@ def blueprint(interactions: Interactions, sessions: sessionmaker[Session], answe
             with throttle.attempt(request.remote_addr or "", counts=REFUSED_ANSWERS):
                 answers.answer(request_id, json_or_none(), issuer=issuer)
         except CertificateRevokedError as revoked:
-            _record_revoked_card(sessions, checker, json_or_none(), revoked)
+            checker.record_revoked_card(json_or_none(), revoked)
             raise
         return jsonify({"status": "accepted"})
 
     return bp
-
-
-def _record_revoked_card(sessions: sessionmaker[Session], checker: AnchorChecker, body: Any,
-                         revoked: CertificateRevokedError) -> None:
-    """A revoked auth certificate of a known card: record what it means for the account now
-    (J-LIS revokes the auth certificate only on card loss, emigration or death: domain.md)."""
-    try:
-        certificate = parse_certificate(base64.b64decode(body["certificate"]))
-    except (IdpError, KeyError, TypeError, ValueError):
-        return
-    with sessions() as db:
-        link = db.get(AuthLink, certificate.serial_hex)
-        private_id = link.private_id if link else None
-    if private_id is not None:
-        checker.check(private_id, auth=CertAnswer(CertStatus.REVOKED, reason_flag(revoked.reason)))

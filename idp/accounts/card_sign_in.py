@@ -1,0 +1,94 @@
+"""The browser's side of a card request: open one, follow it, and continue into a session.
+
+The card app answers a request on its own channel (``card_answers``); the browser that opened
+it learns the outcome (``latest``) and, after a card login or an onboarding, continues once into
+a login session (``finish``) at the level the evidence earns (``idp.assurance.evidence``). Each
+method is one short unit of work; none is held across the anchor re-check's J-LIS calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from idp import db as dbm
+from idp.accounts import card_requests
+from idp.accounts import sessions as login_sessions
+from idp.accounts.anchor_check import AnchorCheck, AnchorChecker, CertAnswer
+from idp.accounts.anchor_policy import CertStatus
+from idp.accounts.errors import NotAnsweredError
+from idp.accounts.terms import Agreement
+from idp.assurance.evidence import Evidence, Method, level_for
+from idp.errors import WrongBrowserError
+
+
+@dataclass(frozen=True)
+class RequestStatus:
+    """Where the browser's latest card request of an interaction stands."""
+
+    request_id: str
+    purpose: str
+    outcome: str | None  # None (pending), accepted, refused
+    continued: bool
+    error_code: str | None
+    error_description: str | None
+
+
+@dataclass(frozen=True)
+class CardSignIn:
+    session: login_sessions.ActiveSession
+    check: AnchorCheck
+
+
+class CardSignIns:
+    def __init__(self, sessions: sessionmaker[Session], checker: AnchorChecker,
+                 session_lifetime: int) -> None:
+        self._sessions = sessions
+        self._checker = checker
+        self._lifetime = session_lifetime
+
+    def open(self, *, uid: str, browser: str, purpose: str, private_id: str | None = None,
+             consent_text: str | None = None, terms: Agreement | None = None) -> str:
+        """A new card request of interaction ``uid`` bound to ``browser``; its id."""
+        with dbm.transaction(self._sessions) as db:
+            return card_requests.create(db, uid=uid, browser=browser, purpose=purpose,
+                                        private_id=private_id, consent_text=consent_text,
+                                        terms=terms).id
+
+    def latest(self, uid: str, browser: str | None) -> RequestStatus:
+        """The browser's latest request of ``uid``; another browser gets none (refused)."""
+        with self._sessions() as db:
+            row = _bound(db, uid, browser)
+            return RequestStatus(row.id, row.purpose, row.outcome, bool(row.continued),
+                                 row.error_code, row.error_description)
+
+    def finish(self, uid: str, browser: str | None) -> CardSignIn:
+        """Continue the accepted request once: re-check the anchor and start the session."""
+        with self._sessions() as db:
+            row = _bound(db, uid, browser)
+            request_id, purpose, result = row.id, row.purpose, dict(row.result or {})
+        private_id = str(result.get("private_id", ""))
+        with dbm.transaction(self._sessions) as db:
+            if not private_id or not card_requests.mark_continued(db, request_id):
+                raise NotAnsweredError()
+        check = self._checker.check(private_id, auth=_auth_answer(purpose, result))
+        check.refuse_inactive()
+        level = level_for(Evidence(check.proofing, Method.CARD))
+        with dbm.transaction(self._sessions) as db:
+            active = login_sessions.start(db, private_id=private_id, acr=level.acr.value,
+                                          amr=list(level.amr), lifetime=self._lifetime)
+        return CardSignIn(active, check)
+
+
+def _auth_answer(purpose: str, result: dict[str, Any]) -> CertAnswer | None:
+    """A card login's auth certificate was checked when the card answered: not asked twice."""
+    return CertAnswer(CertStatus.GOOD) if purpose == "login" else None
+
+
+def _bound(db: Session, uid: str, browser: str | None) -> Any:
+    row = card_requests.latest_for(db, uid, browser) if browser else None
+    if row is None:
+        raise WrongBrowserError()
+    return row

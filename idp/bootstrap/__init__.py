@@ -1,0 +1,105 @@
+"""The composition root: every service of one IdP process, built once from Settings.
+
+``Services.build(settings)`` is the only place that wires the packages together. The Flask app
+(``idp.app.create_app``), the CLI commands and the servers all start from it, so an engine, a
+key store or the trust services are never built a second way. Nothing here runs at import time.
+
+The web layer reaches these services through the arguments ``create_app`` passes to each
+adapter; below the web layer, services receive what they need in their constructors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from idp import db
+from idp.accounts.anchor_check import AnchorChecker
+from idp.accounts.card_answers import CardAnswers, default_steps
+from idp.accounts.claims import ClaimsSource, JpkiClaimsSource
+from idp.bootstrap.trust import LazyTrust
+from idp.instance import instance_secret
+from idp.oidc.clients import ClientCache
+from idp.oidc.context import OidcContext
+from idp.oidc.flow import Provider
+from idp.oidc.interaction_rows import InteractionRows
+from idp.oidc.keys import KeyStore
+from idp.passkeys.service import PasskeyService
+from idp.settings import Settings
+from idp.throttle import FailureThrottle
+
+
+@dataclass(frozen=True)
+class Throttles:
+    """Failed attempts per scope (docs/operations.md, "Throttling failed attempts")."""
+
+    client_auth: FailureThrottle  # client authentication at /token, /par, /revoke, /introspect
+    passkey: FailureThrottle  # refused passkey sign-ins, per client address
+    card_answer: FailureThrottle  # refused card answers, per client address
+
+    @classmethod
+    def build(cls, settings: Settings, sessions: sessionmaker[Session]) -> Throttles:
+        rules = settings.throttle
+        return cls(*(FailureThrottle(sessions, scope, rule.limit, rule.window_seconds)
+                     for scope, rule in (("client_auth", rules.client_auth),
+                                         ("passkey", rules.passkey),
+                                         ("card_answer", rules.card_answer))))
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    secret_key: str  # signs cookies: the login session, Flask's session, CSRF tokens
+    throttles: Throttles
+    keys: KeyStore
+    oidc: OidcContext
+    provider: Provider
+    trust: LazyTrust  # trust anchors, revocation and J-LIS, built on first use
+    anchors: AnchorChecker  # the anchor re-check at every login and in `idp recheck`
+    card_answers: CardAnswers
+    passkeys: PasskeyService
+    claims: ClaimsSource
+
+    @classmethod
+    def build(cls, settings: Settings, *, claims: ClaimsSource | None = None,
+              anchors: AnchorChecker | None = None,
+              interaction_rows: InteractionRows | None = None) -> Services:
+        """Every service of this process. ``claims`` and ``anchors`` replace the database claims
+        source and the anchor checker (tests pass fakes); ``interaction_rows`` is how the
+        provider reads interactions (the web layer passes its once-per-request reader)."""
+        engine = db.make_engine(settings.effective_database_url)
+        sessions = db.make_sessionmaker(engine)
+        secret_key = settings.secret_key or instance_secret(settings, "flask-secret")
+        throttles = Throttles.build(settings, sessions)
+        keys = key_store(settings)
+        claims = claims or JpkiClaimsSource(sessions)
+        oidc = OidcContext(
+            settings=settings.oidc, keys=keys, clients=ClientCache(), sessions=sessions,
+            claims=claims,
+            pairwise_salt=settings.oidc.pairwise_salt or instance_secret(settings,
+                                                                         "pairwise-salt"),
+            cookie_secret=secret_key, client_throttle=throttles.client_auth)
+        trust = LazyTrust(settings)
+        return cls(
+            settings=settings, engine=engine, sessions=sessions, secret_key=secret_key,
+            throttles=throttles, keys=keys, oidc=oidc, provider=Provider(oidc, interaction_rows),
+            trust=trust, anchors=anchors or AnchorChecker(sessions, trust),
+            card_answers=CardAnswers(sessions, trust, default_steps(trust)),
+            passkeys=PasskeyService(sessions, settings.webauthn), claims=claims)
+
+    def close(self) -> None:
+        """Return the database connections (CLI commands, tests)."""
+        self.engine.dispose()
+
+
+def key_store(settings: Settings) -> KeyStore:
+    """The signing keys, with a retired key kept published while tokens it signed can live."""
+    oidc = settings.oidc
+    store = KeyStore(settings.keys_dir, retention_seconds=max(
+        oidc.id_token_lifetime_seconds, oidc.access_token_lifetime_seconds) + 60)
+    store.ensure()
+    return store

@@ -1,0 +1,117 @@
+"""The card side of the interaction: card requests, their status, and continuing after them.
+
+- ``POST /interaction/{uid}/card|onboard|reissue|refresh_4info`` (browser, CSRF): create a card
+  request for what the step needs and answer ``{"request_url"}``;
+- the card app's side, ``GET|POST /card-requests/{id}``, is ``idp.web.card_app``;
+- ``GET /interaction/{uid}/status`` and ``POST /interaction/{uid}/card/continue`` (browser):
+  only the browser holding the binding cookie of the request learns its outcome and continues.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from flask import Blueprint, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+
+from idp import i18n
+from idp.accounts.anchor_policy import AnchorState
+from idp.accounts.card_requests import BROWSER_COOKIE
+from idp.accounts.card_sign_in import CardSignIns
+from idp.accounts.terms import Agreement
+from idp.oidc.flow import Provider
+from idp.web import request as web
+from idp.web import terms
+from idp.web.actions import Action, post
+from idp.web.card_app import request_links
+from idp.web.interaction import checked_body
+
+
+def actions_hook(state: dict[str, Any]) -> dict[str, Action]:
+    """``card``/``onboard`` (and ``agree`` to the terms first) at a login prompt;
+    ``reissue``/``refresh_4info``/``skip`` when the anchor needs a re-issue."""
+    uid = state["uid"]
+    if state["prompt"] == "login":
+        return {"card": post(url_for("card.card", uid=uid)), **terms.actions(uid),
+                "onboard": post(url_for("card.onboard", uid=uid))}
+    anchor = (state.get("account") or {}).get("anchor") or {}
+    if anchor.get("state") == AnchorState.NEEDS_REISSUE.value:
+        return {"reissue": post(url_for("card.reissue", uid=uid)),
+                "refresh_4info": post(url_for("card.refresh_4info", uid=uid)),
+                "skip": post(url_for("card.skip", uid=uid))}
+    return {}
+
+
+def blueprint(ix: Provider, sign_ins: CardSignIns) -> Blueprint:
+    bp = Blueprint("card", __name__)
+
+    def new_request(uid: str, purpose: str, *, needs_session: bool = False,
+                    consent_text: str | None = None,
+                    agreement: Agreement | None = None) -> ResponseReturnValue:
+        ix.state(uid, web.session_id())  # the interaction exists and is open
+        private_id = web.signed_in().private_id if needs_session else None
+        browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(24)
+        request_id = sign_ins.open(uid=uid, browser=browser, purpose=purpose,
+                                   private_id=private_id, consent_text=consent_text,
+                                   terms=agreement)
+        response = jsonify(request_links(request_id))
+        response.set_cookie(BROWSER_COOKIE, browser, httponly=True, samesite="Lax",
+                            secure=request.is_secure)
+        return response
+
+    @bp.post("/interaction/<uid>/card")
+    def card(uid: str) -> ResponseReturnValue:
+        checked_body(ix, uid)
+        return new_request(uid, "login")
+
+    @bp.post("/interaction/<uid>/onboard")
+    def onboard(uid: str) -> ResponseReturnValue:
+        checked_body(ix, uid)
+        return new_request(uid, "onboard", agreement=terms.required_agreement(uid))
+
+    @bp.post("/interaction/<uid>/reissue")
+    def reissue(uid: str) -> ResponseReturnValue:
+        checked_body(ix, uid)
+        return new_request(uid, "reissue", needs_session=True)
+
+    @bp.post("/interaction/<uid>/refresh_4info")
+    def refresh_4info(uid: str) -> ResponseReturnValue:
+        body = checked_body(ix, uid)
+        text = i18n.translate(web.language(), "card.consent.basic4")
+        if body.get("approve") is not True:
+            return jsonify({"consent_text": text, "message": i18n.translate(
+                web.language(), "card.consent.ask")})
+        return new_request(uid, "consent", needs_session=True, consent_text=text)
+
+    @bp.post("/interaction/<uid>/skip")
+    def skip(uid: str) -> ResponseReturnValue:
+        checked_body(ix, uid)
+        return jsonify({"redirect_to": ix.resume(uid, web.session_id())})
+
+    @bp.get("/interaction/<uid>/status")
+    def status(uid: str) -> ResponseReturnValue:
+        found = sign_ins.latest(uid, request.cookies.get(BROWSER_COOKIE))
+        body: dict[str, Any] = {"request_id": found.request_id, "purpose": found.purpose,
+                                "status": found.outcome or "pending"}
+        if found.outcome == "refused":
+            code = found.error_code or "invalid_request"
+            key = f"error.{code}"
+            body.update(error=code, error_description=i18n.translate(web.language(), key)
+                        if key in i18n.catalogue("ja") else found.error_description)
+        elif found.outcome == "accepted" and not found.continued:
+            body["actions"] = {"continue": post(url_for("card.proceed", uid=uid))}
+        return jsonify(body)
+
+    @bp.post("/interaction/<uid>/card/continue")
+    def proceed(uid: str) -> ResponseReturnValue:
+        checked_body(ix, uid)
+        done = sign_ins.finish(uid, request.cookies.get(BROWSER_COOKIE))
+        check = done.check
+        response = jsonify({"redirect_to": url_for("login.show", uid=uid, _external=True),
+                            "anchor": {"state": check.state.value, "reason": check.reason,
+                                       "next_step": check.next_step}})
+        web.set_login_cookie(response, done.session.id)
+        return response
+
+    return bp

@@ -1,0 +1,87 @@
+"""``/interaction/{uid}``: one page per step, each with a JSON face (contract.md).
+
+``Accept: application/json`` gets the step's state and the actions open now as links; every
+POST needs the state's ``csrf_token`` in ``X-CSRF-Token`` and a JSON body, and answers
+``{"redirect_to": URL}``. Login methods (card, passkeys, the terms before onboarding) add their
+actions through hooks (``idp.web.actions``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify, redirect, render_template, url_for
+
+from idp import i18n
+from idp.oidc.flow import Provider
+from idp.web import request as web
+from idp.web.actions import ActionsHook, collect
+from idp.web.request import BadBodyError
+
+
+def checked_body(interactions: Provider, uid: str) -> dict[str, Any]:
+    """The JSON body of an interaction POST, once its CSRF token is checked."""
+    return web.checked_json(interactions.csrf_token(uid))
+
+
+def blueprint(interactions: Provider, action_hooks: tuple[ActionsHook, ...] = ()) -> Blueprint:
+    bp = Blueprint("login", __name__)
+
+    @bp.get("/interaction/<uid>")
+    def show(uid: str) -> Any:
+        state = interactions.state(uid, web.session_id())
+        # A finished login may still hold an optional step (the passkey offer) open.
+        if state["prompt"] == "done" and not collect(action_hooks, state):
+            target = interactions.resume(uid, web.session_id())
+            return jsonify({"uid": uid, "prompt": "done", "redirect_to": target}) \
+                if web.wants_json() else redirect(target, code=303)
+        face = _face(state, web.language(), action_hooks)
+        if web.wants_json():
+            return jsonify(face)
+        return render_template("login/interaction.html", face=face, lang=web.language(),
+                               t=web.translator(web.language()))
+
+    @bp.post("/interaction/<uid>/consent")
+    def consent(uid: str) -> Any:
+        body = checked_body(interactions, uid)
+        approve, claims = body.get("approve"), body.get("claims", [])
+        if not isinstance(approve, bool) or not isinstance(claims, list) or not all(
+                isinstance(c, str) for c in claims):
+            raise BadBodyError('send {"approve": true|false, "claims": ["name", ...]}')
+        target = interactions.consent(uid, web.session_id(), approve=approve, claims=claims)
+        return jsonify({"redirect_to": target})
+
+    @bp.post("/interaction/<uid>/abort")
+    def abort(uid: str) -> Any:
+        checked_body(interactions, uid)
+        return jsonify({"redirect_to": interactions.abort(uid)})
+
+    return bp
+
+
+def _face(state: dict[str, Any], language: str, hooks: tuple[ActionsHook, ...]) -> \
+        dict[str, Any]:
+    uid, prompt = state["uid"], state["prompt"]
+    client_name = state["client"]["name"]
+    actions = {"abort": {"method": "POST", "href": url_for("login.abort", uid=uid)}}
+    actions.update(collect(hooks, state))
+    if prompt == "reissue":
+        message = i18n.translate(language, "prompt.reissue", client=client_name)
+    elif prompt == "consent":
+        actions["consent"] = {"method": "POST", "href": url_for("login.consent", uid=uid)}
+        message = i18n.translate(language, "prompt.consent", client=client_name)
+    elif prompt == "done":
+        message = i18n.translate(language, "prompt.done.optional", client=client_name)
+    else:
+        message = i18n.translate(language, "prompt.login", client=client_name)
+        if len(actions) == 1:  # only abort: no login method is open
+            message += " " + i18n.translate(language, "prompt.login.unavailable")
+    face = {key: state[key] for key in ("uid", "prompt", "reasons", "client", "requested",
+                                        "csrf_token")}
+    if state.get("account"):
+        face["account"] = state["account"]
+    face["message"] = message
+    face["actions"] = actions
+    face["claim_labels"] = {c: i18n.translate(language, f"claim.{c}")
+                            for c in state["requested"]["claims"]}
+    return face

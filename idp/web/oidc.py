@@ -1,0 +1,127 @@
+"""The provider's HTTP endpoints: a thin Flask adapter over the protocol core (``idp.oidc``).
+
+Discovery, JWKS, /authorize, /par, /userinfo, /introspect, /revoke and /logout. POST /token is
+``idp.web.token`` (a fast path in front of Flask, and a route for the rest). Refusals are raised
+and answered by the one renderer (``idp.web.errors``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, jsonify, make_response, redirect, render_template
+from flask import request as flask_request
+
+from idp.accounts import sessions as login_sessions
+from idp.oidc import clients, discovery, logout, par, resources
+from idp.oidc.authorize import check_redirect_uri, parse
+from idp.oidc.context import OidcContext
+from idp.oidc.errors import InvalidClientError, InvalidRequestError, OidcError
+from idp.oidc.flow import Provider
+from idp.web import errors, token
+from idp.web import request as web_request
+
+_CLIENT_CREDENTIALS = ("client_assertion", "client_assertion_type", "client_secret")
+
+
+def _no_store(response: Response) -> Response:
+    response.headers.extend(errors.NO_STORE)
+    return response
+
+
+def authenticated_client(ctx: OidcContext) -> clients.ClientInfo:
+    """The client authenticating this request (/par, /introspect, /revoke), throttled as at
+    the token endpoint."""
+    # No explicit begin: the session connects only if it needs the database (a cached client
+    # with a secret never does), and commits the assertion jti when it did. The throttle's count
+    # is written after the session closed: it never waits for it.
+    form = flask_request.form
+    presented = clients.presented(form, flask_request.headers.get("Authorization"))
+    with ctx.client_throttle.attempt(presented.throttled_as(flask_request.remote_addr or ""),
+                                     counts=(InvalidClientError,)), ctx.sessions() as db:
+        client = clients.authenticate(
+            lambda: db, ctx.clients, presented, audiences=ctx.audiences(),
+            seen_jti=lambda jti, exp: ctx.remember_jti(db, jti, exp))
+        db.commit()
+        return client
+
+
+def blueprint(provider: Provider) -> Blueprint:
+    ctx: OidcContext = provider.ctx
+    bp = Blueprint("oidc", __name__)
+
+    @bp.get("/.well-known/openid-configuration")
+    def configuration() -> Any:
+        return jsonify(discovery.metadata(ctx.issuer))
+
+    @bp.get("/jwks")
+    def jwks() -> Any:
+        response = jsonify(ctx.keys.jwks())
+        response.headers["Cache-Control"] = "max-age=300"
+        return response
+
+    @bp.route("/authorize", methods=["GET", "POST"])
+    def authorize() -> Any:
+        params = flask_request.values.to_dict()
+        return redirect(provider.authorize(params, web_request.session_id()), code=303)
+
+    @bp.post("/token")
+    def token_route() -> Any:
+        return token.flask_route(ctx)
+
+    @bp.post("/par")
+    def pushed_authorization_request() -> Any:
+        client = authenticated_client(ctx)
+        params = {name: value for name, value in flask_request.form.to_dict().items()
+                  if name not in _CLIENT_CREDENTIALS}
+        if "request_uri" in params:
+            raise InvalidRequestError("request_uri is not allowed in a pushed request")
+        if params.get("request"):
+            params = par.request_object_params(client, params["request"], ctx.issuer)
+        check_redirect_uri(client, params)
+        parse(client, params, require_nonce=ctx.settings.require_nonce)
+        uri = par.store(ctx.sessions, client, params, ctx.settings.par_lifetime_seconds)
+        body = {"request_uri": uri, "expires_in": ctx.settings.par_lifetime_seconds}
+        return _no_store(jsonify(body)), 201
+
+    @bp.route("/userinfo", methods=["GET", "POST"])
+    def userinfo() -> Any:
+        header = flask_request.headers.get("Authorization", "")
+        bearer = header[7:] if header.lower().startswith("bearer ") else \
+            flask_request.form.get("access_token")
+        try:
+            return _no_store(jsonify(resources.userinfo(ctx, bearer)))
+        except OidcError as error:
+            response = errors.respond(error)
+            response.headers["WWW-Authenticate"] = f'Bearer error="{error.code}"'  # RFC 6750
+            return response
+
+    @bp.post("/introspect")
+    def introspect() -> Any:
+        client = authenticated_client(ctx)
+        return _no_store(jsonify(resources.introspect(ctx, client,
+                                                      flask_request.form.get("token"))))
+
+    @bp.post("/revoke")
+    def revoke() -> Any:
+        client = authenticated_client(ctx)
+        resources.revoke(ctx, client, flask_request.form.get("token"))
+        return _no_store(Response(status=200))
+
+    @bp.route("/logout", methods=["GET", "POST"], endpoint="end_session")
+    def end_session() -> Any:
+        outcome = logout.end_session(ctx, flask_request.values.to_dict(),
+                                     web_request.session_id())
+        response: Any = redirect(outcome.redirect_to, code=303) if outcome.redirect_to else \
+            render_template("oidc/logged_out.html")
+        response = make_response(response)
+        response.delete_cookie(login_sessions.COOKIE_NAME)
+        return response
+
+    return bp
+
+
+def install(app: Flask, provider: Provider, default_language: str) -> None:
+    """The endpoints, with the token fast path in front of the app."""
+    app.register_blueprint(blueprint(provider))
+    token.install(app, provider.ctx, default_language)

@@ -1,0 +1,124 @@
+"""What every adapter reads from a request, written once: the person's language, the login
+session, CSRF, the JSON body, and the login cookie.
+
+``create_app`` puts a :class:`WebContext` on the app (``idp.web``); these helpers read it from
+the current app, so a route never needs its own copy of the cookie secret or the default
+language.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Response, current_app, request
+from sqlalchemy.orm import Session, sessionmaker
+
+from idp import i18n
+from idp.accounts import sessions as login_sessions
+from idp.errors import CsrfFailedError, IdpError, LoginRequiredError
+
+EXTENSION = "idp.web"
+
+
+@dataclass(frozen=True)
+class WebContext:
+    """What the request helpers need, set once by ``create_app``."""
+
+    sessions: sessionmaker[Session]
+    cookie_secret: str
+    default_language: str
+    issuer: str
+
+
+class BadBodyError(IdpError):
+    """The body must be JSON of the documented shape."""
+
+
+def context() -> WebContext:
+    found: WebContext = current_app.extensions[EXTENSION]
+    return found
+
+
+# -- language ---------------------------------------------------------------------------------
+def language() -> str:
+    """The person's language: ``?lang=``, then the ``lang`` cookie, then Accept-Language."""
+    return i18n.choose(request.args.get("lang"), request.cookies.get("lang"),
+                       request.headers.get("Accept-Language"), context().default_language)
+
+
+def translator(lang: str) -> Callable[..., str]:
+    """``t(key, **values)`` for templates."""
+    return lambda key, **values: i18n.translate(lang, key, **values)
+
+
+def wants_json() -> bool:
+    return request.accept_mimetypes.best == "application/json"
+
+
+# -- the login session ------------------------------------------------------------------------
+def session_id() -> str | None:
+    """The login session named by this browser's signed cookie (not checked against the DB)."""
+    return login_sessions.session_id_from_cookie(
+        context().cookie_secret, request.cookies.get(login_sessions.COOKIE_NAME))
+
+
+def active_session() -> login_sessions.ActiveSession | None:
+    """This browser's live login session, if any."""
+    with context().sessions() as db:
+        return login_sessions.load(db, session_id())
+
+
+def signed_in() -> login_sessions.ActiveSession:
+    """This browser's live login session; refused (401 ``login_required``) without one."""
+    active = active_session()
+    if active is None:
+        raise LoginRequiredError()
+    return active
+
+
+def set_login_cookie(response: Response, login_session_id: str) -> None:
+    response.set_cookie(login_sessions.COOKIE_NAME,
+                        login_sessions.cookie_value(context().cookie_secret, login_session_id),
+                        httponly=True, samesite="Lax", secure=request.is_secure)
+
+
+# -- CSRF and bodies --------------------------------------------------------------------------
+def session_csrf_token(active: login_sessions.ActiveSession) -> str:
+    """The CSRF token of pages outside an interaction (/account): an HMAC of the login session
+    id, worthless outside the session that got it."""
+    return hmac.new(context().cookie_secret.encode(), f"account:{active.id}".encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def require_csrf(expected: str) -> None:
+    """``X-CSRF-Token`` must equal ``expected`` (compared in constant time)."""
+    if not hmac.compare_digest(request.headers.get("X-CSRF-Token", ""), expected):
+        raise CsrfFailedError()
+
+
+def json_or_none() -> Any:
+    """The request's JSON body, or None when it is not JSON. A body nested deeper than the
+    parser's recursion limit raises RecursionError, which Flask's ``silent`` parsing (it
+    catches ValueError) lets through as a 500; it is no JSON this IdP reads either."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
+def json_object() -> dict[str, Any]:
+    """The request's JSON object; any other body is refused with :class:`BadBodyError`."""
+    body = json_or_none()
+    if not isinstance(body, dict):
+        raise BadBodyError()
+    return body
+
+
+def checked_json(expected_csrf: str) -> dict[str, Any]:
+    """The JSON object of a POST whose CSRF token is ``expected_csrf``."""
+    require_csrf(expected_csrf)
+    return json_object()

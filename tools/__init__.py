@@ -1,0 +1,1 @@
+"""Developer tools that generate files kept in the repository (docs pictures)."""
