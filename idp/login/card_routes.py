@@ -21,9 +21,9 @@ from idp import db as dbm
 from idp import i18n
 from idp.accounts import card_requests
 from idp.accounts import sessions as login_sessions
-from idp.accounts.anchor_check import AnchorChecker, CertAnswer
-from idp.accounts.anchor_policy import AnchorState, CertStatus
-from idp.accounts.card_answers import CardAnswers, default_steps
+from idp.accounts.anchor_check import AnchorChecker
+from idp.accounts.anchor_policy import AnchorState
+from idp.accounts.card_answers import CardAnswers, checked_status, default_steps
 from idp.accounts.card_requests import BROWSER_COOKIE
 from idp.accounts.errors import (
     AccountClosedError,
@@ -167,7 +167,7 @@ def _blueprint(flow: CardFlow) -> Blueprint:
         with dbm.transaction(flow.sessions) as db:
             if not private_id or not card_requests.mark_continued(db, request_id):
                 raise NotAnsweredError()
-        check = flow.checker.check(private_id, auth=CertAnswer(CertStatus.GOOD)
+        check = flow.checker.check(private_id, auth=checked_status(result)
                                    if purpose == "login" else None)
         _refuse_inactive(check.state)
         acr = IAL2_AAL2 if check.state is AnchorState.CURRENT else IAL1_AAL2
