@@ -71,7 +71,10 @@ SIGNATURE_CHECKS = (
           "IdP bound).", _signed_this_request),
 )
 
-Step = Callable[[Session, CardRequestRow, VerifiedCertificate, Answer, str], dict[str, Any]]
+# A purpose's step asks J-LIS (reading our database only through the single-read sessions it
+# is given) and answers the write that records what J-LIS said: no transaction is held across a
+# J-LIS call (people.py).
+Step = Callable[[people.Reads, CardRequestRow, VerifiedCertificate, Answer, str], people.Write]
 
 
 class CardAnswers:
@@ -80,6 +83,7 @@ class CardAnswers:
     def __init__(self, sessions: sessionmaker[Session], trust: TrustPort,
                  steps: dict[str, Step]) -> None:
         self._sessions = sessions
+        self._reads = dbm.single_read_sessions(sessions)
         self._trust = trust
         self._steps = steps
 
@@ -108,9 +112,9 @@ class CardAnswers:
         for check in SIGNATURE_CHECKS:
             check.run(row, certificate, answer, issuer)
         checked = answer_for(trust.check_now(verified))
+        write = self._steps[row.purpose](self._reads, row, verified, answer, issuer)
         with dbm.transaction(self._sessions) as db:
-            result = {**self._steps[row.purpose](db, row, verified, answer, issuer),
-                      STATUS_FIELD: checked.status.value}
+            result = {**write(db), STATUS_FIELD: checked.status.value}
             card_requests.record(db, row.id, outcome="accepted", result=result)
         return result
 
@@ -125,22 +129,22 @@ def checked_status(result: Mapping[str, Any]) -> CertAnswer:
 
 
 def default_steps(trust: TrustPort) -> dict[str, Step]:
-    def onboard(db: Session, row: CardRequestRow, verified: VerifiedCertificate,
-                answer: Answer, issuer: str) -> dict[str, Any]:
-        return people.onboard(db, trust.links, verified, card_requests.agreement(row))
+    def onboard(reads: people.Reads, row: CardRequestRow, verified: VerifiedCertificate,
+                answer: Answer, issuer: str) -> people.Write:
+        return people.onboard(reads, trust.links, verified, card_requests.agreement(row))
 
-    def login(db: Session, row: CardRequestRow, verified: VerifiedCertificate,
-              answer: Answer, issuer: str) -> dict[str, Any]:
-        return people.card_login(db, trust.links, verified)
+    def login(reads: people.Reads, row: CardRequestRow, verified: VerifiedCertificate,
+              answer: Answer, issuer: str) -> people.Write:
+        return people.card_login(reads, trust.links, verified)
 
-    def reissue(db: Session, row: CardRequestRow, verified: VerifiedCertificate,
-                answer: Answer, issuer: str) -> dict[str, Any]:
-        return people.reissue(db, trust.links, row.private_id or "", verified)
+    def reissue(reads: people.Reads, row: CardRequestRow, verified: VerifiedCertificate,
+                answer: Answer, issuer: str) -> people.Write:
+        return people.reissue(reads, trust.links, row.private_id or "", verified)
 
-    def consent(db: Session, row: CardRequestRow, verified: VerifiedCertificate,
-                answer: Answer, issuer: str) -> dict[str, Any]:
+    def consent(reads: people.Reads, row: CardRequestRow, verified: VerifiedCertificate,
+                answer: Answer, issuer: str) -> people.Write:
         return people.refresh_basic4(
-            db, trust.links, row.private_id or "", verified,
+            reads, trust.links, row.private_id or "", verified,
             to_be_signed=card_requests.to_be_signed(row, issuer),
             consent_text=row.consent_text or "", signature=answer.signature)
 
