@@ -4,7 +4,9 @@ At every login, and in ``idp recheck``, the IdP asks the revocation policy about
 (the signing certificate) and about the card's auth certificate where it holds one, turns the
 two answers into an :class:`AnchorState` (``anchor_policy.decide``), records it on the anchor
 and moves the private ID to ``suspended``/``closed`` (or back to ``active``) accordingly. No
-database transaction is held across the J-LIS calls.
+database transaction is held across the J-LIS calls. A status the trust policy could not
+establish is UNKNOWN, whether the policy refused it (fail closed) or let it through (fail-open):
+never good.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from idp.jpki.errors import (
     RevocationReason,
 )
 from idp.jpki.profile import Purpose
+from idp.jpki.revocation import CertState, CheckedStatus
 
 _PERSON_STATE = {AnchorState.SUSPENDED: "suspended", AnchorState.CLOSED: "closed"}
 
@@ -75,6 +78,18 @@ def reason_flag(reason: RevocationReason) -> ReasonFlags:
     return ReasonFlags(reason.value)
 
 
+_CERT_STATUS = {CertState.GOOD: CertStatus.GOOD, CertState.REVOKED: CertStatus.REVOKED,
+                CertState.UNKNOWN: CertStatus.UNKNOWN}
+
+
+def answer_for(checked: CheckedStatus) -> CertAnswer:
+    """What a revocation check that returned means for the anchor policy: an UNKNOWN status
+    (``fail_closed = false``) stays unknown."""
+    status = checked.status
+    reason = reason_flag(status.reason) if status.reason is not None else None
+    return CertAnswer(_CERT_STATUS[status.state], reason)
+
+
 class AnchorChecker:
     def __init__(self, sessions: sessionmaker[Session], trust: TrustPort,
                  policy: AnchorPolicy = DEFAULT_POLICY) -> None:
@@ -84,8 +99,8 @@ class AnchorChecker:
         self._policy = policy
 
     def check(self, private_id: str, *, auth: CertAnswer | None = None) -> AnchorCheck:
-        """Ask now, decide, record. ``auth``: the auth certificate's status when the caller has
-        just checked it (a card login), so it is not asked twice."""
+        """Ask now, decide, record. ``auth``: the status of the auth certificate a card login has
+        just presented and checked, so it is not asked twice (and weighs as the credential)."""
         at = anchors.now()
         with self._reads() as db:
             found = db.execute(_inputs(private_id)).first()
@@ -95,11 +110,12 @@ class AnchorChecker:
             return AnchorCheck(private_id, AnchorState.UNVERIFIABLE, "no_anchor", "onboard", at)
         anchor_id, sign_der, auth_der = found.anchor_id, found.sign_der, found.auth_der
         sign = self.status(sign_der, Purpose.SIGN, at)
+        presented = auth is not None
         if auth is None:
             auth = self.status(auth_der, Purpose.AUTH, at) if auth_der else \
                 CertAnswer(CertStatus.NOT_CHECKED)
-        decision = decide(Observation(sign.status, sign.reason, auth.status, auth.reason),
-                          self._policy)
+        decision = decide(Observation(sign.status, sign.reason, auth.status, auth.reason,
+                                      presented), self._policy)
         with dbm.transaction(self._sessions) as db:
             anchors.set_checked(db, anchor_id, decision.state.value, decision.reason, at)
             if _PERSON_STATE.get(decision.state, "active") != found.state:
@@ -110,14 +126,14 @@ class AnchorChecker:
         """One certificate's status under the trust policy; unknown when it cannot be told."""
         trust = self._trust
         try:
-            trust.check_now(trust.verify(parse_certificate(der), purpose, at))
+            checked = trust.check_now(trust.verify(parse_certificate(der), purpose, at))
         except CertificateExpiredError:
             return CertAnswer(CertStatus.EXPIRED)
         except CertificateRevokedError as revoked:
             return CertAnswer(CertStatus.REVOKED, reason_flag(revoked.reason))
         except JpkiError:
             return CertAnswer(CertStatus.UNKNOWN)  # fail closed: unavailable or untrusted now
-        return CertAnswer(CertStatus.GOOD)
+        return answer_for(checked)  # fail-open returns UNKNOWN rather than raising
 
 
     def record_revoked_card(self, body: Any, revoked: CertificateRevokedError) -> None:

@@ -33,7 +33,7 @@ class CertStatus(enum.StrEnum):
     GOOD = "good"
     REVOKED = "revoked"
     EXPIRED = "expired"
-    UNKNOWN = "unknown"  # no answer within policy (fail closed)
+    UNKNOWN = "unknown"  # no answer within policy (refused when failing closed, else returned)
     NOT_CHECKED = "not_checked"  # e.g. no linked auth certificate known
 
 
@@ -55,6 +55,9 @@ class Observation:
     sign_reason: ReasonFlags | None = None
     auth: CertStatus = CertStatus.NOT_CHECKED
     auth_reason: ReasonFlags | None = None
+    # The auth certificate is the one the person has just logged in with (a card login), not
+    # only evidence about the card (a passkey sign-in).
+    auth_presented: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,10 @@ RULES: tuple[Rule, ...] = (
     Rule("sign_expired", "The signing certificate has expired (about five years after issue).",
          lambda o, p: o.sign is CertStatus.EXPIRED,
          lambda o, p: Decision(AnchorState.NEEDS_REISSUE, "sign_expired", "reissue")),
+    Rule("auth_unknown", "The auth certificate the person logged in with has no status within "
+         "policy (only fail-open let the login through): it goes on at the reduced level.",
+         lambda o, p: o.auth_presented and o.auth is CertStatus.UNKNOWN,
+         lambda o, p: Decision(AnchorState.UNVERIFIABLE, "auth_status_unknown", None)),
 )
 
 

@@ -4,14 +4,16 @@ Checks (each raises a typed error a person can act on): the request is claimed o
 expired; the certificate parses as JPKI; it is of the type the request asked for; it chains to a
 trusted J-LIS CA and is valid now; the card signed this request's ``to_be_signed``; J-LIS says it
 is not revoked now (trust policy). Then the purpose's step runs: onboarding, card login,
-re-issue, or the consented 4-info refresh.
+re-issue, or the consented 4-info refresh. The result records what the revocation check found
+(``certificate_status``): with ``fail_closed = false`` an unknown status lets the answer through,
+and the steps after it (continuing a card login) must weigh it as unknown, never as good.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db as dbm
 from idp.accounts import card_requests, people
+from idp.accounts.anchor_check import CertAnswer, answer_for
+from idp.accounts.anchor_policy import CertStatus
 from idp.accounts.jpki_models import CardRequestRow
 from idp.accounts.ports import TrustPort
 from idp.errors import IdpError
@@ -78,7 +82,10 @@ class Described:
         return {**self.body, "relying_party": {"name": relying_party}}
 
 
-Step = Callable[[Session, CardRequestRow, VerifiedCertificate, Answer, str], dict[str, Any]]
+# A purpose's step asks J-LIS (reading our database only through the single-read sessions it
+# is given) and answers the write that records what J-LIS said: no transaction is held across a
+# J-LIS call (people.py).
+Step = Callable[[people.Reads, CardRequestRow, VerifiedCertificate, Answer, str], people.Write]
 
 
 class CardAnswers:
@@ -87,6 +94,7 @@ class CardAnswers:
     def __init__(self, sessions: sessionmaker[Session], trust: TrustPort,
                  steps: dict[str, Step]) -> None:
         self._sessions = sessions
+        self._reads = dbm.single_read_sessions(sessions)
         self._trust = trust
         self._steps = steps
 
@@ -121,30 +129,40 @@ class CardAnswers:
         verified = trust.verify(certificate, Purpose(row.certificate_purpose), now)
         for check in SIGNATURE_CHECKS:
             check.run(row, certificate, answer, issuer)
-        trust.check_now(verified)
+        checked = answer_for(trust.check_now(verified))
+        write = self._steps[row.purpose](self._reads, row, verified, answer, issuer)
         with dbm.transaction(self._sessions) as db:
-            result = self._steps[row.purpose](db, row, verified, answer, issuer)
+            result = {**write(db), STATUS_FIELD: checked.status.value}
             card_requests.record(db, row.id, outcome="accepted", result=result)
         return result
 
 
+STATUS_FIELD = "certificate_status"
+
+
+def checked_status(result: Mapping[str, Any]) -> CertAnswer:
+    """What the answer's revocation check found for the card's certificate, as its result
+    recorded it; a result without it is unknown, never good."""
+    return CertAnswer(CertStatus(result.get(STATUS_FIELD, CertStatus.UNKNOWN)))
+
+
 def default_steps(trust: TrustPort) -> dict[str, Step]:
-    def onboard(db: Session, row: CardRequestRow, verified: VerifiedCertificate,
-                answer: Answer, issuer: str) -> dict[str, Any]:
-        return people.onboard(db, trust.links, verified, card_requests.agreement(row))
+    def onboard(reads: people.Reads, row: CardRequestRow, verified: VerifiedCertificate,
+                answer: Answer, issuer: str) -> people.Write:
+        return people.onboard(reads, trust.links, verified, card_requests.agreement(row))
 
-    def login(db: Session, row: CardRequestRow, verified: VerifiedCertificate,
-              answer: Answer, issuer: str) -> dict[str, Any]:
-        return people.card_login(db, trust.links, verified)
+    def login(reads: people.Reads, row: CardRequestRow, verified: VerifiedCertificate,
+              answer: Answer, issuer: str) -> people.Write:
+        return people.card_login(reads, trust.links, verified)
 
-    def reissue(db: Session, row: CardRequestRow, verified: VerifiedCertificate,
-                answer: Answer, issuer: str) -> dict[str, Any]:
-        return people.reissue(db, trust.links, row.private_id or "", verified)
+    def reissue(reads: people.Reads, row: CardRequestRow, verified: VerifiedCertificate,
+                answer: Answer, issuer: str) -> people.Write:
+        return people.reissue(reads, trust.links, row.private_id or "", verified)
 
-    def consent(db: Session, row: CardRequestRow, verified: VerifiedCertificate,
-                answer: Answer, issuer: str) -> dict[str, Any]:
+    def consent(reads: people.Reads, row: CardRequestRow, verified: VerifiedCertificate,
+                answer: Answer, issuer: str) -> people.Write:
         return people.refresh_basic4(
-            db, trust.links, row.private_id or "", verified,
+            reads, trust.links, row.private_id or "", verified,
             to_be_signed=card_requests.to_be_signed(row, issuer),
             consent_text=row.consent_text or "", signature=answer.signature)
 

@@ -17,7 +17,7 @@ from idp import db as dbm
 from idp.accounts import card_requests
 from idp.accounts import sessions as login_sessions
 from idp.accounts.anchor_check import AnchorCheck, AnchorChecker, CertAnswer
-from idp.accounts.anchor_policy import CertStatus
+from idp.accounts.card_answers import checked_status
 from idp.accounts.errors import NotAnsweredError
 from idp.accounts.terms import Agreement
 from idp.assurance.evidence import Evidence, Method, level_for
@@ -83,8 +83,9 @@ class CardSignIns:
 
 
 def _auth_answer(purpose: str, result: dict[str, Any]) -> CertAnswer | None:
-    """A card login's auth certificate was checked when the card answered: not asked twice."""
-    return CertAnswer(CertStatus.GOOD) if purpose == "login" else None
+    """A card login's auth certificate was checked when the card answered: not asked twice, and
+    weighed as that check found it (unknown under a fail-open policy is not good)."""
+    return checked_status(result) if purpose == "login" else None
 
 
 def _bound(db: Session, uid: str, browser: str | None) -> Any:

@@ -56,16 +56,15 @@ def build(settings: Settings) -> TrustServices:
     jlis = HttpJlisClient.from_settings(
         settings.jlis, default_key_file=settings.var_dir / "secrets" / "jlis-api-key")
     clock = SystemClock()
-    trust = settings.trust
-    # One OCSP source and one CRL source shared by both purposes: the stricter of the two
-    # purposes' limits applies (the policies of the demo and the default are equal).
-    ocsp = OcspSource(jlis, clock, max_age_seconds=min(trust.sign.max_ocsp_age_seconds,
-                                                       trust.auth.max_ocsp_age_seconds))
-    crl = CrlSource(jlis, settings.crl_cache_dir, clock,
-                    max_staleness_seconds=min(trust.sign.max_crl_staleness_seconds,
-                                              trust.auth.max_crl_staleness_seconds))
-    checker = RevocationChecker({Purpose.SIGN: trust.sign, Purpose.AUTH: trust.auth},
-                                ocsp=ocsp, crl=crl)
+    policies = {Purpose.SIGN: settings.trust.sign, Purpose.AUTH: settings.trust.auth}
+    # Sources per purpose, each with its purpose's limits; the CRL ones share one index cache.
+    crl = CrlSource(jlis, settings.crl_cache_dir, clock)
+    checker = RevocationChecker(
+        policies,
+        ocsp={purpose: OcspSource(jlis, clock, max_age_seconds=policy.max_ocsp_age_seconds)
+              for purpose, policy in policies.items()},
+        crl={purpose: crl.with_staleness(policy.max_crl_staleness_seconds)
+             for purpose, policy in policies.items()})
     return TrustServices(load_anchors(settings.anchors_dir), jlis, checker)
 
 

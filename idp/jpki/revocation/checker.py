@@ -5,6 +5,8 @@ index; ``ocsp_then_crl`` asks OCSP and falls back to the CRL only when OCSP is u
 when OCSP answered "revoked" or "unknown"). An "unknown" status — or no status at all — is
 refused when the policy fails closed (the default, and the only sane production setting); with
 ``fail_closed = false`` it is returned as UNKNOWN for the caller to weigh (e.g. a lower acr).
+A source's own limits (OCSP age, CRL staleness) are those of the purpose it serves: give one
+source per purpose when the purposes' policies differ.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from idp.jpki.revocation.status import CertState, RevocationSource, RevocationSt
 from idp.jpki.validation import VerifiedCertificate
 from idp.settings import RevocationPolicy
 
+# One source for every purpose, or one per purpose (each with that purpose's limits).
+Sources = RevocationSource | Mapping[Purpose, RevocationSource] | None
+
 
 @dataclass(frozen=True, slots=True)
 class CheckedStatus:
@@ -37,10 +42,10 @@ class RevocationChecker:
     """Applies the trust policy's revocation method per certificate purpose."""
 
     def __init__(self, policies: Mapping[Purpose, RevocationPolicy], *,
-                 ocsp: RevocationSource | None, crl: RevocationSource | None) -> None:
+                 ocsp: Sources, crl: Sources) -> None:
         self._policies = dict(policies)
-        self._ocsp = ocsp
-        self._crl = crl
+        self._ocsp = _per_purpose(ocsp, policies)
+        self._crl = _per_purpose(crl, policies)
 
     def check(self, verified: VerifiedCertificate) -> CheckedStatus:
         """Return the status if the certificate may be used; raise CertificateRevokedError or a
@@ -64,14 +69,24 @@ class RevocationChecker:
 
     def _ask(self, policy: RevocationPolicy, verified: VerifiedCertificate) -> RevocationStatus:
         certificate, issuer = verified.certificate, verified.anchor.certificate
+        crl = self._crl.get(verified.purpose)
         if policy.method == "crl":
-            return _required(self._crl, "crl").status(certificate, issuer)
+            return _required(crl, "crl").status(certificate, issuer)
         try:
-            return _required(self._ocsp, "ocsp").status(certificate, issuer)
+            return _required(self._ocsp.get(verified.purpose), "ocsp").status(certificate, issuer)
         except OcspUnavailableError:
-            if policy.method == "ocsp" or self._crl is None:
+            if policy.method == "ocsp" or crl is None:
                 raise
-        return self._crl.status(certificate, issuer)
+        return crl.status(certificate, issuer)
+
+
+def _per_purpose(sources: Sources,
+                 purposes: Mapping[Purpose, RevocationPolicy]) -> dict[Purpose, RevocationSource]:
+    if sources is None:
+        return {}
+    if isinstance(sources, Mapping):
+        return dict(sources)
+    return dict.fromkeys(purposes, sources)
 
 
 def _required(source: RevocationSource | None, name: str) -> RevocationSource:

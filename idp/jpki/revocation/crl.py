@@ -4,7 +4,8 @@ Refresh (at most once per nextUpdate, per CA generation, across all worker proce
 fetch the DER CRL by the anchor's key id → check issuer, signature (once), nextUpdate and CRL
 number → write the index file atomically. Lookups between refreshes touch only the mmap.
 A CRL past its nextUpdate is still used for ``max_staleness_seconds`` (trust policy), then the
-status is refused as unavailable (fail closed).
+status is refused as unavailable (fail closed). Each certificate purpose has its own limit: one
+source per purpose (``with_staleness``), all sharing one cache of indexes.
 """
 
 from __future__ import annotations
@@ -101,6 +102,14 @@ class CrlSource:
         self._staleness = timedelta(seconds=max_staleness_seconds)
         self._open: dict[bytes, CrlIndex] = {}
         self._failed: dict[bytes, tuple[datetime, str]] = {}
+
+    def with_staleness(self, max_staleness_seconds: int) -> CrlSource:
+        """This source under another staleness limit (another purpose's policy), sharing its
+        open indexes and refresh back-off, so no CRL is fetched or mapped twice."""
+        twin = CrlSource(self._fetcher, self._dir, self._clock,
+                         max_staleness_seconds=max_staleness_seconds)
+        twin._open, twin._failed = self._open, self._failed
+        return twin
 
     def status(self, certificate: JpkiCertificate, issuer: x509.Certificate) -> RevocationStatus:
         index = self.index_for(issuer)

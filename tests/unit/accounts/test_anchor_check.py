@@ -1,4 +1,5 @@
-"""The anchor re-check reads the person, the live anchor and the newest auth link in one query."""
+"""The anchor re-check reads the person, the live anchor and the newest auth link in one query;
+an unknown revocation status (fail-open) leaves the anchor unverifiable, never current."""
 
 from __future__ import annotations
 
@@ -11,12 +12,17 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from idp import db
-from idp.accounts.anchor_check import AnchorChecker
-from idp.accounts.anchor_policy import AnchorState
+from idp.accounts.anchor_check import AnchorChecker, CertAnswer
+from idp.accounts.anchor_policy import AnchorState, CertStatus
 from idp.accounts.jpki_models import AuthLink, JpkiAnchor
 from idp.accounts.models import PrivateId
+from idp.jpki.anchors import TrustAnchor
 from idp.jpki.certificate import JpkiCertificate
+from idp.jpki.errors import StaleCrlError
 from idp.jpki.profile import Basic4Info, Purpose, Sex
+from idp.jpki.revocation import CertState, CheckedStatus, RevocationChecker, RevocationStatus
+from idp.jpki.validation import VerifiedCertificate
+from idp.settings import RevocationPolicy
 from trust.jlis_sim.issuing import (
     CaGeneration,
     issue_auth_certificate,
@@ -32,16 +38,35 @@ INFO = Basic4Info(name="山田　太郎", birth_date=datetime(1980, 4, 1).date()
 
 @dataclass
 class FakeTrust:
-    """Every certificate is good; records which ones were asked about."""
+    """Every certificate has ``state`` (good unless told); records which ones were asked about."""
 
     asked: list[tuple[Purpose, int]] = field(default_factory=list)
+    state: CertState = CertState.GOOD
 
     def verify(self, certificate: JpkiCertificate, purpose: Purpose, at: datetime) -> Any:
         self.asked.append((purpose, certificate.serial))
-        return certificate
+        anchor = TrustAnchor(purpose, certificate.certificate, b"\x01")
+        return VerifiedCertificate(certificate, anchor, at)
 
-    def check_now(self, verified: Any) -> Any:
-        return verified
+    def check_now(self, verified: VerifiedCertificate) -> CheckedStatus:
+        return CheckedStatus(verified, RevocationStatus(self.state, "crl", verified.checked_at,
+                                                        None))
+
+
+class StaleCrl:
+    """A CRL source whose newest CRL is past nextUpdate beyond policy."""
+
+    def status(self, certificate: JpkiCertificate, issuer: object) -> RevocationStatus:
+        raise StaleCrlError("the newest CRL available expired")
+
+
+class FailOpenTrust(FakeTrust):
+    """The real revocation checker with ``fail_closed = false`` over a stale CRL."""
+
+    def check_now(self, verified: VerifiedCertificate) -> CheckedStatus:
+        policy = RevocationPolicy(method="crl", fail_closed=False)
+        return RevocationChecker({p: policy for p in Purpose}, ocsp=None,
+                                 crl=StaleCrl()).check(verified)
 
 
 @pytest.fixture(scope="module")
@@ -120,5 +145,58 @@ def test_a_closed_person_is_closed_without_asking_and_no_anchor_means_onboard(
             AnchorState.UNVERIFIABLE, "no_anchor", "onboard")
         assert checker.check("nobody").reason == "no_anchor"
         assert trust.asked == []
+    finally:
+        engine.dispose()
+
+
+def _anchored(sessions: Any, issuer: tuple[CaGeneration, CaGeneration, rsa.RSAPublicKey],
+              serial: int) -> str:
+    with db.transaction(sessions) as session:
+        person = PrivateId()
+        session.add(person)
+        session.flush()
+        session.add(_anchor(person.id, serial, _sign(issuer, serial), superseded_by=None))
+        return person.id
+
+
+@pytest.mark.parametrize("trust", [FakeTrust(state=CertState.UNKNOWN), FailOpenTrust()],
+                         ids=["unknown_status", "fail_open_over_a_stale_crl"])
+def test_an_unknown_status_under_fail_open_leaves_the_anchor_unverifiable_not_current(
+        database_url: str, issuer: tuple[CaGeneration, CaGeneration, rsa.RSAPublicKey],
+        trust: FakeTrust) -> None:
+    """Fail-open lets the check return UNKNOWN instead of raising; that must not read as good:
+    the anchor is recorded as unverifiable, with its reason, and the caller is told so (a
+    passkey or card login then gets the reduced level)."""
+    engine = db.make_engine(database_url)
+    sessions = db.make_sessionmaker(engine)
+    try:
+        private_id = _anchored(sessions, issuer, 401)
+        checker = AnchorChecker(sessions, trust)
+        answer = checker.status(_sign(issuer, 401), Purpose.SIGN, NOW)
+        assert answer.status is CertStatus.UNKNOWN
+        check = checker.check(private_id)
+        assert (check.state, check.reason, check.next_step) == (
+            AnchorState.UNVERIFIABLE, "status_unknown", None)
+        with sessions() as session:
+            anchor = session.get(JpkiAnchor, 1)
+            assert anchor is not None
+            assert (anchor.state, anchor.last_result) == ("unverifiable", "status_unknown")
+    finally:
+        engine.dispose()
+
+
+def test_a_card_login_whose_auth_certificate_status_is_unknown_is_unverifiable(
+        database_url: str, issuer: tuple[CaGeneration, CaGeneration, rsa.RSAPublicKey]) -> None:
+    """The auth certificate a card login presented, cleared only by fail-open, keeps the anchor
+    from reading as current even when the signing certificate is good."""
+    engine = db.make_engine(database_url)
+    sessions = db.make_sessionmaker(engine)
+    try:
+        private_id = _anchored(sessions, issuer, 501)
+        checker = AnchorChecker(sessions, FakeTrust())
+        check = checker.check(private_id, auth=CertAnswer(CertStatus.UNKNOWN))
+        assert (check.state, check.reason) == (AnchorState.UNVERIFIABLE, "auth_status_unknown")
+        assert checker.check(private_id, auth=CertAnswer(CertStatus.GOOD)).state is \
+            AnchorState.CURRENT
     finally:
         engine.dispose()

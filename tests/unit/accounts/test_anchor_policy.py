@@ -80,3 +80,14 @@ def test_an_expired_signing_certificate_asks_for_reissue() -> None:
     decision = decide(Observation(sign=CertStatus.EXPIRED, auth=GOOD))
     assert decision.state is AnchorState.NEEDS_REISSUE
     assert decision.reason == "sign_expired"
+
+
+def test_an_auth_certificate_a_card_login_presented_of_unknown_status_is_unverifiable() -> None:
+    """Fail-open may let the card login through, at the reduced level; on a passkey sign-in the
+    auth certificate is only evidence about the card, and its unknown status changes nothing."""
+    presented = decide(Observation(sign=GOOD, auth=CertStatus.UNKNOWN, auth_presented=True))
+    assert (presented.state, presented.reason) == (AnchorState.UNVERIFIABLE, "auth_status_unknown")
+    assert decide(Observation(sign=GOOD, auth=CertStatus.UNKNOWN)).state is AnchorState.CURRENT
+    reissue = decide(Observation(sign=REVOKED, sign_reason=R.superseded,
+                                 auth=CertStatus.UNKNOWN, auth_presented=True))
+    assert reissue.state is AnchorState.NEEDS_REISSUE  # the more useful answer stands

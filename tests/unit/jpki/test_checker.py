@@ -123,6 +123,17 @@ def test_each_purpose_follows_its_own_policy() -> None:
     assert checker.check(_verified(Purpose.AUTH)).status.source == "crl"
 
 
+def test_sources_given_per_purpose_answer_only_for_their_purpose() -> None:
+    """One source per purpose, each with its purpose's limits (the trust services build them)."""
+    sign_crl, auth_crl = Scripted("crl", CertState.GOOD), Scripted("crl", None)
+    checker = RevocationChecker({p: RevocationPolicy(method="crl") for p in Purpose}, ocsp=None,
+                                crl={Purpose.SIGN: sign_crl, Purpose.AUTH: auth_crl})
+    assert checker.check(_verified(Purpose.SIGN)).status.is_good
+    with pytest.raises(CrlUnavailableError):
+        checker.check(_verified(Purpose.AUTH))
+    assert (len(sign_crl.asked), len(auth_crl.asked)) == (1, 1)
+
+
 def test_a_missing_source_is_unavailable_not_a_crash() -> None:
     checker = RevocationChecker({Purpose.AUTH: RevocationPolicy(method="crl")},
                                 ocsp=None, crl=None)

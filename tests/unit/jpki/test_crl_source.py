@@ -183,3 +183,23 @@ def test_while_another_worker_refreshes_the_held_index_serves_within_policy(
         fcntl.flock(other_worker, fcntl.LOCK_EX)
         assert source.status(HOLDER, CA.certificate).state is CertState.GOOD
     assert fetcher.calls == 1
+
+
+def test_each_purposes_source_keeps_its_own_staleness_over_one_shared_cache(
+        tmp_path: Path) -> None:
+    """``with_staleness`` makes the source of another purpose: one download serves both, and
+    past nextUpdate with J-LIS down each applies its own limit, the failed refresh's back-off
+    shared (J-LIS is not asked again for the second purpose)."""
+    clock = FixedClock(pki.NOW)
+    fetcher = FakeFetcher(pki.crl(CA, []))
+    strict = _source(fetcher, tmp_path, clock)
+    lenient = strict.with_staleness(7200)
+    assert strict.status(HOLDER, CA.certificate).state is CertState.GOOD
+    assert lenient.status(HOLDER, CA.certificate).state is CertState.GOOD
+    assert fetcher.calls == 1
+    fetcher.down = True
+    clock.at = pki.NOW + timedelta(hours=25)
+    with pytest.raises(StaleCrlError):
+        strict.status(HOLDER, CA.certificate)
+    assert lenient.status(HOLDER, CA.certificate).state is CertState.GOOD
+    assert fetcher.calls == 2
