@@ -42,8 +42,10 @@ def create_app(settings: Settings, *, claims: ClaimsSource | None = None) -> Fla
     _register_oidc(app, settings, claims or JpkiClaimsSource(app.extensions["idp.sessions"]))
 
     @app.get("/healthz")
-    def healthz() -> tuple[dict[str, str], int]:
-        return {"status": "ok"}, 200
+    def healthz() -> tuple[dict[str, object], int]:
+        # "ok" while this process serves; J-LIS breakers are reported, not judged: passkeys and
+        # tokens work without J-LIS (docs/operations.md, "J-LIS outages").
+        return {"status": "ok", "jlis": app.extensions["idp.trust"].jlis_breakers()}, 200
 
     proxies = settings.server.trusted_proxies
     if proxies:  # outermost, so the token endpoint in front of Flask sees the same address

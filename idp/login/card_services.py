@@ -17,6 +17,7 @@ from datetime import datetime
 from idp.errors import ConfigurationError
 from idp.jlis import (
     Basic4Consent,
+    BreakerJlisClient,
     HttpJlisClient,
     JlisClient,
     JlisNotFoundError,
@@ -65,8 +66,9 @@ def api_key(settings: Settings) -> str:
 
 
 def build(settings: Settings) -> TrustServices:
-    jlis = HttpJlisClient(settings.jlis.url, api_key(settings),
-                          timeout_seconds=settings.jlis.timeout_seconds)
+    jlis = BreakerJlisClient.around(HttpJlisClient(
+        settings.jlis.url, api_key(settings), timeout_seconds=settings.jlis.timeout_seconds),
+        settings.jlis)
     clock = SystemClock()
     trust = settings.trust
     # One OCSP source and one CRL source shared by both purposes: the stricter of the two
@@ -134,3 +136,8 @@ class LazyTrust:
     @property
     def links(self) -> JlisLinkAdapter:
         return JlisLinkAdapter(self.get().jlis)
+
+    def jlis_breakers(self) -> dict[str, str]:
+        """Each J-LIS service's breaker state; {} until a card step first needed J-LIS."""
+        jlis = self._services.jlis if self._services is not None else None
+        return jlis.states() if isinstance(jlis, BreakerJlisClient) else {}
