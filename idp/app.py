@@ -42,8 +42,10 @@ def create_app(settings: Settings, *, claims: ClaimsSource | None = None,
     _register_routes(app, services)
 
     @app.get("/healthz")
-    def healthz() -> tuple[dict[str, str], int]:
-        return {"status": "ok"}, 200
+    def healthz() -> tuple[dict[str, object], int]:
+        # "ok" while this process serves; J-LIS breakers are reported, not judged: passkeys and
+        # tokens work without J-LIS (docs/operations.md, "J-LIS outages").
+        return {"status": "ok", "jlis": services.trust.jlis_breakers()}, 200
 
     proxies = settings.server.trusted_proxies
     if proxies:  # outermost, so the token endpoint in front of Flask sees the same address

@@ -11,9 +11,10 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Dialect, Engine, ExceptionContext
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import PoolProxiedConnection
 
 from idp.errors import DatabaseUnavailableError, IdpError, UnstorableValueError
 
@@ -53,10 +54,42 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # ~20% of a passkey login's time in process (docs/benchmarks.md, "Passkey login"). Instead
     # disconnects are handled optimistically (SQLAlchemy "Dealing with Disconnects"): a statement
     # that meets a dead connection fails its request once, and SQLAlchemy then invalidates every
-    # pooled connection of that worker, so the next requests reconnect. Connections are also
-    # replaced after half an hour, before an idle-connection timeout on the way can cut them.
+    # pooled connection of that worker, so the next requests reconnect (a request that finds
+    # the server refusing connections, e.g. restarting, is answered the same: 503). Connections
+    # are also replaced after half an hour, before an idle-connection timeout on the way can cut
+    # them.
     kwargs.setdefault("pool_recycle", 1800)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    event.listen(engine, "handle_error", _connect_failure_is_disconnect)
+    return engine
+
+
+def _cannot_connect(dialect: Dialect, error: BaseException) -> bool:
+    """A server that refuses or drops new connections: down, restarting ("the database system is
+    starting up", "shutting down"), or out of connection slots. SQLAlchemy's psycopg dialect
+    recognises only connections that broke in use, so a request arriving while PostgreSQL
+    restarts would otherwise end in a 500 (tests/integration/test_db_restart.py)."""
+    return dialect.name != "sqlite" and isinstance(error, dialect.loaded_dbapi.OperationalError)
+
+
+def _connect_failure_is_disconnect(context: ExceptionContext) -> None:
+    """``handle_error``: a failure to connect (no connection yet) is answered as a lost one."""
+    if context.connection is None and _cannot_connect(context.dialect,
+                                                      context.original_exception):
+        context.is_disconnect = True
+
+
+def raw_connection(engine: Engine) -> PoolProxiedConnection:
+    """A pooled DBAPI connection. ``engine.raw_connection()`` lets a failure to connect escape
+    as the driver's own exception; here it is raised as ``engine.connect()`` raises it: a
+    DBAPIError, marked ``connection_invalidated`` when the server cannot be reached (503 "try
+    again", see refusal_for)."""
+    try:
+        return engine.raw_connection()
+    except engine.dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(
+            None, None, error, engine.dialect.loaded_dbapi.Error,
+            connection_invalidated=_cannot_connect(engine.dialect, error)) from error
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -99,13 +132,16 @@ def refusal_for(error: DBAPIError) -> IdpError | None:
 
     A value from the request the database refuses (a NUL character on PostgreSQL) is a 400. A
     dead connection (the pool has no pre-ping, see make_engine) was rolled back and the pool
-    renewed: 503, try again. Logged here, once, for the Flask app and the token endpoint.
+    renewed, and a server that cannot be reached (restarting) may be back in a moment: 503, try
+    again. Logged here, once, for the Flask app and the token endpoint.
     """
     if isinstance(error, DataError):
         log.warning("refused a value the database cannot take: %s", type(error.orig).__name__)
         return UnstorableValueError()
     if error.connection_invalidated:
-        log.warning("database connection lost; the pool reconnects")
+        cause = (str(error.orig).strip().splitlines() or [type(error.orig).__name__])[0]
+        log.warning("database connection lost or refused (%s); answered 503, the pool "
+                    "reconnects", cause)
         return DatabaseUnavailableError()
     return None
 

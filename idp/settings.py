@@ -41,6 +41,17 @@ class JlisSettings(_Section):
         None, description="File holding the API key; read when `api_key` is unset."
     )
     timeout_seconds: float = Field(5.0, description="Timeout of one J-LIS HTTP call.")
+    breaker_failure_threshold: int = Field(
+        3, ge=1, description="Failures in a row (timeouts, refused connections, 5xx; not 4xx "
+        "answers such as not found) after which a J-LIS service's calls fail at once without "
+        "asking J-LIS. One breaker per service (OCSP, CRL, serial links, 4 info, age, metering) "
+        "and per worker process; their states are in `GET /healthz`."
+    )
+    breaker_reset_seconds: float = Field(
+        30.0, gt=0, description="How long an open J-LIS breaker fails calls at once; then the "
+        "next call goes through as the only trial: an answer closes the breaker, a failure opens "
+        "it again."
+    )
 
 
 class SimSettings(_Section):

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from idp.jlis import (
     Basic4Consent,
+    BreakerJlisClient,
     HttpJlisClient,
     JlisClient,
     JlisNotFoundError,
@@ -53,8 +54,9 @@ class TrustServices:
 
 
 def build(settings: Settings) -> TrustServices:
-    jlis = HttpJlisClient.from_settings(
-        settings.jlis, default_key_file=settings.var_dir / "secrets" / "jlis-api-key")
+    jlis = BreakerJlisClient.around(HttpJlisClient.from_settings(
+        settings.jlis, default_key_file=settings.var_dir / "secrets" / "jlis-api-key"),
+        settings.jlis)
     clock = SystemClock()
     policies = {Purpose.SIGN: settings.trust.sign, Purpose.AUTH: settings.trust.auth}
     # Sources per purpose, each with its purpose's limits; the CRL ones share one index cache.
@@ -121,3 +123,8 @@ class LazyTrust:
     @property
     def links(self) -> JlisLinkAdapter:
         return JlisLinkAdapter(self.get().jlis)
+
+    def jlis_breakers(self) -> dict[str, str]:
+        """Each J-LIS service's breaker state; {} until a card step first needed J-LIS."""
+        jlis = self._services.jlis if self._services is not None else None
+        return jlis.states() if isinstance(jlis, BreakerJlisClient) else {}

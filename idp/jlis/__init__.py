@@ -1,5 +1,6 @@
 """The client of J-LIS's verifier services (CRL, OCSP, serial links, 4-info provision, age)."""
 
+from idp.jlis.breaker import BreakerJlisClient, BreakerState, CircuitBreaker
 from idp.jlis.errors import (
     JlisError,
     JlisNotFoundError,
@@ -20,7 +21,8 @@ from idp.jlis.values import (
 )
 
 __all__ = [
-    "AgeAnswer", "Basic4Answer", "Basic4Consent", "CaInfo", "HttpJlisClient", "JlisClient",
+    "AgeAnswer", "Basic4Answer", "Basic4Consent", "BreakerJlisClient", "BreakerState", "CaInfo",
+    "CircuitBreaker", "HttpJlisClient", "JlisClient",
     "JlisError", "JlisNotFoundError", "JlisProtocolError", "JlisRefusedError",
     "JlisUnavailableError", "Metering", "PairLink", "PreviousSerials",
 ]

@@ -21,6 +21,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
 
+from idp import db
+
 Processor = Callable[[Any], Any] | None
 
 
@@ -86,7 +88,7 @@ class Transaction:
 def transaction(engine: Engine) -> Iterator[Transaction]:
     """Commit when the block ends normally, roll back on any error; the connection goes back to
     the pool either way."""
-    connection = engine.raw_connection()
+    connection = db.raw_connection(engine)
     try:
         cursor = connection.cursor()
         try:
@@ -146,7 +148,7 @@ def write_one(engine: Engine, statement: Prepared, values: Mapping[str, Any]) ->
 
 def _single_statement(engine: Engine, statement: Prepared, values: Mapping[str, Any],
                       commit: bool = False) -> tuple[Any, ...] | None:
-    connection = engine.raw_connection()
+    connection = db.raw_connection(engine)
     dialect, dbapi_connection = engine.dialect, connection.dbapi_connection
     switch = dialect.name != "sqlite" and dbapi_connection is not None
     try:

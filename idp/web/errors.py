@@ -48,7 +48,7 @@ class Refusal:
 
 def refusal(error: IdpError, language: str) -> Refusal:
     """How the IdP answers ``error`` to a person or client speaking ``language``."""
-    if error.status >= 500:
+    if error.status == 500:  # a 503 (database, J-LIS) is logged where it is found, as a warning
         log.error("refused with a server error: %s", error.code)
     headers = list(NO_STORE)
     if isinstance(error, InvalidClientError):

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from idp import db
 from idp.app import create_app, services_of
 from idp.settings import Settings
-from tests.support.postgres import Cluster, drop_connections
+from tests.support.postgres import Cluster, drop_connections, free_port
 
 pytestmark = pytest.mark.postgres
 
@@ -57,5 +57,24 @@ def test_the_request_that_meets_a_dropped_connection_gets_503_try_again_not_500(
         assert failed.get_json()["error"] == "temporarily_unavailable"
         assert "もう一度" in failed.get_json()["error_description"]  # Japanese by default
         assert client.get("/interaction/nope", headers=unknown).status_code == 404
+    finally:
+        services_of(app).engine.dispose()
+
+
+def test_while_the_server_refuses_connections_flask_and_the_token_endpoint_answer_503(
+        tmp_path: Path) -> None:
+    """No connection can be had at all (the server is down or restarting): the Flask app's ORM
+    path and the token endpoint's raw connections both answer 503 "try again", not 500."""
+    url = f"postgresql+psycopg://idp@127.0.0.1:{free_port()}/idp"  # nobody listens there
+    app = create_app(Settings(var_dir=tmp_path / "var", database_url=url))
+    client = app.test_client()
+    try:
+        page = client.get("/interaction/nope", headers={"Accept": "application/json"})
+        token = client.post("/token", data={"grant_type": "authorization_code", "code": "c"},
+                            auth=("client", "secret"))
+        for answer in (page, token):
+            assert answer.status_code == 503, answer.get_data(as_text=True)
+            assert answer.headers["Retry-After"] == "1"
+            assert answer.get_json()["error"] == "temporarily_unavailable"
     finally:
         services_of(app).engine.dispose()

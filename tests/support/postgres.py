@@ -42,6 +42,15 @@ def free_port() -> int:
 class Cluster:
     port: int
     user: str
+    data: Path | None = None  # the data directory, for pg_ctl
+    run_user: str | None = None  # the system user the server runs as (postgres under root)
+
+    def restart(self) -> None:
+        """``pg_ctl restart -m fast``, as an operator restarts the server: open connections are
+        ended (transactions in flight roll back), then it starts again on the same port."""
+        assert self.data is not None, "not a throwaway cluster"
+        _run_as(self.run_user, [pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-l",
+                                str(self.data.parent / "log"), "-w", "restart"])
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
@@ -85,7 +94,7 @@ def throwaway_cluster(*, durable: bool = False) -> Iterator[Cluster]:
     _run_as(run_user, [pg_bin("pg_ctl"), "-D", str(data), "-o", options, "-l",
                        str(base / "log"), "-w", "start"])
     try:
-        yield Cluster(port=port, user=db_user)
+        yield Cluster(port=port, user=db_user, data=data, run_user=run_user)
     finally:
         _run_as(run_user, [pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"])
         shutil.rmtree(base, ignore_errors=True)
