@@ -9,6 +9,7 @@ named by ``--config`` / ``IDP_CONFIG``), environment variables ``IDP_*`` (nested
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -255,7 +256,8 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config_file = Path(os.environ.get("IDP_CONFIG", DEFAULT_CONFIG_FILE))
+        config_file = _CONFIG_FILE.get() or Path(os.environ.get("IDP_CONFIG",
+                                                                 DEFAULT_CONFIG_FILE))
         toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file)
         return (init_settings, env_settings, toml)
 
@@ -281,16 +283,15 @@ class Settings(BaseSettings):
         return self.var_dir / "keys"
 
 
+# The settings file of one load_settings call (a context variable, so no thread or other call
+# sees it, and the process environment is left alone).
+_CONFIG_FILE: ContextVar[Path | None] = ContextVar("idp_config_file", default=None)
+
+
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
     """Build the settings; ``config_file`` replaces ``config/idp.toml`` for this call."""
-    if config_file is None:
-        return Settings(**overrides)
-    previous = os.environ.get("IDP_CONFIG")
-    os.environ["IDP_CONFIG"] = str(config_file)
+    token = _CONFIG_FILE.set(config_file)
     try:
         return Settings(**overrides)
     finally:
-        if previous is None:
-            del os.environ["IDP_CONFIG"]
-        else:
-            os.environ["IDP_CONFIG"] = previous
+        _CONFIG_FILE.reset(token)

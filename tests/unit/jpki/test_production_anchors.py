@@ -23,8 +23,10 @@ def test_both_generations_of_each_purpose_load_with_one_dn_and_two_keys() -> Non
 
 
 def test_the_real_cas_are_self_signed_roots() -> None:
-    for anchor in load_anchors(PRODUCTION).anchors:
-        anchor.certificate.verify_directly_issued_by(anchor.certificate)
+    anchors = load_anchors(PRODUCTION).anchors
+    assert len(anchors) == 4  # two generations for each of the two purposes
+    for anchor in anchors:
+        anchor.certificate.verify_directly_issued_by(anchor.certificate)  # raises if not
 
 
 def test_a_missing_anchor_directory_trusts_nothing(tmp_path: Path) -> None:
