@@ -12,6 +12,7 @@ The browser's side (creating requests, following and continuing them) is ``card_
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
@@ -47,7 +48,10 @@ def request_links(request_id: str) -> dict[str, Any]:
 
 
 def blueprint(interactions: Interactions, sessions: sessionmaker[Session], answers: CardAnswers,
-              checker: AnchorChecker, issuer: str, throttle: FailureThrottle) -> Blueprint:
+              checker: AnchorChecker, issuer: str, throttle: FailureThrottle,
+              accepted: Callable[[str], None]) -> Blueprint:
+    """``accepted(request_id)`` runs once an answer is accepted: what it finishes for the browser
+    (card_routes)."""
     bp = Blueprint("card_app", __name__)
 
     @bp.get("/card-requests/<request_id>")
@@ -74,6 +78,7 @@ def blueprint(interactions: Interactions, sessions: sessionmaker[Session], answe
         except CertificateRevokedError as revoked:
             _record_revoked_card(sessions, checker, json_or_none(), revoked)
             raise
+        accepted(request_id)
         return jsonify({"status": "accepted"})
 
     return bp

@@ -5,6 +5,11 @@
 - the card app's side, ``GET|POST /card-requests/{id}``, is ``card_app_routes``;
 - ``GET /interaction/{uid}/status`` and ``POST /interaction/{uid}/card/continue`` (browser):
   only the browser holding the binding cookie of the request learns its outcome and continues.
+
+The status offers only what works next: ``continue`` after a card login or an onboarding (it
+starts the login session), the interaction page (``redirect_to``) after a re-issue or a
+consented 4-info refresh (the accepted answer re-anchored the private ID and raised the session
+that asked for it: the step is done), and nothing once the interaction is over (404).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from idp import db as dbm
 from idp import i18n
 from idp.accounts import card_requests
 from idp.accounts import sessions as login_sessions
-from idp.accounts.anchor_check import AnchorChecker, CertAnswer
+from idp.accounts.anchor_check import AnchorCheck, AnchorChecker, CertAnswer
 from idp.accounts.anchor_policy import AnchorState, CertStatus
 from idp.accounts.card_answers import CardAnswers, default_steps
 from idp.accounts.card_requests import BROWSER_COOKIE
@@ -33,7 +38,7 @@ from idp.accounts.errors import (
     WrongBrowserError,
 )
 from idp.accounts.terms import Agreement
-from idp.assurance.levels import IAL1_AAL2, IAL2_AAL2
+from idp.assurance.levels import IAL1_AAL2, IAL2_AAL2, AcrLevel
 from idp.login import terms_routes
 from idp.login.actions import Action, ActionsHook, post
 from idp.login.card_app_routes import blueprint as card_app_blueprint
@@ -43,6 +48,8 @@ from idp.login.ports import Interactions
 from idp.settings import Settings
 
 CARD_AMR = ["hwk", "pin", "mfa"]  # docs/assurance.md: the card with its PIN
+# Purposes whose accepted answer finishes the step by itself (_raise_session): no ``continue``.
+FINISHED_BY_ANSWER = frozenset({"reissue", "consent"})
 
 
 @dataclass(frozen=True)
@@ -99,14 +106,13 @@ def _blueprint(flow: CardFlow) -> Blueprint:
                     consent_text: str | None = None,
                     terms: Agreement | None = None) -> ResponseReturnValue:
         ix.state(uid, session_id())  # the interaction exists and is open
-        private_id = None
-        if needs_session:
-            private_id = _session_private_id(flow, session_id())
+        active = _signed_in(flow, session_id()) if needs_session else None
         browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(24)
         with dbm.transaction(flow.sessions) as db:
             row = card_requests.create(db, uid=uid, browser=browser, purpose=purpose,
-                                       private_id=private_id, consent_text=consent_text,
-                                       terms=terms)
+                                       private_id=active.private_id if active else None,
+                                       session_id=active.id if active else None,
+                                       consent_text=consent_text, terms=terms)
             request_id = row.id
         response = jsonify(request_links(request_id))
         response.set_cookie(BROWSER_COOKIE, browser, httponly=True, samesite="Lax",
@@ -144,6 +150,7 @@ def _blueprint(flow: CardFlow) -> Blueprint:
 
     @bp.get("/interaction/<uid>/status")
     def status(uid: str) -> ResponseReturnValue:
+        ix.csrf_token(uid)  # the interaction is still open, else 404: nothing is left to do
         with flow.sessions() as db:
             row = _bound_request(db, uid)
             body: dict[str, Any] = {"request_id": row.id, "purpose": row.purpose,
@@ -153,6 +160,8 @@ def _blueprint(flow: CardFlow) -> Blueprint:
                 key = f"error.{code}"
                 body.update(error=code, error_description=i18n.translate(language(), key)
                             if key in i18n.catalogue("ja") else row.error_description)
+            elif row.outcome == "accepted" and row.purpose in FINISHED_BY_ANSWER:
+                body["redirect_to"] = url_for("login.show", uid=uid, _external=True)
             elif row.outcome == "accepted" and not row.continued:
                 body["actions"] = {"continue": post(url_for("card.proceed", uid=uid))}
         return jsonify(body)
@@ -167,10 +176,7 @@ def _blueprint(flow: CardFlow) -> Blueprint:
         with dbm.transaction(flow.sessions) as db:
             if not private_id or not card_requests.mark_continued(db, request_id):
                 raise NotAnsweredError()
-        check = flow.checker.check(private_id, auth=CertAnswer(CertStatus.GOOD)
-                                   if purpose == "login" else None)
-        _refuse_inactive(check.state)
-        acr = IAL2_AAL2 if check.state is AnchorState.CURRENT else IAL1_AAL2
+        check, acr = _card_level(flow, private_id, purpose)
         with dbm.transaction(flow.sessions) as db:
             active = login_sessions.start(db, private_id=private_id, acr=acr.value,
                                           amr=list(CARD_AMR), lifetime=flow.session_lifetime)
@@ -194,12 +200,35 @@ def _bound_request(db: Session, uid: str) -> Any:
     return row
 
 
-def _session_private_id(flow: CardFlow, session_id: str | None) -> str:
+def _signed_in(flow: CardFlow, session_id: str | None) -> login_sessions.ActiveSession:
     with flow.sessions() as db:
         active = login_sessions.load(db, session_id)
     if active is None:
         raise NotSignedInError()
-    return active.private_id
+    return active
+
+
+def _card_level(flow: CardFlow, private_id: str, purpose: str) -> tuple[AnchorCheck, AcrLevel]:
+    """The anchor re-checked now and the level a card authentication earns with it."""
+    check = flow.checker.check(private_id, auth=CertAnswer(CertStatus.GOOD)
+                               if purpose == "login" else None)
+    _refuse_inactive(check.state)
+    return check, IAL2_AAL2 if check.state is AnchorState.CURRENT else IAL1_AAL2
+
+
+def _raise_session(flow: CardFlow, request_id: str) -> None:
+    """After an accepted re-issue or 4-info refresh, the session that asked for it is
+    authenticated by the card at the new anchor's level, as a card login would be: the step is
+    done whether the browser then polls the status or looks at the interaction itself."""
+    with flow.sessions() as db:
+        row = card_requests.load(db, request_id)
+        purpose, private_id, session_id = row.purpose, row.private_id, row.session_id
+    if purpose not in FINISHED_BY_ANSWER or private_id is None or session_id is None:
+        return
+    _check, acr = _card_level(flow, private_id, purpose)
+    with dbm.transaction(flow.sessions) as db:
+        login_sessions.reauthenticate(db, session_id, private_id=private_id, acr=acr.value,
+                                      amr=list(CARD_AMR), lifetime=flow.session_lifetime)
 
 
 def _refuse_inactive(state: AnchorState) -> None:
@@ -218,9 +247,10 @@ def setup(app: Flask, settings: Settings, interactions: Interactions,
     app.extensions["idp.trust"] = trust
     app.extensions["idp.anchor_checker"] = checker
     answers = CardAnswers(factory, trust, default_steps(trust))
+    flow = CardFlow(interactions, factory, answers, checker, cookie_secret, settings.oidc.issuer,
+                    settings.oidc.session_lifetime_seconds, settings.default_language)
     app.register_blueprint(card_app_blueprint(interactions, factory, answers, checker,
                                               settings.oidc.issuer,
-                                              app.extensions["idp.throttles"]["card_answer"]))
-    return install(app, CardFlow(interactions, factory, answers, checker, cookie_secret,
-                                 settings.oidc.issuer, settings.oidc.session_lifetime_seconds,
-                                 settings.default_language))
+                                              app.extensions["idp.throttles"]["card_answer"],
+                                              lambda request_id: _raise_session(flow, request_id)))
+    return install(app, flow)
