@@ -177,9 +177,8 @@ def _blueprint(flow: CardFlow) -> Blueprint:
             if not private_id or not card_requests.mark_continued(db, request_id):
                 raise NotAnsweredError()
         check, acr = _card_level(flow, private_id, purpose)
-        with dbm.transaction(flow.sessions) as db:
-            active = login_sessions.start(db, private_id=private_id, acr=acr.value,
-                                          amr=list(CARD_AMR), lifetime=flow.session_lifetime)
+        active, _ = ix.log_in(uid, private_id=private_id, acr=acr.value, amr=list(CARD_AMR),
+                              continue_if_done=False)
         response = jsonify({"redirect_to": url_for("login.show", uid=uid, _external=True),
                             "anchor": {"state": check.state.value, "reason": check.reason,
                                        "next_step": check.next_step}})
