@@ -20,7 +20,8 @@ class Interactions(Protocol):
 
     def log_in(self, uid: str, *, private_id: str, acr: str, amr: list[str],
                continue_if_done: bool) -> tuple[ActiveSession, str | None]:
-        """Start the session a sign-in earned; with ``continue_if_done``, also the relying
+        """Start the session a sign-in earned, recorded as the interaction's own login (the one
+        that satisfies its prompt=login and max_age); with ``continue_if_done``, also the relying
         party's URL with the code when nothing is left to ask (else None), in one unit of work."""
         ...
 
