@@ -64,7 +64,8 @@ def _register_routes(app: Flask, services: Services) -> None:
                                 services.throttles.passkey, services.sessions)
     for blueprint in (
             card_app.blueprint(provider, services.card_answers, services.anchors,
-                               services.oidc.issuer, services.throttles.card_answer),
+                               services.oidc.issuer, services.throttles.card_answer,
+                               sign_ins.after_answer),
             card.blueprint(provider, sign_ins),
             terms.blueprint(provider),
             passkeys.blueprint(flow),

@@ -37,15 +37,17 @@ def browser_hash(cookie_value: str) -> str:
 
 
 def create(db: Session, *, uid: str, browser: str, purpose: str, private_id: str | None = None,
-           consent_text: str | None = None, terms: Agreement | None = None,
-           now: datetime | None = None) -> CardRequestRow:
-    """A new request; ``terms`` is what the browser agreed to before an onboarding."""
+           session_id: str | None = None, consent_text: str | None = None,
+           terms: Agreement | None = None, now: datetime | None = None) -> CardRequestRow:
+    """A new request; ``session_id`` is the login session asking (re-issue, refresh), ``terms``
+    what the browser agreed to before an onboarding."""
     now = now or datetime.now(UTC)
     row = CardRequestRow(id=secrets.token_urlsafe(18), interaction_uid=uid,
                          browser_hash=browser_hash(browser), purpose=purpose,
                          certificate_purpose=CERTIFICATE_FOR[purpose],
                          nonce=secrets.token_urlsafe(24), consent_text=consent_text,
-                         private_id=private_id, created_at=now, expires_at=now + LIFETIME,
+                         private_id=private_id, session_id=session_id, created_at=now,
+                         expires_at=now + LIFETIME,
                          continued=False, terms_version=terms.version if terms else None,
                          terms_agreed_at=terms.agreed_at if terms else None)
     db.add(row)

@@ -1,9 +1,13 @@
 """The browser's side of a card request: open one, follow it, and continue into a session.
 
 The card app answers a request on its own channel (``card_answers``); the browser that opened
-it learns the outcome (``latest``) and, after a card login or an onboarding, continues once into
-a login session (``finish``) at the level the evidence earns (``idp.assurance.evidence``). Each
-method is one short unit of work; none is held across the anchor re-check's J-LIS calls.
+it learns the outcome (``latest``). After a card login or an onboarding it continues once
+(``finish``: the anchor re-checked and the level the evidence earns, ``idp.assurance.evidence``;
+the provider then starts the interaction's login session). A re-issue or a consented 4-info
+refresh needs no ``continue``: once its answer is accepted, the login session that asked for it
+is authenticated again by the card at the new anchor's level (``after_answer``), so the step is
+done whether the browser then polls the status or looks at the interaction itself. Each method
+is one short unit of work; none is held across the anchor re-check's J-LIS calls.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from idp.accounts.anchor_check import AnchorCheck, AnchorChecker, CertAnswer
 from idp.accounts.card_answers import checked_status
 from idp.accounts.errors import NotAnsweredError
 from idp.accounts.terms import Agreement
-from idp.assurance.evidence import Evidence, Method, level_for
+from idp.assurance.evidence import Evidence, Level, Method, level_for
 from idp.errors import WrongBrowserError
 
 
@@ -38,8 +42,15 @@ class RequestStatus:
 
 @dataclass(frozen=True)
 class CardSignIn:
-    session: login_sessions.ActiveSession
+    """A card authentication continued: whose, what the anchor re-check found, what it earns."""
+
+    private_id: str
     check: AnchorCheck
+    level: Level
+
+
+# Purposes whose accepted answer finishes the step by itself (``after_answer``): no continue.
+FINISHED_BY_ANSWER = frozenset({"reissue", "consent"})
 
 
 class CardSignIns:
@@ -49,13 +60,17 @@ class CardSignIns:
         self._checker = checker
         self._lifetime = session_lifetime
 
-    def open(self, *, uid: str, browser: str, purpose: str, private_id: str | None = None,
-             consent_text: str | None = None, terms: Agreement | None = None) -> str:
-        """A new card request of interaction ``uid`` bound to ``browser``; its id."""
+    def open(self, *, uid: str, browser: str, purpose: str,
+             asking: login_sessions.ActiveSession | None = None, consent_text: str | None = None,
+             terms: Agreement | None = None) -> str:
+        """A new card request of interaction ``uid`` bound to ``browser``; its id. ``asking``:
+        the login session a re-issue or refresh is for."""
         with dbm.transaction(self._sessions) as db:
-            return card_requests.create(db, uid=uid, browser=browser, purpose=purpose,
-                                        private_id=private_id, consent_text=consent_text,
-                                        terms=terms).id
+            return card_requests.create(
+                db, uid=uid, browser=browser, purpose=purpose,
+                private_id=asking.private_id if asking else None,
+                session_id=asking.id if asking else None, consent_text=consent_text,
+                terms=terms).id
 
     def latest(self, uid: str, browser: str | None) -> RequestStatus:
         """The browser's latest request of ``uid``; another browser gets none (refused)."""
@@ -65,7 +80,7 @@ class CardSignIns:
                                  row.error_code, row.error_description)
 
     def finish(self, uid: str, browser: str | None) -> CardSignIn:
-        """Continue the accepted request once: re-check the anchor and start the session."""
+        """Continue the accepted request once: the anchor re-checked, the level it earns."""
         with self._sessions() as db:
             row = _bound(db, uid, browser)
             request_id, purpose, result = row.id, row.purpose, dict(row.result or {})
@@ -73,13 +88,28 @@ class CardSignIns:
         with dbm.transaction(self._sessions) as db:
             if not private_id or not card_requests.mark_continued(db, request_id):
                 raise NotAnsweredError()
-        check = self._checker.check(private_id, auth=_auth_answer(purpose, result))
-        check.refuse_inactive()
-        level = level_for(Evidence(check.proofing, Method.CARD))
+        check, level = self._card_level(private_id, _auth_answer(purpose, result))
+        return CardSignIn(private_id, check, level)
+
+    def after_answer(self, request_id: str) -> None:
+        """After an accepted re-issue or 4-info refresh, the session that asked for it is
+        authenticated by the card at the new anchor's level, as a card login would be."""
+        with self._sessions() as db:
+            row = card_requests.load(db, request_id)
+            purpose, private_id, session_id = row.purpose, row.private_id, row.session_id
+        if purpose not in FINISHED_BY_ANSWER or private_id is None or session_id is None:
+            return
+        _check, level = self._card_level(private_id, None)
         with dbm.transaction(self._sessions) as db:
-            active = login_sessions.start(db, private_id=private_id, acr=level.acr.value,
-                                          amr=list(level.amr), lifetime=self._lifetime)
-        return CardSignIn(active, check)
+            login_sessions.reauthenticate(db, session_id, private_id=private_id,
+                                          acr=level.acr.value, amr=list(level.amr),
+                                          lifetime=self._lifetime)
+
+    def _card_level(self, private_id: str, auth: CertAnswer | None) -> tuple[AnchorCheck, Level]:
+        """The anchor re-checked now and the level a card authentication earns with it."""
+        check = self._checker.check(private_id, auth=auth)
+        check.refuse_inactive()
+        return check, level_for(Evidence(check.proofing, Method.CARD))
 
 
 def _auth_answer(purpose: str, result: dict[str, Any]) -> CertAnswer | None:

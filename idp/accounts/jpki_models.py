@@ -95,6 +95,9 @@ class CardRequestRow(Base):
     terms_agreed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),
                                                              nullable=True)
     private_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # Re-issue and 4-info refresh: the login session that asked, which the accepted answer
+    # raises to the level of the new anchor (no ``continue`` is needed after them).
+    session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -69,6 +69,17 @@ def load(db: Session, session_id: str | None, now: int | None = None) -> ActiveS
     return _active(row)
 
 
+def reauthenticate(db: Session, session_id: str, *, private_id: str, acr: str, amr: list[str],
+                   lifetime: int, now: int | None = None) -> None:
+    """The live session ``session_id`` of ``private_id`` authenticated again now, by ``amr`` at
+    ``acr`` (a card signature asked from it); an ended or expired session stays as it is."""
+    now = int(time.time()) if now is None else now
+    db.execute(update(LoginSession).where(
+        LoginSession.id == session_id, LoginSession.private_id == private_id,
+        LoginSession.ended_at.is_(None), LoginSession.expires_at > now)
+        .values(auth_time=now, acr=acr, amr=amr, expires_at=now + lifetime))
+
+
 def end(db: Session, session_id: str) -> None:
     db.execute(update(LoginSession).where(LoginSession.id == session_id)
                .values(ended_at=int(time.time())))

@@ -8,10 +8,13 @@ rule of OpenID Connect Core §3.1.2.1 (prompt, max_age, acr) or of our consent m
 are stable strings shown in the interaction JSON.
 
 A login made during the interaction satisfies ``prompt=login`` and ``max_age`` (even
-``max_age=0``): otherwise the person would be asked to log in again and again. Requested
-``acr_values`` are voluntary unless the ``claims`` parameter marks ``acr`` essential (§5.5.1.1):
-a voluntary level the session does not reach is not a reason to stop; the code carries the
-session's own ``acr`` and the relying party decides.
+``max_age=0``): otherwise the person would be asked to log in again and again. It is told by
+identity, not by time (``SessionFacts.logged_in_here``: the session is the one the interaction's
+own login made): ``auth_time`` counts whole seconds, and a login in the same second just before
+the request must not pass for one made after it. Requested ``acr_values`` are voluntary
+unless the ``claims`` parameter marks ``acr`` essential (§5.5.1.1): a voluntary level the
+session does not reach is not a reason to stop; the code carries the session's own ``acr`` and
+the relying party decides.
 """
 
 from __future__ import annotations
@@ -29,13 +32,13 @@ class Requirements:
     acr_values: tuple[str, ...] = ()
     acr_essential: bool = False
     claims: frozenset[str] = frozenset()
-    started_at: int = 0  # when the interaction began: prompt=login needs a login after it
 
 
 @dataclass(frozen=True)
 class SessionFacts:
     authenticated: bool = False
     auth_time: int = 0
+    logged_in_here: bool = False  # the session is the login made during this interaction
     acr: str | None = None
     consented_claims: frozenset[str] = frozenset()
     consented_at: int | None = None  # None: no consent recorded for this relying party
@@ -60,20 +63,23 @@ LOGIN_CHECKS: tuple[Check, ...] = (
     Check("no_session", "No one is logged in on this browser.",
           lambda r, s: not s.authenticated),
     Check("login_prompt", "The relying party asked for a fresh login (prompt=login).",
-          lambda r, s: "login" in r.prompt and s.auth_time < r.started_at),
-    Check("max_age", "The last login is older than the relying party's max_age.",
-          lambda r, s: r.max_age is not None and s.now - s.auth_time > r.max_age
-          and not _logged_in_here(r, s)),
+          lambda r, s: "login" in r.prompt and not s.logged_in_here),
+    Check("max_age", "The last login is older than the relying party's max_age (0: a login "
+          "during this request, as prompt=login).",
+          lambda r, s: r.max_age is not None and _older_than(r.max_age, s)
+          and not s.logged_in_here),
     Check("acr_not_met", "The session's assurance level is below the essential one requested; "
           "a fresh login checks the anchor again.",
-          lambda r, s: _essential_acr_unmet(r, s) and not _logged_in_here(r, s)),
+          lambda r, s: _essential_acr_unmet(r, s) and not s.logged_in_here),
 )
 
 UNMET = Prompt("unmet", ("acr_not_met",))  # essential acr still below after a login here
 
 
-def _logged_in_here(r: Requirements, s: SessionFacts) -> bool:
-    return s.auth_time >= r.started_at
+def _older_than(max_age: int, s: SessionFacts) -> bool:
+    """OIDC Core §3.1.2.1: ``max_age=0`` is equivalent to ``prompt=login`` — in whole seconds a
+    login earlier in the same second would look 0 seconds old."""
+    return max_age == 0 or s.now - s.auth_time > max_age
 
 
 def _essential_acr_unmet(r: Requirements, s: SessionFacts) -> bool:

@@ -78,10 +78,11 @@ class Provider:
                 return error_url(redirect_uri, ctx.issuer, params.get("state"), error)
 
     def _decide(self, db: Session, request: AuthorizationRequest, session_id: str | None, *,
-                started_at: int, uid: str | None, consented: bool = False) -> str:
+                started_at: int, uid: str | None, made_here: str | None = None,
+                consented: bool = False) -> str:
         session = self._session(db, session_id)
         record = self._consent(db, request, session)
-        prompt = self._prompt(request, session, record, started_at, consented)
+        prompt = self._prompt(request, session, record, made_here, consented)
         if prompt is None and session is not None:
             if uid is not None:
                 self._finish(db, uid)
@@ -113,14 +114,17 @@ class Provider:
 
     @staticmethod
     def _prompt(request: AuthorizationRequest, session: ActiveSession | None,
-                record: consents.ConsentRecord | None, started_at: int,
+                record: consents.ConsentRecord | None, made_here: str | None,
                 consented: bool = False) -> Prompt | None:
+        """``made_here``: the login session the interaction's own login made (None before one,
+        and at /authorize): only that one is a login made after the request."""
         requirements = Requirements(
             prompt=request.prompt, max_age=request.max_age, acr_values=request.acr_values,
             acr_essential=request.acr_essential,
-            claims=consentable(request.scope, request.claims), started_at=started_at)
+            claims=consentable(request.scope, request.claims))
         facts = SessionFacts(
             authenticated=session is not None, auth_time=session.auth_time if session else 0,
+            logged_in_here=session is not None and session.id == made_here,
             acr=session.acr if session else None,
             consented_claims=record.decided if record else frozenset(),
             consented_at=record.given_at if record else None,
@@ -168,7 +172,7 @@ class Provider:
             client = self.ctx.clients.get(db, row.client_id)
             session = self._session(db, session_id)
             prompt = self._prompt(request, session, self._consent(db, request, session),
-                                  row.started_at)
+                                  row.login_session_id)
             anchor = anchor_summary(db, session.private_id) if session else None
             account = None if session is None else {
                 "state": "active", "acr": session.acr, "auth_time": session.auth_time,
@@ -196,15 +200,19 @@ class Provider:
         (a login method) sets ``continue_if_done`` only when no optional step can follow.
         """
         with self.ctx.sessions() as db, db.begin():
-            row, request = self._interaction(db, uid)
+            _row, request = self._interaction(db, uid)
             started = login_sessions.start(
                 db, private_id=private_id, acr=acr, amr=amr, now=now(),
                 lifetime=self.ctx.settings.session_lifetime_seconds)
+            # The login this interaction made: what satisfies its prompt=login and max_age.
+            db.execute(update(Interaction).where(Interaction.uid == uid)
+                       .values(login_session_id=started.id))
+            self.rows.forget(uid)
             # As for any session a code is issued on: only for an active private ID.
             if not continue_if_done or not _active(db, private_id):
                 return started, None
             record = self._consent(db, request, started)
-            if self._prompt(request, started, record, row.started_at) is not None:
+            if self._prompt(request, started, record, started.id) is not None:
                 return started, None
             self._finish(db, uid)
             return started, self._issue_code(db, request, started, record)
@@ -227,7 +235,7 @@ class Provider:
             if session is None:
                 raise NotLoggedInError()
             prompt = self._prompt(request, session, self._consent(db, request, session),
-                                  row.started_at)
+                                  row.login_session_id)
             if prompt is not None and prompt.name == "login":
                 raise NotLoggedInError("log in again before consenting: "
                                        + ", ".join(prompt.reasons))
@@ -252,7 +260,7 @@ class Provider:
                          consented: bool = False) -> str:
         try:
             return self._decide(db, request, session_id, started_at=row.started_at, uid=row.uid,
-                                consented=consented)
+                                made_here=row.login_session_id, consented=consented)
         except OidcError as error:
             self._finish(db, row.uid)
             return error_url(request.redirect_uri, self.ctx.issuer, request.state, error)

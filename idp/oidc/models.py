@@ -53,6 +53,9 @@ class Interaction(Base):
     # SHA-256 of the idp_browser cookie of the browser the authorize response went to; only
     # that browser may act on the interaction (idp.web.binding).
     browser_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The login session a login made during this interaction started: the one login that
+    # satisfies its prompt=login and max_age (auth_time's whole seconds cannot tell).
+    login_session_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
 class Grant(Base):

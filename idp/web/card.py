@@ -5,6 +5,11 @@
 - the card app's side, ``GET|POST /card-requests/{id}``, is ``idp.web.card_app``;
 - ``GET /interaction/{uid}/status`` and ``POST /interaction/{uid}/card/continue`` (browser):
   only the browser holding the binding cookie of the request learns its outcome and continues.
+
+The status offers only what works next: ``continue`` after a card login or an onboarding (it
+starts the login session), the interaction page (``redirect_to``) after a re-issue or a
+consented 4-info refresh (the accepted answer re-anchored the private ID and raised the session
+that asked for it: the step is done), and nothing once the interaction is over (404).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from flask.typing import ResponseReturnValue
 from idp import i18n
 from idp.accounts.anchor_policy import AnchorState
 from idp.accounts.card_requests import BROWSER_COOKIE
-from idp.accounts.card_sign_in import CardSignIns
+from idp.accounts.card_sign_in import FINISHED_BY_ANSWER, CardSignIns
 from idp.accounts.terms import Agreement
 from idp.oidc.flow import Provider
 from idp.web import request as web
@@ -50,11 +55,10 @@ def blueprint(ix: Provider, sign_ins: CardSignIns) -> Blueprint:
                     consent_text: str | None = None,
                     agreement: Agreement | None = None) -> ResponseReturnValue:
         ix.state(uid, web.session_id())  # the interaction exists and is open
-        private_id = web.signed_in().private_id if needs_session else None
+        asking = web.signed_in() if needs_session else None
         browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(24)
-        request_id = sign_ins.open(uid=uid, browser=browser, purpose=purpose,
-                                   private_id=private_id, consent_text=consent_text,
-                                   terms=agreement)
+        request_id = sign_ins.open(uid=uid, browser=browser, purpose=purpose, asking=asking,
+                                   consent_text=consent_text, terms=agreement)
         response = jsonify(request_links(request_id))
         response.set_cookie(BROWSER_COOKIE, browser, httponly=True, samesite="Lax",
                             secure=request.is_secure)
@@ -91,6 +95,7 @@ def blueprint(ix: Provider, sign_ins: CardSignIns) -> Blueprint:
 
     @bp.get("/interaction/<uid>/status")
     def status(uid: str) -> ResponseReturnValue:
+        ix.csrf_token(uid)  # the interaction is still open, else 404: nothing is left to do
         found = sign_ins.latest(uid, request.cookies.get(BROWSER_COOKIE))
         body: dict[str, Any] = {"request_id": found.request_id, "purpose": found.purpose,
                                 "status": found.outcome or "pending"}
@@ -99,6 +104,8 @@ def blueprint(ix: Provider, sign_ins: CardSignIns) -> Blueprint:
             key = f"error.{code}"
             body.update(error=code, error_description=i18n.translate(web.language(), key)
                         if key in i18n.catalogue("ja") else found.error_description)
+        elif found.outcome == "accepted" and found.purpose in FINISHED_BY_ANSWER:
+            body["redirect_to"] = url_for("login.show", uid=uid, _external=True)
         elif found.outcome == "accepted" and not found.continued:
             body["actions"] = {"continue": post(url_for("card.proceed", uid=uid))}
         return jsonify(body)
@@ -107,11 +114,13 @@ def blueprint(ix: Provider, sign_ins: CardSignIns) -> Blueprint:
     def proceed(uid: str) -> ResponseReturnValue:
         checked_body(ix, uid)
         done = sign_ins.finish(uid, request.cookies.get(BROWSER_COOKIE))
+        active, _ = ix.log_in(uid, private_id=done.private_id, acr=done.level.acr.value,
+                              amr=list(done.level.amr), continue_if_done=False)
         check = done.check
         response = jsonify({"redirect_to": url_for("login.show", uid=uid, _external=True),
                             "anchor": {"state": check.state.value, "reason": check.reason,
                                        "next_step": check.next_step}})
-        web.set_login_cookie(response, done.session.id)
+        web.set_login_cookie(response, active.id)
         return response
 
     return bp

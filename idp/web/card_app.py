@@ -11,6 +11,7 @@ The browser's side (creating requests, following and continuing them) is ``idp.w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
@@ -40,7 +41,10 @@ def request_links(request_id: str) -> dict[str, Any]:
 
 
 def blueprint(interactions: Provider, answers: CardAnswers, checker: AnchorChecker,
-              issuer: str, throttle: FailureThrottle) -> Blueprint:
+              issuer: str, throttle: FailureThrottle,
+              accepted: Callable[[str], None]) -> Blueprint:
+    """``accepted(request_id)`` runs once an answer is accepted: what it finishes for the browser
+    (``CardSignIns.after_answer``)."""
     bp = Blueprint("card_app", __name__)
 
     @bp.get("/card-requests/<request_id>")
@@ -64,6 +68,7 @@ def blueprint(interactions: Provider, answers: CardAnswers, checker: AnchorCheck
         except CertificateRevokedError as revoked:
             checker.record_revoked_card(json_or_none(), revoked)
             raise
+        accepted(request_id)
         return jsonify({"status": "accepted"})
 
     return bp

@@ -34,8 +34,14 @@ async function follow(face, ui) {
   const res = await fetch(`/interaction/${face.uid}/status`,
                           {headers: {"Accept": "application/json"}});
   const status = await res.json();
-  if (!res.ok || status.status === "refused") {
-    say(ui, `${ui.text.refused} ${status.error_description} (${status.error})`, "error");
+  if (!res.ok || status.status === "refused") {  // refused, or the interaction is over (404)
+    const why = `${status.error_description} (${status.error})`;
+    say(ui, status.status === "refused" ? `${ui.text.refused} ${why}` : why, "error");
+    return;
+  }
+  if (status.status === "accepted" && status.redirect_to) {  // the answer finished the step
+    say(ui, ui.text.accepted, "ok");
+    window.location = status.redirect_to;
     return;
   }
   if (status.status === "accepted" && status.actions && status.actions.continue) {

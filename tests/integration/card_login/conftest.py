@@ -103,8 +103,12 @@ class Browser:
         return self.http.get(f"{self.idp.url}/interaction/{self.state['uid']}/status")
 
     def continue_after_card(self) -> dict[str, Any]:
+        """Go on as the status says: ``continue`` (card login, onboarding), or straight to the
+        interaction when the answer itself finished the step (re-issue, 4-info refresh)."""
         status = self.status().json()
         assert status["status"] == "accepted", status
+        if "redirect_to" in status:
+            return self.show(status["redirect_to"])
         response = self.act("continue", state={**self.state, **status})
         assert response.status_code == 200, response.text
         return self.show(response.json()["redirect_to"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from idp.assurance import levels
 from idp.assurance.policy import LOGIN_CHECKS, UNMET, Requirements, SessionFacts, evaluate
 
@@ -22,38 +24,48 @@ def test_everything_satisfied_needs_nothing() -> None:
     assert evaluate(Requirements(claims=frozenset({"name"})), FRESH) is None
 
 
-BEFORE = 1005  # an interaction that started after FRESH's login (auth_time 1000)
+HERE = replace(FRESH, logged_in_here=True)  # FRESH's login was made during the interaction
+SAME_SECOND = replace(FRESH, now=FRESH.auth_time)  # made before it, in the request's second
 
 
 def test_max_age_is_measured_from_auth_time() -> None:
-    assert evaluate(Requirements(max_age=10, started_at=BEFORE), FRESH) is None
-    prompt = evaluate(Requirements(max_age=9, started_at=BEFORE), FRESH)
+    assert evaluate(Requirements(max_age=10), FRESH) is None
+    prompt = evaluate(Requirements(max_age=9), FRESH)
     assert prompt is not None
     assert prompt.reasons == ("max_age",)
 
 
 def test_a_login_during_the_interaction_satisfies_max_age_even_zero() -> None:
-    assert evaluate(Requirements(max_age=0, started_at=1000), FRESH) is None
-    assert evaluate(Requirements(max_age=0, started_at=1001), FRESH) is not None
+    assert evaluate(Requirements(max_age=0), HERE) is None
+    assert evaluate(Requirements(max_age=0), FRESH) is not None
+
+
+def test_prompt_login_and_max_age_zero_want_a_login_here_even_in_the_same_second() -> None:
+    for requirements, reason in ((Requirements(prompt=frozenset({"login"})), "login_prompt"),
+                                 (Requirements(max_age=0), "max_age")):
+        prompt = evaluate(requirements, SAME_SECOND)
+        assert prompt is not None
+        assert prompt.reasons == (reason,)
+        assert evaluate(requirements, replace(SAME_SECOND, logged_in_here=True)) is None
 
 
 def test_a_voluntary_acr_the_session_does_not_reach_asks_for_nothing() -> None:
     low = SessionFacts(authenticated=True, auth_time=1000, acr=IAL1, consented_at=1000, now=1)
-    assert evaluate(Requirements(acr_values=(IAL2,), started_at=BEFORE), low) is None
+    assert evaluate(Requirements(acr_values=(IAL2,)), low) is None
 
 
 def test_a_higher_session_level_satisfies_an_essential_lower_one_and_not_the_reverse() -> None:
     assert evaluate(Requirements(acr_values=(IAL1,), acr_essential=True), FRESH) is None
     low = SessionFacts(authenticated=True, auth_time=1000, acr=IAL1, consented_at=1000, now=1)
-    prompt = evaluate(Requirements(acr_values=(IAL2,), acr_essential=True, started_at=BEFORE),
-                      low)
+    prompt = evaluate(Requirements(acr_values=(IAL2,), acr_essential=True), low)
     assert prompt is not None
     assert (prompt.name, prompt.reasons) == ("login", ("acr_not_met",))
 
 
 def test_an_essential_acr_still_unmet_after_a_login_here_is_unmet_not_another_login() -> None:
-    low = SessionFacts(authenticated=True, auth_time=1000, acr=IAL1, consented_at=1000, now=1)
-    prompt = evaluate(Requirements(acr_values=(IAL2,), acr_essential=True, started_at=1000), low)
+    low = SessionFacts(authenticated=True, auth_time=1000, logged_in_here=True, acr=IAL1,
+                       consented_at=1000, now=1)
+    prompt = evaluate(Requirements(acr_values=(IAL2,), acr_essential=True), low)
     assert prompt is UNMET
 
 

@@ -4,6 +4,7 @@ RFC 9700 MUSTs expect an OP to refuse, each as one test."""
 from __future__ import annotations
 
 import time
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -12,6 +13,7 @@ from joserfc.jwk import ECKey
 from sqlalchemy import update
 
 from idp import db
+from idp.accounts.sessions import COOKIE_NAME, cookie_value
 from idp.app import services_of
 from idp.oidc import flow
 from idp.oidc.models import AuthorizationCode
@@ -24,6 +26,17 @@ def _error_at_rp(location: str) -> dict[str, str]:
     assert params["iss"] == ISSUER
     assert params["state"] == "st-1"
     return params
+
+
+def _log_in_here(rp: Rp, location: str, private_id: str,
+                 acr: str = "urn:jpki-idp:acr:ial2-aal2") -> None:
+    """The person logs in at the interaction's prompt, as a login method does (Provider.log_in:
+    the interaction records the session its login made)."""
+    uid = urlsplit(location).path.rsplit("/", 1)[-1]
+    session, _ = flow.Provider(services_of(rp.app).oidc).log_in(
+        uid, private_id=private_id, acr=acr, amr=["hwk", "pin", "mfa"], continue_if_done=False)
+    secret = services_of(rp.app).oidc.cookie_secret
+    rp.browser.set_cookie(COOKIE_NAME, cookie_value(secret, session.id), domain="localhost")
 
 
 def test_missing_pkce_is_refused_at_the_redirect_uri(rp: Rp) -> None:
@@ -165,7 +178,7 @@ def test_essential_acr_still_unmet_after_a_login_here_is_unmet_authentication_re
     monkeypatch.setattr(flow, "now", lambda: clock[0])
     private_id = rp.login(acr="urn:jpki-idp:acr:ial1-aal2", now=clock[0] - 60)
     location, _ = rp.authorize(claims=ESSENTIAL_IAL2)
-    rp.login(private_id=private_id, acr="urn:jpki-idp:acr:ial1-aal2", now=clock[0])
+    _log_in_here(rp, location, private_id, acr="urn:jpki-idp:acr:ial1-aal2")
     clock[0] += 2
     answer = rp.interaction(location)  # nothing left to try: the RP is told, not a new login
     assert answer["prompt"] == "done"
@@ -189,7 +202,7 @@ def test_a_login_at_the_max_age_prompt_satisfies_it_even_at_zero_and_consent_fol
     location, _ = rp.authorize(max_age="0")
     state = rp.interaction(location)
     assert (state["prompt"], state["reasons"]) == ("login", ["max_age"])
-    rp.login(private_id=private_id, now=clock[0])  # the person logs in at the prompt
+    _log_in_here(rp, location, private_id)  # the person logs in at the prompt
     clock[0] += 5  # and takes a few seconds over the consent page
     state = rp.interaction(location)
     assert state["prompt"] == "consent", state
