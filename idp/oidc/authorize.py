@@ -24,6 +24,10 @@ from idp.oidc.errors import (
 )
 
 PROMPTS = frozenset({"none", "login", "consent"})
+# The authorization request's parameters this IdP reads (OIDC Core §3.1.2.1, RFC 7636 §4.3).
+PARAMETERS = ("client_id", "redirect_uri", "response_type", "response_mode", "scope", "state",
+              "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age",
+              "acr_values", "claims")
 
 
 @dataclass(frozen=True)

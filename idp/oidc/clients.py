@@ -168,6 +168,18 @@ def verify_client_jwt(client: ClientInfo, token: str) -> dict[str, Any]:
                                      "jwks_uri") from error
 
 
+def utf8_text(value: Any) -> bool:
+    """Whether a JWT's claim is a string that UTF-8 can carry: JSON may escape a lone
+    surrogate, which no URL, database column or log line can hold."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _decode(token: str, source: KeySource, *, refresh: bool) -> dict[str, Any]:
     keys = source.key_set(refresh=refresh)  # ClientKeysError (invalid_client) passes through
     try:

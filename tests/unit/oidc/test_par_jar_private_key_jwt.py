@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import time
 from typing import Any
 
 import pytest
 from flask import Flask
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.jwk import ECKey
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from idp import db
-from idp.oidc.models import PushedRequest
+from idp.oidc.models import AuthorizationCode, Grant, Interaction, PushedRequest
 from tests.unit.oidc.conftest import ISSUER, REDIRECT, Rp, pkce, query, register
 
 
@@ -181,3 +182,51 @@ def test_a_client_assertion_cannot_be_replayed_at_the_token_endpoint(
     assert replayed.status_code == 401
     assert replayed.get_json()["error"] == "invalid_client"
     assert "already used" in replayed.get_json()["error_description"]
+
+
+def _stored(app: Flask) -> dict[str, int]:
+    with app.extensions["idp.sessions"]() as session:
+        return {model.__name__: session.scalar(select(func.count()).select_from(model)) or 0
+                for model in (Interaction, Grant, AuthorizationCode, PushedRequest)}
+
+
+@pytest.mark.parametrize("members", [
+    {"nonce": {"n": 1}}, {"state": 7}, {"scope": ["openid"]}, {"max_age": 1.5},
+    {"max_age": True}, {"code_challenge": None}, {"acr_values": ["urn:x"]}, {"claims": 5},
+    {"state": "\ud800"}, {"nonce": "\udfff-n"}])
+def test_a_request_object_member_of_the_wrong_type_is_refused_before_anything_is_stored(
+        jwt_rp: Rp, key: ECKey, members: dict[str, Any]) -> None:
+    """OIDC Core §6.1: the members are the parameters as JSON — claims an object, max_age a
+    number, the others strings (text UTF-8 can carry: JSON can escape a lone surrogate)."""
+    jwt_rp.login()
+    _, challenge = pkce()
+    payload = json.dumps({**_authorization_params(jwt_rp, challenge), "iss": jwt_rp.client_id,
+                          "aud": ISSUER, "exp": int(time.time()) + 60, **members})
+    request = jws.serialize_compact({"alg": "ES256", "kid": "rp-1"}, payload, key)
+    before = _stored(jwt_rp.app)
+    response = jwt_rp.browser.get("/authorize", query_string={
+        "client_id": jwt_rp.client_id, "request": request, "redirect_uri": REDIRECT})
+    assert query(response.headers["Location"])["error"] == "invalid_request_object"
+    pushed = jwt_rp.browser.post("/par", data={"request": request,
+                                               **assertion(jwt_rp, key, aud=f"{ISSUER}/par")})
+    assert pushed.status_code == 400
+    assert pushed.get_json()["error"] == "invalid_request_object"
+    assert _stored(jwt_rp.app) == before
+
+
+def test_a_request_object_carries_only_the_authorization_parameters(
+        jwt_rp: Rp, key: ECKey) -> None:
+    """Members that are no parameter of ours are left out of what /par stores (RFC 9101 §6.3:
+    only the request object's parameters are used), whatever they hold."""
+    _, challenge = pkce()
+    request = jwt.encode({"alg": "ES256", "kid": "rp-1"}, {
+        **_authorization_params(jwt_rp, challenge), "iss": jwt_rp.client_id, "aud": ISSUER,
+        "exp": int(time.time()) + 60, "max_age": 300, "claims": {"userinfo": {"name": None}},
+        "x-extension": {"deep": [[[[1]]]]}, "request_uri": "urn:x"}, key)
+    pushed = jwt_rp.browser.post("/par", data={"request": request,
+                                               **assertion(jwt_rp, key, aud=f"{ISSUER}/par")})
+    assert pushed.status_code == 201, pushed.get_json()
+    with jwt_rp.app.extensions["idp.sessions"]() as session:
+        (params,) = session.scalars(select(PushedRequest.params)).all()
+    assert set(params) == {*_authorization_params(jwt_rp, challenge), "max_age", "claims"}
+    assert params["max_age"] == "300"
