@@ -14,6 +14,7 @@ from joserfc.jwk import ECKey
 from sqlalchemy import func, select, update
 
 from idp import db
+from idp.oidc.clients import ASSERTION_TYPE
 from idp.oidc.models import AuthorizationCode, Grant, Interaction, PushedRequest
 from tests.unit.oidc.conftest import ISSUER, REDIRECT, Rp, pkce, query, register
 
@@ -230,3 +231,58 @@ def test_a_request_object_carries_only_the_authorization_parameters(
         (params,) = session.scalars(select(PushedRequest.params)).all()
     assert set(params) == {*_authorization_params(jwt_rp, challenge), "max_age", "claims"}
     assert params["max_age"] == "300"
+
+
+def _signed_payload(key: ECKey, payload: str) -> str:
+    return jws.serialize_compact({"alg": "ES256", "kid": "rp-1"}, payload.encode(
+        "utf-8", "surrogatepass"), key)
+
+
+_CLIENT_AUTHENTICATED = {"/token": {"grant_type": "refresh_token", "refresh_token": "x"},
+                         "/par": {"response_type": "code"}, "/introspect": {"token": "x"},
+                         "/revoke": {"token": "x"}}
+
+
+@pytest.mark.parametrize("endpoint", sorted(_CLIENT_AUTHENTICATED))
+@pytest.mark.parametrize("payload", [
+    "[" * 50_000 + "]" * 50_000, '{"iss": ' + "[" * 50_000 + "]" * 50_000 + "}",
+    '{"iss": "\\ud800"}', '{"iss": {"client": 1}}'], ids=[
+    "nested deeper than the parser goes", "an iss nested too deep", "an iss no text can hold",
+    "an iss that is an object"])
+def test_an_unreadable_client_assertion_is_invalid_client(
+        jwt_rp: Rp, key: ECKey, endpoint: str, payload: str) -> None:
+    """Without client_id, the assertion's iss names the client (RFC 7523 §3); a payload that
+    names none is client authentication failed, on the Flask routes and the token fast path."""
+    response = jwt_rp.browser.post(endpoint, data={
+        **_CLIENT_AUTHENTICATED[endpoint], "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": _signed_payload(key, payload)})
+    assert response.status_code == 401, response.get_data(as_text=True)[:300]
+    assert response.get_json()["error"] == "invalid_client"
+
+
+@pytest.mark.parametrize("claims", [
+    {"aud": [{"uri": ISSUER}]}, {"aud": {"uri": ISSUER}}, {"exp": float("nan")},
+    {"jti": "\udc00"}, {"jti": ["j"]}], ids=repr)
+def test_a_signed_assertion_with_claims_of_the_wrong_type_is_invalid_client(
+        jwt_rp: Rp, key: ECKey, claims: dict[str, Any]) -> None:
+    mine = {"iss": jwt_rp.client_id, "sub": jwt_rp.client_id, "aud": f"{ISSUER}/token",
+            "jti": secrets.token_urlsafe(8), "exp": int(time.time()) + 60, **claims}
+    response = jwt_rp.browser.post("/revoke", data={
+        "token": "x", "client_id": jwt_rp.client_id, "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": _signed_payload(key, json.dumps(mine))})
+    assert response.status_code == 401, response.get_data(as_text=True)[:300]
+    assert response.get_json()["error"] == "invalid_client"
+
+
+def test_an_assertion_valid_for_ages_is_kept_as_long_as_the_database_can_say(
+        db_app: Flask, key: ECKey) -> None:
+    """RFC 7519 §2 sets no bound on exp: its jti is kept until the column's largest time, and
+    the assertion stays refused as a replay (on both databases)."""
+    jwks = {"keys": [{**key.as_dict(private=False), "kid": "rp-1"}]}
+    client_id, _ = register(db_app, auth_method="private_key_jwt", jwks=jwks)
+    rp = Rp(db_app, db_app.test_client(), client_id, None)
+    creds = assertion(rp, key, aud=f"{ISSUER}/revoke", exp=10**30)
+    assert rp.browser.post("/revoke", data={"token": "x", **creds}).status_code == 200
+    replayed = rp.browser.post("/revoke", data={"token": "x", **creds})
+    assert replayed.status_code == 401
+    assert "already used" in replayed.get_json()["error_description"]
