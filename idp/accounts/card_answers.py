@@ -10,7 +10,6 @@ re-issue, or the consented 4-info refresh.
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,8 +45,8 @@ class Answer:
         try:
             return cls(base64.b64decode(body["certificate"], validate=True),
                        base64.b64decode(body["signature"], validate=True))
-        except (KeyError, TypeError, binascii.Error) as error:
-            raise BadAnswerError() from error
+        except (KeyError, TypeError, ValueError) as error:  # ValueError: binascii.Error, or
+            raise BadAnswerError() from error  # a str of other than ASCII characters
 
 
 @dataclass(frozen=True)
