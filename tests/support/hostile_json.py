@@ -75,3 +75,40 @@ def unthrottled(base: Settings) -> Settings:
     unlimited = ThrottleRule(limit=1_000_000, window_seconds=1)
     return base.model_copy(update={"throttle": ThrottleSettings(
         client_auth=unlimited, passkey=unlimited, card_answer=unlimited)})
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """The path to every node of ``value`` (a well-formed document), the root first."""
+    found = [path]
+    children = value.items() if isinstance(value, dict) else \
+        enumerate(value) if isinstance(value, list) else ()
+    for key, child in children:
+        found += _paths(child, (*path, key))
+    return found
+
+
+def _replaced(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    if not path:
+        return new
+    copy = dict(value) if isinstance(value, dict) else list(value)
+    copy[path[0]] = _replaced(value[path[0]], path[1:], new)
+    return copy
+
+
+def _removed(value: Any, path: tuple[Any, ...]) -> Any:
+    if len(path) == 1:
+        copy = dict(value) if isinstance(value, dict) else list(value)
+        del copy[path[0]]
+        return copy
+    return _replaced(value, path[:1], _removed(value[path[0]], path[1:]))
+
+
+def mutated(valid: Any) -> st.SearchStrategy[Any]:
+    """``valid`` with one node replaced by a hostile value, or removed: answers that get as far
+    as the parser's checks go, and fail there (or not) one field at a time."""
+    paths = _paths(valid)
+    replace = st.builds(lambda path, new: _replaced(valid, path, new),
+                        st.sampled_from(paths), values)
+    remove = st.builds(lambda path: _removed(valid, path), st.sampled_from(paths[1:])) \
+        if len(paths) > 1 else st.nothing()
+    return st.one_of(replace, remove)
