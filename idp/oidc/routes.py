@@ -25,7 +25,7 @@ from idp.oidc import (
     token_wsgi,
     tokens,
 )
-from idp.oidc.authorize import check_redirect_uri, parse
+from idp.oidc.authorize import check_redirect_uri, parse, single_valued
 from idp.oidc.context import OidcContext
 from idp.oidc.errors import InvalidClientError, InvalidRequestError, OidcError
 from idp.oidc.flow import Provider
@@ -85,7 +85,8 @@ def blueprint(provider: Provider) -> Blueprint:
 
     @bp.route("/authorize", methods=["GET", "POST"])
     def authorize() -> Any:
-        params = request.values.to_dict()
+        params = single_valued((name, value) for name, values in request.values.lists()
+                               for value in values)
         return redirect(provider.authorize(params, browser_session()), code=303)
 
     # POST /token with a form body is answered in front of Flask (token_wsgi); this route
@@ -94,13 +95,14 @@ def blueprint(provider: Provider) -> Blueprint:
 
     @bp.post("/token")
     def token() -> Any:
+        form = single_valued(request.form.items(multi=True))
         client = authenticated_client()
-        return _no_store(jsonify(tokens.token_response(ctx, client, request.form)))
+        return _no_store(jsonify(tokens.token_response(ctx, client, form)))
 
     @bp.post("/par")
     def pushed_authorization_request() -> Any:
+        params = single_valued(request.form.items(multi=True))
         client = authenticated_client()
-        params = request.form.to_dict()
         for name in ("client_assertion", "client_assertion_type", "client_secret"):
             params.pop(name, None)
         if "request_uri" in params:
