@@ -243,6 +243,8 @@ _CLIENT_AUTHENTICATED = {"/token": {"grant_type": "refresh_token", "refresh_toke
                          "/revoke": {"token": "x"}}
 
 
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded",
+                                          "multipart/form-data"])
 @pytest.mark.parametrize("endpoint", sorted(_CLIENT_AUTHENTICATED))
 @pytest.mark.parametrize("payload", [
     "[" * 50_000 + "]" * 50_000, '{"iss": ' + "[" * 50_000 + "]" * 50_000 + "}",
@@ -250,10 +252,11 @@ _CLIENT_AUTHENTICATED = {"/token": {"grant_type": "refresh_token", "refresh_toke
     "nested deeper than the parser goes", "an iss nested too deep", "an iss no text can hold",
     "an iss that is an object"])
 def test_an_unreadable_client_assertion_is_invalid_client(
-        jwt_rp: Rp, key: ECKey, endpoint: str, payload: str) -> None:
+        jwt_rp: Rp, key: ECKey, endpoint: str, payload: str, content_type: str) -> None:
     """Without client_id, the assertion's iss names the client (RFC 7523 §3); a payload that
-    names none is client authentication failed, on the Flask routes and the token fast path."""
-    response = jwt_rp.browser.post(endpoint, data={
+    names none is client authentication failed, on the Flask routes and on the token
+    endpoint's fast path (a urlencoded form) and Flask route (anything else) alike."""
+    response = jwt_rp.browser.post(endpoint, content_type=content_type, data={
         **_CLIENT_AUTHENTICATED[endpoint], "client_assertion_type": ASSERTION_TYPE,
         "client_assertion": _signed_payload(key, payload)})
     assert response.status_code == 401, response.get_data(as_text=True)[:300]
