@@ -12,7 +12,6 @@ and the steps after it (continuing a card login) must weigh it as unknown, never
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,8 +49,8 @@ class Answer:
         try:
             return cls(base64.b64decode(body["certificate"], validate=True),
                        base64.b64decode(body["signature"], validate=True))
-        except (KeyError, TypeError, binascii.Error) as error:
-            raise BadAnswerError() from error
+        except (KeyError, TypeError, ValueError) as error:  # ValueError: binascii.Error, or
+            raise BadAnswerError() from error  # a str of other than ASCII characters
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ whose errors go back to the relying party with ``state`` and ``iss`` (RFC 9207).
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -19,11 +21,16 @@ from idp.oidc.errors import (
     InvalidScopeError,
     OidcError,
     RedirectUriMismatchError,
+    RepeatedParameterError,
     UnmetAuthenticationRequirementsError,
     UnsupportedResponseTypeError,
 )
 
 PROMPTS = frozenset({"none", "login", "consent"})
+# The authorization request's parameters this IdP reads (OIDC Core §3.1.2.1, RFC 7636 §4.3).
+PARAMETERS = ("client_id", "redirect_uri", "response_type", "response_mode", "scope", "state",
+              "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age",
+              "acr_values", "claims")
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,19 @@ class AuthorizationRequest:
                    data["nonce"], data["code_challenge"], frozenset(data["prompt"]),
                    data["max_age"], tuple(data["acr_values"]), data["acr_essential"],
                    data["claims"])
+
+
+def single_valued(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """The request's parameters by name, each sent once: "Request and response parameters MUST
+    NOT be included more than once" (RFC 6749 §3.1 for /authorize and /par, §3.2 for /token).
+    A repeated one is refused, whichever endpoint, before anything else is read."""
+    params: dict[str, str] = {}
+    for name, value in pairs:
+        if name in params:
+            raise RepeatedParameterError(
+                f"the parameter {json.dumps(name[:64])} is sent more than once")
+        params[name] = value
+    return params
 
 
 def check_redirect_uri(client: ClientInfo, params: dict[str, Any]) -> str:

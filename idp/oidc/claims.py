@@ -29,24 +29,75 @@ CLAIMS_SUPPORTED = sorted({c for cs in SCOPE_CLAIMS.values() for c in cs} | PROT
 ClaimsRequest = dict[str, dict[str, Any]]
 
 
-def parse_claims_parameter(raw: str | None) -> ClaimsRequest:
-    """The ``claims`` parameter as {"id_token": {...}, "userinfo": {...}}; invalid → error."""
+MEMBERS = ("id_token", "userinfo")
+# How deep a claims request may nest. A verified_claims request (OpenID Connect for Identity
+# Assurance 1.0 §6) nests about nine levels; far deeper is no request, only a way to exhaust the
+# recursion of whatever serialises it next.
+MAX_DEPTH = 16
+
+
+def parse_claims_parameter(raw: str | Mapping[str, Any] | None) -> ClaimsRequest:
+    """The ``claims`` parameter (JSON text, or an object from a request object) as
+    {"id_token": {...}, "userinfo": {...}}, its shape checked here once (§5.5, §5.5.1) so that
+    every later reader can trust it; anything else → invalid_request."""
     if not raw:
         return {}
-    try:
-        value = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError as error:
-        raise InvalidRequestError("the claims parameter is not JSON") from error
-    if not isinstance(value, dict):
+    value = _loads(raw) if isinstance(raw, str) else raw
+    if not isinstance(value, Mapping):
         raise InvalidRequestError("the claims parameter must be a JSON object")
-    parsed: ClaimsRequest = {}
-    for member in ("id_token", "userinfo"):
-        requested = value.get(member) or {}
-        if not isinstance(requested, dict) or any(
-                v is not None and not isinstance(v, dict) for v in requested.values()):
-            raise InvalidRequestError(f"claims.{member} must map claim names to null or objects")
-        parsed[member] = requested
-    return parsed
+    if _depth(value) > MAX_DEPTH:
+        raise InvalidRequestError(f"the claims parameter nests deeper than {MAX_DEPTH} levels")
+    # §5.5: top-level members other than id_token and userinfo are not understood: ignored.
+    return {member: _claim_requests(member, value.get(member)) for member in MEMBERS}
+
+
+def _loads(raw: str) -> Any:
+    """JSON text; NaN and Infinity (which Python's parser would take) are not JSON."""
+    try:
+        return json.loads(raw, parse_constant=_not_json)
+    except (ValueError, RecursionError) as error:  # too deep for the parser: no JSON we read
+        raise InvalidRequestError("the claims parameter is not JSON") from error
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _depth(value: Any) -> int:
+    """How deep ``value`` nests (a scalar is 0), without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        children = item.values() if isinstance(item, Mapping) else \
+            item if isinstance(item, list) else None
+        if children is not None:
+            deepest = max(deepest, level)
+            pending.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def _claim_requests(member: str, requested: Any) -> dict[str, dict[str, Any] | None]:
+    """``claims.id_token`` or ``claims.userinfo``: claim names, each null or an object whose
+    ``essential`` is a boolean and ``values`` an array (§5.5.1); for ``acr`` (§5.5.1.1) the
+    ``value`` a string and the ``values`` strings."""
+    if requested is None:
+        return {}
+    if not isinstance(requested, Mapping):
+        raise InvalidRequestError(f"claims.{member} must be a JSON object")
+    for name, spec in requested.items():
+        where = f"claims.{member}.{json.dumps(name[:64])}"  # JSON-escaped: safe in any answer
+        if spec is None:
+            continue
+        if not isinstance(spec, Mapping):
+            raise InvalidRequestError(f"{where} must be null or an object")
+        if not isinstance(spec.get("essential", False), bool):
+            raise InvalidRequestError(f"{where}.essential must be true or false")
+        if not isinstance(spec.get("values", []), list):
+            raise InvalidRequestError(f"{where}.values must be an array")
+        if name == "acr" and not all(isinstance(v, str) for v in [
+                *spec.get("values", []), *([spec["value"]] if "value" in spec else [])]):
+            raise InvalidRequestError(f"{where}.value and .values must be strings (acr values)")
+    return dict(requested)
 
 
 def scope_claims(scope: Iterable[str]) -> set[str]:

@@ -38,6 +38,7 @@ from idp.oidc.models import Client
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 CLIENT_JWT_ALGS = ["ES256", "RS256", "PS256"]
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+REMEMBERED_UNTIL_MAX = 2**31 - 1  # the largest expires_at of a used jti (an INTEGER column)
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,18 @@ def verify_client_jwt(client: ClientInfo, token: str) -> dict[str, Any]:
                                      "jwks_uri") from error
 
 
+def utf8_text(value: Any) -> bool:
+    """Whether a JWT's claim is a string that UTF-8 can carry: JSON may escape a lone
+    surrogate, which no URL, database column or log line can hold."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _decode(token: str, source: KeySource, *, refresh: bool) -> dict[str, Any]:
     keys = source.key_set(refresh=refresh)  # ClientKeysError (invalid_client) passes through
     try:
@@ -204,12 +217,17 @@ def check_secret(client: ClientInfo, secret: str) -> None:
 
 
 def _unverified_issuer(token: str) -> str:
+    """The ``iss`` an assertion names, before its signature is checked (to find its client)."""
     try:
         payload = token.split(".")[1]
         claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-        return str(claims["iss"])
-    except (IndexError, ValueError, KeyError, TypeError) as error:
+        issuer = claims["iss"]
+    except (IndexError, ValueError, KeyError, TypeError, RecursionError) as error:
+        # RecursionError: nested deeper than the parser goes, so no JWT of any client
         raise InvalidClientError("the client assertion is not a JWT") from error
+    if not utf8_text(issuer):
+        raise InvalidClientError("the client assertion's iss is not a client_id")
+    return str(issuer)
 
 
 @dataclass(frozen=True)
@@ -272,16 +290,18 @@ def _check_assertion(client: ClientInfo, assertion: str, audiences: set[str],
     """RFC 7523 §3: iss = sub = client_id, aud names us, exp in the future, jti unique."""
     claims = verify_client_jwt(client, assertion)
     aud = claims.get("aud")
-    auds = set(aud) if isinstance(aud, list) else {aud}
     now = time.time()
     if claims.get("iss") != client.client_id or claims.get("sub") != client.client_id:
         raise InvalidClientError("the assertion's iss and sub must be the client_id")
-    if not auds & audiences:
+    if not any(isinstance(a, str) and a in audiences
+               for a in (aud if isinstance(aud, list) else [aud])):
         raise InvalidClientError("the assertion's aud must be the issuer or the endpoint URL")
     exp = claims.get("exp")
-    if not isinstance(exp, int | float) or exp < now:
+    if not isinstance(exp, int | float) or not exp >= now:  # NaN is not >= anything
         raise InvalidClientError("the assertion has expired or has no exp")
     jti = claims.get("jti")
-    if not isinstance(jti, str) or not jti:
+    if not utf8_text(jti) or not jti:
         raise InvalidClientError("the assertion needs a jti")
-    seen_jti(f"{client.client_id}:{jti}", int(exp))
+    # Remembered until it expires, or as long as the column holds (a NumericDate may be any
+    # number, RFC 7519 §2; the assertion stays refused as a replay all that time).
+    seen_jti(f"{client.client_id}:{jti}", int(min(exp, REMEMBERED_UNTIL_MAX)))

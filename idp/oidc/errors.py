@@ -22,6 +22,13 @@ class InvalidRequestError(OidcError):
     """The request is missing a parameter or has an invalid one."""
 
 
+class RepeatedParameterError(InvalidRequestError):
+    """A parameter was sent more than once (RFC 6749 §3.1, §3.2). Never redirected: which of
+    its values would name the client or the redirect URI cannot be told."""
+
+    redirectable = False
+
+
 class InvalidClientError(OidcError):
     """Client authentication failed."""
 

@@ -9,7 +9,6 @@ redeemed once, by the client that pushed it, within ``expires_in`` seconds.
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 import time
 from typing import Any
@@ -17,11 +16,13 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from idp.oidc.clients import ClientInfo, verify_client_jwt
+from idp.oidc.authorize import PARAMETERS
+from idp.oidc.clients import ClientInfo, utf8_text, verify_client_jwt
 from idp.oidc.errors import InvalidClientError, InvalidRequestObjectError, InvalidRequestUriError
 from idp.oidc.models import PushedRequest
 
 URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
+_EXPECTED = {"claims": "an object", "max_age": "an integer"}  # the others: strings
 
 
 def request_object_params(client: ClientInfo, request: str, issuer: str) -> dict[str, Any]:
@@ -40,12 +41,28 @@ def request_object_params(client: ClientInfo, request: str, issuer: str) -> dict
         raise InvalidRequestObjectError("the request object has expired")
     if claims.get("client_id", client.client_id) != client.client_id:
         raise InvalidRequestObjectError("the request object is for another client")
-    params = {k: v for k, v in claims.items() if k not in ("iss", "aud", "exp", "iat", "nbf",
-                                                            "jti")}
-    if isinstance(params.get("claims"), dict):
-        params["claims"] = json.dumps(params["claims"])
-    if isinstance(params.get("max_age"), int):
-        params["max_age"] = str(params["max_age"])
+    return _parameters(claims, client)
+
+
+def _parameters(claims: dict[str, Any], client: ClientInfo) -> dict[str, Any]:
+    """The authorization parameters the request object carries, as the query carries them.
+
+    Its members are the parameters as JSON (OIDC Core §6.1): ``claims`` an object (or its
+    JSON text), ``max_age`` an integer, every other one a string that UTF-8 can carry. Members
+    that are no parameter of ours, and ``request``/``request_uri`` (RFC 9101 §4), are left out.
+    """
+    params: dict[str, Any] = {}
+    for name in PARAMETERS:
+        if name not in claims:
+            continue
+        value = claims[name]
+        if name == "max_age" and type(value) is int:
+            value = str(value)
+        # A claims object's shape is checked with the query's (claims.parse_claims_parameter).
+        if not (utf8_text(value) or (name == "claims" and isinstance(value, dict))):
+            raise InvalidRequestObjectError(
+                f"the request object's {name} is not {_EXPECTED.get(name, 'a string')}")
+        params[name] = value
     params["client_id"] = client.client_id
     return params
 

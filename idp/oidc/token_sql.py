@@ -105,9 +105,15 @@ _USED_CODE_GRANT = select(CODES.c.grant_id).where(
 REVOKE_REPLAYED_CODE = Prepared(update(GRANTS).where(
     GRANTS.c.id == _USED_CODE_GRANT, GRANTS.c.client_id == bindparam("b_client")).values(
     revoked=True).returning(GRANTS.c.id))
-CODE_OWNER = Prepared(select(GRANTS.c.client_id).join_from(
-    CODES, GRANTS, GRANTS.c.id == CODES.c.grant_id).where(
-    CODES.c.code_hash == bindparam("b_code")))
+# Another client's code leaked (RFC 9700 §4.5, RFC 6749 §10.5): its grant is revoked for its
+# own client too, and the code spent; RETURNING the grant whose tokens to revoke.
+_CODE_GRANT = select(CODES.c.grant_id).where(
+    CODES.c.code_hash == bindparam("b_code")).scalar_subquery()
+REVOKE_LEAKED_CODE = Prepared(update(GRANTS).where(
+    GRANTS.c.id == _CODE_GRANT, GRANTS.c.client_id != bindparam("b_client")).values(
+    revoked=True).returning(GRANTS.c.id))
+SPEND_CODE = Prepared(update(CODES).where(CODES.c.code_hash == bindparam("b_code")).values(
+    used=True))
 
 # -- refresh tokens: rotated once; a second use revokes the grant ----------------------------
 _LIVE_REFRESH = (TOKENS.c.key == bindparam("b_key"), TOKENS.c.kind == "refresh",

@@ -5,8 +5,8 @@ Hot path: one transaction per request, cached client and key objects; on Postgre
 autocommit statement (``token_sql.EXCHANGE_CODE``, ``ROTATE_AND_ISSUE``), with the token values
 made beforehand. A code is redeemed by a conditional UPDATE, so two concurrent redemptions cannot
 both succeed; a refused code stays consumed (one try per code); a second redemption revokes every
-token issued from the code (RFC 6749 §4.1.2), and a second use of a rotated refresh token revokes
-the whole grant (RFC 9700 §4.14.2).
+token issued from the code (RFC 6749 §4.1.2), as does a redemption by another client, and a second
+use of a rotated refresh token revokes the whole grant (RFC 9700 §4.14.2).
 """
 
 from __future__ import annotations
@@ -93,14 +93,20 @@ def _engine(ctx: OidcContext) -> Engine:
 def _refused_code(tx: Transaction, keys: Mapping[str, Any]) -> InvalidGrantError:
     """Why a code did not redeem; a replay revokes every token issued from it (RFC 6749
     §4.1.2). Its own statements, after the redemption's: a redemption that lost a race to a
-    concurrent one sees the winner's commit here, and revokes its tokens too."""
+    concurrent one sees the winner's commit here, and revokes its tokens too.
+
+    Another client's code has leaked: it is spent and its grant revoked, with any token
+    issued from it, so that its own client cannot use it either (RFC 9700 §4.5)."""
     replayed = tx.first(sql.REVOKE_REPLAYED_CODE, keys)
     if replayed is not None:
         tx.execute(sql.REVOKE_GRANT_TOKENS, {"b_grant": replayed[0]})
         return InvalidGrantError("the code was already used; its tokens are now revoked")
-    if tx.first(sql.CODE_OWNER, keys) is None:
+    leaked = tx.first(sql.REVOKE_LEAKED_CODE, keys)
+    if leaked is None:
         return InvalidGrantError("unknown authorization code")
-    return InvalidGrantError("the code was not issued to this client")
+    tx.execute(sql.SPEND_CODE, keys)
+    tx.execute(sql.REVOKE_GRANT_TOKENS, {"b_grant": leaked[0]})
+    return InvalidGrantError("the code was not issued to this client; it is now revoked")
 
 
 REFUSALS = {  # why a redeemed code is refused (RFC 6749 §4.1.3, RFC 7636 §4.6)

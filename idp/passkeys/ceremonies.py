@@ -52,6 +52,9 @@ from idp.passkeys.values import (
 
 CHALLENGE_BYTES = 32  # §13.4.3: at least 16 random bytes
 USER_HANDLE_BYTES = 32  # §14.6.1: random, not personal data; at most 64 bytes
+# What py_webauthn's parsers raise for an answer that is no credential (or whose
+# clientDataJSON is none): RecursionError for JSON nested deeper than the parser goes.
+UNREADABLE = (WebAuthnException, ValueError, KeyError, TypeError, RecursionError)
 
 
 def new_user_handle() -> bytes:
@@ -107,7 +110,7 @@ def verify_registration(
     try:
         client_data = parse_client_data_json(credential.response.client_data_json)
         auth_data = parse_attestation_object(credential.response.attestation_object).auth_data
-    except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
+    except UNREADABLE as exc:
         raise InvalidPasskeyResponse() from exc
     check_client_data(client_data, ceremony_type=ClientDataType.WEBAUTHN_CREATE,
                       expected_challenge=expected_challenge, expected_origins=origins)
@@ -185,7 +188,7 @@ def verify_authentication(
     try:
         client_data = parse_client_data_json(credential.response.client_data_json)
         auth_data = parse_authenticator_data(credential.response.authenticator_data)
-    except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
+    except UNREADABLE as exc:
         raise InvalidPasskeyResponse() from exc
     check_client_data(client_data, ceremony_type=ClientDataType.WEBAUTHN_GET,
                       expected_challenge=expected_challenge, expected_origins=origins)
@@ -235,12 +238,12 @@ def _origins(expected_origin: str | Sequence[str]) -> tuple[str, ...]:
 def _parse_registration(response_json: str) -> RegistrationCredential:
     try:
         return parse_registration_credential_json(response_json)
-    except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
+    except UNREADABLE as exc:
         raise InvalidPasskeyResponse("The browser's answer is not a passkey registration.") from exc
 
 
 def _parse_authentication(response_json: str) -> AuthenticationCredential:
     try:
         return parse_authentication_credential_json(response_json)
-    except (WebAuthnException, ValueError, KeyError, TypeError) as exc:
+    except UNREADABLE as exc:
         raise InvalidPasskeyResponse("The browser's answer is not a passkey sign-in.") from exc

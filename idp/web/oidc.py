@@ -14,7 +14,7 @@ from flask import request as flask_request
 
 from idp.accounts import sessions as login_sessions
 from idp.oidc import clients, discovery, logout, par, resources
-from idp.oidc.authorize import check_redirect_uri, parse
+from idp.oidc.authorize import check_redirect_uri, parse, single_valued
 from idp.oidc.context import OidcContext
 from idp.oidc.errors import InvalidClientError, InvalidRequestError, OidcError
 from idp.oidc.flow import Provider
@@ -29,13 +29,17 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-def authenticated_client(ctx: OidcContext) -> clients.ClientInfo:
+def single_valued_form() -> dict[str, str]:
+    """The form's parameters; one sent more than once is refused (RFC 6749 §3.1, §3.2)."""
+    return single_valued(flask_request.form.items(multi=True))
+
+
+def authenticated_client(ctx: OidcContext, form: dict[str, str]) -> clients.ClientInfo:
     """The client authenticating this request (/par, /introspect, /revoke), throttled as at
     the token endpoint."""
     # No explicit begin: the session connects only if it needs the database (a cached client
     # with a secret never does), and commits the assertion jti when it did. The throttle's count
     # is written after the session closed: it never waits for it.
-    form = flask_request.form
     presented = clients.presented(form, flask_request.headers.get("Authorization"))
     with ctx.client_throttle.attempt(presented.throttled_as(flask_request.remote_addr or ""),
                                      counts=(InvalidClientError,)), ctx.sessions() as db:
@@ -62,7 +66,8 @@ def blueprint(provider: Provider) -> Blueprint:
 
     @bp.route("/authorize", methods=["GET", "POST"])
     def authorize() -> Any:
-        params = flask_request.values.to_dict()
+        params = single_valued((name, value) for name, values in flask_request.values.lists()
+                               for value in values)
         return redirect(provider.authorize(params, web_request.session_id()), code=303)
 
     @bp.post("/token")
@@ -71,9 +76,9 @@ def blueprint(provider: Provider) -> Blueprint:
 
     @bp.post("/par")
     def pushed_authorization_request() -> Any:
-        client = authenticated_client(ctx)
-        params = {name: value for name, value in flask_request.form.to_dict().items()
-                  if name not in _CLIENT_CREDENTIALS}
+        form = single_valued_form()
+        client = authenticated_client(ctx, form)
+        params = {name: value for name, value in form.items() if name not in _CLIENT_CREDENTIALS}
         if "request_uri" in params:
             raise InvalidRequestError("request_uri is not allowed in a pushed request")
         if params.get("request"):
@@ -98,14 +103,15 @@ def blueprint(provider: Provider) -> Blueprint:
 
     @bp.post("/introspect")
     def introspect() -> Any:
-        client = authenticated_client(ctx)
-        return _no_store(jsonify(resources.introspect(ctx, client,
-                                                      flask_request.form.get("token"))))
+        form = single_valued_form()
+        client = authenticated_client(ctx, form)
+        return _no_store(jsonify(resources.introspect(ctx, client, form.get("token"))))
 
     @bp.post("/revoke")
     def revoke() -> Any:
-        client = authenticated_client(ctx)
-        resources.revoke(ctx, client, flask_request.form.get("token"))
+        form = single_valued_form()
+        client = authenticated_client(ctx, form)
+        resources.revoke(ctx, client, form.get("token"))
         return _no_store(Response(status=200))
 
     @bp.route("/logout", methods=["GET", "POST"], endpoint="end_session")

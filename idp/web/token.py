@@ -26,6 +26,7 @@ from werkzeug.wrappers import Request
 from idp import i18n
 from idp.errors import IdpError
 from idp.oidc import clients, tokens
+from idp.oidc.authorize import single_valued
 from idp.oidc.context import OidcContext
 from idp.oidc.errors import InvalidClientError, InvalidRequestError
 from idp.web import errors
@@ -142,21 +143,17 @@ class _SessionOnDemand:
 
 
 def _form(raw: str) -> dict[str, str]:
-    """The form's fields, the first value of each (as Flask's ``request.form.get``).
+    """The form's fields; a repeated one is refused as by the Flask route (RFC 6749 §3.2).
 
-    The same result as ``parse_qsl(raw, keep_blank_values=True, errors="replace")`` (a test holds
-    them equal), in a third of its time: a token request's values (codes, verifiers, URLs already
-    encoded by the client) rarely need unquoting, and parse_qsl unquotes every one.
+    The same fields as ``parse_qsl(raw, keep_blank_values=True, errors="replace")`` (a test
+    holds them equal), in a third of its time: a token request's values (codes, verifiers, URLs
+    already encoded by the client) rarely need unquoting, and parse_qsl unquotes every one.
     """
     fields = raw.split("&")
     if len(fields) > MAX_FIELDS:
         raise InvalidRequestError(f"more than {MAX_FIELDS} form parameters")
-    form: dict[str, str] = {}
-    for field in fields:
-        if field:
-            name, _, value = field.partition("=")
-            form.setdefault(_unquote(name), _unquote(value))
-    return form
+    pairs = (field.partition("=") for field in fields if field)
+    return single_valued((_unquote(name), _unquote(value)) for name, _, value in pairs)
 
 
 def _unquote(text: str) -> str:
@@ -168,8 +165,8 @@ def _unquote(text: str) -> str:
 def flask_route(ctx: OidcContext) -> Any:
     """``POST /token`` for what the fast path leaves to Flask; refusals go to the same
     renderer through the app's error handler."""
-    body = exchange(ctx, request.form.to_dict(flat=True), request.headers.get("Authorization"),
-                    request.remote_addr or "")
+    body = exchange(ctx, single_valued(request.form.items(multi=True)),
+                    request.headers.get("Authorization"), request.remote_addr or "")
     response = jsonify(body)
     response.headers.extend(errors.NO_STORE)
     return response

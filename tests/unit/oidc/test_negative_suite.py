@@ -10,13 +10,14 @@ import pytest
 from flask import Flask
 from joserfc import jwt
 from joserfc.jwk import ECKey
-from sqlalchemy import update
+from sqlalchemy import func, select, update
+from werkzeug.datastructures import MultiDict
 
 from idp import db
 from idp.accounts.sessions import COOKIE_NAME, cookie_value
 from idp.app import services_of
 from idp.oidc import flow
-from idp.oidc.models import AuthorizationCode
+from idp.oidc.models import AuthorizationCode, PushedRequest
 from tests.unit.oidc.conftest import ISSUER, REDIRECT, Rp, pkce, query, register
 
 
@@ -251,3 +252,58 @@ def test_refresh_token_reuse_revokes_the_grant(rp: Rp) -> None:
     newest = rp.token(grant_type="refresh_token",
                       refresh_token=second.get_json()["refresh_token"])
     assert newest.get_json()["error"] == "invalid_grant"
+
+
+REPEATABLE = ("client_id", "redirect_uri", "response_type", "scope", "state", "nonce",
+              "code_challenge", "code_challenge_method", "prompt", "claims", "request_uri")
+
+
+def _authorization(rp: Rp) -> list[tuple[str, str]]:
+    _, challenge = pkce()
+    return [("client_id", rp.client_id), ("redirect_uri", REDIRECT), ("response_type", "code"),
+            ("scope", "openid"), ("state", "st-1"), ("nonce", "n-1"),
+            ("code_challenge", challenge), ("code_challenge_method", "S256")]
+
+
+def _twice(params: list[tuple[str, str]], name: str) -> list[tuple[str, str]]:
+    """``params`` with ``name`` sent a second time (another value: which one would count?)."""
+    value = dict(params).get(name, "x")
+    second = "https://evil.example/cb" if name == "redirect_uri" else value + "-2"
+    return [*params, *([(name, value)] if name not in dict(params) else []), (name, second)]
+
+
+@pytest.mark.parametrize("name", REPEATABLE)
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_repeated_authorization_parameter_is_refused_on_a_page_never_redirected(
+        rp: Rp, name: str, method: str) -> None:
+    """RFC 6749 §3.1: parameters MUST NOT be included more than once. Which redirect_uri or
+    client_id was meant cannot be told, so the error is shown, as for an unverified client."""
+    rp.login()
+    params = MultiDict(_twice(_authorization(rp), name))
+    sent = {"query_string": params} if method == "GET" else {"data": params}
+    page = rp.browser.open("/authorize", method=method, **sent)
+    assert page.status_code == 400
+    assert "Location" not in page.headers
+    assert name in page.get_data(as_text=True)
+    answer = rp.browser.open("/authorize", method=method, headers={"Accept": "application/json"},
+                             **sent)
+    assert answer.status_code == 400
+    assert answer.get_json()["error"] == "invalid_request"
+
+
+def test_a_parameter_in_both_the_query_and_the_body_of_a_post_is_repeated(rp: Rp) -> None:
+    response = rp.browser.post("/authorize", query_string={"state": "st-q"},
+                               data=dict(_authorization(rp)),
+                               headers={"Accept": "application/json"})
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
+
+
+@pytest.mark.parametrize("name", [*REPEATABLE[:-1], "client_secret"])
+def test_a_repeated_parameter_is_refused_at_par_and_nothing_is_pushed(rp: Rp, name: str) -> None:
+    params = _twice([*_authorization(rp), ("client_secret", rp.secret or "")], name)
+    response = rp.browser.post("/par", data=MultiDict(params))
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "invalid_request"
+    with services_of(rp.app).sessions() as session:
+        assert session.scalar(select(func.count()).select_from(PushedRequest)) == 0

@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from idp.app import services_of
-from idp.oidc.models import AuthorizationCode, Token
+from idp.oidc.models import AuthorizationCode, Grant, Token
 from idp.oidc.tokens import digest
 from tests.unit.oidc.conftest import REDIRECT, Rp, register
 
@@ -57,16 +57,63 @@ def test_a_race_for_one_code_stores_one_pair_of_tokens_which_the_losers_revoke(
     assert [tuple(row) for row in tokens] == [("access", True), ("refresh", True)]
 
 
-def test_a_code_presented_by_another_client_is_refused_and_stays_redeemable(
+def _other_client(app: Flask) -> Rp:
+    other_id, other_secret = register(app, name="Other RP")
+    return Rp(app, app.test_client(), other_id, other_secret)
+
+
+def _tokens_of(app: Flask, code: str) -> tuple[bool, bool, list[tuple[str, bool]]]:
+    """Whether ``code`` is used, whether its grant is revoked, and its tokens' (kind, revoked)."""
+    with services_of(app).sessions() as session:
+        used, revoked = session.execute(select(AuthorizationCode.used, Grant.revoked).join(
+            Grant, Grant.id == AuthorizationCode.grant_id).where(
+            AuthorizationCode.code_hash == digest(code))).one()
+        tokens = session.execute(select(Token.kind, Token.revoked).join(
+            AuthorizationCode, AuthorizationCode.grant_id == Token.grant_id).where(
+            AuthorizationCode.code_hash == digest(code)).order_by(Token.kind)).all()
+    return used, revoked, [tuple(row) for row in tokens]
+
+
+def test_a_code_presented_by_another_client_is_revoked_for_its_own_client_too(
+        db_app: Flask, db_rp: Rp) -> None:
+    """The code leaked (RFC 9700 §4.5): whoever holds it, no one may redeem it now."""
+    db_rp.login()
+    code, verifier = db_rp.code()
+    refused = _other_client(db_app).exchange(code, verifier)
+    assert refused.status_code == 400
+    assert refused.get_json() == {
+        "error": "invalid_grant",
+        "error_description": "the code was not issued to this client; it is now revoked"}
+    assert _tokens_of(db_app, code) == (True, True, [])
+    assert db_rp.exchange(code, verifier).get_json()["error"] == "invalid_grant"
+    assert _tokens_of(db_app, code) == (True, True, [])
+
+
+def test_a_redeemed_code_presented_by_another_client_revokes_its_tokens(
         db_app: Flask, db_rp: Rp) -> None:
     db_rp.login()
     code, verifier = db_rp.code()
-    other_id, other_secret = register(db_app, name="Other RP")
-    assert other_secret is not None
-    other = Rp(db_app, db_app.test_client(), other_id, other_secret)
-    refused = other.exchange(code, verifier)
-    assert refused.get_json()["error_description"] == "the code was not issued to this client"
-    assert db_rp.exchange(code, verifier).status_code == 200
+    tokens = db_rp.exchange(code, verifier).get_json()
+    assert _other_client(db_app).exchange(code, verifier).get_json()["error"] == "invalid_grant"
+    assert _tokens_of(db_app, code) == (True, True, [("access", True), ("refresh", True)])
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert db_rp.browser.get("/userinfo", headers=bearer).status_code == 401
+    refreshed = db_rp.token(grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+    assert refreshed.get_json()["error"] == "invalid_grant"
+
+
+def test_a_code_presented_by_another_client_is_revoked_by_a_public_client_too(
+        db_app: Flask, db_rp: Rp) -> None:
+    """A public client authenticates with nothing but its client_id: the code is spent all
+    the same, since only a leak puts it in another client's hands."""
+    db_rp.login()
+    code, verifier = db_rp.code()
+    public_id, _ = register(db_app, name="Public RP", auth_method="none")
+    refused = db_app.test_client().post("/token", data={
+        "grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+        "redirect_uri": REDIRECT, "client_id": public_id})
+    assert refused.get_json()["error"] == "invalid_grant"
+    assert _tokens_of(db_app, code) == (True, True, [])
 
 
 def test_an_unknown_code_is_invalid_grant(db_rp: Rp) -> None:

@@ -139,6 +139,40 @@ def test_garbage_instead_of_a_registration_is_a_clear_refusal() -> None:
                                        expected_origin=ORIGIN, expected_rp_id=RP_ID)
 
 
+DEEPER_THAN_THE_PARSER = "[" * 50_000 + "]" * 50_000
+
+
+def test_an_answer_nested_deeper_than_the_parser_goes_is_a_clear_refusal() -> None:
+    with pytest.raises(InvalidPasskeyResponse, match="not a passkey registration"):
+        ceremonies.verify_registration(DEEPER_THAN_THE_PARSER, expected_challenge=b"x" * 32,
+                                       expected_origin=ORIGIN, expected_rp_id=RP_ID)
+    with pytest.raises(InvalidPasskeyResponse, match="not a passkey sign-in"):
+        ceremonies.assertion_credential_id(DEEPER_THAN_THE_PARSER)
+
+
+def _with_client_data(response: str, client_data: str) -> str:
+    answer = json.loads(response)
+    answer["response"]["clientDataJSON"] = b64url(client_data.encode())
+    return json.dumps(answer)
+
+
+def test_a_client_data_json_nested_deeper_than_the_parser_goes_is_a_clear_refusal() -> None:
+    authenticator = SoftAuthenticator()
+    options, pending = _register_options()
+    with pytest.raises(InvalidPasskeyResponse):
+        ceremonies.verify_registration(
+            _with_client_data(authenticator.create(options, origin=ORIGIN),
+                              DEEPER_THAN_THE_PARSER),
+            expected_challenge=pending.challenge, expected_origin=ORIGIN, expected_rp_id=RP_ID)
+    passkey = _register(authenticator)
+    options, pending = _login_options()
+    response = authenticator.get(options, origin=ORIGIN, credential_id=passkey.credential_id)
+    with pytest.raises(InvalidPasskeyResponse):
+        ceremonies.verify_authentication(
+            _with_client_data(response, DEEPER_THAN_THE_PARSER), stored_passkey=_stored(passkey),
+            expected_challenge=pending.challenge, expected_origin=ORIGIN, expected_rp_id=RP_ID)
+
+
 def test_authentication_options_are_discoverable_and_require_user_verification() -> None:
     options_json, pending = _login_options()
     options = json.loads(options_json)

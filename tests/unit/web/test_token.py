@@ -5,10 +5,13 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 import pytest
+from flask import Flask
+from werkzeug.datastructures import MultiDict
 
 from idp.oidc import tokens
+from idp.oidc.errors import RepeatedParameterError
 from idp.web import token as token_wsgi
-from tests.unit.oidc.conftest import REDIRECT, Rp
+from tests.unit.oidc.conftest import REDIRECT, Rp, register
 
 
 def _form(rp: Rp) -> dict[str, str]:
@@ -45,13 +48,25 @@ def test_bad_client_credentials_get_401_with_a_basic_challenge(rp: Rp) -> None:
     assert answer.headers["Cache-Control"] == "no-store"
 
 
-def test_the_first_of_repeated_parameters_counts_as_in_flask(rp: Rp) -> None:
+@pytest.mark.parametrize("name", ["grant_type", "code", "code_verifier", "redirect_uri",
+                                  "client_id", "client_secret"])
+@pytest.mark.parametrize("content_type", [token_wsgi.FORM, "multipart/form-data"],
+                         ids=["fast path", "Flask route"])
+def test_a_repeated_parameter_is_refused_on_both_paths_alike_and_spends_nothing(
+        app: Flask, name: str, content_type: str) -> None:
+    """RFC 6749 §3.2: parameters MUST NOT be included more than once (the fast path used to
+    keep the first, Flask's route too). Refused before the client or the code is read."""
+    client_id, secret = register(app, auth_method="client_secret_post")
+    rp = Rp(app, app.test_client(), client_id, secret)
     rp.login()
-    form = _form(rp)
-    body = "&".join(f"{k}={v}" for k, v in form.items()) + "&grant_type=refresh_token"
-    answer = rp.browser.post("/token", data=body, auth=(rp.client_id, rp.secret or ""),
-                             content_type=token_wsgi.FORM)
-    assert answer.status_code == 200, answer.get_json()
+    form = {**_form(rp), "client_id": rp.client_id, "client_secret": rp.secret or ""}
+    twice = MultiDict([*form.items(), (name, form[name] + "x")])
+    answer = rp.browser.post("/token", data=twice, content_type=content_type)
+    assert answer.status_code == 400
+    assert answer.get_json()["error"] == "invalid_request"
+    assert name in answer.get_json()["error_description"]
+    assert answer.headers["Cache-Control"] == "no-store"
+    assert rp.browser.post("/token", data=form, content_type=content_type).status_code == 200
 
 
 def test_too_many_form_parameters_are_refused_with_400(rp: Rp) -> None:
@@ -77,7 +92,7 @@ def test_an_unexpected_failure_is_logged_and_answered_500_without_details(
 
 
 @pytest.mark.parametrize("body", [
-    "a=1&a=2", "a", "a=", "&&a=b&", "a+b=c+d", "x=%41%zz", "%E3%81%82=%E3%81%82", "x=%ff%fe",
+    "a", "a=", "&&a=b&", "a+b=c+d", "x=%41%zz", "%E3%81%82=%E3%81%82", "x=%ff%fe",
     "=v", "a=b=c", "redirect_uri=https%3A%2F%2Frp.example%2Fcb%3Fx%3D1%26y%3D2", "a=%2B+%25",
     "", "&", "a&b=&c=3",
 ])
@@ -86,6 +101,12 @@ def test_the_form_parser_reads_bodies_as_parse_qsl_does(body: str) -> None:
     for name, value in parse_qsl(body, keep_blank_values=True, errors="replace"):
         expected.setdefault(name, value)
     assert token_wsgi._form(body) == expected
+
+
+@pytest.mark.parametrize("body", ["a=1&a=2", "a=1&a=1", "a&a=", "=v&=w", "a+b=1&a%20b=2"])
+def test_the_form_parser_refuses_a_repeated_field(body: str) -> None:
+    with pytest.raises(RepeatedParameterError):
+        token_wsgi._form(body)
 
 
 def test_a_cached_client_with_a_secret_is_authenticated_without_a_database_session(
