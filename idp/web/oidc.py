@@ -20,12 +20,13 @@ from idp.oidc.errors import InvalidClientError, InvalidRequestError, OidcError
 from idp.oidc.flow import Provider
 from idp.web import errors, token
 from idp.web import request as web_request
+from idp.web.headers import NO_STORE
 
 _CLIENT_CREDENTIALS = ("client_assertion", "client_assertion_type", "client_secret")
 
 
 def _no_store(response: Response) -> Response:
-    response.headers.extend(errors.NO_STORE)
+    response.headers.extend(NO_STORE)
     return response
 
 
