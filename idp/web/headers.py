@@ -15,11 +15,14 @@ endpoint's WSGI fast path (``idp.web.token``), so the two cannot drift.
   discovery, JWKS): interaction state and pages, CSRF tokens, the account and its JSON, card
   request status and the terms never stay in a browser or shared cache. A route that sets its
   own ``Cache-Control`` keeps it.
+- Flask's own ``session`` cookie (passkey ceremony handles, the terms agreement) is ``Secure``
+  when the request came over https, as ``idp_browser`` and ``idp_session`` are.
 """
 
 from __future__ import annotations
 
 from flask import Flask, Response, request
+from flask.sessions import SecureCookieSessionInterface
 
 Headers = tuple[tuple[str, str], ...]
 
@@ -45,8 +48,17 @@ def security_headers(mimetype: str) -> Headers:
 JSON_ANSWER = security_headers("application/json")  # the token endpoint's, computed once
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, ``Secure`` whenever the request is https."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return request.is_secure or super().get_cookie_secure(app)
+
+
 def install(app: Flask) -> None:
-    """Give every answer of ``app`` its security and cache headers."""
+    """Give every answer of ``app`` its security and cache headers, and secure its session
+    cookie."""
+    app.session_interface = SessionCookies()
 
     @app.after_request
     def secure(response: Response) -> Response:

@@ -148,3 +148,40 @@ def test_the_logged_out_page_and_the_authorize_redirect_are_not_cached(rp: Rp) -
     assert redirect.status_code == 303
     assert redirect.headers["Cache-Control"] == "no-store"
 
+
+def _set_cookies(rp: Rp, base_url: str) -> dict[str, str]:
+    """The cookies an interaction gives the browser (binding, terms agreement, passkey
+    ceremony), by name, as the Set-Cookie headers said them."""
+    seen: dict[str, str] = {}
+
+    def keep(answer: TestResponse) -> TestResponse:
+        for header in answer.headers.getlist("Set-Cookie"):
+            seen[header.split("=", 1)[0]] = header
+        return answer
+
+    location = keep(rp.browser.get("/authorize", base_url=base_url, query_string={
+        "client_id": rp.client_id, "redirect_uri": REDIRECT, "response_type": "code",
+        "scope": "openid", "nonce": "n", "code_challenge": "x" * 43,
+        "code_challenge_method": "S256"})).headers["Location"]
+    path = urlsplit(location).path
+    state = keep(rp.browser.get(path, headers={"Accept": "application/json"},
+                                base_url=base_url)).get_json()
+    csrf = {"X-CSRF-Token": state["csrf_token"]}
+    agree = state["actions"]["agree"]
+    keep(rp.browser.post(agree["href"], json={"agree": True, "version": agree["version"]},
+                         headers=csrf, base_url=base_url))
+    keep(rp.browser.post(state["actions"]["passkey_options"]["href"], json={}, headers=csrf,
+                         base_url=base_url))
+    return seen
+
+
+def test_every_cookie_is_secure_over_https(rp: Rp) -> None:
+    cookies = _set_cookies(rp, "https://localhost")
+    assert {"session", "idp_browser"} <= cookies.keys()
+    for name, header in cookies.items():
+        assert "; Secure" in header, name
+
+
+def test_the_session_cookie_still_works_over_plain_http_in_development(rp: Rp) -> None:
+    cookies = _set_cookies(rp, "http://localhost")
+    assert "; Secure" not in cookies["session"]
