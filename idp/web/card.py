@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
@@ -21,8 +20,8 @@ from idp.accounts.card_requests import BROWSER_COOKIE
 from idp.accounts.card_sign_in import CardSignIns
 from idp.accounts.terms import Agreement
 from idp.oidc.flow import Provider
+from idp.web import binding, terms
 from idp.web import request as web
-from idp.web import terms
 from idp.web.actions import Action, post
 from idp.web.card_app import request_links
 from idp.web.interaction import checked_body
@@ -51,13 +50,12 @@ def blueprint(ix: Provider, sign_ins: CardSignIns) -> Blueprint:
                     agreement: Agreement | None = None) -> ResponseReturnValue:
         ix.state(uid, web.session_id())  # the interaction exists and is open
         private_id = web.signed_in().private_id if needs_session else None
-        browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(24)
+        browser = binding.browser_binding()
         request_id = sign_ins.open(uid=uid, browser=browser, purpose=purpose,
                                    private_id=private_id, consent_text=consent_text,
                                    terms=agreement)
         response = jsonify(request_links(request_id))
-        response.set_cookie(BROWSER_COOKIE, browser, httponly=True, samesite="Lax",
-                            secure=request.is_secure)
+        binding.set_browser_cookie(response, browser)
         return response
 
     @bp.post("/interaction/<uid>/card")
