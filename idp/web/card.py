@@ -106,7 +106,7 @@ def blueprint(ix: Provider, sign_ins: CardSignIns) -> Blueprint:
         checked_body(ix, uid)
         done = sign_ins.finish(uid, request.cookies.get(BROWSER_COOKIE))
         check = done.check
-        response = jsonify({"redirect_to": url_for("login.show", uid=uid, _external=True),
+        response = jsonify({"redirect_to": web.issuer_url("login.show", uid=uid),
                             "anchor": {"state": check.state.value, "reason": check.reason,
                                        "next_step": check.next_step}})
         web.set_login_cookie(response, done.session.id)

@@ -59,6 +59,14 @@ def wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
+def issuer_url(endpoint: str, **values: Any) -> str:
+    """The absolute URL of ``endpoint`` at this IdP, built from the configured issuer (as every
+    OIDC endpoint is), never from the request's Host header, which the client chooses: a link a
+    person or a card app follows must not lead to whatever host the request named."""
+    path = current_app.url_map.bind("", script_name="/").build(endpoint, values)
+    return context().issuer + path
+
+
 # -- the login session ------------------------------------------------------------------------
 def session_id() -> str | None:
     """The login session named by this browser's signed cookie (not checked against the DB)."""
