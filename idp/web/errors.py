@@ -35,7 +35,7 @@ from idp.web.headers import NO_STORE
 log = logging.getLogger(__name__)
 # Endpoints a browser is sent to by a relying party: a refusal there is a page, unless JSON is
 # asked for explicitly.
-_PAGE_ENDPOINTS = frozenset({"oidc.authorize", "oidc.end_session"})
+_PAGE_ENDPOINTS = frozenset({"oidc.authorize", "oidc.end_session", "oidc.confirm_logout"})
 
 
 @dataclass(frozen=True)

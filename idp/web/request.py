@@ -95,16 +95,24 @@ def set_login_cookie(response: Response, login_session_id: str) -> None:
 
 
 # -- CSRF and bodies --------------------------------------------------------------------------
-def session_csrf_token(active: login_sessions.ActiveSession) -> str:
-    """The CSRF token of pages outside an interaction (/account): an HMAC of the login session
-    id, worthless outside the session that got it."""
-    return hmac.new(context().cookie_secret.encode(), f"account:{active.id}".encode(),
+def session_bound_token(purpose: str, login_session_id: str) -> str:
+    """The CSRF token of pages outside an interaction (/account, the logout confirmation): an
+    HMAC of ``purpose`` and the login session id, worthless outside the session that got it."""
+    return hmac.new(context().cookie_secret.encode(), f"{purpose}:{login_session_id}".encode(),
                     hashlib.sha256).hexdigest()
 
 
-def require_csrf(expected: str) -> None:
-    """``X-CSRF-Token`` must equal ``expected`` (compared in constant time)."""
-    if not hmac.compare_digest(request.headers.get("X-CSRF-Token", ""), expected):
+def session_csrf_token(active: login_sessions.ActiveSession) -> str:
+    """The CSRF token of /account."""
+    return session_bound_token("account", active.id)
+
+
+def require_csrf(expected: str, presented: str | None = None) -> None:
+    """The token ``presented`` (a form field), else ``X-CSRF-Token``, must equal ``expected``
+    (compared in constant time, as bytes: a header or field may hold any character)."""
+    if presented is None:
+        presented = request.headers.get("X-CSRF-Token", "")
+    if not hmac.compare_digest(presented.encode(), expected.encode()):
         raise CsrfFailedError()
 
 

@@ -33,7 +33,8 @@ def _json(rp: Rp, location: str) -> TestResponse:
 
 
 def _pages(rp: Rp) -> dict[str, TestResponse]:
-    """Every kind of HTML page: login, consent, account (in and out), error, signed out."""
+    """Every kind of HTML page: login, consent, account (in and out), error, signed out, and
+    the logout confirmation."""
     html = {"Accept": "text/html"}
     pages = {"account, signed out": rp.browser.get("/account", headers=html),
              "signed out": rp.browser.get("/logout")}
@@ -43,6 +44,7 @@ def _pages(rp: Rp) -> dict[str, TestResponse]:
     consent, _ = rp.authorize()
     pages["consent"] = rp.browser.get(urlsplit(consent).path, headers=html)
     pages["account"] = rp.browser.get("/account", headers=html)
+    pages["logout confirmation"] = rp.browser.get("/logout")
     pages["error"] = rp.browser.get("/authorize", query_string={"client_id": "nobody"},
                                     headers=html)
     for name, page in pages.items():
@@ -139,8 +141,12 @@ def test_public_metadata_stays_cacheable(rp: Rp, path: str) -> None:
     assert rp.browser.get(path).headers.get("Cache-Control") != "no-store"
 
 
-def test_the_logged_out_page_and_the_authorize_redirect_are_not_cached(rp: Rp) -> None:
+def test_the_logout_pages_and_the_authorize_redirect_are_not_cached(rp: Rp) -> None:
     assert rp.browser.get("/logout").headers["Cache-Control"] == "no-store"
+    rp.login()
+    asking = rp.browser.get("/logout")
+    assert "csrf_token" in asking.get_data(as_text=True)
+    assert asking.headers["Cache-Control"] == "no-store"
     redirect = rp.browser.get("/authorize", query_string={
         "client_id": rp.client_id, "redirect_uri": REDIRECT, "response_type": "code",
         "scope": "openid", "nonce": "n", "code_challenge": "x" * 43,
