@@ -18,7 +18,18 @@ from idp.accounts.claims import ClaimsSource
 from idp.bootstrap import Services
 from idp.oidc.logout_outbox import LogoutWorker
 from idp.settings import Settings
-from idp.web import account, binding, card, card_app, errors, interaction, oidc, passkeys, terms
+from idp.web import (
+    account,
+    binding,
+    card,
+    card_app,
+    errors,
+    headers,
+    interaction,
+    oidc,
+    passkeys,
+    terms,
+)
 from idp.web.request import EXTENSION, WebContext
 
 log = logging.getLogger(__name__)
@@ -39,6 +50,7 @@ def create_app(settings: Settings, *, claims: ClaimsSource | None = None,
     app.extensions[EXTENSION] = WebContext(services.sessions, services.secret_key,
                                            settings.default_language, services.oidc.issuer)
     errors.install(app)
+    headers.install(app)
     _register_routes(app, services)
 
     @app.get("/healthz")

@@ -1,6 +1,12 @@
 """RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) and back-channel logout
 (OpenID Connect Back-Channel Logout 1.0).
 
+A logout request is checked first (:func:`check_request`): the ``id_token_hint`` must be an ID
+token of this IdP (an expired one is fine, §2), and ``post_logout_redirect_uri`` must be
+registered for the client the hint or ``client_id`` names. Whether the person is asked before
+the session ends is the web adapter's decision (``idp.web.logout``): it ends at once only when
+the hint names this browser's session (:meth:`LogoutRequest.names_session`).
+
 Ending a session revokes the tokens granted in it (except ``offline_access`` grants, which
 outlive the login by design) and owes each relying party that took part and registered a
 ``backchannel_logout_uri`` a signed logout token naming the ``sub`` and ``sid``: written to the
@@ -9,6 +15,8 @@ outbox in the same transaction, tried once at once, retried later (idp.oidc.logo
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
@@ -23,6 +31,25 @@ from idp.oidc.models import Grant, Token
 from idp.oidc.pairwise import subject
 from idp.oidc.tokens import session_sid
 
+# The request parameters (§2) a logout keeps, through the person's confirmation if one is asked.
+PARAMETERS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state")
+
+
+@dataclass(frozen=True)
+class LogoutRequest:
+    """A checked logout request: where to return, and the session its hint names."""
+
+    params: Mapping[str, str]  # the parameters of PARAMETERS it came with
+    redirect_to: str | None  # the registered post_logout_redirect_uri, with state
+    hinted_sid: str | None  # the ``sid`` of a valid id_token_hint
+
+    def names_session(self, session_id: str | None) -> bool:
+        """Whether the hint names the login session ``session_id`` (then the relying party
+        speaks for this very session, and nobody needs to be asked, §2)."""
+        sid = session_sid(session_id)
+        return sid is not None and self.hinted_sid is not None and hmac.compare_digest(
+            self.hinted_sid.encode(), sid.encode())
+
 
 @dataclass(frozen=True)
 class LogoutOutcome:
@@ -30,9 +57,22 @@ class LogoutOutcome:
     notified: tuple[str, ...]  # client_ids whose back-channel endpoint took the first attempt
 
 
-def end_session(ctx: OidcContext, params: dict[str, Any], session_id: str | None) -> \
+def check_request(ctx: OidcContext, params: Mapping[str, Any]) -> LogoutRequest:
+    """The logout request ``params`` make, or a refusal (``InvalidRequestError``)."""
+    client_id = params.get("client_id")
+    hinted_sid = None
+    if hint := params.get("id_token_hint"):
+        claims = _hint_claims(ctx, str(hint), client_id)
+        client_id, sid = claims.get("aud"), claims.get("sid")
+        hinted_sid = sid if isinstance(sid, str) else None
+    kept = {name: str(params[name]) for name in PARAMETERS if params.get(name) is not None}
+    return LogoutRequest(kept, _post_logout_redirect(ctx, params, client_id), hinted_sid)
+
+
+def end_session(ctx: OidcContext, request: LogoutRequest, session_id: str | None) -> \
         LogoutOutcome:
-    redirect_to = _post_logout_redirect(ctx, params)
+    """End the login session ``session_id`` (if any) as ``request`` asked."""
+    redirect_to = request.redirect_to
     if session_id is None:
         return LogoutOutcome(redirect_to, ())
     with ctx.sessions() as db, db.begin():
@@ -53,20 +93,22 @@ def end_session(ctx: OidcContext, params: dict[str, Any], session_id: str | None
     return LogoutOutcome(redirect_to, report.delivered)
 
 
-def _post_logout_redirect(ctx: OidcContext, params: dict[str, Any]) -> str | None:
+def _hint_claims(ctx: OidcContext, hint: str, client_id: Any) -> dict[str, Any]:
+    try:
+        claims = ctx.keys.verify(hint)  # an expired hint is fine (§2); ours only
+    except InvalidTokenError as error:
+        raise InvalidRequestError("id_token_hint is not an ID token of this IdP") from error
+    if claims.get("iss") != ctx.issuer:
+        raise InvalidRequestError("id_token_hint was issued by another IdP")
+    if client_id and client_id != claims.get("aud"):
+        raise InvalidRequestError("client_id differs from the id_token_hint's audience")
+    return claims
+
+
+def _post_logout_redirect(ctx: OidcContext, params: Mapping[str, Any],
+                          client_id: Any) -> str | None:
     """The registered post_logout_redirect_uri, with state; None when none was asked for."""
     uri = params.get("post_logout_redirect_uri")
-    client_id = params.get("client_id")
-    if hint := params.get("id_token_hint"):
-        try:
-            claims = ctx.keys.verify(str(hint))  # an expired hint is fine (§2); ours only
-        except InvalidTokenError as error:
-            raise InvalidRequestError("id_token_hint is not an ID token of this IdP") from error
-        if claims.get("iss") != ctx.issuer:
-            raise InvalidRequestError("id_token_hint was issued by another IdP")
-        if client_id and client_id != claims.get("aud"):
-            raise InvalidRequestError("client_id differs from the id_token_hint's audience")
-        client_id = claims.get("aud")
     if not uri:
         return None
     if not client_id:

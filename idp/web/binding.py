@@ -6,6 +6,14 @@ stores the cookie's SHA-256 on the interaction. Every interaction route (``/inte
 and below, whichever blueprint serves it) then refuses another browser: a leaked or phished
 interaction URL is useless elsewhere, and so is its CSRF token (issue 5, cross-device safety).
 
+The IdP mints every binding value itself: a random nonce with an HMAC of the instance secret
+(``nonce.mac``). A browser's cookie is adopted for a new interaction or card request only when
+its MAC verifies, so the tabs of one browser share one binding while a value planted by another
+site (cookie tossing from a sibling domain, a fixed value in a link) is never the one an
+interaction is bound to: the browser gets a fresh one instead. The check of a request against a
+bound interaction compares the cookie's hash with the stored one, which a planted value cannot
+match.
+
 The interaction row is read once per request (:class:`RequestInteractions`, on ``flask.g``): the
 binding check loads it and the route that follows (state, CSRF token, resume) reuses it, instead
 of one read for the check and another for the route. The authorize request picks the browser's
@@ -15,6 +23,8 @@ transaction; its response only sets the cookie.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 
 from flask import Flask, Response, g, has_request_context, request
@@ -24,6 +34,7 @@ from idp import db as dbm
 from idp.accounts.card_requests import BROWSER_COOKIE, browser_hash
 from idp.errors import WrongBrowserError
 from idp.oidc.models import Interaction
+from idp.web import request as web
 
 _AUTHORIZE = "oidc.authorize"
 _INTERACTION_PATH = "/interaction/"
@@ -32,7 +43,30 @@ _BROWSER = "idp_browser"  # flask.g: the cookie value this authorize request bin
 
 
 def browser_cookie() -> str | None:
+    """The binding cookie as this browser sent it (checked against a bound interaction's hash)."""
     return request.cookies.get(BROWSER_COOKIE)
+
+
+def browser_binding() -> str:
+    """What a new interaction or card request is bound to: this browser's binding cookie when
+    this IdP minted it, else a newly minted value."""
+    presented = browser_cookie()
+    if presented is not None:
+        nonce, _, mac = presented.partition(".")
+        if nonce and hmac.compare_digest(mac.encode(), _mac(nonce).encode()):
+            return presented
+    nonce = secrets.token_urlsafe(24)
+    return f"{nonce}.{_mac(nonce)}"
+
+
+def set_browser_cookie(response: Response, browser: str) -> None:
+    response.set_cookie(BROWSER_COOKIE, browser, httponly=True, samesite="Lax",
+                        secure=request.is_secure)
+
+
+def _mac(nonce: str) -> str:
+    return hmac.new(web.context().cookie_secret.encode(), f"{BROWSER_COOKIE}:{nonce}".encode(),
+                    hashlib.sha256).hexdigest()
 
 
 class RequestInteractions:
@@ -70,7 +104,7 @@ def install(app: Flask, sessions: sessionmaker[Session], issuer: str) -> None:
     @app.before_request
     def choose_browser() -> None:
         if request.endpoint == _AUTHORIZE:
-            g.setdefault(_BROWSER, browser_cookie() or secrets.token_urlsafe(24))
+            g.setdefault(_BROWSER, browser_binding())
 
     @app.after_request
     def bind(response: Response) -> Response:
@@ -80,8 +114,7 @@ def install(app: Flask, sessions: sessionmaker[Session], issuer: str) -> None:
         if browser is None or _interaction_uid(response.headers.get("Location", ""),
                                                prefix) is None:
             return response
-        response.set_cookie(BROWSER_COOKIE, browser, httponly=True, samesite="Lax",
-                            secure=request.is_secure)
+        set_browser_cookie(response, browser)
         return response
 
     @app.before_request

@@ -14,7 +14,6 @@ that asked for it: the step is done), and nothing once the interaction is over (
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from flask import Blueprint, jsonify, request, url_for
@@ -26,8 +25,8 @@ from idp.accounts.card_requests import BROWSER_COOKIE
 from idp.accounts.card_sign_in import FINISHED_BY_ANSWER, CardSignIns
 from idp.accounts.terms import Agreement
 from idp.oidc.flow import Provider
+from idp.web import binding, terms
 from idp.web import request as web
-from idp.web import terms
 from idp.web.actions import Action, post
 from idp.web.card_app import request_links
 from idp.web.interaction import checked_body
@@ -56,12 +55,11 @@ def blueprint(ix: Provider, sign_ins: CardSignIns) -> Blueprint:
                     agreement: Agreement | None = None) -> ResponseReturnValue:
         ix.state(uid, web.session_id())  # the interaction exists and is open
         asking = web.signed_in() if needs_session else None
-        browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(24)
+        browser = binding.browser_binding()
         request_id = sign_ins.open(uid=uid, browser=browser, purpose=purpose, asking=asking,
                                    consent_text=consent_text, terms=agreement)
         response = jsonify(request_links(request_id))
-        response.set_cookie(BROWSER_COOKIE, browser, httponly=True, samesite="Lax",
-                            secure=request.is_secure)
+        binding.set_browser_cookie(response, browser)
         return response
 
     @bp.post("/interaction/<uid>/card")
@@ -105,7 +103,7 @@ def blueprint(ix: Provider, sign_ins: CardSignIns) -> Blueprint:
             body.update(error=code, error_description=i18n.translate(web.language(), key)
                         if key in i18n.catalogue("ja") else found.error_description)
         elif found.outcome == "accepted" and found.purpose in FINISHED_BY_ANSWER:
-            body["redirect_to"] = url_for("login.show", uid=uid, _external=True)
+            body["redirect_to"] = web.issuer_url("login.show", uid=uid)
         elif found.outcome == "accepted" and not found.continued:
             body["actions"] = {"continue": post(url_for("card.proceed", uid=uid))}
         return jsonify(body)
@@ -117,7 +115,7 @@ def blueprint(ix: Provider, sign_ins: CardSignIns) -> Blueprint:
         active, _ = ix.log_in(uid, private_id=done.private_id, acr=done.level.acr.value,
                               amr=list(done.level.amr), continue_if_done=False)
         check = done.check
-        response = jsonify({"redirect_to": url_for("login.show", uid=uid, _external=True),
+        response = jsonify({"redirect_to": web.issuer_url("login.show", uid=uid),
                             "anchor": {"state": check.state.value, "reason": check.reason,
                                        "next_step": check.next_step}})
         web.set_login_cookie(response, active.id)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request, url_for
+from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from idp.accounts.anchor_check import AnchorChecker
@@ -23,7 +23,7 @@ from idp.jpki.errors import BadSignatureError, CertificateRevokedError, WrongPur
 from idp.oidc.flow import Provider
 from idp.throttle import FailureThrottle
 from idp.web.qr import qr_svg
-from idp.web.request import json_or_none
+from idp.web.request import issuer_url, json_or_none
 
 # Answers that look like someone trying signatures or certificates, counted per client address:
 # the card itself limits PIN tries, not what is sent here. A refused certificate (expired,
@@ -32,10 +32,11 @@ REFUSED_ANSWERS: tuple[type[Exception], ...] = (BadSignatureError, WrongPurposeE
 
 
 def request_links(request_id: str) -> dict[str, Any]:
-    """What the page shows: the request URL, its QR code and the command that answers it."""
-    url = url_for("card_app.request_json", request_id=request_id, _external=True)
+    """What the page shows: the request URL, its QR code and the command that answers it, all
+    at the configured issuer."""
+    url = issuer_url("card_app.request_json", request_id=request_id)
     return {"request_id": request_id, "request_url": url,
-            "qr_url": url_for("card_app.request_qr", request_id=request_id),
+            "qr_url": issuer_url("card_app.request_qr", request_id=request_id),
             "commands": {"card_file": f"idp card sign {url} --card-file CARD_FILE",
                          "reader": f'idp card sign {url} --reader "READER"'}}
 
@@ -56,7 +57,7 @@ def blueprint(interactions: Provider, answers: CardAnswers, checker: AnchorCheck
     @bp.get("/card-requests/<request_id>/qr.svg")
     def request_qr(request_id: str) -> ResponseReturnValue:
         answers.describe(request_id, issuer=issuer)  # an unknown request gets no picture
-        url = url_for("card_app.request_json", request_id=request_id, _external=True)
+        url = issuer_url("card_app.request_json", request_id=request_id)
         return Response(qr_svg(url), mimetype="image/svg+xml",
                         headers={"Cache-Control": "no-store"})
 

@@ -30,13 +30,12 @@ from idp.errors import IdpError
 from idp.i18n.errors import localised_error
 from idp.oidc.errors import InvalidClientError
 from idp.web import request as web_request
+from idp.web.headers import NO_STORE
 
 log = logging.getLogger(__name__)
-
-NO_STORE: tuple[tuple[str, str], ...] = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
 # Endpoints a browser is sent to by a relying party: a refusal there is a page, unless JSON is
 # asked for explicitly.
-_PAGE_ENDPOINTS = frozenset({"oidc.authorize", "oidc.end_session"})
+_PAGE_ENDPOINTS = frozenset({"oidc.authorize", "oidc.end_session", "oidc.confirm_logout"})
 
 
 @dataclass(frozen=True)

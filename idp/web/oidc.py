@@ -1,31 +1,32 @@
 """The provider's HTTP endpoints: a thin Flask adapter over the protocol core (``idp.oidc``).
 
-Discovery, JWKS, /authorize, /par, /userinfo, /introspect, /revoke and /logout. POST /token is
-``idp.web.token`` (a fast path in front of Flask, and a route for the rest). Refusals are raised
-and answered by the one renderer (``idp.web.errors``).
+Discovery, JWKS, /authorize, /par, /userinfo, /introspect, /revoke and /logout (which asks the
+person first unless the relying party speaks for this session: ``idp.web.logout``). POST /token
+is ``idp.web.token`` (a fast path in front of Flask, and a route for the rest). Refusals are
+raised and answered by the one renderer (``idp.web.errors``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, make_response, redirect, render_template
+from flask import Blueprint, Flask, Response, jsonify, redirect
 from flask import request as flask_request
 
-from idp.accounts import sessions as login_sessions
-from idp.oidc import clients, discovery, logout, par, resources
+from idp.oidc import clients, discovery, par, resources
 from idp.oidc.authorize import check_redirect_uri, parse, single_valued
 from idp.oidc.context import OidcContext
 from idp.oidc.errors import InvalidClientError, InvalidRequestError, OidcError
 from idp.oidc.flow import Provider
-from idp.web import errors, token
+from idp.web import errors, logout, token
 from idp.web import request as web_request
+from idp.web.headers import NO_STORE
 
 _CLIENT_CREDENTIALS = ("client_assertion", "client_assertion_type", "client_secret")
 
 
 def _no_store(response: Response) -> Response:
-    response.headers.extend(errors.NO_STORE)
+    response.headers.extend(NO_STORE)
     return response
 
 
@@ -116,13 +117,11 @@ def blueprint(provider: Provider) -> Blueprint:
 
     @bp.route("/logout", methods=["GET", "POST"], endpoint="end_session")
     def end_session() -> Any:
-        outcome = logout.end_session(ctx, flask_request.values.to_dict(),
-                                     web_request.session_id())
-        response: Any = redirect(outcome.redirect_to, code=303) if outcome.redirect_to else \
-            render_template("oidc/logged_out.html")
-        response = make_response(response)
-        response.delete_cookie(login_sessions.COOKIE_NAME)
-        return response
+        return logout.end_session(ctx)
+
+    @bp.post("/logout/confirm", endpoint="confirm_logout")
+    def confirm_logout() -> Any:
+        return logout.confirm(ctx)
 
     return bp
 

@@ -59,6 +59,14 @@ def wants_json() -> bool:
     return request.accept_mimetypes.best == "application/json"
 
 
+def issuer_url(endpoint: str, **values: Any) -> str:
+    """The absolute URL of ``endpoint`` at this IdP, built from the configured issuer (as every
+    OIDC endpoint is), never from the request's Host header, which the client chooses: a link a
+    person or a card app follows must not lead to whatever host the request named."""
+    path = current_app.url_map.bind("", script_name="/").build(endpoint, values)
+    return context().issuer + path
+
+
 # -- the login session ------------------------------------------------------------------------
 def session_id() -> str | None:
     """The login session named by this browser's signed cookie (not checked against the DB)."""
@@ -87,16 +95,24 @@ def set_login_cookie(response: Response, login_session_id: str) -> None:
 
 
 # -- CSRF and bodies --------------------------------------------------------------------------
-def session_csrf_token(active: login_sessions.ActiveSession) -> str:
-    """The CSRF token of pages outside an interaction (/account): an HMAC of the login session
-    id, worthless outside the session that got it."""
-    return hmac.new(context().cookie_secret.encode(), f"account:{active.id}".encode(),
+def session_bound_token(purpose: str, login_session_id: str) -> str:
+    """The CSRF token of pages outside an interaction (/account, the logout confirmation): an
+    HMAC of ``purpose`` and the login session id, worthless outside the session that got it."""
+    return hmac.new(context().cookie_secret.encode(), f"{purpose}:{login_session_id}".encode(),
                     hashlib.sha256).hexdigest()
 
 
-def require_csrf(expected: str) -> None:
-    """``X-CSRF-Token`` must equal ``expected`` (compared in constant time)."""
-    if not hmac.compare_digest(request.headers.get("X-CSRF-Token", ""), expected):
+def session_csrf_token(active: login_sessions.ActiveSession) -> str:
+    """The CSRF token of /account."""
+    return session_bound_token("account", active.id)
+
+
+def require_csrf(expected: str, presented: str | None = None) -> None:
+    """The token ``presented`` (a form field), else ``X-CSRF-Token``, must equal ``expected``
+    (compared in constant time, as bytes: a header or field may hold any character)."""
+    if presented is None:
+        presented = request.headers.get("X-CSRF-Token", "")
+    if not hmac.compare_digest(presented.encode(), expected.encode()):
         raise CsrfFailedError()
 
 

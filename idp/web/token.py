@@ -1,7 +1,8 @@
 """POST /token (RFC 6749 §3.2, §5.1, §5.2): one endpoint with a fast path in front of Flask.
 
 ``exchange`` is the endpoint: client authentication, then ``tokens.token_response``. Two
-adapters call it and answer every refusal through the one renderer (``idp.web.errors``):
+adapters call it and answer every refusal through the one renderer (``idp.web.errors``), with
+the security headers of every answer (``idp.web.headers``):
 
 - :class:`TokenEndpoint`, WSGI middleware in front of Flask, for ``POST /token`` with a form body
   of known length (every real token request). Profiled in process, Flask's request handling
@@ -30,6 +31,7 @@ from idp.oidc.authorize import single_valued
 from idp.oidc.context import OidcContext
 from idp.oidc.errors import InvalidClientError, InvalidRequestError
 from idp.web import errors
+from idp.web.headers import JSON_ANSWER, NO_STORE
 
 log = logging.getLogger(__name__)
 
@@ -75,18 +77,18 @@ class TokenEndpoint:
         try:
             body = exchange(self._ctx, _form(raw), environ.get("HTTP_AUTHORIZATION"),
                             environ.get("REMOTE_ADDR", ""), self._audiences)
-            status, headers = 200, errors.NO_STORE
+            status, headers = 200, NO_STORE
         except IdpError as error:
             status, headers, body = _answer(errors.refusal(error, self._language(environ)))
         except Exception as error:
             found = errors.unexpected(error, self._language(environ))
             if found is None:
                 log.exception("token request failed")  # as Flask: logged, a bare 500
-                found = errors.Refusal(500, errors.NO_STORE, {"error": "server_error"})
+                found = errors.Refusal(500, NO_STORE, {"error": "server_error"})
             status, headers, body = _answer(found)
         data = _JSON.encode(body).encode()
-        start_response(_STATUS_LINES[status],
-                       [_JSON_TYPE, *headers, ("Content-Length", str(len(data)))])
+        start_response(_STATUS_LINES[status], [_JSON_TYPE, *JSON_ANSWER, *headers,
+                                               ("Content-Length", str(len(data)))])
         return [data]
 
     def _language(self, environ: dict[str, Any]) -> str:
@@ -168,7 +170,7 @@ def flask_route(ctx: OidcContext) -> Any:
     body = exchange(ctx, single_valued(request.form.items(multi=True)),
                     request.headers.get("Authorization"), request.remote_addr or "")
     response = jsonify(body)
-    response.headers.extend(errors.NO_STORE)
+    response.headers.extend(NO_STORE)
     return response
 
 

@@ -32,13 +32,16 @@ from idp.app import create_app, services_of
 from idp.oidc import clients
 from idp.settings import Settings
 from tests.integration.card_login.conftest import card_sign
-from tests.support.browser import SCREENSHOTS, VirtualAuthenticator, browser
+from tests.support.browser import SCREENSHOTS, VirtualAuthenticator, browser, watch_csp
 from tests.support.sim import RunningSim, sim_server
 
 __all__ = ["SCREENSHOTS", "sim_server"]
 
 SIGN_PIN, AUTH_PIN = "ABCD1234", "1234"
 WAIT_MS = 30_000
+# The Content-Security-Policy violations of every page a journey opened (``new_page``): a page
+# the policy breaks fails the journey that meets it (``no_csp_violations``).
+CSP_VIOLATIONS: list[str] = []
 
 
 class _Site:
@@ -141,7 +144,16 @@ def new_page(chromium: Any, *, passkeys: bool) -> tuple[Any, VirtualAuthenticato
     context = chromium.new_context(viewport={"width": 820, "height": 900}, locale="ja-JP")
     page = context.new_page()
     page.set_default_timeout(WAIT_MS)
+    watch_csp(page, CSP_VIOLATIONS)
     return page, VirtualAuthenticator.attach(page) if passkeys else None
+
+
+@pytest.fixture
+def no_csp_violations() -> Iterator[None]:
+    """The journey's pages met no Content-Security-Policy violation."""
+    CSP_VIOLATIONS.clear()
+    yield
+    assert CSP_VIOLATIONS == []
 
 
 def click(page: Any, selector: str) -> None:
@@ -175,7 +187,8 @@ def answer_shown_request(page: Any, card_file: str, pin: str,
     url = page.get_attribute("#card-link", "href")
     assert url is not None
     assert page.inner_text("#card-command-file").startswith(f"idp card sign {url}")
-    page.wait_for_function("document.getElementById('card-qr').naturalWidth > 0")
+    # A function, not a bare expression: Playwright polls those with eval, which the CSP refuses.
+    page.wait_for_function("() => document.getElementById('card-qr').naturalWidth > 0")
     if screenshot:
         page.screenshot(path=str(SCREENSHOTS / screenshot), full_page=True)
     signed = card_sign(url, card_file, pin)

@@ -18,6 +18,7 @@ from tests.e2e.card_site import (
     chromium,
     click,
     new_page,
+    no_csp_violations,
     onboard,
     passkey_login,
     sim_server,
@@ -25,10 +26,11 @@ from tests.e2e.card_site import (
 )
 from tests.integration.card_login.conftest import card_sign, person
 
-__all__ = ["chromium", "sim_server", "site"]
-pytestmark = pytest.mark.browser
-# The passkey refusals of a suspended and of a closed private ID, as the page shows them.
-SHOWN = "document.getElementById('message').textContent.includes('{}')"
+__all__ = ["chromium", "no_csp_violations", "sim_server", "site"]
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("no_csp_violations")]
+# The passkey refusals of a suspended and of a closed private ID, as the page shows them. Written
+# as functions: Playwright polls a bare expression with eval, which the pages' CSP refuses.
+SHOWN = "() => document.getElementById('message').textContent.includes('{}')"
 SUSPENDED_SHOWN = SHOWN.format("この民間IDは停止中です")
 CLOSED_SHOWN = SHOWN.format("この民間IDは閉鎖されています")
 

@@ -21,14 +21,15 @@ from tests.e2e.card_site import (
     card_login,
     chromium,
     click,
+    no_csp_violations,
     onboard,
     sim_server,
     site,
 )
 from tests.integration.card_login.conftest import card_sign, person
 
-__all__ = ["chromium", "sim_server", "site"]
-pytestmark = pytest.mark.browser
+__all__ = ["chromium", "no_csp_violations", "sim_server", "site"]
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("no_csp_violations")]
 NEW_ADDRESS = "福岡県福岡市中央区天神2-2"
 
 

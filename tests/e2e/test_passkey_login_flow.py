@@ -1,6 +1,7 @@
 """The passkey login flow in headless Chromium against a running IdP, with the DevTools virtual
 authenticator: register a passkey after a (fixture) card login, sign out, sign in with the
-passkey, land on the relying party with a code, and see the passkey on /account."""
+passkey, land on the relying party with a code, see the passkey on /account, and sign out
+through the logout confirmation."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from idp.accounts.sessions import COOKIE_NAME
 from idp.app import create_app, services_of
 from idp.oidc import clients
 from idp.settings import Settings
-from tests.support.browser import SCREENSHOTS, VirtualAuthenticator, browser
+from tests.support.browser import SCREENSHOTS, VirtualAuthenticator, browser, watch_csp
 from tests.support.login import login_session
 from tests.unit.oidc.conftest import pkce
 
@@ -60,7 +61,8 @@ def idp(sqlite_settings: Settings) -> Iterator[tuple[Flask, str, str]]:
     site.app = create_app(settings, anchors=_Checker())
     with db.transaction(services_of(site.app).sessions) as session:
         client_id, _ = clients.register(session, name="Example RP",
-                                        redirect_uris=[f"{base}/rp/cb"])
+                                        redirect_uris=[f"{base}/rp/cb"],
+                                        post_logout_redirect_uris=[f"{base}/rp/cb"])
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield site.app, base, client_id
     server.shutdown()
@@ -81,6 +83,7 @@ def test_register_then_sign_in_with_a_passkey_in_chromium(
     with browser() as chromium:
         context = chromium.new_context(viewport={"width": 800, "height": 600}, locale="ja-JP")
         page = context.new_page()
+        violations = watch_csp(page)
         authenticator = VirtualAuthenticator.attach(page)
         page.goto(authorize_url(base, client_id))
         assert page.locator("#passkey-login").is_visible()
@@ -104,5 +107,19 @@ def test_register_then_sign_in_with_a_passkey_in_chromium(
         page.goto(f"{base}/account")
         assert page.locator("#passkeys tr[data-id]").count() == 1
         assert "パスキー" in page.content()
+        # The page's script (a static file under the CSP) ran: sign-in times are dates now.
+        assert not page.inner_text("td.at").isdigit()
         page.screenshot(path=str(SCREENSHOTS / "account.png"))
+
+        # A logout without an id_token_hint asks first; confirming ends the session and
+        # returns to the relying party with its state.
+        page.goto(f"{base}/logout?" + urlencode({
+            "client_id": client_id, "post_logout_redirect_uri": f"{base}/rp/cb",
+            "state": "bye"}))
+        assert "ログアウトしますか" in page.inner_text("h1")
+        with page.expect_navigation(url=f"{base}/rp/cb?state=bye"):
+            page.click("#logout-confirm")
+        page.goto(f"{base}/account")
+        assert page.locator("#passkeys").count() == 0  # signed out
         context.close()
+    assert violations == []

@@ -82,3 +82,18 @@ class VirtualAuthenticator:
     def remove(self) -> None:
         self.cdp.send("WebAuthn.removeVirtualAuthenticator",
                       {"authenticatorId": self.authenticator_id})
+
+
+def watch_csp(page: Any, into: list[str] | None = None) -> list[str]:
+    """Collect the Content-Security-Policy violations ``page`` reports from now on, on every
+    document it loads (Chromium logs each on the console: "Refused to ... because it violates
+    the following Content Security Policy directive ..."). A page the policy breaks shows up
+    here even when no assertion of the journey looks at the broken part."""
+    seen = [] if into is None else into
+
+    def keep(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            seen.append(f"{page.url}: {message.text}")
+
+    page.on("console", keep)
+    return seen

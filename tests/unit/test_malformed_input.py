@@ -38,8 +38,8 @@ SWEPT = frozenset({
     "/interaction/<uid>/passkey/register/options", "/interaction/<uid>/passkey/skip",
     "/interaction/<uid>/passkey/verify", "/interaction/<uid>/refresh_4info",
     "/interaction/<uid>/reissue", "/interaction/<uid>/skip", "/interaction/<uid>/status",
-    "/interaction/<uid>/terms", "/introspect", "/jwks", "/logout", "/par", "/revoke",
-    "/token", "/userinfo",
+    "/interaction/<uid>/terms", "/introspect", "/jwks", "/logout", "/logout/confirm", "/par",
+    "/revoke", "/token", "/userinfo",
 })
 EXCLUDED = {
     "/static/<path:filename>": "Flask's own file server (send_from_directory): no IdP code "

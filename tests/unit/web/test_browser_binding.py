@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from idp.accounts.card_requests import BROWSER_COOKIE
+from idp.accounts.card_requests import BROWSER_COOKIE, browser_hash
+from idp.app import services_of
+from idp.oidc.models import Interaction
+from idp.web.binding import browser_binding
 from tests.unit.oidc.conftest import Rp
 
 
@@ -67,3 +70,54 @@ def test_a_card_request_uses_the_same_binding(rp: Rp) -> None:
     refused = other.post(state["actions"]["card"]["href"], json={},
                          headers={"X-CSRF-Token": state["csrf_token"]})
     assert refused.status_code == 403
+
+
+def _bound_hash(rp: Rp, location: str) -> str | None:
+    uid = urlsplit(location).path.rsplit("/", 1)[-1]
+    with services_of(rp.app).sessions() as session:
+        row = session.get(Interaction, uid)
+        assert row is not None
+        return row.browser_hash
+
+
+def test_a_planted_binding_cookie_is_never_the_one_the_interaction_is_bound_to(rp: Rp) -> None:
+    """Cookie tossing: another site sets idp_browser for the IdP's domain to a value it knows.
+    The IdP binds the interaction to a value it mints and gives the browser that one."""
+    planted = "planted-by-a-sibling-site"
+    rp.browser.set_cookie(BROWSER_COOKIE, planted, domain="localhost")
+    location, _ = rp.authorize()
+    given = rp.browser.get_cookie(BROWSER_COOKIE, domain="localhost")
+    assert given is not None
+    assert given.value != planted
+    assert _bound_hash(rp, location) == browser_hash(given.value) != browser_hash(planted)
+    attacker = rp.app.test_client()
+    attacker.set_cookie(BROWSER_COOKIE, planted, domain="localhost")
+    refused = attacker.get(urlsplit(location).path, headers={"Accept": "application/json"})
+    assert refused.status_code == 403
+
+
+def test_a_planted_value_shaped_like_a_minted_one_is_not_adopted(rp: Rp) -> None:
+    for planted in ("nonce." + "0" * 64, "nonce.\u00e9"):
+        rp.browser.set_cookie(BROWSER_COOKIE, planted, domain="localhost")
+        location, _ = rp.authorize()  # a redirect, never a 500
+        assert _bound_hash(rp, location) != browser_hash(planted)
+
+
+def test_the_tabs_of_one_browser_share_the_binding_the_idp_minted(rp: Rp) -> None:
+    first, _ = rp.authorize()
+    second, _ = rp.authorize()
+    assert _bound_hash(rp, first) == _bound_hash(rp, second)
+    for location in (first, second):
+        state = rp.interaction(location)
+        assert rp.act(state, "abort", {}).status_code == 200
+
+
+def test_a_card_request_adopts_only_a_binding_the_idp_minted(rp: Rp) -> None:
+    """The one function both the authorize and the card request take their binding from."""
+    rp.authorize()
+    minted = rp.browser.get_cookie(BROWSER_COOKIE, domain="localhost")
+    assert minted is not None
+    with rp.app.test_request_context(headers={"Cookie": f"{BROWSER_COOKIE}={minted.value}"}):
+        assert browser_binding() == minted.value
+    with rp.app.test_request_context(headers={"Cookie": f"{BROWSER_COOKIE}=planted"}):
+        assert browser_binding() not in ("planted", minted.value)

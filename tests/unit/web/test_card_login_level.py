@@ -35,7 +35,8 @@ from idp.jpki.revocation import CertState, RevocationChecker, RevocationStatus
 from idp.jpki.validation import VerifiedCertificate
 from idp.settings import RevocationPolicy
 from tests.support import jpki_pki as pki
-from tests.unit.oidc.conftest import Rp
+from tests.unit.oidc.conftest import ISSUER, Rp
+from tests.unit.web.test_card_page import hostile_host
 
 SIGN, AUTH = pki.ca(Purpose.SIGN), pki.ca(Purpose.AUTH)
 SIGNING, AUTHENTICATION = pki.sign_cert(SIGN), pki.auth_cert(AUTH)
@@ -82,8 +83,9 @@ def _onboarded(app: Flask) -> None:
                           via="jlis_pair")
 
 
-def _card_login(rp: Rp) -> Any:
-    """Authorize, ask for a card request, answer it with the card's auth key, continue."""
+def _card_login(rp: Rp, host: str = "localhost") -> Any:
+    """Authorize, ask for a card request, answer it with the card's auth key, continue (the
+    last step sent with ``host`` as its Host header)."""
     state = rp.interaction(rp.authorize()[0])
     request_id = rp.act(state, "card", {}).get_json()["request_id"]
     text = rp.browser.get(f"/card-requests/{request_id}").get_json()["to_be_signed"]
@@ -94,7 +96,8 @@ def _card_login(rp: Rp) -> Any:
         "signature": base64.b64encode(signature).decode()})
     assert answered.status_code == 200, answered.get_json()
     status = rp.browser.get(f"/interaction/{state['uid']}/status").get_json()
-    continued = rp.act({**state, **status}, "continue", {})
+    continued = rp.browser.post(status["actions"]["continue"]["href"], json={}, headers={
+        "X-CSRF-Token": state["csrf_token"], **hostile_host(rp, host)})
     assert continued.status_code == 200, continued.get_json()
     return continued.get_json()
 
@@ -124,3 +127,11 @@ def test_a_card_login_whose_auth_certificate_is_good_gets_ial2(
     _onboarded(app)
     assert _card_login(rp)["anchor"]["state"] == "current"
     assert _levels(app) == ("good", IAL2_AAL2.value, ("current", "sign_good"))
+
+
+def test_continuing_after_the_card_leads_back_to_the_issuer_whatever_the_host_header_says(
+        app: Flask, rp: Rp, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(card_services, "build", lambda settings: _trust(auth_crl_down=False))
+    _onboarded(app)
+    continued = _card_login(rp, host="evil.example")
+    assert continued["redirect_to"].startswith(f"{ISSUER}/interaction/")

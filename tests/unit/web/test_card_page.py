@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlsplit
 
-from tests.unit.oidc.conftest import Rp
+import pytest
+
+from idp.accounts.card_requests import BROWSER_COOKIE
+from idp.accounts.sessions import COOKIE_NAME
+from idp.web import card_app
+from tests.unit.oidc.conftest import ISSUER, Rp
+
+
+def hostile_host(rp: Rp, host: str = "evil.example") -> dict[str, str]:
+    """Headers naming ``host`` as the request's Host; the browser's cookies go along (the test
+    client picks cookies by the Host header)."""
+    for name in (BROWSER_COOKIE, COOKIE_NAME, "session"):
+        cookie = rp.browser.get_cookie(name, domain="localhost")
+        if cookie is not None:
+            rp.browser.set_cookie(name, cookie.value, domain=host)
+    return {"Host": host}
 
 
 def test_the_login_page_offers_the_card_in_japanese_with_the_stylesheet(rp: Rp) -> None:
@@ -51,3 +67,33 @@ def test_the_status_of_a_new_request_is_pending(rp: Rp) -> None:
     status = rp.browser.get(f"/interaction/{state['uid']}/status").get_json()
     assert status["status"] == "pending"
     assert status["purpose"] == "login"
+
+
+def test_card_request_links_lead_to_the_issuer_whatever_the_host_header_says(
+        rp: Rp, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A request sent with ``Host: evil.example`` (a misrouted or poisoned request) must not
+    hand the person or the card app a link, QR code or command leading there."""
+    location, _ = rp.authorize()
+    state = rp.interaction(location)
+    made = rp.browser.post(state["actions"]["card"]["href"], json={}, headers={
+        "X-CSRF-Token": state["csrf_token"], **hostile_host(rp)}).get_json()
+    url = f"{ISSUER}/card-requests/{made['request_id']}"
+    assert made["request_url"] == url
+    assert made["qr_url"] == f"{url}/qr.svg"
+    assert made["commands"]["card_file"] == f"idp card sign {url} --card-file CARD_FILE"
+    assert made["commands"]["reader"].startswith(f"idp card sign {url} --reader ")
+    drawn: list[str] = []
+    monkeypatch.setattr(card_app, "qr_svg", lambda text: drawn.append(text) or b"<svg/>")
+    qr = rp.browser.get(urlsplit(made["qr_url"]).path, headers=hostile_host(rp))
+    assert qr.status_code == 200
+    assert drawn == [url]
+
+
+def test_interaction_links_name_no_host_the_request_chose(rp: Rp) -> None:
+    location, _ = rp.authorize()
+    face = rp.browser.get(urlsplit(location).path, headers={
+        "Accept": "application/json", **hostile_host(rp)})
+    assert face.status_code == 200
+    assert "evil.example" not in json.dumps(face.get_json())
+    page = rp.browser.get(urlsplit(location).path, headers=hostile_host(rp))
+    assert "evil.example" not in page.get_data(as_text=True)

@@ -14,7 +14,9 @@ from idp.app import create_app, services_of
 from idp.settings import Settings, ThrottleRule, ThrottleSettings
 from tests.unit.oidc.conftest import ISSUER, REDIRECT, register
 
-COMPARED_HEADERS = ("Content-Type", "Cache-Control", "Pragma", "WWW-Authenticate", "Retry-After")
+COMPARED_HEADERS = ("Content-Type", "Cache-Control", "Pragma", "WWW-Authenticate", "Retry-After",
+                    "X-Content-Type-Options", "Referrer-Policy", "X-Frame-Options",
+                    "Content-Security-Policy")
 
 
 @pytest.fixture
@@ -58,6 +60,8 @@ def test_both_paths_refuse_a_grant_alike(idp: Flask, case: str, language: str) -
     assert fast == flask_route
     assert 400 <= fast[0] < 500
     assert fast[2]["Cache-Control"] == "no-store"
+    assert fast[2]["X-Content-Type-Options"] == "nosniff"
+    assert fast[2]["Referrer-Policy"] == "no-referrer"
 
 
 def test_both_paths_refuse_a_wrong_secret_alike_with_a_basic_challenge(idp: Flask) -> None:
