@@ -12,12 +12,14 @@ through ``idp.oidc.prepared``, compiled once per dialect.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hmac
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     CTE,
+    ColumnElement,
     Integer,
     String,
     bindparam,
@@ -148,24 +150,69 @@ ACCESS_GRANT = Prepared(select(
 # ``used IS false`` and redeems nothing: one winner, as with the UPDATE alone. SQLite allows no
 # INSERT or UPDATE inside WITH: it keeps the statements above.
 ONE_STATEMENT_DIALECTS = frozenset({"postgresql"})
-EXPIRED, OTHER_REDIRECT_URI, WRONG_VERIFIER = "expired", "redirect_uri", "code_verifier"
+
+
+# -- why a redeemed code is refused: one table, read by Python (SQLite) and by SQL (PostgreSQL) --
+@dataclass(frozen=True)
+class RedeemedCode:
+    """What the code's row says: where it may go, its PKCE challenge, when it expires."""
+
+    redirect_uri: str
+    challenge: str
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class PresentedCode:
+    """What the token request says: now, its redirect_uri (None when absent), and the S256 of
+    its code_verifier (computed in Python for both dialects)."""
+
+    now: int
+    redirect_uri: str | None
+    challenge: str
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """One reason a redeemed code is refused (RFC 6749 §4.1.3, RFC 7636 §4.6), written once for
+    both paths so they cannot drift: ``refused`` over the redeemed row in Python, ``refused_sql``
+    over the CODES row and the statement's parameters (b_now, b_redirect, b_challenge)."""
+
+    reason: str
+    description: str
+    refused: Callable[[RedeemedCode, PresentedCode], bool]
+    refused_sql: Callable[[], ColumnElement[bool]]
+
+
+# In order: the first that holds is the reason. ``b_redirect`` is NULL when the request has none:
+# IS DISTINCT FROM then refuses it, as ``None != uri`` does in Python. SQL's equality is not
+# constant-time, but timing it could tell at most how many leading characters of the verifier's
+# SHA-256 match the stored challenge: nothing usable towards a preimage, and the code is spent by
+# this one try anyway.
+CODE_CHECKS: tuple[CodeCheck, ...] = (
+    CodeCheck("expired", "the authorization code has expired",
+              lambda code, asked: code.expires_at < asked.now,
+              lambda: CODES.c.expires_at < bindparam("b_now", type_=Integer)),
+    CodeCheck("redirect_uri", "redirect_uri differs from the authorization request's",
+              lambda code, asked: asked.redirect_uri != code.redirect_uri,
+              lambda: CODES.c.redirect_uri.is_distinct_from(
+                  bindparam("b_redirect", type_=String))),
+    CodeCheck("code_verifier", "code_verifier does not match the code_challenge (PKCE)",
+              lambda code, asked: not hmac.compare_digest(asked.challenge.encode(),
+                                                          code.challenge.encode()),
+              lambda: CODES.c.code_challenge != bindparam("b_challenge", type_=String)),
+)
+REFUSALS = {check.reason: check.description for check in CODE_CHECKS}
+
+
+def code_refusal(code: RedeemedCode, asked: PresentedCode) -> str | None:
+    """Why the redeemed code is refused (a ``REFUSALS`` key), or None (the Python path)."""
+    return next((check.reason for check in CODE_CHECKS if check.refused(code, asked)), None)
 
 
 def _refusal() -> Any:
-    """Why a code just redeemed may not be exchanged, or NULL (RFC 6749 §4.1.3, RFC 7636 §4.6);
-    the checks and their order are those of ``tokens._check_code``.
-
-    ``b_redirect`` is NULL when the request has none: IS DISTINCT FROM then refuses it, as
-    ``None != uri`` does in Python. ``b_challenge`` is the S256 of the presented verifier,
-    computed in Python. SQL's equality is not constant-time, but timing it could tell at most
-    how many leading characters of that hash match the stored challenge: nothing usable
-    towards a SHA-256 preimage, and the code is spent by this one try anyway.
-    """
-    return case(
-        (CODES.c.expires_at < bindparam("b_now", type_=Integer), EXPIRED),
-        (CODES.c.redirect_uri.is_distinct_from(bindparam("b_redirect", type_=String)),
-         OTHER_REDIRECT_URI),
-        (CODES.c.code_challenge != bindparam("b_challenge", type_=String), WRONG_VERIFIER))
+    """The same checks in SQL: a CASE whose value is the first reason that holds, or NULL."""
+    return case(*((check.refused_sql(), check.reason) for check in CODE_CHECKS))
 
 
 def _with_new_tokens(source: CTE, *extra: Any, when: tuple[Any, ...] = ()) -> Prepared:

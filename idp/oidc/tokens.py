@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -62,9 +61,11 @@ def _exchange_code(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]
     with transaction(engine) as tx:
         redeemed = tx.first(sql.REDEEM_CODE, keys)
         if redeemed is not None:
-            if (reason := _check_code(redeemed, form.get("redirect_uri"), verifier)) is None:
+            reason = sql.code_refusal(sql.RedeemedCode(*redeemed[:3]), sql.PresentedCode(
+                now(), form.get("redirect_uri"), s256(verifier)))
+            if reason is None:
                 return issue(ctx, tx, client, sql.GrantInfo.of(redeemed[3:]))
-            refused = InvalidGrantError(REFUSALS[reason])  # stays consumed: one try per code
+            refused = InvalidGrantError(sql.REFUSALS[reason])  # stays consumed: one try per code
         else:
             refused = _refused_code(tx, keys)
     raise refused  # after the block: the consumption or revocation commits
@@ -81,7 +82,7 @@ def _exchange_in_one_statement(ctx: OidcContext, engine: Engine, client: ClientI
             refused = _refused_code(tx, keys)
         raise refused
     if row[0] is not None:  # consumed all the same: one try per code
-        raise InvalidGrantError(REFUSALS[row[0]])
+        raise InvalidGrantError(sql.REFUSALS[row[0]])
     return _response(ctx, client, sql.GrantInfo.of(row[1:]), minted)
 
 
@@ -109,31 +110,10 @@ def _refused_code(tx: Transaction, keys: Mapping[str, Any]) -> InvalidGrantError
     return InvalidGrantError("the code was not issued to this client; it is now revoked")
 
 
-REFUSALS = {  # why a redeemed code is refused (RFC 6749 §4.1.3, RFC 7636 §4.6)
-    sql.EXPIRED: "the authorization code has expired",
-    sql.OTHER_REDIRECT_URI: "redirect_uri differs from the authorization request's",
-    sql.WRONG_VERIFIER: "code_verifier does not match the code_challenge (PKCE)"}
-
-
 def s256(verifier: str) -> str:
     """The PKCE S256 code challenge of ``verifier`` (RFC 7636 §4.2)."""
     return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii", "replace"))
                                     .digest()).rstrip(b"=").decode()
-
-
-def _check_code(redeemed: tuple[Any, ...], redirect_uri: str | None, verifier: str) -> \
-        str | None:
-    """Why the redeemed code is refused (a ``REFUSALS`` key), or None. ``redeemed``: the code's
-    redirect_uri, code_challenge and expires_at first. PostgreSQL makes the same checks, in the
-    same order, in SQL (``token_sql._refusal``)."""
-    registered_uri, challenge, expires_at = redeemed[:3]
-    if expires_at < now():
-        return sql.EXPIRED
-    if redirect_uri != registered_uri:
-        return sql.OTHER_REDIRECT_URI
-    if not hmac.compare_digest(s256(verifier), challenge):
-        return sql.WRONG_VERIFIER
-    return None
 
 
 def _refresh(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, redirect
 from flask import request as flask_request
 
-from idp.oidc import clients, discovery, par, resources
+from idp.oidc import client_auth, clients, discovery, par, resources
 from idp.oidc.authorize import check_redirect_uri, parse, single_valued
 from idp.oidc.context import OidcContext
 from idp.oidc.errors import InvalidClientError, InvalidRequestError, OidcError
@@ -41,10 +41,10 @@ def authenticated_client(ctx: OidcContext, form: dict[str, str]) -> clients.Clie
     # No explicit begin: the session connects only if it needs the database (a cached client
     # with a secret never does), and commits the assertion jti when it did. The throttle's count
     # is written after the session closed: it never waits for it.
-    presented = clients.presented(form, flask_request.headers.get("Authorization"))
+    presented = client_auth.presented(form, flask_request.headers.get("Authorization"))
     with ctx.client_throttle.attempt(presented.throttled_as(flask_request.remote_addr or ""),
                                      counts=(InvalidClientError,)), ctx.sessions() as db:
-        client = clients.authenticate(
+        client = client_auth.authenticate(
             lambda: db, ctx.clients, presented, audiences=ctx.audiences(),
             seen_jti=lambda jti, exp: ctx.remember_jti(db, jti, exp))
         db.commit()

@@ -26,7 +26,7 @@ from werkzeug.wrappers import Request
 
 from idp import i18n
 from idp.errors import IdpError
-from idp.oidc import clients, tokens
+from idp.oidc import client_auth, tokens
 from idp.oidc.authorize import single_valued
 from idp.oidc.context import OidcContext
 from idp.oidc.errors import InvalidClientError, InvalidRequestError
@@ -48,11 +48,11 @@ def exchange(ctx: OidcContext, form: dict[str, str], authorization: str | None, 
              audiences: set[str] | None = None) -> dict[str, Any]:
     """The token endpoint: authenticate the client, then answer its grant (raises refusals)."""
     # The throttle's count is written after the session closed: it never waits for it.
-    presented = clients.presented(form, authorization)
+    presented = client_auth.presented(form, authorization)
     with ctx.client_throttle.attempt(presented.throttled_as(address),
                                      counts=(InvalidClientError,)), \
             _SessionOnDemand(ctx.sessions) as database:
-        client = clients.authenticate(
+        client = client_auth.authenticate(
             database, ctx.clients, presented, audiences=audiences or ctx.audiences(),
             seen_jti=lambda jti, exp: ctx.remember_jti(database(), jti, exp))
     return tokens.token_response(ctx, client, form)
