@@ -16,10 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idp.db import transaction
 from idp.errors import account_not_active
-from idp.passkeys import ceremonies
+from idp.passkeys import ceremonies, directory
 from idp.passkeys.challenge_store import SqlChallengeStore
 from idp.passkeys.challenges import ChallengeStore, consume
-from idp.passkeys.directory import AccountDirectory, SqlAccountDirectory
 from idp.passkeys.errors import (
     ChallengeExpired,
     ChallengeUnknown,
@@ -49,13 +48,11 @@ class PasskeyService:
         sessions: sessionmaker[Session],
         settings: WebauthnSettings,
         *,
-        accounts: AccountDirectory | None = None,
         clock: Callable[[], datetime] = _utcnow,
         challenge_store: Callable[[Session], ChallengeStore] | None = None,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
-        self._accounts = accounts or SqlAccountDirectory()
         self._clock = clock
         self._store = challenge_store or (lambda session: SqlChallengeStore(session, clock))
         self._timeout = timedelta(seconds=settings.challenge_timeout_seconds)
@@ -200,8 +197,8 @@ class PasskeyService:
             return consume(self._store(session), handle, ceremony=ceremony, now=self._clock())
 
     def _require_active(self, session: Session, private_id: str) -> None:
-        if not self._accounts.passkeys_allowed(session, private_id):
-            raise account_not_active(self._accounts.state(session, private_id))
+        if not directory.passkeys_allowed(session, private_id):
+            raise account_not_active(directory.state(session, private_id))
 
     @staticmethod
     def _user_handle(session: Session, private_id: str) -> bytes:
