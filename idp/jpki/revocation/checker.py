@@ -7,6 +7,25 @@ refused when the policy fails closed (the default, and the only sane production 
 ``fail_closed = false`` it is returned as UNKNOWN for the caller to weigh (e.g. a lower acr).
 A source's own limits (OCSP age, CRL staleness) are those of the purpose it serves: give one
 source per purpose when the purposes' policies differ.
+
+What a stale CRL (past nextUpdate + ``max_crl_staleness_seconds``), a missing CRL or an OCSP
+outage means, end to end:
+
+=======================  ====================================================================
+policy                   outcome
+=======================  ====================================================================
+fail_closed = true       refused here (``StaleCrlError``/``RevocationUnavailableError``, 424):
+                         a card answer is refused with that message; at a passkey sign-in the
+                         anchor re-check (``idp.accounts.anchor_check``) records the sign
+                         status as unknown, the anchor reads ``unverifiable`` and the login is
+                         at the reduced level (``idp.assurance.evidence``: ial1)
+fail_closed = false      returned as UNKNOWN, never as GOOD: the card answer goes on, the anchor
+                         reads ``unverifiable`` (reason ``status_unknown``), the session gets the
+                         reduced level, and the reason is shown on the interaction's JSON face
+=======================  ====================================================================
+
+The per-purpose matrix (OCSP down, CRL stale, CRL missing, J-LIS slow × policy) is in
+docs/operations.md, "J-LIS outages".
 """
 
 from __future__ import annotations
