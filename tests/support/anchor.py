@@ -11,14 +11,14 @@ from idp import db
 from idp.accounts.jpki_models import Basic4Record, JpkiAnchor
 from idp.app import services_of
 
-CA = "C=JP,O=JPKI,OU=JPKI for digital signature,OU=Japan Agency for Local Authority " \
-     "Information Systems"
+CA = "OU=Japan Agency for Local Authority Information Systems,OU=JPKI for digital signature," \
+     "O=JPKI,C=JP"  # RFC 4514, as JpkiCertificate.issuer_dn writes it
 BASIC4 = {"name": "山田\u3000太郎", "birth_date": "1980-04-01", "birth_date_code": "319800401",
           "sex": "1", "address": "東京都千代田区永田町1-7-1", "name_substitutes": "",
           "address_substitutes": ""}
 
 
-def anchor(app: Flask, private_id: str, *, state: str = "current", serial: str = "0A1B2C3D",
+def anchor(app: Flask, private_id: str, *, state: str = "current", serial: str = "0a1b2c3d",
            checked_at: datetime | None = None, **basic4: str | None) -> None:
     checked = checked_at or datetime.now(UTC)
     with db.transaction(services_of(app).sessions) as session:

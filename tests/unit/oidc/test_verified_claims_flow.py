@@ -62,7 +62,7 @@ def test_verified_claims_in_the_id_token_and_userinfo(rp: Rp) -> None:
     verified = _id_token(rp, tokens)["verified_claims"]
     assert verified["verification"]["trust_framework"] == "jp_aml"
     assert verified["verification"]["evidence"] == [{
-        "type": "electronic_signature", "issuer": CA, "serial_number": "0A1B2C3D",
+        "type": "electronic_signature", "issuer": CA, "serial_number": "0a1b2c3d",
         "signature_type": "http://idp.test/identifiers/signature_type/jpki_sign",
         "created_at": "2026-01-10T09:30:00Z"}]
     assert verified["claims"] == {
@@ -127,7 +127,7 @@ def test_an_rp_asking_only_for_age_learns_nothing_else(rp: Rp) -> None:
     assert introspection["active"] is True
     received = json.dumps([tokens, id_token, info, introspection], ensure_ascii=False)
     for leak in ("山田", "太郎", "2006", "06-02", "東京", "千代田", "birthdate", "address",
-                 "name\"", "gender", "0A1B2C3D", CA):
+                 "name\"", "gender", "0a1b2c3d", CA):
         assert leak not in received, leak
 
 

@@ -20,7 +20,7 @@ CHECKED = datetime(2026, 6, 1, 2, 0, tzinfo=UTC)  # an hour before NOW
 ANCHORED = datetime(2026, 1, 10, 9, 30, tzinfo=UTC)
 FACTS = Verification(basic4_claims({"name": "山田\u3000太郎", "birth_date": "2006-06-02",
                                     "sex": "1", "address": "東京都千代田区永田町1-7-1"}),
-                     CA, "0A1B2C", ANCHORED, CHECKED)
+                     CA, "0a1b2c", ANCHORED, CHECKED)
 ALL = frozenset(vc.PREFIX + c for c in vc.CLAIMS)
 TF: dict[str, Any] = {"trust_framework": None}
 
@@ -56,12 +56,12 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any] | None, dict[str, Any] | N
     ("evidence, every member", _ask({**TF, "evidence": [EVIDENCE_ALL]}),
      {"trust_framework": "jp_aml", "evidence": [{
          "type": "electronic_signature", "signature_type": vc.signature_type(ISSUER),
-         "issuer": CA, "serial_number": "0A1B2C", "created_at": "2026-01-10T09:30:00Z"}]},
+         "issuer": CA, "serial_number": "0a1b2c", "created_at": "2026-01-10T09:30:00Z"}]},
      {"name": "山田\u3000太郎"}),
     ("evidence without created_at requested", _ask({**TF, "evidence": [{"type": None}]}),
      {"trust_framework": "jp_aml", "evidence": [{
          "type": "electronic_signature", "signature_type": vc.signature_type(ISSUER),
-         "issuer": CA, "serial_number": "0A1B2C"}]}, {"name": "山田\u3000太郎"}),
+         "issuer": CA, "serial_number": "0a1b2c"}]}, {"name": "山田\u3000太郎"}),
     ("evidence of a type we do not have: element left out",
      _ask({**TF, "evidence": [{"type": {"value": "document"}}]}), None, None),
     ("evidence entries are ORed",
@@ -69,7 +69,7 @@ CASES: list[tuple[str, dict[str, Any], dict[str, Any] | None, dict[str, Any] | N
                               {"type": {"value": "electronic_signature"}}]}),
      {"trust_framework": "jp_aml", "evidence": [{
          "type": "electronic_signature", "signature_type": vc.signature_type(ISSUER),
-         "issuer": CA, "serial_number": "0A1B2C"}]}, {"name": "山田\u3000太郎"}),
+         "issuer": CA, "serial_number": "0a1b2c"}]}, {"name": "山田\u3000太郎"}),
     ("evidence/type with values (value only): cannot be met",
      _ask({**TF, "evidence": [{"type": {"values": ["electronic_signature"]}}]}), None, None),
     ("created_at older than max_age: element left out",
@@ -126,7 +126,7 @@ def test_only_consented_claims_and_nothing_without_a_current_anchor() -> None:
 
 
 def test_time_left_out_when_the_anchor_was_never_checked() -> None:
-    facts = Verification(FACTS.claims, CA, "0A1B2C", ANCHORED, None)
+    facts = Verification(FACTS.claims, CA, "0a1b2c", ANCHORED, None)
     assert vc.respond(_ask({**TF, "time": None}), facts, allowed=ALL, issuer=ISSUER,
                       auth_time=NOW, now=NOW) is None
 
