@@ -148,3 +148,17 @@ def test_a_malformed_verified_claims_request_is_refused_and_nothing_stored(rp: R
 def _interactions(app: Flask) -> int:
     with services_of(app).sessions() as session:
         return int(session.scalar(select(func.count()).select_from(Interaction)) or 0)
+
+
+def test_discovery_publishes_the_identity_assurance_metadata(rp: Rp) -> None:
+    meta = rp.browser.get("/.well-known/openid-configuration").get_json()
+    assert meta["trust_frameworks_supported"] == ["jp_aml"]
+    assert meta["evidence_supported"] == ["electronic_signature"]
+    assert set(meta["claims_in_verified_claims_supported"]) == {
+        "name", "family_name", "given_name", "birthdate", "gender", "address",
+        "age_over_18", "age_over_20", "age_over_65"}
+    assert meta["claims_parameter_supported"] is True
+    assert "verified_claims" in meta["claims_supported"]
+    assert "age_over_20" in meta["claims_supported"]
+    assert "age" in meta["scopes_supported"]
+    assert "verified_claims_supported" not in meta  # withdrawn before the final (IDA §8)
