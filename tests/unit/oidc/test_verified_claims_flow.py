@@ -162,3 +162,16 @@ def test_discovery_publishes_the_identity_assurance_metadata(rp: Rp) -> None:
     assert "age_over_20" in meta["claims_supported"]
     assert "age" in meta["scopes_supported"]
     assert "verified_claims_supported" not in meta  # withdrawn before the final (IDA §8)
+
+
+def test_the_consent_page_itself_lists_each_kind(rp: Rp) -> None:
+    anchor(rp.app, rp.login())
+    location, _ = rp.authorize(scope="openid age", claims=json.dumps(
+        {"userinfo": {"verified_claims": VERIFIED}}))
+    page = rp.browser.get(location.split("idp.test")[-1], query_string={"lang": "ja"},
+                          headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert 'value="age_over_20"' in page
+    assert "20歳以上であること（生年月日は送りません）" in page
+    assert 'value="verified_claims.name"' in page
+    assert "氏名（マイナンバーカードで確認済み）" in page
+    assert "1980" not in page
