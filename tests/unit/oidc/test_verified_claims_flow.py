@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from idp.app import services_of
 from idp.assurance.levels import IAL1_AAL2
-from idp.oidc.models import Interaction
+from idp.oidc.models import Consent, Grant, Interaction, PushedRequest
 from tests.support.anchor import CA, anchor
 from tests.unit.oidc.conftest import Rp, query
 
@@ -142,12 +142,15 @@ def test_a_malformed_verified_claims_request_is_refused_and_nothing_stored(rp: R
         "code_challenge_method": "S256", "nonce": "n", "claims": bad})
     assert pushed.status_code == 400
     assert pushed.get_json()["error"] == "invalid_request"
-    assert _interactions(rp.app) == 0
+    assert _stored(rp.app) == 0
 
 
-def _interactions(app: Flask) -> int:
+def _stored(app: Flask) -> int:
+    """Rows of what an authorization request leaves behind: interactions, pushed requests,
+    consents, grants."""
     with services_of(app).sessions() as session:
-        return int(session.scalar(select(func.count()).select_from(Interaction)) or 0)
+        return sum(int(session.scalar(select(func.count()).select_from(table)) or 0)
+                   for table in (Interaction, PushedRequest, Consent, Grant))
 
 
 def test_discovery_publishes_the_identity_assurance_metadata(rp: Rp) -> None:
