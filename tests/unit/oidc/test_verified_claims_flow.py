@@ -136,12 +136,14 @@ def test_a_malformed_verified_claims_request_is_refused_and_nothing_stored(rp: R
     bad = json.dumps({"userinfo": {"verified_claims": {"claims": {"name": None}}}})
     location, _ = rp.authorize(scope="openid", claims=bad)
     assert query(location)["error"] == "invalid_request"
+    assert "verified_claims\".verification" in query(location)["error_description"]
     pushed = rp.browser.post("/par", auth=(rp.client_id, rp.secret), data={
         "client_id": rp.client_id, "response_type": "code", "scope": "openid",
         "redirect_uri": "https://rp.example/cb", "code_challenge": "x" * 43,
         "code_challenge_method": "S256", "nonce": "n", "claims": bad})
     assert pushed.status_code == 400
     assert pushed.get_json()["error"] == "invalid_request"
+    assert "verified_claims\".verification" in pushed.get_json()["error_description"]
     assert _stored(rp.app) == 0
 
 
