@@ -1,12 +1,14 @@
 """Where the OIDC layer reads a person's claims: a Protocol, a database source, a fake.
 
-The next issue fills claims from the verified 4 info of the JPKI anchor; ``verified_claims``
-(OpenID Connect for Identity Assurance) and ``age_over_N`` will come through the same door.
+``claims_for`` answers the standard claims; ``verification_for`` the JPKI verification behind
+them (``verified_claims``, ``age_over_N``): only for a current anchor, never for stored claims.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +21,23 @@ class ClaimsSource(Protocol):
         """Standard claims (OIDC Core §5.1) of ``private_id``; missing ones are absent."""
         ...
 
+    def verification_for(self, private_id: str) -> Verification | None:
+        """The 4 info as verified through the current JPKI anchor, or None (no anchor, or an
+        anchor that is not current)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Verification:
+    """How ``claims`` were verified: the signing certificate the person was anchored to (its
+    issuer's name and serial), when it was anchored, and when it was last checked."""
+
+    claims: Mapping[str, Any]
+    issuer: str
+    serial_hex: str
+    anchored_at: datetime
+    checked_at: datetime | None
+
 
 class DbClaimsSource:
     """Claims stored in ``account_claims``."""
@@ -30,6 +49,9 @@ class DbClaimsSource:
         with self._sessions() as session:
             row = session.get(AccountClaims, private_id)
             return dict(row.claims) if row else {}
+
+    def verification_for(self, private_id: str) -> Verification | None:
+        return None  # stored claims were not verified
 
 
 _GENDER = {"1": "male", "2": "female"}  # 3 (unknown) is not sent
@@ -59,6 +81,17 @@ class JpkiClaimsSource:
             if anchor.state != "current" or record is None:
                 return {}
             return basic4_claims(record.basic4)
+
+    def verification_for(self, private_id: str) -> Verification | None:
+        from idp.accounts import anchors
+
+        with self._sessions() as session:
+            anchor = anchors.live_anchor(session, private_id)
+            record = anchors.current_basic4(session, private_id) if anchor else None
+            if anchor is None or anchor.state != "current" or record is None:
+                return None
+            return Verification(basic4_claims(record.basic4), anchor.issuer_dn,
+                                anchor.serial_hex, anchor.created_at, anchor.last_checked_at)
 
 
 def basic4_claims(info: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from idp.oidc import verified_claims
+from idp.oidc.age import AGE_CLAIMS
 from idp.oidc.errors import InvalidRequestError
 
 # birthdate and gender are also offered as scopes of their own, so an RP can ask for one of the
@@ -20,12 +22,13 @@ SCOPE_CLAIMS: dict[str, tuple[str, ...]] = {
     "address": ("address",),
     "birthdate": ("birthdate",),
     "gender": ("gender",),
+    "age": tuple(AGE_CLAIMS),  # the age claims alone, never the birth date (idp/oidc/age.py)
 }
 SCOPES_SUPPORTED = ("openid", "offline_access", *SCOPE_CLAIMS)
 # Claims about the authentication itself: never subject to consent.
 PROTOCOL_CLAIMS = frozenset({"sub", "acr", "amr", "auth_time", "nonce", "azp", "sid"})
 CLAIMS_SUPPORTED = sorted({c for cs in SCOPE_CLAIMS.values() for c in cs} | PROTOCOL_CLAIMS
-                          | {"iss", "aud", "exp", "iat"})
+                          | {"iss", "aud", "exp", "iat", "verified_claims"})
 ClaimsRequest = dict[str, dict[str, Any]]
 
 
@@ -86,6 +89,9 @@ def _claim_requests(member: str, requested: Any) -> dict[str, dict[str, Any] | N
         raise InvalidRequestError(f"claims.{member} must be a JSON object")
     for name, spec in requested.items():
         where = f"claims.{member}.{json.dumps(name[:64])}"  # JSON-escaped: safe in any answer
+        if name == "verified_claims":
+            verified_claims.check_request(where, spec)
+            continue
         if spec is None:
             continue
         if not isinstance(spec, Mapping):
@@ -105,9 +111,14 @@ def scope_claims(scope: Iterable[str]) -> set[str]:
 
 
 def consentable(scope: Iterable[str], request: ClaimsRequest) -> frozenset[str]:
-    """Every claim about the person this request could release (what consent is about)."""
-    names = scope_claims(scope) | set(request.get("id_token", {})) | set(
-        request.get("userinfo", {}))
+    """Every claim about the person this request could release (what consent is about); a
+    claim inside ``verified_claims`` is its own: ``verified_claims.name``, ..."""
+    names = scope_claims(scope)
+    for member in MEMBERS:
+        wanted = request.get(member, {})
+        names |= set(wanted) - {"verified_claims"}
+        if "verified_claims" in wanted:
+            names |= verified_claims.consent_names(wanted["verified_claims"])
     return frozenset(names - PROTOCOL_CLAIMS)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from idp.assurance import levels
+from idp.oidc import verified_claims
 from idp.oidc.claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
 from idp.oidc.clients import AUTH_METHODS, CLIENT_JWT_ALGS
 from idp.oidc.keys import ALGORITHMS
@@ -40,7 +41,10 @@ def metadata(issuer: str) -> dict[str, Any]:
         "revocation_endpoint_auth_methods_supported": [*auth_methods, "none"],
         "introspection_endpoint_auth_methods_supported": auth_methods,
         "claims_supported": CLAIMS_SUPPORTED,
-        "claims_parameter_supported": True,
+        "claims_parameter_supported": True,  # also for verified_claims (IDA §8)
+        "trust_frameworks_supported": [verified_claims.TRUST_FRAMEWORK],
+        "evidence_supported": [verified_claims.EVIDENCE],
+        "claims_in_verified_claims_supported": list(verified_claims.CLAIMS),
         "request_parameter_supported": True,
         "request_uri_parameter_supported": False,
         "require_pushed_authorization_requests": False,

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
-from idp.oidc import claims as claim_rules
+from idp.oidc import disclosure
 from idp.oidc import token_sql as sql
 from idp.oidc.clients import ClientInfo
 from idp.oidc.context import OidcContext, now
@@ -56,13 +56,12 @@ def userinfo(ctx: OidcContext, token: str | None) -> dict[str, Any]:
     row = None if key is None else read_one(engine, sql.ACCESS_GRANT, {"b_key": key})
     if row is None or row[0] or row[1] < now() or row[2]:  # token revoked, expired; grant revoked
         raise InvalidTokenError("the access token is invalid, expired or revoked")
-    client_id, private_id, scope, granted = row[3:]
+    client_id, private_id, scope, granted, auth_time = row[3:]
     with ctx.sessions() as db:  # connects only when the client is not cached
         client = ctx.clients.get(db, client_id)
-    available = ctx.claims.claims_for(private_id)
-    released = claim_rules.userinfo_claims(
-        available, scope.split(), granted.get("request", {}),
-        frozenset(granted.get("allowed", [])))
+    released = disclosure.userinfo_claims(
+        ctx.claims, private_id, scope.split(), granted.get("request", {}),
+        frozenset(granted.get("allowed", [])), issuer=ctx.issuer, auth_time=auth_time)
     return {**released, "sub": subject(client, private_id, ctx.pairwise_salt)}
 
 

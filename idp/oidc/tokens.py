@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from idp.oidc import claims as claim_rules
+from idp.oidc import disclosure
 from idp.oidc import token_sql as sql
 from idp.oidc.clients import ClientInfo
 from idp.oidc.context import OidcContext, now
@@ -230,6 +230,6 @@ def id_token(ctx: OidcContext, client: ClientInfo, grant: sql.GrantInfo, sub: st
     request = grant.claims.get("request", {})
     if request.get("id_token"):
         allowed = frozenset(grant.claims.get("allowed", []))
-        available = ctx.claims.claims_for(grant.private_id)
-        claims.update(claim_rules.id_token_claims(available, request, allowed))
+        claims.update(disclosure.id_token_claims(ctx.claims, grant.private_id, request, allowed,
+                                                 issuer=ctx.issuer, auth_time=grant.auth_time))
     return ctx.keys.sign(claims, client.id_token_alg)
