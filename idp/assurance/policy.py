@@ -104,9 +104,13 @@ def _older_than(max_age: int, s: SessionFacts) -> bool:
 def _step(r: Requirements, s: SessionFacts) -> frozenset[str]:
     """What the session lacks for the requested acr it is closest to, when a login in this
     interaction is still to come and (for a voluntary request) that login can bring it all."""
-    if not (s.authenticated and r.acr_values) or s.logged_in_here or \
-            satisfying(s.acr, list(r.acr_values)) is not None:
+    if not (s.authenticated and r.acr_values) or s.logged_in_here:
         return frozenset()
+    met = lookup(satisfying(s.acr, list(r.acr_values)) or "")
+    if met is not None:  # a login again (max_age, prompt=login) must keep what was asked
+        again = "login" in r.prompt or (r.max_age is not None and _older_than(r.max_age, s))
+        return (met.features | ({"checked_now"} if met.checked_now else set())) & STEPPABLE \
+            if again else frozenset()
     lacks = [missing(s.acr, level) for v in r.acr_values if (level := lookup(v)) is not None]
     if not lacks:
         return frozenset()

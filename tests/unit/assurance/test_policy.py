@@ -125,6 +125,22 @@ STEP_UPS = [
 ]
 
 
+@pytest.mark.parametrize(("requirements", "reasons"), [
+    (Requirements(acr_values=(CARD,), max_age=5), ("max_age", "step_up_card")),
+    (Requirements(acr_values=(CARD,), max_age=50), None),  # young enough: nothing to ask
+    (Requirements(acr_values=(CARD,), prompt=frozenset({"login"})),
+     ("login_prompt", "step_up_card")),
+    (Requirements(acr_values=(levels.IAL2_AAL2.value,), max_age=5), ("max_age",)),  # any login
+    (Requirements(acr_values=(NOW_ANY,), max_age=5), ("max_age", "step_up_checked_now")),
+])
+def test_a_login_again_keeps_the_step_the_requested_value_needs(
+        requirements: Requirements, reasons: tuple[str, ...] | None) -> None:
+    session = _session(levels.IAL2_AAL2_CARD_NOW.value)  # 10 seconds old
+    asked = evaluate(replace(requirements, claims=frozenset({"name"})), session)
+    got = (asked.name, asked.reasons) if asked else None
+    assert got == (("login", reasons) if reasons else None)
+
+
 @pytest.mark.parametrize(("acr", "requested", "essential", "prompt", "reasons"), STEP_UPS)
 def test_a_step_up_names_exactly_the_missing_step(
         acr: str, requested: tuple[str, ...], essential: bool, prompt: frozenset[str],

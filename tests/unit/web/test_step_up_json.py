@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -132,6 +133,20 @@ def test_a_card_session_asked_for_phishing_resistance_is_offered_a_passkey_only(
     assert (state["prompt"], state["reasons"]) == ("login", ["step_up_passkey"])
     assert "passkey_options" in state["actions"]
     assert not {"card", "onboard"} & set(state["actions"])
+
+
+def test_max_age_on_a_card_level_request_is_answered_by_the_card_only(
+        rp: Rp, person: str) -> None:
+    wanted = levels.IAL2_AAL2_CARD.value
+    rp.login(private_id=person, acr=wanted, amr=tuple(CARD_AMR), now=int(time.time()) - 600)
+    location, verifier = rp.authorize(acr_values=wanted, max_age="60")
+    state = rp.interaction(location)
+    assert (state["prompt"], state["reasons"]) == ("login", ["max_age", "step_up_card"])
+    assert not {"onboard", "passkey_options"} & set(state["actions"])
+    tokens = rp.exchange(query(_card(rp, state))["code"], verifier).get_json()
+    id_token = claims_of(tokens["id_token"])
+    assert id_token["acr"] == wanted
+    assert id_token["auth_time"] >= int(time.time()) - 60
 
 
 def test_a_session_that_meets_the_request_gets_its_code_at_once(rp: Rp, person: str) -> None:
