@@ -119,6 +119,9 @@ def test_a_synced_passkey_session_asked_for_the_card_is_asked_for_the_card_only(
     assert {"card", "abort"} <= set(state["actions"])
     assert not {"onboard", "passkey_options", "passkey_verify"} & set(state["actions"])
     assert "マイナンバーカードと暗証番号" in state["message"]  # the default language: ja
+    page = rp.browser.get(path(location), query_string={"lang": "en"})
+    assert page.status_code == 200
+    assert "confirm with your My Number Card and its PIN." in page.get_data(as_text=True)
     redirect_to = _card(rp, state)
     tokens = rp.exchange(query(redirect_to)["code"], verifier).get_json()
     id_token = claims_of(tokens["id_token"])
