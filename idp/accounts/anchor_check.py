@@ -55,11 +55,15 @@ class AnchorCheck:
     reason: str
     next_step: str | None
     checked_at: datetime
+    sign_source: str | None = None  # who answered for the anchor: "ocsp" (now) or "crl"
 
     @property
     def proofing(self) -> Proofing:
-        """What this check proves of the person's identity (idp.assurance.evidence)."""
-        return Proofing.CURRENT if self.state is AnchorState.CURRENT else Proofing.NOT_CURRENT
+        """What this check proves of the person's identity (idp.assurance.evidence): checked now
+        when OCSP answered for the anchor during this check, else current by a CRL."""
+        if self.state is not AnchorState.CURRENT:
+            return Proofing.NOT_CURRENT
+        return Proofing.CHECKED_NOW if self.sign_source == "ocsp" else Proofing.CURRENT
 
     def refuse_inactive(self) -> None:
         """Raise the person's refusal when the private ID no longer signs in."""
@@ -71,6 +75,7 @@ class AnchorCheck:
 class CertAnswer:
     status: CertStatus
     reason: ReasonFlags | None = None
+    source: str | None = None  # the revocation source that answered: "ocsp" or "crl"
 
 
 def reason_flag(reason: RevocationReason) -> ReasonFlags:
@@ -87,7 +92,7 @@ def answer_for(checked: CheckedStatus) -> CertAnswer:
     (``fail_closed = false``) stays unknown."""
     status = checked.status
     reason = reason_flag(status.reason) if status.reason is not None else None
-    return CertAnswer(_CERT_STATUS[status.state], reason)
+    return CertAnswer(_CERT_STATUS[status.state], reason, status.source)
 
 
 class AnchorChecker:
@@ -120,7 +125,8 @@ class AnchorChecker:
             anchors.set_checked(db, anchor_id, decision.state.value, decision.reason, at)
             if _PERSON_STATE.get(decision.state, "active") != found.state:
                 _set_person_state(db, private_id, decision.state)  # a change: rare
-        return AnchorCheck(private_id, decision.state, decision.reason, decision.next_step, at)
+        return AnchorCheck(private_id, decision.state, decision.reason, decision.next_step, at,
+                           sign.source)
 
     def status(self, der: bytes, purpose: Purpose, at: datetime) -> CertAnswer:
         """One certificate's status under the trust policy; unknown when it cannot be told."""

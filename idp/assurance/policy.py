@@ -15,6 +15,16 @@ the request must not pass for one made after it. Requested ``acr_values`` are vo
 unless the ``claims`` parameter marks ``acr`` essential (§5.5.1.1): a voluntary level the
 session does not reach is not a reason to stop; the code carries the session's own ``acr`` and
 the relying party decides.
+
+**Step-up.** When the session is below a requested acr (voluntary or essential) only by what
+one more authentication in this interaction can bring — the card (``step_up_card``), a
+phishing-resistant passkey (``step_up_passkey``), or an anchor status asked of OCSP during the
+login (``step_up_checked_now``: every login re-checks the anchor) — the login prompt names
+exactly that step, and the login methods offer only the actions that can satisfy it
+(idp/web/card.py, idp/web/passkeys.py). A voluntary request asks for a step only then (an
+identity that needs a re-issue is not a login step), never with ``prompt=none``, and once: after
+the step the code carries what the session has. Which requested value is aimed at: the one the
+session lacks the fewest steps for, the relying party's first preference among equals.
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from idp.assurance.levels import satisfying
+from idp.assurance.levels import lookup, missing, satisfying
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,16 @@ LOGIN_CHECKS: tuple[Check, ...] = (
     Check("acr_not_met", "The session's assurance level is below the essential one requested; "
           "a fresh login checks the anchor again.",
           lambda r, s: _essential_acr_unmet(r, s) and not s.logged_in_here),
+    Check("step_up_card", "The level requested needs the My Number Card with its PIN.",
+          lambda r, s: "card" in _step(r, s)),
+    Check("step_up_passkey", "The level requested needs a phishing-resistant passkey.",
+          lambda r, s: "phr" in _step(r, s)),
+    Check("step_up_checked_now", "The level requested needs the card's status checked by OCSP "
+          "during a login.",
+          lambda r, s: "checked_now" in _step(r, s)),
 )
+STEP_UP_REASONS = frozenset({"step_up_card", "step_up_passkey", "step_up_checked_now"})
+STEPPABLE = frozenset({"card", "phr", "checked_now"})  # what one login here can bring
 
 UNMET = Prompt("unmet", ("acr_not_met",))  # essential acr still below after a login here
 
@@ -80,6 +99,25 @@ def _older_than(max_age: int, s: SessionFacts) -> bool:
     """OIDC Core §3.1.2.1: ``max_age=0`` is equivalent to ``prompt=login`` — in whole seconds a
     login earlier in the same second would look 0 seconds old."""
     return max_age == 0 or s.now - s.auth_time > max_age
+
+
+def _step(r: Requirements, s: SessionFacts) -> frozenset[str]:
+    """What the session lacks for the requested acr it is closest to, when a login in this
+    interaction is still to come and (for a voluntary request) that login can bring it all."""
+    if not (s.authenticated and r.acr_values) or s.logged_in_here:
+        return frozenset()
+    met = lookup(satisfying(s.acr, list(r.acr_values)) or "")
+    if met is not None:  # a login again (max_age, prompt=login) must keep what was asked
+        again = "login" in r.prompt or (r.max_age is not None and _older_than(r.max_age, s))
+        return (met.features | ({"checked_now"} if met.checked_now else set())) & STEPPABLE \
+            if again else frozenset()
+    lacks = [missing(s.acr, level) for v in r.acr_values if (level := lookup(v)) is not None]
+    if not lacks:
+        return frozenset()
+    fewest = min(lacks, key=len)
+    if not r.acr_essential and ("none" in r.prompt or not fewest <= STEPPABLE):
+        return frozenset()
+    return fewest & STEPPABLE
 
 
 def _essential_acr_unmet(r: Requirements, s: SessionFacts) -> bool:

@@ -144,10 +144,9 @@ class Provider:
                     record: consents.ConsentRecord | None) -> str:
         allowed = consentable(request.scope, request.claims) & (
             record.approved if record else frozenset())
-        # The requested value the session satisfies, else the session's own: a voluntary
-        # acr_values the session does not reach still gets a code, with the acr it has.
-        acr = (levels.satisfying(session.acr, list(request.acr_values))
-               if request.acr_values else None) or session.acr
+        # The requested value the session satisfies, else the historic value of the session's
+        # own: a voluntary acr_values the session does not reach still gets a code.
+        acr = levels.asserted(session.acr, list(request.acr_values))
         grant = Grant(id=secrets.token_urlsafe(18), client_id=request.client_id,
                       private_id=session.private_id, session_id=session.id,
                       scope=" ".join(request.scope),

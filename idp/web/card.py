@@ -33,12 +33,18 @@ from idp.web.interaction import checked_body
 
 
 def actions_hook(state: dict[str, Any]) -> dict[str, Action]:
-    """``card``/``onboard`` (and ``agree`` to the terms first) at a login prompt;
+    """``card``/``onboard`` (and ``agree`` to the terms first) at a login prompt, only ``card``
+    for a step-up that the card can meet (idp.assurance.policy), none for a passkey step-up;
     ``reissue``/``refresh_4info``/``skip`` when the anchor needs a re-issue."""
     uid = state["uid"]
     if state["prompt"] == "login":
-        return {"card": post(url_for("card.card", uid=uid)), **terms.actions(uid),
-                "onboard": post(url_for("card.onboard", uid=uid))}
+        reasons = state.get("reasons", ())
+        if "step_up_passkey" in reasons and "step_up_card" not in reasons:
+            return {}  # the card is not phishing resistant: only a passkey meets the request
+        card = {"card": post(url_for("card.card", uid=uid)), **terms.actions(uid)}
+        if any(r.startswith("step_up_") for r in reasons):
+            return card  # a step-up of this person's session: no onboarding
+        return {**card, "onboard": post(url_for("card.onboard", uid=uid))}
     anchor = (state.get("account") or {}).get("anchor") or {}
     if anchor.get("state") == AnchorState.NEEDS_REISSUE.value:
         return {"reissue": post(url_for("card.reissue", uid=uid)),

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, jsonify, redirect, render_template, url_for
 
 from idp import i18n
+from idp.assurance.policy import STEP_UP_REASONS
 from idp.oidc.flow import Provider
 from idp.web import request as web
 from idp.web.actions import ActionsHook, collect
@@ -72,6 +73,9 @@ def _face(state: dict[str, Any], language: str, hooks: tuple[ActionsHook, ...]) 
         message = i18n.translate(language, "prompt.consent", client=client_name)
     elif prompt == "done":
         message = i18n.translate(language, "prompt.done.optional", client=client_name)
+    elif steps := [r for r in state["reasons"] if r in STEP_UP_REASONS]:
+        message = " ".join([i18n.translate(language, "prompt.step_up", client=client_name),
+                            *(i18n.translate(language, f"prompt.step_up.{r}") for r in steps)])
     else:
         message = i18n.translate(language, "prompt.login", client=client_name)
         if len(actions) == 1:  # only abort: no login method is open

@@ -112,6 +112,8 @@ class PasskeyFlow:
     # -- the actions hook -----------------------------------------------------------------------
     def actions(self, state: dict[str, Any]) -> dict[str, Action]:
         uid, prompt = state["uid"], state["prompt"]
+        if prompt == "login" and "step_up_card" in state.get("reasons", ()):
+            return {}  # only the card meets the level asked (idp.assurance.policy)
         if prompt in ("login", "onboard"):
             _remember("passkey_signin_seen", uid)  # the person signs in during this interaction
             return {"passkey_options": post(url_for("passkeys.sign_in_options", uid=uid)),

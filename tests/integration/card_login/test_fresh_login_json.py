@@ -28,4 +28,4 @@ def test_prompt_login_right_after_a_card_login_asks_the_card_again_and_that_logi
     assert browser.continue_after_card()["prompt"] == "returned"
     id_token = browser.tokens()["id_token"]
     assert id_token["auth_time"] == second
-    assert id_token["amr"] == ["hwk", "pin", "mfa"]
+    assert id_token["amr"] == ["sc", "hwk", "pin", "mfa"]

@@ -58,7 +58,7 @@ def test_onboarding_then_card_login_lands_on_the_same_private_id_with_current_cl
     assert again.state["prompt"] == "returned"  # consent given, anchor current: straight back
     logged_in = again.tokens()
     assert logged_in["id_token"]["sub"] == onboarded["id_token"]["sub"]
-    assert logged_in["id_token"]["amr"] == ["hwk", "pin", "mfa"]
+    assert logged_in["id_token"]["amr"] == ["sc", "hwk", "pin", "mfa"]
 
 
 def test_onboarding_twice_never_makes_a_second_private_id(idp: Idp, tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from idp.assurance import levels
 from idp.assurance.policy import LOGIN_CHECKS, UNMET, Requirements, SessionFacts, evaluate
 
@@ -92,3 +94,68 @@ def test_catalogue_maps_every_level_to_nist_and_eidas() -> None:
         assert level.ial in (1, 2, 3)
         assert level.aal in (1, 2, 3)
         assert level.eidas in levels.Eidas
+
+
+PHR_SESSION = levels.IAL2_AAL2_PHR.value  # a synced (or device-bound) passkey, anchor current
+CARD_SESSION = levels.IAL2_AAL2_CARD.value
+CARD = levels.IAL2_AAL2_CARD.value
+CARD_NOW = levels.IAL2_AAL2_CARD_NOW.value
+NOW_ANY = levels.IAL2_AAL2_NOW.value
+
+
+def _session(acr: str, **changes: object) -> SessionFacts:
+    return replace(FRESH, acr=acr, **changes)  # type: ignore[arg-type]
+
+
+# (session acr, requested, essential, prompt parameter) -> the login reasons (None: no prompt)
+STEP_UPS = [
+    (PHR_SESSION, (CARD,), False, frozenset(), ("step_up_card",)),
+    (PHR_SESSION, (CARD,), True, frozenset(), ("acr_not_met", "step_up_card")),
+    (PHR_SESSION, (NOW_ANY,), False, frozenset(), ("step_up_checked_now",)),
+    (PHR_SESSION, (CARD_NOW,), False, frozenset(), ("step_up_card", "step_up_checked_now")),
+    (CARD_SESSION, ("phr",), False, frozenset(), ("step_up_passkey",)),
+    (PHR_SESSION, (CARD, NOW_ANY), False, frozenset(), ("step_up_card",)),  # RP's preference
+    (PHR_SESSION, (CARD_NOW, NOW_ANY), False, frozenset(), ("step_up_checked_now",)),  # fewest
+    (PHR_SESSION, (CARD,), False, frozenset({"none"}), None),  # voluntary + prompt=none: code
+    (PHR_SESSION, (levels.IAL2_AAL2.value,), False, frozenset(), None),  # already met
+    # An identity that needs a re-issue is no login step: voluntary asks nothing, essential
+    # keeps the fresh login (acr_not_met) and names the steps a login can bring.
+    (levels.IAL1_AAL2_PHR.value, (CARD,), False, frozenset(), None),
+    (levels.IAL1_AAL2_PHR.value, (CARD,), True, frozenset(), ("acr_not_met", "step_up_card")),
+]
+
+
+@pytest.mark.parametrize(("requirements", "reasons"), [
+    (Requirements(acr_values=(CARD,), max_age=5), ("max_age", "step_up_card")),
+    (Requirements(acr_values=(CARD,), max_age=50), None),  # young enough: nothing to ask
+    (Requirements(acr_values=(CARD,), prompt=frozenset({"login"})),
+     ("login_prompt", "step_up_card")),
+    (Requirements(acr_values=(levels.IAL2_AAL2.value,), max_age=5), ("max_age",)),  # any login
+    (Requirements(acr_values=(NOW_ANY,), max_age=5), ("max_age", "step_up_checked_now")),
+])
+def test_a_login_again_keeps_the_step_the_requested_value_needs(
+        requirements: Requirements, reasons: tuple[str, ...] | None) -> None:
+    session = _session(levels.IAL2_AAL2_CARD_NOW.value)  # 10 seconds old
+    asked = evaluate(replace(requirements, claims=frozenset({"name"})), session)
+    got = (asked.name, asked.reasons) if asked else None
+    assert got == (("login", reasons) if reasons else None)
+
+
+@pytest.mark.parametrize(("acr", "requested", "essential", "prompt", "reasons"), STEP_UPS)
+def test_a_step_up_names_exactly_the_missing_step(
+        acr: str, requested: tuple[str, ...], essential: bool, prompt: frozenset[str],
+        reasons: tuple[str, ...] | None) -> None:
+    asked = evaluate(Requirements(prompt=prompt, acr_values=requested, acr_essential=essential,
+                                  claims=frozenset({"name"})), _session(acr))
+    got = (asked.name, asked.reasons) if asked else None
+    assert got == (("login", reasons) if reasons else None)
+
+
+@pytest.mark.parametrize(("essential", "after"), [(False, None), (True, UNMET)])
+def test_a_step_is_asked_once_per_interaction(essential: bool, after: object) -> None:
+    """After the step (a login here) the voluntary request gets a code at the session's
+    level, the essential one is unmet: never another login."""
+    requirements = Requirements(acr_values=(CARD,), acr_essential=essential,
+                                claims=frozenset({"name"}))
+    assert evaluate(requirements, _session(PHR_SESSION, logged_in_here=True)) is after
+    assert evaluate(requirements, _session(CARD_SESSION, logged_in_here=True)) is None

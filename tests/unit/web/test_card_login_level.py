@@ -25,7 +25,7 @@ from idp.accounts import anchors
 from idp.accounts.jpki_models import CardRequestRow, JpkiAnchor
 from idp.accounts.models import LoginSession
 from idp.app import services_of
-from idp.assurance.levels import IAL1_AAL2, IAL2_AAL2
+from idp.assurance.levels import IAL1_AAL2_CARD, IAL2_AAL2_CARD
 from idp.bootstrap import trust as card_services
 from idp.jpki.anchors import TrustAnchor
 from idp.jpki.certificate import JpkiCertificate, parse_certificate
@@ -118,7 +118,8 @@ def test_a_card_login_whose_auth_status_only_fail_open_let_through_gets_the_redu
     continued = _card_login(rp)
     assert (continued["anchor"]["state"], continued["anchor"]["reason"]) == (
         "unverifiable", "auth_status_unknown")
-    assert _levels(app) == ("unknown", IAL1_AAL2.value, ("unverifiable", "auth_status_unknown"))
+    assert _levels(app) == ("unknown", IAL1_AAL2_CARD.value,
+                            ("unverifiable", "auth_status_unknown"))
 
 
 def test_a_card_login_whose_auth_certificate_is_good_gets_ial2(
@@ -126,7 +127,7 @@ def test_a_card_login_whose_auth_certificate_is_good_gets_ial2(
     monkeypatch.setattr(card_services, "build", lambda settings: _trust(auth_crl_down=False))
     _onboarded(app)
     assert _card_login(rp)["anchor"]["state"] == "current"
-    assert _levels(app) == ("good", IAL2_AAL2.value, ("current", "sign_good"))
+    assert _levels(app) == ("good", IAL2_AAL2_CARD.value, ("current", "sign_good"))
 
 
 def test_continuing_after_the_card_leads_back_to_the_issuer_whatever_the_host_header_says(
