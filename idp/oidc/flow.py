@@ -185,12 +185,12 @@ class Provider:
                 "state": "active", "acr": session.acr, "auth_time": session.auth_time,
                 "anchor": anchor}
         name = prompt.name if prompt else "done"
-        if name in ("done", "unmet") and anchor and anchor["state"] == "needs_reissue":
+        if name == "done" and unsigned:
+            name = "sign"  # the document is shown and signed last, by the signed-in person
+        elif name in ("done", "unmet") and anchor and anchor["state"] == "needs_reissue":
             name = "reissue"  # asked before returning; ``skip`` continues without it
         elif name == "unmet":
             name = "done"  # nothing left to try: resuming tells the RP (unmet requirements)
-        elif name == "done" and unsigned:
-            name = "sign"  # the document is shown and signed last, by the signed-in person
         return {
             "uid": uid, "prompt": name,
             "reasons": list(prompt.reasons) if prompt else [],
