@@ -5,6 +5,7 @@ records it (its checks are covered with the simulator in tests/integration/card_
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -130,3 +131,23 @@ def test_the_sign_action_needs_a_document(rp: Rp) -> None:
                               headers={"X-CSRF-Token": state["csrf_token"]})
     assert refused.status_code == 400
     assert refused.get_json()["error"] == "invalid_authorization_details"
+
+
+def test_the_page_shows_the_whole_document_and_the_sign_button(rp: Rp) -> None:
+    state, _ = _at_sign_step(rp)
+    page = rp.browser.get(f"/interaction/{state['uid']}?lang=en").get_data(as_text=True)
+    assert DOCUMENT["title"] in page
+    assert DOCUMENT["text"] in page
+    assert 'data-card="sign"' in page
+    assert "under 15" in page
+
+
+def test_to_be_signed_ends_with_the_hash_of_the_document_text(rp: Rp) -> None:
+    state, _ = _at_sign_step(rp)
+    request_id = rp.act(state, "sign", {}).get_json()["request_id"]
+    with services_of(rp.app).sessions() as session:
+        row = card_requests.load(session, request_id)
+        lines = card_requests.to_be_signed(row, "http://idp.test").decode().split("\n")
+    assert lines[:4] == ["jpki-idp/1", "http://idp.test", "sign", request_id]
+    assert lines[-1] == hashlib.sha256(DOCUMENT["text"].encode()).hexdigest()
+    assert len(lines) == 6
