@@ -28,6 +28,7 @@ from idp.web import (
     interaction,
     oidc,
     passkeys,
+    signing,
     terms,
 )
 from idp.web.request import EXTENSION, WebContext
@@ -79,10 +80,12 @@ def _register_routes(app: Flask, services: Services) -> None:
                                services.oidc.issuer, services.throttles.card_answer,
                                sign_ins.after_answer),
             card.blueprint(provider, sign_ins),
+            signing.blueprint(provider, sign_ins),
             terms.blueprint(provider),
             passkeys.blueprint(flow),
             account.blueprint(services.oidc, services.passkeys),
-            interaction.blueprint(provider, action_hooks=(card.actions_hook, flow.actions))):
+            interaction.blueprint(provider, action_hooks=(
+                card.actions_hook, signing.actions_hook, flow.actions))):
         app.register_blueprint(blueprint)
 
 

@@ -4,9 +4,10 @@ Checks (each raises a typed error a person can act on): the request is claimed o
 expired; the certificate parses as JPKI; it is of the type the request asked for; it chains to a
 trusted J-LIS CA and is valid now; the card signed this request's ``to_be_signed``; J-LIS says it
 is not revoked now (trust policy). Then the purpose's step runs: onboarding, card login,
-re-issue, or the consented 4-info refresh. The result records what the revocation check found
-(``certificate_status``): with ``fail_closed = false`` an unknown status lets the answer through,
-and the steps after it (continuing a card login) must weigh it as unknown, never as good.
+re-issue, the consented 4-info refresh, or signing a document (``card_signing``). The result
+records what the revocation check found (``certificate_status``): with ``fail_closed = false``
+an unknown status lets the answer through, and the steps after it (continuing a card login, a
+signature's status) must weigh it as unknown, never as good.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db as dbm
-from idp.accounts import card_requests, people
+from idp.accounts import card_requests, card_signing, people
 from idp.accounts.anchor_check import CertAnswer, answer_for
 from idp.accounts.anchor_policy import CertStatus
 from idp.accounts.jpki_models import CardRequestRow
@@ -165,4 +166,5 @@ def default_steps(trust: TrustPort) -> dict[str, Step]:
             to_be_signed=card_requests.to_be_signed(row, issuer),
             consent_text=row.consent_text or "", signature=answer.signature)
 
-    return {"onboard": onboard, "login": login, "reissue": reissue, "consent": consent}
+    return {"onboard": onboard, "login": login, "reissue": reissue, "consent": consent,
+            "sign": card_signing.sign_step(trust)}

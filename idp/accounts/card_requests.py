@@ -1,7 +1,8 @@
 """Card requests (contract.md, "The card request protocol"): create, show, claim once, record.
 
 ``to_be_signed`` is ``jpki-idp/1\\n{issuer}\\n{purpose}\\n{request_id}\\n{nonce}`` (plus the
-SHA-256 hex of the consent text for purpose ``consent``), so a signature made for one purpose,
+SHA-256 hex of the consent text for purpose ``consent``, of the document's text for purpose
+``sign``), so a signature made for one purpose,
 request or IdP is worthless for another. A request is claimed by one conditional UPDATE (answered
 once, even under concurrent answers) and is continued only by the browser whose binding cookie
 hashes to ``browser_hash``.
@@ -29,7 +30,8 @@ from idp.accounts.terms import Agreement
 PROTOCOL_TAG = "jpki-idp/1"
 BROWSER_COOKIE = "idp_browser"  # the browser binding of interactions and card requests
 LIFETIME = timedelta(minutes=5)
-CERTIFICATE_FOR = {"onboard": "sign", "login": "auth", "reissue": "sign", "consent": "sign"}
+CERTIFICATE_FOR = {"onboard": "sign", "login": "auth", "reissue": "sign", "consent": "sign",
+                   "sign": "sign"}
 
 
 def browser_hash(cookie_value: str) -> str:
@@ -38,7 +40,8 @@ def browser_hash(cookie_value: str) -> str:
 
 def create(db: Session, *, uid: str, browser: str, purpose: str, private_id: str | None = None,
            session_id: str | None = None, consent_text: str | None = None,
-           terms: Agreement | None = None, now: datetime | None = None) -> CardRequestRow:
+           terms: Agreement | None = None, document: dict[str, str] | None = None,
+           now: datetime | None = None) -> CardRequestRow:
     """A new request; ``session_id`` is the login session asking (re-issue, refresh), ``terms``
     what the browser agreed to before an onboarding."""
     now = now or datetime.now(UTC)
@@ -46,6 +49,7 @@ def create(db: Session, *, uid: str, browser: str, purpose: str, private_id: str
                          browser_hash=browser_hash(browser), purpose=purpose,
                          certificate_purpose=CERTIFICATE_FOR[purpose],
                          nonce=secrets.token_urlsafe(24), consent_text=consent_text,
+                         document=document,
                          private_id=private_id, session_id=session_id, created_at=now,
                          expires_at=now + LIFETIME,
                          continued=False, terms_version=terms.version if terms else None,
@@ -66,6 +70,8 @@ def to_be_signed(row: CardRequestRow, issuer: str) -> bytes:
     lines = [PROTOCOL_TAG, issuer, row.purpose, row.id, row.nonce]
     if row.consent_text is not None:
         lines.append(hashlib.sha256(row.consent_text.encode()).hexdigest())
+    if row.document is not None:  # the RP checks this line against the text it sent
+        lines.append(hashlib.sha256(row.document["text"].encode()).hexdigest())
     return "\n".join(lines).encode()
 
 
@@ -77,6 +83,8 @@ def describe(row: CardRequestRow, *, issuer: str, relying_party: str) -> dict[st
             .rstrip("="), "hash": "SHA-256", "expires_at": _aware(row.expires_at).isoformat()}
     if row.consent_text is not None:
         body["consent_text"] = row.consent_text
+    if row.document is not None:
+        body["document"] = {"title": row.document["title"], "text": row.document["text"]}
     return body
 
 

@@ -62,15 +62,16 @@ class CardSignIns:
 
     def open(self, *, uid: str, browser: str, purpose: str,
              asking: login_sessions.ActiveSession | None = None, consent_text: str | None = None,
-             terms: Agreement | None = None) -> str:
+             terms: Agreement | None = None, document: dict[str, str] | None = None) -> str:
         """A new card request of interaction ``uid`` bound to ``browser``; its id. ``asking``:
-        the login session a re-issue or refresh is for."""
+        the login session a re-issue, refresh or signature is for; ``document``: what a
+        request of purpose ``sign`` shows and has signed."""
         with dbm.transaction(self._sessions) as db:
             return card_requests.create(
                 db, uid=uid, browser=browser, purpose=purpose,
                 private_id=asking.private_id if asking else None,
                 session_id=asking.id if asking else None, consent_text=consent_text,
-                terms=terms).id
+                terms=terms, document=document).id
 
     def latest(self, uid: str, browser: str | None) -> RequestStatus:
         """The browser's latest request of ``uid``; another browser gets none (refused)."""
@@ -86,10 +87,20 @@ class CardSignIns:
             request_id, purpose, result = row.id, row.purpose, dict(row.result or {})
         private_id = str(result.get("private_id", ""))
         with dbm.transaction(self._sessions) as db:
-            if not private_id or not card_requests.mark_continued(db, request_id):
+            # A signature is no login: it continues into the code only (continue_signature).
+            if not private_id or purpose == "sign" or \
+                    not card_requests.mark_continued(db, request_id):
                 raise NotAnsweredError()
         check, level = self._card_level(private_id, _auth_answer(purpose, result))
         return CardSignIn(private_id, check, level)
+
+    def continue_signature(self, uid: str, browser: str | None) -> None:
+        """Continue the browser's accepted signature once (the provider then issues the code
+        whose grant carries it: idp.oidc.signing_flow)."""
+        with dbm.transaction(self._sessions) as db:
+            row = _bound(db, uid, browser)
+            if row.purpose != "sign" or not card_requests.mark_continued(db, row.id):
+                raise NotAnsweredError()
 
     def after_answer(self, request_id: str) -> None:
         """After an accepted re-issue or 4-info refresh, the session that asked for it is

@@ -86,10 +86,12 @@ class CardRequestRow(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     interaction_uid: Mapped[str] = mapped_column(String(64), index=True)
     browser_hash: Mapped[str] = mapped_column(String(64))
-    purpose: Mapped[str] = mapped_column(String(16))  # onboard | login | reissue | consent
+    purpose: Mapped[str] = mapped_column(String(16))  # onboard|login|reissue|consent|sign
     certificate_purpose: Mapped[str] = mapped_column(String(8))  # sign | auth
     nonce: Mapped[str] = mapped_column(String(64))
     consent_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Purpose sign: the document ({"title", "text"}) the card app shows and the card signs.
+    document: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
     # Onboarding: the terms (and J-LIS link) the browser agreed to before asking the card.
     terms_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
     terms_agreed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True),

@@ -203,3 +203,12 @@ def _auth_link(reads: Reads, serial: str) -> tuple[str, str] | None:
     with reads() as db:
         link = db.get(AuthLink, serial)
         return (link.private_id, link.via) if link is not None else None
+
+
+def holds(reads: Reads, jlis: JlisLinks, private_id: str, sign_serial: str) -> bool:
+    """Whether the signing certificate ``sign_serial`` is ``private_id``'s: an anchor of that
+    account, or one J-LIS links to its card (asked only about a certificate not known)."""
+    known = _anchor_holder(reads, sign_serial)
+    if known is not None:
+        return known == private_id
+    return _same_person(reads, jlis, private_id, sign_serial)

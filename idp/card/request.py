@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +26,7 @@ PURPOSES = {
     "login": "log in (the card holder is here)",
     "reissue": "re-issue your account with your new certificate",
     "consent": "agree to share your verified information",
+    "sign": "sign the document shown below (電子署名)",
 }
 TIMEOUT_SECONDS = 10.0
 
@@ -41,6 +43,7 @@ class CardRequest:
     certificate: Purpose
     to_be_signed: bytes
     expires_at: datetime
+    document: tuple[str, str] | None = None  # (title, text): purpose sign, shown in full
 
 
 def parse_request(url: str, data: Any, *, now: datetime | None = None) -> CardRequest:
@@ -53,7 +56,8 @@ def parse_request(url: str, data: Any, *, now: datetime | None = None) -> CardRe
             relying_party=_text(data.get("relying_party") or {}, "name"),
             purpose=_text(data, "purpose"), certificate=Purpose(_text(data, "certificate")),
             to_be_signed=_b64url(_text(data, "to_be_signed")),
-            expires_at=datetime.fromisoformat(_text(data, "expires_at")))
+            expires_at=datetime.fromisoformat(_text(data, "expires_at")),
+            document=_document(data) if data.get("purpose") == "sign" else None)
     except (ValueError, TypeError) as error:
         raise CardRequestError(f"the card request is malformed: {error}") from error
     if data.get("hash") != "SHA-256":
@@ -74,10 +78,14 @@ def check_binding(request: CardRequest) -> None:
     except UnicodeDecodeError as error:
         raise CardRequestError("to_be_signed is not UTF-8 text; refusing to sign") from error
     expected = [PROTOCOL_TAG, request.issuer, request.purpose, request.request_id]
-    extra = 2 if request.purpose == "consent" else 1  # nonce, and the consent text's hash
+    extra = 2 if request.purpose in ("consent", "sign") else 1  # nonce, and the text's hash
     if lines[:4] != expected or len(lines) != 4 + extra or not all(lines[4:]):
         raise CardRequestError("the data to sign does not match the request shown "
                                f"({request.issuer}, {request.purpose}); refusing to sign")
+    # A document is signed through the SHA-256 of its text: it must be the text shown.
+    if request.document is not None and \
+            lines[-1] != hashlib.sha256(request.document[1].encode()).hexdigest():
+        raise CardRequestError("the data to sign is not the document shown; refusing to sign")
 
 
 def fetch_request(url: str) -> CardRequest:
@@ -124,6 +132,11 @@ def _text(data: Any, key: str) -> str:
     if not isinstance(value, str) or not value:
         raise ValueError(f"{key!r} is missing")
     return value
+
+
+def _document(data: dict[str, Any]) -> tuple[str, str]:
+    document = data.get("document")
+    return _text(document, "title"), _text(document, "text")
 
 
 def _b64url(text: str) -> bytes:

@@ -114,7 +114,7 @@ def sign(request_url: str, card_file: str | None, reader: str | None, trace: boo
         raise Refused("not signed: you declined")
     purpose = request.certificate
     with _jpki(card_file, reader, trace) as jpki:
-        _check_tries(jpki.tries_left(purpose), purpose, force)
+        _check_tries(_tries_left(jpki, purpose), purpose, force)
         if pin is None:
             pin = click.prompt(f"{purpose.value} PIN", hide_input=True, err=True)
         jpki.verify_pin(purpose, pin)
@@ -131,8 +131,21 @@ def _show(request: CardRequest) -> None:
     click.echo(f"Relying party: {request.relying_party}", err=True)
     click.echo(f"Purpose:       {request.purpose}: {PURPOSES[request.purpose]}", err=True)
     click.echo(f"Key:           {key}", err=True)
+    if request.document is not None:
+        title, text = request.document
+        click.echo(f"Document:      {title}", err=True)
+        click.echo("-" * 72 + "\n" + text + "\n" + "-" * 72, err=True)
     if request.certificate is Purpose.SIGN:
         click.echo("Your name, date of birth, sex and address will be shared.", err=True)
+
+
+def _tries_left(jpki: JpkiCard, purpose: Purpose) -> int:
+    try:
+        return jpki.tries_left(purpose)
+    except NoSuchFileError as error:  # JPKI issues no signing certificate under 15
+        raise Refused(f"this card has no {purpose.value} certificate (a person under 15 has "
+                      "no signing certificate): nothing was signed; cancel on the web page"
+                      ) from error
 
 
 def _check_tries(left: int, purpose: Purpose, force: bool) -> None:

@@ -25,12 +25,13 @@ from idp.oidc.errors import (
     UnmetAuthenticationRequirementsError,
     UnsupportedResponseTypeError,
 )
+from idp.oidc.signing_details import parse_authorization_details
 
 PROMPTS = frozenset({"none", "login", "consent"})
 # The authorization request's parameters this IdP reads (OIDC Core §3.1.2.1, RFC 7636 §4.3).
 PARAMETERS = ("client_id", "redirect_uri", "response_type", "response_mode", "scope", "state",
               "nonce", "code_challenge", "code_challenge_method", "prompt", "max_age",
-              "acr_values", "claims")
+              "acr_values", "claims", "authorization_details")
 
 
 @dataclass(frozen=True)
@@ -46,20 +47,23 @@ class AuthorizationRequest:
     acr_values: tuple[str, ...]
     acr_essential: bool
     claims: ClaimsRequest
+    # The document of a ``jpki_signature`` authorization detail (signing_details.py), as JSON.
+    document: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"client_id": self.client_id, "redirect_uri": self.redirect_uri,
                 "scope": list(self.scope), "state": self.state, "nonce": self.nonce,
                 "code_challenge": self.code_challenge, "prompt": sorted(self.prompt),
                 "max_age": self.max_age, "acr_values": list(self.acr_values),
-                "acr_essential": self.acr_essential, "claims": self.claims}
+                "acr_essential": self.acr_essential, "claims": self.claims,
+                "document": self.document}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AuthorizationRequest:
         return cls(data["client_id"], data["redirect_uri"], tuple(data["scope"]), data["state"],
                    data["nonce"], data["code_challenge"], frozenset(data["prompt"]),
                    data["max_age"], tuple(data["acr_values"]), data["acr_essential"],
-                   data["claims"])
+                   data["claims"], data.get("document"))
 
 
 def single_valued(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -101,6 +105,7 @@ def parse(client: ClientInfo, params: dict[str, Any], *, require_nonce: bool) ->
     if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
         raise InvalidRequestError("prompt must be none, or any of login and consent")
     claims = parse_claims_parameter(params.get("claims"))
+    document = parse_authorization_details(params.get("authorization_details"))
     acr_values, essential = acr_request(claims)
     if not acr_values:
         acr_values = str(params.get("acr_values") or client.default_acr or "").split()
@@ -112,7 +117,7 @@ def parse(client: ClientInfo, params: dict[str, Any], *, require_nonce: bool) ->
         state=params.get("state"), nonce=nonce, code_challenge=str(params["code_challenge"]),
         prompt=prompt, max_age=_max_age(params.get("max_age")),
         acr_values=tuple(v for v in acr_values if levels.lookup(v)), acr_essential=essential,
-        claims=claims)
+        claims=claims, document=document.to_json() if document else None)
 
 
 def _check_pkce(params: dict[str, Any]) -> None:

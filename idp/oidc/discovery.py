@@ -1,5 +1,5 @@
 """OpenID Provider metadata (OIDC Discovery 1.0 §3, RFC 8414, RFC 9126 §5, RFC 9207 §3,
-Back-Channel Logout §2.1, RP-Initiated Logout §2.1)."""
+Back-Channel Logout §2.1, RP-Initiated Logout §2.1, RFC 9396 §10)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from idp.oidc import verified_claims
 from idp.oidc.claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
 from idp.oidc.clients import AUTH_METHODS, CLIENT_JWT_ALGS
 from idp.oidc.keys import ALGORITHMS
+from idp.oidc.signing_details import TYPES_SUPPORTED
 
 
 def metadata(issuer: str) -> dict[str, Any]:
@@ -56,4 +57,5 @@ def metadata(issuer: str) -> dict[str, Any]:
         "backchannel_logout_session_supported": True,
         "frontchannel_logout_supported": False,
         "ui_locales_supported": ["ja", "en"],
+        "authorization_details_types_supported": list(TYPES_SUPPORTED),  # RFC 9396 §10
     }

@@ -22,6 +22,7 @@ from idp.assurance import levels
 from idp.assurance.policy import UNMET, Prompt, Requirements, SessionFacts, evaluate
 from idp.oidc import consent as consents
 from idp.oidc import par
+from idp.oidc import signing_flow as signing
 from idp.oidc.authorize import (
     AuthorizationRequest,
     check_redirect_uri,
@@ -83,10 +84,13 @@ class Provider:
         session = self._session(db, session_id)
         record = self._consent(db, request, session)
         prompt = self._prompt(request, session, record, made_here, consented)
-        if prompt is None and session is not None:
+        unsigned = session is not None and signing.pending(db, request, uid, session.private_id)
+        if prompt is None and session is not None and not unsigned:
             if uid is not None:
                 self._finish(db, uid)
-            return self._issue_code(db, request, session, record)
+            return self._issue_code(db, request, session, record, uid)
+        if prompt is None and "none" in request.prompt:
+            raise signing.InteractionRequiredError("the person must read and sign the document")
         if prompt is UNMET and (uid is not None or "none" in request.prompt):
             # The person went through the interaction (logged in, was offered the re-issue)
             # and the essential acr is still out of reach: the RP must hear it (OIDC Core
@@ -141,7 +145,7 @@ class Provider:
         return uid
 
     def _issue_code(self, db: Session, request: AuthorizationRequest, session: ActiveSession,
-                    record: consents.ConsentRecord | None) -> str:
+                    record: consents.ConsentRecord | None, uid: str | None = None) -> str:
         allowed = consentable(request.scope, request.claims) & (
             record.approved if record else frozenset())
         # The requested value the session satisfies, else the historic value of the session's
@@ -150,7 +154,8 @@ class Provider:
         grant = Grant(id=secrets.token_urlsafe(18), client_id=request.client_id,
                       private_id=session.private_id, session_id=session.id,
                       scope=" ".join(request.scope),
-                      claims={"request": request.claims, "allowed": sorted(allowed)},
+                      claims=signing.with_details(db, request, uid, session.private_id, {
+                          "request": request.claims, "allowed": sorted(allowed)}),
                       nonce=request.nonce, acr=acr, amr=list(session.amr),
                       auth_time=session.auth_time, revoked=False, created_at=now())
         code = secrets.token_urlsafe(32)
@@ -173,11 +178,15 @@ class Provider:
             prompt = self._prompt(request, session, self._consent(db, request, session),
                                   row.login_session_id)
             anchor = anchor_summary(db, session.private_id) if session else None
+            unsigned = session is not None and signing.pending(db, request, uid,
+                                                               session.private_id)
             account = None if session is None else {
                 "state": "active", "acr": session.acr, "auth_time": session.auth_time,
                 "anchor": anchor}
         name = prompt.name if prompt else "done"
-        if name in ("done", "unmet") and anchor and anchor["state"] == "needs_reissue":
+        if name == "done" and unsigned:
+            name = "sign"  # the document is shown and signed last, by the signed-in person
+        elif name in ("done", "unmet") and anchor and anchor["state"] == "needs_reissue":
             name = "reissue"  # asked before returning; ``skip`` continues without it
         elif name == "unmet":
             name = "done"  # nothing left to try: resuming tells the RP (unmet requirements)
@@ -187,7 +196,8 @@ class Provider:
             "client": {"client_id": client.client_id, "name": client.name},
             "requested": {"acr_values": list(request.acr_values), "scope": list(request.scope),
                           "claims": sorted(consentable(request.scope, request.claims))},
-            "account": account, "csrf_token": row.csrf_token}
+            "account": account, "csrf_token": row.csrf_token,
+            **({"document": request.document} if request.document else {})}
 
     def log_in(self, uid: str, *, private_id: str, acr: str, amr: list[str],
                continue_if_done: bool) -> tuple[ActiveSession, str | None]:
@@ -211,10 +221,11 @@ class Provider:
             if not continue_if_done or not _active(db, private_id):
                 return started, None
             record = self._consent(db, request, started)
-            if self._prompt(request, started, record, started.id) is not None:
+            if self._prompt(request, started, record, started.id) is not None or \
+                    signing.pending(db, request, uid, private_id):
                 return started, None
             self._finish(db, uid)
-            return started, self._issue_code(db, request, started, record)
+            return started, self._issue_code(db, request, started, record, uid)
 
     def csrf_token(self, uid: str) -> str:
         with self.ctx.sessions() as db:
@@ -247,12 +258,12 @@ class Provider:
                           approved=frozenset(claims) & asked)
             return self._decide_or_error(db, request, session_id, row, consented=True)
 
-    def abort(self, uid: str) -> str:
+    def abort(self, uid: str, reason: str = "the person cancelled the sign-in") -> str:
         with self.ctx.sessions() as db, db.begin():
             _row, request = self._interaction(db, uid)
             self._finish(db, uid)
             return error_url(request.redirect_uri, self.ctx.issuer, request.state,
-                             AccessDeniedError("the person cancelled the sign-in"))
+                             AccessDeniedError(reason))
 
     def _decide_or_error(self, db: Session, request: AuthorizationRequest,
                          session_id: str | None, row: Interaction,

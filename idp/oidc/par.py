@@ -22,7 +22,8 @@ from idp.oidc.errors import InvalidClientError, InvalidRequestObjectError, Inval
 from idp.oidc.models import PushedRequest
 
 URN_PREFIX = "urn:ietf:params:oauth:request_uri:"
-_EXPECTED = {"claims": "an object", "max_age": "an integer"}  # the others: strings
+_EXPECTED = {"claims": "an object", "max_age": "an integer",
+             "authorization_details": "an array"}  # the others: strings
 
 
 def request_object_params(client: ClientInfo, request: str, issuer: str) -> dict[str, Any]:
@@ -48,8 +49,9 @@ def _parameters(claims: dict[str, Any], client: ClientInfo) -> dict[str, Any]:
     """The authorization parameters the request object carries, as the query carries them.
 
     Its members are the parameters as JSON (OIDC Core §6.1): ``claims`` an object (or its
-    JSON text), ``max_age`` an integer, every other one a string that UTF-8 can carry. Members
-    that are no parameter of ours, and ``request``/``request_uri`` (RFC 9101 §4), are left out.
+    JSON text), ``authorization_details`` an array (RFC 9396 §3), ``max_age`` an integer,
+    every other one a string that UTF-8 can carry. Members that are no parameter of ours,
+    and ``request``/``request_uri`` (RFC 9101 §4), are left out.
     """
     params: dict[str, Any] = {}
     for name in PARAMETERS:
@@ -59,7 +61,8 @@ def _parameters(claims: dict[str, Any], client: ClientInfo) -> dict[str, Any]:
         if name == "max_age" and type(value) is int:
             value = str(value)
         # A claims object's shape is checked with the query's (claims.parse_claims_parameter).
-        if not (utf8_text(value) or (name == "claims" and isinstance(value, dict))):
+        if not (utf8_text(value) or (name == "claims" and isinstance(value, dict))
+                or (name == "authorization_details" and isinstance(value, list))):
             raise InvalidRequestObjectError(
                 f"the request object's {name} is not {_EXPECTED.get(name, 'a string')}")
         params[name] = value

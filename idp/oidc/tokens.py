@@ -199,9 +199,12 @@ def _response(ctx: OidcContext, client: ClientInfo, grant: sql.GrantInfo, minted
     lifetime = ctx.settings.access_token_lifetime_seconds
     access_token = minted.access if minted.opaque else _jwt_access_token(
         ctx, client, grant, sub, minted)
-    return {"access_token": access_token, "token_type": "Bearer", "expires_in": lifetime,
-            "refresh_token": minted.refresh, "scope": grant.scope,
-            "id_token": id_token(ctx, client, grant, sub, minted.issued)}
+    response = {"access_token": access_token, "token_type": "Bearer", "expires_in": lifetime,
+                "refresh_token": minted.refresh, "scope": grant.scope,
+                "id_token": id_token(ctx, client, grant, sub, minted.issued)}
+    if "authorization_details" in grant.claims:  # RFC 9396 §7: what was authorized (signed)
+        response["authorization_details"] = grant.claims["authorization_details"]
+    return response
 
 
 def _jwt_access_token(ctx: OidcContext, client: ClientInfo, grant: sql.GrantInfo, sub: str,

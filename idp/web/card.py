@@ -25,7 +25,7 @@ from idp.accounts.card_requests import BROWSER_COOKIE
 from idp.accounts.card_sign_in import FINISHED_BY_ANSWER, CardSignIns
 from idp.accounts.terms import Agreement
 from idp.oidc.flow import Provider
-from idp.web import binding, terms
+from idp.web import binding, signing, terms
 from idp.web import request as web
 from idp.web.actions import Action, post
 from idp.web.card_app import request_links
@@ -112,6 +112,8 @@ def blueprint(ix: Provider, sign_ins: CardSignIns) -> Blueprint:
             body["redirect_to"] = web.issuer_url("login.show", uid=uid)
         elif found.outcome == "accepted" and not found.continued:
             body["actions"] = {"continue": post(url_for("card.proceed", uid=uid))}
+        if found.purpose == "sign" and not found.continued and found.outcome is not None:
+            body["actions"] = {"continue": post(signing.continue_href(uid))}  # code or refusal
         return jsonify(body)
 
     @bp.post("/interaction/<uid>/card/continue")

@@ -73,6 +73,8 @@ def _face(state: dict[str, Any], language: str, hooks: tuple[ActionsHook, ...]) 
         message = i18n.translate(language, "prompt.consent", client=client_name)
     elif prompt == "done":
         message = i18n.translate(language, "prompt.done.optional", client=client_name)
+    elif prompt == "sign":
+        message = i18n.translate(language, "prompt.sign", client=client_name)
     elif steps := [r for r in state["reasons"] if r in STEP_UP_REASONS]:
         message = " ".join([i18n.translate(language, "prompt.step_up", client=client_name),
                             *(i18n.translate(language, f"prompt.step_up.{r}") for r in steps)])
@@ -82,8 +84,9 @@ def _face(state: dict[str, Any], language: str, hooks: tuple[ActionsHook, ...]) 
             message += " " + i18n.translate(language, "prompt.login.unavailable")
     face = {key: state[key] for key in ("uid", "prompt", "reasons", "client", "requested",
                                         "csrf_token")}
-    if state.get("account"):
-        face["account"] = state["account"]
+    for key in ("account", "document"):
+        if state.get(key):
+            face[key] = state[key]
     face["message"] = message
     face["actions"] = actions
     face["claim_labels"] = {c: i18n.translate(language, f"claim.{c}")

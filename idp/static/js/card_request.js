@@ -37,6 +37,16 @@ async function follow(face, ui) {
   if (!res.ok || status.status === "refused") {  // refused, or the interaction is over (404)
     const why = `${status.error_description} (${status.error})`;
     say(ui, status.status === "refused" ? `${ui.text.refused} ${why}` : why, "error");
+    if (status.actions && status.actions.continue) {  // a refused signature (purpose sign):
+      // cancelling now tells the relying party why the document was not signed
+      const abort = document.getElementById("abort");
+      if (abort) {
+        abort.onclick = async () => {
+          const next = await post(face, status.actions.continue.href, {});
+          if (next.ok && next.body.redirect_to) { window.location = next.body.redirect_to; }
+        };
+      }
+    }
     return;
   }
   if (status.status === "accepted" && status.redirect_to) {  // the answer finished the step

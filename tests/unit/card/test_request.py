@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -51,3 +52,30 @@ def test_unsupported_or_missing_fields_are_refused(key: str, value: object) -> N
     request[key] = value
     with pytest.raises(CardRequestError):
         parse_request(URL, request)
+
+
+DOCUMENT = {"title": "振込の承認", "text": "振込先: 青空銀行 1234567\n金額: 2,500,000円"}
+
+
+def _sign_request(text_signed: str) -> dict[str, object]:
+    digest = hashlib.sha256(text_signed.encode()).hexdigest()
+    data = to_be_signed("sign", "req-1") + f"\n{digest}".encode()
+    request = card_request("sign", "sign", data=data)
+    request.update(request_id="req-1", document=DOCUMENT)
+    return request
+
+
+def test_a_sign_request_shows_its_document_and_signs_the_hash_of_its_text() -> None:
+    request = parse_request(URL, _sign_request(DOCUMENT["text"]))
+    assert request.document == (DOCUMENT["title"], DOCUMENT["text"])
+
+
+@pytest.mark.parametrize("request_data", [
+    _sign_request("振込先: 悪い銀行 9999999\n金額: 2,500,000円"),  # another text than shown
+    {**_sign_request(DOCUMENT["text"]), "document": None},  # nothing to show
+    {**_sign_request(DOCUMENT["text"]), "document": {"title": "t"}},
+])
+def test_a_sign_request_whose_hash_is_not_the_document_shown_is_refused(
+        request_data: dict[str, object]) -> None:
+    with pytest.raises(CardRequestError, match=r"not the document shown|malformed"):
+        parse_request(URL, request_data)
