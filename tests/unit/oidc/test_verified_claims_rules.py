@@ -168,3 +168,17 @@ def test_consent_is_asked_per_verified_claim_and_apart_from_the_plain_ones() -> 
     assert consentable(["openid", "age"], request) == {
         "verified_claims.name", "verified_claims.age_over_20", "name",
         "age_over_18", "age_over_20", "age_over_65"}
+
+
+def test_every_claim_a_consent_page_can_list_has_a_label_in_both_languages() -> None:
+    """The consent page names what is shared in words, never a catalogue key (ja and en)."""
+    from idp import i18n
+    from idp.oidc.claims import SCOPE_CLAIMS
+
+    names = {claim for claims in SCOPE_CLAIMS.values() for claim in claims}
+    names |= {f"verified_claims.{claim}" for claim in
+              ("name", "family_name", "given_name", "birthdate", "gender", "address",
+               "age_over_18", "age_over_20", "age_over_65")}
+    for language in ("ja", "en"):
+        missing = sorted(n for n in names if f"claim.{n}" not in i18n.catalogue(language))
+        assert not missing, (language, missing)
