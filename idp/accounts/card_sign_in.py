@@ -22,7 +22,7 @@ from idp.accounts import card_requests
 from idp.accounts import sessions as login_sessions
 from idp.accounts.anchor_check import AnchorCheck, AnchorChecker, CertAnswer
 from idp.accounts.card_answers import checked_status
-from idp.accounts.errors import NotAnsweredError
+from idp.accounts.errors import NotAnsweredError, NotSamePersonError
 from idp.accounts.terms import Agreement
 from idp.assurance.evidence import Evidence, Level, Method, level_for
 from idp.errors import WrongBrowserError
@@ -80,8 +80,11 @@ class CardSignIns:
             return RequestStatus(row.id, row.purpose, row.outcome, bool(row.continued),
                                  row.error_code, row.error_description)
 
-    def finish(self, uid: str, browser: str | None) -> CardSignIn:
-        """Continue the accepted request once: the anchor re-checked, the level it earns."""
+    def finish(self, uid: str, browser: str | None, *,
+               expected_private_id: str | None = None) -> CardSignIn:
+        """Continue the accepted request once: the anchor re-checked, the level it earns. With
+        ``expected_private_id`` (a step-up of a signed-in person) the card must be theirs: the
+        request is spent and refused otherwise, and the session stays whose it was."""
         with self._sessions() as db:
             row = _bound(db, uid, browser)
             request_id, purpose, result = row.id, row.purpose, dict(row.result or {})
@@ -91,6 +94,9 @@ class CardSignIns:
             if not private_id or purpose == "sign" or \
                     not card_requests.mark_continued(db, request_id):
                 raise NotAnsweredError()
+        if expected_private_id is not None and private_id != expected_private_id:
+            raise NotSamePersonError("this card belongs to someone else: to raise this sign-in, "
+                                     "use the card of the person signed in")
         check, level = self._card_level(private_id, _auth_answer(purpose, result))
         return CardSignIn(private_id, check, level)
 

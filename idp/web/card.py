@@ -24,6 +24,7 @@ from idp.accounts.anchor_policy import AnchorState
 from idp.accounts.card_requests import BROWSER_COOKIE
 from idp.accounts.card_sign_in import FINISHED_BY_ANSWER, CardSignIns
 from idp.accounts.terms import Agreement
+from idp.assurance.policy import STEP_UP_REASONS
 from idp.oidc.flow import Provider
 from idp.web import binding, signing, terms
 from idp.web import request as web
@@ -119,7 +120,8 @@ def blueprint(ix: Provider, sign_ins: CardSignIns) -> Blueprint:
     @bp.post("/interaction/<uid>/card/continue")
     def proceed(uid: str) -> ResponseReturnValue:
         checked_body(ix, uid)
-        done = sign_ins.finish(uid, request.cookies.get(BROWSER_COOKIE))
+        done = sign_ins.finish(uid, request.cookies.get(BROWSER_COOKIE),
+                               expected_private_id=_stepping_up(ix, uid))
         active, _ = ix.log_in(uid, private_id=done.private_id, acr=done.level.acr.value,
                               amr=list(done.level.amr), continue_if_done=False)
         check = done.check
@@ -130,3 +132,12 @@ def blueprint(ix: Provider, sign_ins: CardSignIns) -> Blueprint:
         return response
 
     return bp
+
+
+def _stepping_up(ix: Provider, uid: str) -> str | None:
+    """The signed-in person whose session this card login is to raise (a step-up), or None."""
+    state = ix.state(uid, web.session_id())
+    if not any(reason in STEP_UP_REASONS for reason in state["reasons"]):
+        return None
+    active = web.active_session()
+    return active.private_id if active else None

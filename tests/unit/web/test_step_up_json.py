@@ -193,3 +193,29 @@ def test_checked_now_that_only_a_crl_answered_stays_unmet_after_one_step(
     assert "step_up_checked_now" in state["reasons"]
     answer = query(_card(rp, state))
     assert answer["error"] == "unmet_authentication_requirements"
+
+
+def test_a_step_up_answered_with_another_persons_card_is_refused(rp: Rp, person: str) -> None:
+    """The step-up raises this person's session: a card of someone else (here the card of
+    ``person``, shown while another private ID is signed in) does not switch the session to
+    its holder, as a passkey of another account would not."""
+    with db.transaction(services_of(rp.app).sessions) as session:
+        other = anchors.new_person(session).id
+    rp.login(private_id=other, acr=levels.IAL2_AAL2_PHR.value, amr=SYNCED)
+    location, _ = rp.authorize(acr_values=levels.IAL2_AAL2_CARD.value)
+    state = rp.interaction(location)
+    assert state["reasons"] == ["step_up_card"]
+    request_id = rp.act(state, "card", {}).get_json()["request_id"]
+    text = rp.browser.get(f"/card-requests/{request_id}").get_json()["to_be_signed"]
+    to_be_signed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    signature = pki.key("holder-auth").sign(to_be_signed, padding.PKCS1v15(), hashes.SHA256())
+    assert rp.browser.post(f"/card-requests/{request_id}", json={
+        "certificate": base64.b64encode(pki.der(AUTHENTICATION)).decode(),
+        "signature": base64.b64encode(signature).decode()}).status_code == 200
+    status = rp.browser.get(f"/interaction/{state['uid']}/status").get_json()
+    continued = rp.browser.post(status["actions"]["continue"]["href"], json={},
+                                headers={"X-CSRF-Token": state["csrf_token"]})
+    assert continued.status_code == 403
+    assert continued.get_json()["error"] == "not_same_person"
+    mine = rp.browser.get("/account", headers={"Accept": "application/json"}).get_json()
+    assert mine["private_id"] == other  # the session is still the signed-in person's
