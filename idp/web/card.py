@@ -26,10 +26,10 @@ from idp.accounts.card_sign_in import FINISHED_BY_ANSWER, CardSignIns
 from idp.accounts.terms import Agreement
 from idp.assurance.policy import STEP_UP_REASONS
 from idp.oidc.flow import Provider
-from idp.web import binding, signing, terms
 from idp.web import request as web
+from idp.web import signing, terms
 from idp.web.actions import Action, post
-from idp.web.card_app import request_links
+from idp.web.card_app import open_request
 from idp.web.interaction import checked_body
 
 
@@ -61,13 +61,9 @@ def blueprint(ix: Provider, sign_ins: CardSignIns) -> Blueprint:
                     consent_text: str | None = None,
                     agreement: Agreement | None = None) -> ResponseReturnValue:
         ix.state(uid, web.session_id())  # the interaction exists and is open
-        asking = web.signed_in() if needs_session else None
-        browser = binding.browser_binding()
-        request_id = sign_ins.open(uid=uid, browser=browser, purpose=purpose, asking=asking,
-                                   consent_text=consent_text, terms=agreement)
-        response = jsonify(request_links(request_id))
-        binding.set_browser_cookie(response, browser)
-        return response
+        return open_request(sign_ins, uid=uid, purpose=purpose,
+                            asking=web.signed_in() if needs_session else None,
+                            consent_text=consent_text, terms=agreement)
 
     @bp.post("/interaction/<uid>/card")
     def card(uid: str) -> ResponseReturnValue:

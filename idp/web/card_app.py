@@ -19,9 +19,11 @@ from flask.typing import ResponseReturnValue
 
 from idp.accounts.anchor_check import AnchorChecker
 from idp.accounts.card_answers import CardAnswers
+from idp.accounts.card_sign_in import CardSignIns
 from idp.jpki.errors import BadSignatureError, CertificateRevokedError, WrongPurposeError
 from idp.oidc.flow import Provider
 from idp.throttle import FailureThrottle
+from idp.web import binding
 from idp.web.qr import qr_svg
 from idp.web.request import issuer_url, json_or_none
 
@@ -73,3 +75,12 @@ def blueprint(interactions: Provider, answers: CardAnswers, checker: AnchorCheck
         return jsonify({"status": "accepted"})
 
     return bp
+
+
+def open_request(sign_ins: CardSignIns, **request: Any) -> Response:
+    """A card request bound to this browser (its binding minted by the IdP), answered with the
+    links the page and the card app follow."""
+    browser = binding.browser_binding()
+    response = jsonify(request_links(sign_ins.open(browser=browser, **request)))
+    binding.set_browser_cookie(response, browser)
+    return response

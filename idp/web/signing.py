@@ -22,10 +22,9 @@ from idp.accounts.card_sign_in import CardSignIns
 from idp.accounts.errors import NotAnsweredError
 from idp.oidc.flow import Provider
 from idp.oidc.signing_details import InvalidAuthorizationDetailsError
-from idp.web import binding
 from idp.web import request as web
 from idp.web.actions import Action, post
-from idp.web.card_app import request_links
+from idp.web.card_app import open_request
 from idp.web.interaction import checked_body
 
 
@@ -49,12 +48,8 @@ def blueprint(ix: Provider, sign_ins: CardSignIns) -> Blueprint:
         state = ix.state(uid, web.session_id())
         if state["prompt"] != "sign":
             raise InvalidAuthorizationDetailsError("this interaction has no document to sign now")
-        browser = binding.browser_binding()
-        request_id = sign_ins.open(uid=uid, browser=browser, purpose="sign",
-                                   asking=web.signed_in(), document=state["document"])
-        response = jsonify(request_links(request_id))
-        binding.set_browser_cookie(response, browser)
-        return response
+        return open_request(sign_ins, uid=uid, purpose="sign", asking=web.signed_in(),
+                            document=state["document"])
 
     @bp.post("/interaction/<uid>/sign/continue")
     def proceed(uid: str) -> ResponseReturnValue:

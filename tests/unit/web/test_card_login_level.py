@@ -83,10 +83,9 @@ def _onboarded(app: Flask) -> None:
                           via="jlis_pair")
 
 
-def _card_login(rp: Rp, host: str = "localhost") -> Any:
-    """Authorize, ask for a card request, answer it with the card's auth key, continue (the
-    last step sent with ``host`` as its Host header)."""
-    state = rp.interaction(rp.authorize()[0])
+def answer_with_card(rp: Rp, state: dict[str, Any]) -> dict[str, Any]:
+    """Ask for a card request in interaction ``state``, answer it with the card's auth key as
+    the card app would, and answer the browser's status afterwards."""
     request_id = rp.act(state, "card", {}).get_json()["request_id"]
     text = rp.browser.get(f"/card-requests/{request_id}").get_json()["to_be_signed"]
     to_be_signed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
@@ -95,7 +94,15 @@ def _card_login(rp: Rp, host: str = "localhost") -> Any:
         "certificate": base64.b64encode(pki.der(AUTHENTICATION)).decode(),
         "signature": base64.b64encode(signature).decode()})
     assert answered.status_code == 200, answered.get_json()
-    status = rp.browser.get(f"/interaction/{state['uid']}/status").get_json()
+    found: dict[str, Any] = rp.browser.get(f"/interaction/{state['uid']}/status").get_json()
+    return found
+
+
+def _card_login(rp: Rp, host: str = "localhost") -> Any:
+    """Authorize, ask for a card request, answer it with the card's auth key, continue (the
+    last step sent with ``host`` as its Host header)."""
+    state = rp.interaction(rp.authorize()[0])
+    status = answer_with_card(rp, state)
     continued = rp.browser.post(status["actions"]["continue"]["href"], json={}, headers={
         "X-CSRF-Token": state["csrf_token"], **hostile_host(rp, host)})
     assert continued.status_code == 200, continued.get_json()

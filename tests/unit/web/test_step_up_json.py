@@ -8,7 +8,6 @@ revocation sources say which protocol answered ("crl" or "ocsp"), which is what 
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 from dataclasses import dataclass
@@ -17,8 +16,6 @@ from typing import Any
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
 from flask import Flask
 
 from idp import db
@@ -35,7 +32,14 @@ from idp.jpki.validation import VerifiedCertificate
 from idp.settings import RevocationPolicy
 from tests.support import jpki_pki as pki
 from tests.unit.oidc.conftest import Rp, query
-from tests.unit.web.test_card_login_level import AUTH, AUTHENTICATION, SIGN, SIGNING, NoJlis
+from tests.unit.web.test_card_login_level import (
+    AUTH,
+    AUTHENTICATION,
+    SIGN,
+    SIGNING,
+    NoJlis,
+    answer_with_card,
+)
 from tests.unit.web.test_passkey_flow import claims_of, path
 
 SYNCED = ("swk", "user", "mfa")
@@ -97,15 +101,7 @@ def _essential(value: str) -> str:
 
 def _card(rp: Rp, state: dict[str, Any]) -> str:
     """Answer a card request with the card's auth key and continue: where the browser goes."""
-    request_id = rp.act(state, "card", {}).get_json()["request_id"]
-    text = rp.browser.get(f"/card-requests/{request_id}").get_json()["to_be_signed"]
-    to_be_signed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    signature = pki.key("holder-auth").sign(to_be_signed, padding.PKCS1v15(), hashes.SHA256())
-    answered = rp.browser.post(f"/card-requests/{request_id}", json={
-        "certificate": base64.b64encode(pki.der(AUTHENTICATION)).decode(),
-        "signature": base64.b64encode(signature).decode()})
-    assert answered.status_code == 200, answered.get_json()
-    status = rp.browser.get(f"/interaction/{state['uid']}/status").get_json()
+    status = answer_with_card(rp, state)
     continued = rp.browser.post(status["actions"]["continue"]["href"], json={},
                                 headers={"X-CSRF-Token": state["csrf_token"]})
     assert continued.status_code == 200, continued.get_json()
@@ -205,14 +201,7 @@ def test_a_step_up_answered_with_another_persons_card_is_refused(rp: Rp, person:
     location, _ = rp.authorize(acr_values=levels.IAL2_AAL2_CARD.value)
     state = rp.interaction(location)
     assert state["reasons"] == ["step_up_card"]
-    request_id = rp.act(state, "card", {}).get_json()["request_id"]
-    text = rp.browser.get(f"/card-requests/{request_id}").get_json()["to_be_signed"]
-    to_be_signed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    signature = pki.key("holder-auth").sign(to_be_signed, padding.PKCS1v15(), hashes.SHA256())
-    assert rp.browser.post(f"/card-requests/{request_id}", json={
-        "certificate": base64.b64encode(pki.der(AUTHENTICATION)).decode(),
-        "signature": base64.b64encode(signature).decode()}).status_code == 200
-    status = rp.browser.get(f"/interaction/{state['uid']}/status").get_json()
+    status = answer_with_card(rp, state)
     continued = rp.browser.post(status["actions"]["continue"]["href"], json={},
                                 headers={"X-CSRF-Token": state["csrf_token"]})
     assert continued.status_code == 403
