@@ -15,6 +15,10 @@ valid                   renewed: re-issue with the new signing certificate, or
 both revoked, hold      card reported lost (certificateHold, may be lifted)
 both revoked            card lost/returned or moved abroad (cessationOfOperation)
 both revoked            death or emigration (affiliationChanged): closed by default
+auth revoked, signing   the card is (lost, returned, death): suspended, never
+status unknown          closed until the signing certificate's own answer says so
+no status within        unverifiable (identity claims withheld); a private ID
+policy                  already suspended stays suspended
 ======================  ==========================================================
 """
 
@@ -128,7 +132,23 @@ def _not_known(o: Observation, reason: str) -> Decision:
     return Decision(AnchorState.UNVERIFIABLE, reason, None)
 
 
+def _card_level_auth_revocation(o: Observation, p: AnchorPolicy) -> bool:
+    """No status for the signing certificate, but J-LIS says the card's auth certificate is
+    revoked for a card-level reason: J-LIS revokes it only with the card (lost, returned, death;
+    a renewal's ``superseded`` is not card-level)."""
+    return (o.sign is CertStatus.UNKNOWN and o.auth is CertStatus.REVOKED
+            and (o.auth_reason or ReasonFlags.unspecified) in p.card_revocation)
+
+
 RULES: tuple[Rule, ...] = (
+    Rule("auth_card_level", "The signing certificate's status is unknown, but the auth "
+         "certificate is revoked for a card-level reason: the card is lost or returned, so the "
+         "private ID is suspended (never closed on this alone: that waits for the signing "
+         "certificate's own answer).",
+         _card_level_auth_revocation,
+         lambda o, p: Decision(AnchorState.SUSPENDED,
+                               f"card_revoked:{(o.auth_reason or ReasonFlags.unspecified).name}",
+                               "reissue")),
     Rule("sign_unknown", "J-LIS did not answer for the signing certificate within policy (a "
          "suspended private ID stays suspended).",
          lambda o, p: o.sign is CertStatus.UNKNOWN,

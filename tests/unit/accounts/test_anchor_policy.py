@@ -111,3 +111,21 @@ def test_a_suspended_private_id_whose_card_j_lis_says_is_valid_again_is_current(
     """The hold lifted (card found): J-LIS's answer, not an outage, restores it."""
     decision = decide(Observation(sign=GOOD, auth=GOOD, suspended=True))
     assert decision.state is AnchorState.CURRENT
+
+
+@pytest.mark.parametrize("reason", [R.certificate_hold, R.cessation_of_operation,
+                                    R.affiliation_changed])
+def test_an_auth_certificate_revoked_with_the_card_suspends_when_signing_is_unknown(
+        reason: ReasonFlags) -> None:
+    """J-LIS says the card is lost (or returned, or its holder died) through the auth
+    certificate while the signing certificate's status cannot be had (a sign-only outage): the
+    passkeys stop, rather than signing in at ial1-aal2. Never closed on this alone."""
+    decision = decide(Observation(sign=CertStatus.UNKNOWN, auth=REVOKED, auth_reason=reason))
+    assert (decision.state, decision.reason, decision.next_step) == (
+        AnchorState.SUSPENDED, f"card_revoked:{reason.name}", "reissue")
+
+
+def test_an_auth_certificate_superseded_by_a_renewal_is_no_card_level_news() -> None:
+    decision = decide(Observation(sign=CertStatus.UNKNOWN, auth=REVOKED,
+                                  auth_reason=R.superseded))
+    assert (decision.state, decision.reason) == (AnchorState.UNVERIFIABLE, "status_unknown")
