@@ -70,6 +70,7 @@ class Soak:
     events: list[str] = field(default_factory=list)
     connections: list[int] = field(default_factory=list)
     refused_connections: int = 0
+    stalled_connections: int = 0  # directions the proxy ended after a minute without a byte
     server_errors: dict[str, int] = field(default_factory=dict)  # log lines per node
     memory: dict[str, tuple[float, float]] = field(default_factory=dict)  # MB, start and end
     nodes_alive: bool = True
@@ -218,6 +219,7 @@ def run(args: argparse.Namespace) -> Soak:
                 before = [resident_mb(node.pid) for node in nodes]
                 _traffic(soak, target, people, sim, envs[0], database_url, events, seconds)
                 soak.connections, soak.refused_connections = proxy.connections, proxy.refused
+                soak.stalled_connections = proxy.stalled
                 soak.memory = {name: (a, resident_mb(node.pid)) for name, a, node
                                in zip(names, before, nodes, strict=True)}
         finally:
@@ -330,7 +332,8 @@ def report(soak: Soak) -> str:
         "TCP proxy on loopback (`bench/soak_proxy.py`; every request is a connection of its "
         "own, so a login's requests alternate between the nodes: "
         f"{' / '.join(f'{n:,}' for n in soak.connections)} connections, "
-        f"{soak.refused_connections} refused); the J-LIS simulator (`idp sim serve`); trust "
+        f"{soak.refused_connections} refused by a node, {soak.stalled_connections} ended idle "
+        "after a minute); the J-LIS simulator (`idp sim serve`); trust "
         f"policy `method = \"{args.method}\"` for both purposes"
         + (f" with the simulator's CRLs valid {CRL_PERIOD} s, so each node refreshes its CRL "
            f"indexes every minute under load (`max_crl_staleness_seconds = {CRL_STALENESS}`)"

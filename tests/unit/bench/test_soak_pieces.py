@@ -8,7 +8,9 @@ percentiles and tables say what the samples say.
 
 from __future__ import annotations
 
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -88,6 +90,22 @@ def test_a_node_that_refuses_is_counted_and_its_client_sees_the_connection_end()
         with pytest.raises(requests.ConnectionError):
             http.get(proxy.url, timeout=10)
         assert (proxy.connections, proxy.refused) == ([1, 0], 1)
+
+
+def test_a_connection_idle_in_both_directions_is_ended_and_counted() -> None:
+    """A node that accepts and never answers: the proxy gives up after ``idle_seconds``."""
+    silent = socket.create_server(("127.0.0.1", 0))
+    try:
+        with RoundRobinProxy([("127.0.0.1", silent.getsockname()[1])],
+                             idle_seconds=0.5) as proxy:
+            with pytest.raises(requests.ConnectionError):
+                closing().get(proxy.url, timeout=10)
+            deadline = time.monotonic() + 5  # the other direction gives up a moment later
+            while proxy.stalled < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert (proxy.connections, proxy.stalled) == ([1], 2)
+    finally:
+        silent.close()
 
 
 def test_the_proxy_forwards_to_loopback_only() -> None:
