@@ -46,11 +46,11 @@ import requests
 
 from bench.report import write_section
 from bench.soak_checks import Checked, check
-from bench.soak_events import World, drive
+from bench.soak_events import EVENTS, World, drive
 from bench.soak_flows import REDIRECT, Person, Target, Unexpected
 from bench.soak_proxy import LOOPBACK, RoundRobinProxy
 from bench.soak_report import Tally, failure_list, latency_table, merged
-from bench.soak_traffic import Outcome, Plan, onboard, run_client
+from bench.soak_traffic import Outcome, Plan, card_login, onboard, run_client
 
 IDP = str(Path(sys.executable).parent / "idp")
 CRL_PERIOD = 60  # the simulator's CRL nextUpdate - thisUpdate, so the IdP refreshes each minute
@@ -238,8 +238,9 @@ def _traffic(soak: Soak, target: Target, people: list[Person], sim: Any, env: di
     eventful, rest = people[:events], people[events:]
     setup = Tally()
     for person in eventful:
-        try:
+        try:  # the card login shows the IdP the card's auth certificate, as people's do
             onboard(target, setup, person)
+            card_login(target, setup, person)
         except Unexpected as failed:
             raise RuntimeError(f"setup failed at {failed}: "
                                + failure_list(setup.failures, setup.examples)) from failed
@@ -266,7 +267,8 @@ def _traffic(soak: Soak, target: Target, people: list[Person], sim: Any, env: di
     started, since = time.time(), datetime.now(UTC)
     delay = CRL_PERIOD + 2 if args.method == "crl" else 0  # until every index shows the event
     driver = threading.Thread(target=lambda: soak.events.extend(
-        drive(world, eventful, started, seconds, delay)), daemon=True)
+        drive(world, eventful, started, seconds, delay, tuple(args.events.split(",")))),
+        daemon=True)
     driver.start()
     for _ in processes:
         found = results.get(timeout=seconds + 300)
@@ -382,8 +384,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--method", choices=("crl", "ocsp_then_crl", "ocsp"), default="crl",
                         help="trust policy for both purposes (crl: the simulator's CRL, "
                         f"refreshed every {CRL_PERIOD} s; else OCSP at every check)")
+    parser.add_argument("--events", default=",".join(EVENTS),
+                        help="the life events, in turn (%(default)s)")
     parser.add_argument("--no-write", action="store_true", help="do not touch docs/benchmarks.md")
     args = parser.parse_args(argv)
+    if not set(args.events.split(",")) <= set(EVENTS):
+        parser.error(f"--events: choose among {', '.join(EVENTS)}")
     soak = run(args)
     text = report(soak)
     print(text)

@@ -63,7 +63,7 @@ def expect_change(world: World, person: Person, event: str) -> None:
         world.changes.remove(change)
     found = [(c["to"], c["reason"]) for c in mine]
     if found != [EXPECTED[event]]:
-        world.tally.fail(Failure("life_event", 0, f"{event}: recheck reported {found}"))
+        world.tally.fail(Failure("life_event", None, f"{event}: recheck reported {found}"))
         raise Unexpected("life_event")
 
 
@@ -132,6 +132,7 @@ class Running:
     event: str
     person: Person
     script: Iterator[None]
+    at: int  # seconds into the run when the event was made
 
 
 def advance(world: World, running: Running, log: list[str]) -> bool:
@@ -141,18 +142,18 @@ def advance(world: World, running: Running, log: list[str]) -> bool:
         return True
     except StopIteration:
         world.tally.flows[f"life_event:{running.event}"] += 1
-        log.append(f"{running.event}: ok")
+        log.append(f"{running.event} at {running.at} s: ok")
     except Unexpected as failed:
-        log.append(f"{running.event}: failed at {failed}")
+        log.append(f"{running.event} at {running.at} s: failed at {failed}")
     except (SimCommandError, subprocess.SubprocessError) as error:  # sim CLI, idp recheck
-        world.tally.fail(Failure("life_event", 0, f"{running.event}: {type(error).__name__}"),
+        world.tally.fail(Failure("life_event", None, f"{running.event}: {type(error).__name__}"),
                          str(error))
-        log.append(f"{running.event}: failed ({type(error).__name__})")
+        log.append(f"{running.event} at {running.at} s: failed ({type(error).__name__})")
     return False
 
 
 def drive(world: World, people: list[Person], start_at: float, seconds: float,
-          delay: float) -> list[str]:
+          delay: float, events: tuple[str, ...] = EVENTS) -> list[str]:
     """Ticks a minute apart (or ``delay`` after the last event, if longer), the first 30 s in;
     an event starts only when its script can end before the run does."""
     log: list[str] = []
@@ -168,18 +169,19 @@ def drive(world: World, people: list[Person], start_at: float, seconds: float,
             world.changes = list(world.recheck().get("changes", []))
             waiting = [r for r in waiting if advance(world, r, log)]
             for change in world.changes:
-                world.tally.fail(Failure("life_event", 0, "recheck reported a change no "
+                world.tally.fail(Failure("life_event", None, "recheck reported a change no "
                                          f"event made: {change['to']}"), json.dumps(change))
         number, person = queue[0] if queue else (0, None)
-        event = EVENTS[number % len(EVENTS)]
+        event = events[number % len(events)]
         if person is not None and time.time() + SCRIPTS[event][1] * max(60, delay) + 30 < end:
             queue.pop(0)
-            running = Running(event, person, SCRIPTS[event][0](world, person, number))
+            running = Running(event, person, SCRIPTS[event][0](world, person, number),
+                              int(time.time() - start_at))
             if advance(world, running, log):
                 waiting.append(running)
             fired = time.time()
         elif not waiting:
             break
         tick = at + 60
-    log += [f"{r.event}: not finished when the run ended" for r in waiting]
+    log += [f"{r.event} at {r.at} s: not finished when the run ended" for r in waiting]
     return log

@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Failure:
     kind: str  # the request kind, e.g. "token" or "passkey_verify"
-    status: int  # HTTP status; 0 when no answer came
+    status: int | None  # HTTP status; 0 when no answer came; None: not about one answer
     code: str  # the error code of the body, the exception's name, or what was missing
 
     def __str__(self) -> str:
+        if self.status is None:
+            return f"{self.kind}: {self.code}"
         return f"{self.kind}: {self.status or 'no answer'} {self.code}".rstrip()
 
 

@@ -151,6 +151,8 @@ def test_no_answer_is_a_failure_with_status_0() -> None:
     assert list(tally.failures) == [Failure("authorize", 0, "ConnectionError")]
     assert str(Failure("authorize", 0, "ConnectionError")) == "authorize: no answer " \
         "ConnectionError"
+    assert str(Failure("life_event", None, "renew: recheck reported []")) == \
+        "life_event: renew: recheck reported []"
 
 
 def test_the_origin_the_issuer_names_is_reached_through_the_proxy_address() -> None:
