@@ -14,6 +14,7 @@ BENCHMARKS = {
     "anchor": "bench.anchor_check",  # AnchorChecker.check with a 1M-entry CRL index
     "login": "bench.login",  # complete passkey logins against idp serve on PostgreSQL
     "authlib": "bench.authlib_token",  # code exchange in process: Authlib's server vs ours
+    "soak": "bench.soak",  # minutes of mixed traffic on two nodes, then the database checked
 }
 
 

@@ -6,7 +6,7 @@ two answers into an :class:`AnchorState` (``anchor_policy.decide``), records it 
 and moves the private ID to ``suspended``/``closed`` (or back to ``active``) accordingly. No
 database transaction is held across the J-LIS calls. A status the trust policy could not
 establish is UNKNOWN, whether the policy refused it (fail closed) or let it through (fail-open):
-never good.
+never good, and it never lifts a suspension (only J-LIS saying the card is valid again does).
 """
 
 from __future__ import annotations
@@ -120,7 +120,8 @@ class AnchorChecker:
             auth = self.status(auth_der, Purpose.AUTH, at) if auth_der else \
                 CertAnswer(CertStatus.NOT_CHECKED)
         decision = decide(Observation(sign.status, sign.reason, auth.status, auth.reason,
-                                      presented), self._policy)
+                                      presented, suspended=found.state == "suspended"),
+                          self._policy)
         with dbm.transaction(self._sessions) as db:
             anchors.set_checked(db, anchor_id, decision.state.value, decision.reason, at)
             if _PERSON_STATE.get(decision.state, "active") != found.state:

@@ -15,6 +15,10 @@ valid                   renewed: re-issue with the new signing certificate, or
 both revoked, hold      card reported lost (certificateHold, may be lifted)
 both revoked            card lost/returned or moved abroad (cessationOfOperation)
 both revoked            death or emigration (affiliationChanged): closed by default
+auth revoked, signing   the card is (lost, returned, death): suspended, never
+status unknown          closed until the signing certificate's own answer says so
+no status within        unverifiable (identity claims withheld); a private ID
+policy                  already suspended stays suspended
 ======================  ==========================================================
 """
 
@@ -58,6 +62,8 @@ class Observation:
     # The auth certificate is the one the person has just logged in with (a card login), not
     # only evidence about the card (a passkey sign-in).
     auth_presented: bool = False
+    # The private ID is suspended: an earlier check found its card revoked (lost, returned).
+    suspended: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,10 +123,36 @@ def _card_level_sign_revocation(o: Observation, p: AnchorPolicy) -> bool:
             and (o.sign_reason or ReasonFlags.unspecified) not in p.reissue_reasons)
 
 
+def _not_known(o: Observation, reason: str) -> Decision:
+    """J-LIS gave no status within policy: unverifiable, identity claims withheld. Not knowing is
+    no news, so a private ID an earlier check suspended (its card lost or returned) stays
+    suspended: an outage never re-activates a lost card's passkeys."""
+    if o.suspended:
+        return Decision(AnchorState.SUSPENDED, reason, "reissue")
+    return Decision(AnchorState.UNVERIFIABLE, reason, None)
+
+
+def _card_level_auth_revocation(o: Observation, p: AnchorPolicy) -> bool:
+    """No status for the signing certificate, but J-LIS says the card's auth certificate is
+    revoked for a card-level reason: J-LIS revokes it only with the card (lost, returned, death;
+    a renewal's ``superseded`` is not card-level)."""
+    return (o.sign is CertStatus.UNKNOWN and o.auth is CertStatus.REVOKED
+            and (o.auth_reason or ReasonFlags.unspecified) in p.card_revocation)
+
+
 RULES: tuple[Rule, ...] = (
-    Rule("sign_unknown", "J-LIS did not answer for the signing certificate within policy.",
+    Rule("auth_card_level", "The signing certificate's status is unknown, but the auth "
+         "certificate is revoked for a card-level reason: the card is lost or returned, so the "
+         "private ID is suspended (never closed on this alone: that waits for the signing "
+         "certificate's own answer).",
+         _card_level_auth_revocation,
+         lambda o, p: Decision(AnchorState.SUSPENDED,
+                               f"card_revoked:{(o.auth_reason or ReasonFlags.unspecified).name}",
+                               "reissue")),
+    Rule("sign_unknown", "J-LIS did not answer for the signing certificate within policy (a "
+         "suspended private ID stays suspended).",
          lambda o, p: o.sign is CertStatus.UNKNOWN,
-         lambda o, p: Decision(AnchorState.UNVERIFIABLE, "status_unknown", None)),
+         lambda o, p: _not_known(o, "status_unknown")),
     Rule("card_revoked", "Both certificates of the card are revoked.",
          lambda o, p: _both_revoked(o), lambda o, p: _card_decision(o.auth_reason, p)),
     Rule("sign_card_level", "The signing certificate is revoked for a card-level reason (hold, "
@@ -136,9 +168,10 @@ RULES: tuple[Rule, ...] = (
          lambda o, p: o.sign is CertStatus.EXPIRED,
          lambda o, p: Decision(AnchorState.NEEDS_REISSUE, "sign_expired", "reissue")),
     Rule("auth_unknown", "The auth certificate the person logged in with has no status within "
-         "policy (only fail-open let the login through): it goes on at the reduced level.",
+         "policy (only fail-open let the login through): it goes on at the reduced level (a "
+         "suspended private ID stays suspended).",
          lambda o, p: o.auth_presented and o.auth is CertStatus.UNKNOWN,
-         lambda o, p: Decision(AnchorState.UNVERIFIABLE, "auth_status_unknown", None)),
+         lambda o, p: _not_known(o, "auth_status_unknown")),
 )
 
 

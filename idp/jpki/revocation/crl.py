@@ -174,10 +174,17 @@ class CrlSource:
                 return fresh
             try:
                 der = self._fetcher.fetch_crl_by_key(key_id)
-                build_index(der, issuer, self._path(key_id), now=now,
-                            previous=current.meta if current else None)
+                meta = build_index(der, issuer, self._path(key_id), now=now,
+                                   previous=current.meta if current else None)
             except (IdpError, OSError) as exc:
                 self._failed[key_id] = (now, str(exc))
                 return None
-        self._failed.pop(key_id, None)
+        if now >= meta.next_update:
+            # J-LIS's publication is behind: keep what it sent (it may be newer than what we
+            # had), but ask again only after the back-off, as after a failed download; else
+            # every check would download and index the whole CRL again.
+            self._failed[key_id] = (now, f"J-LIS's newest CRL expired at "
+                                         f"{meta.next_update:%Y-%m-%d %H:%M} UTC")
+        else:
+            self._failed.pop(key_id, None)
         return self._reopen(key_id)

@@ -16,6 +16,7 @@ from idp.accounts.anchor_check import AnchorChecker, CertAnswer
 from idp.accounts.anchor_policy import AnchorState, CertStatus
 from idp.accounts.jpki_models import AuthLink, JpkiAnchor
 from idp.accounts.models import PrivateId
+from idp.errors import IdpError
 from idp.jpki.anchors import TrustAnchor
 from idp.jpki.certificate import JpkiCertificate
 from idp.jpki.errors import StaleCrlError
@@ -198,5 +199,26 @@ def test_a_card_login_whose_auth_certificate_status_is_unknown_is_unverifiable(
         assert (check.state, check.reason) == (AnchorState.UNVERIFIABLE, "auth_status_unknown")
         assert checker.check(private_id, auth=CertAnswer(CertStatus.GOOD)).state is \
             AnchorState.CURRENT
+    finally:
+        engine.dispose()
+
+
+def test_a_recheck_j_lis_cannot_answer_leaves_a_suspended_private_id_suspended(
+        database_url: str, issuer: tuple[CaGeneration, CaGeneration, rsa.RSAPublicKey]) -> None:
+    """``idp recheck`` during an outage used to record the anchor as unverifiable and turn a
+    private ID suspended for a lost card back to active, so its passkeys signed in again."""
+    engine = db.make_engine(database_url)
+    sessions = db.make_sessionmaker(engine)
+    try:
+        private_id = _anchored(sessions, issuer, 601)
+        with db.transaction(sessions) as session:
+            session.get(PrivateId, private_id).state = "suspended"  # type: ignore[union-attr]
+        check = AnchorChecker(sessions, FailOpenTrust()).check(private_id)
+        assert (check.state, check.reason, check.next_step) == (
+            AnchorState.SUSPENDED, "status_unknown", "reissue")
+        with pytest.raises(IdpError, match="suspended"):
+            check.refuse_inactive()
+        with sessions() as session:
+            assert session.get(PrivateId, private_id).state == "suspended"  # type: ignore[union-attr]
     finally:
         engine.dispose()

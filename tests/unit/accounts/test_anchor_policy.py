@@ -91,3 +91,41 @@ def test_an_auth_certificate_a_card_login_presented_of_unknown_status_is_unverif
     reissue = decide(Observation(sign=REVOKED, sign_reason=R.superseded,
                                  auth=CertStatus.UNKNOWN, auth_presented=True))
     assert reissue.state is AnchorState.NEEDS_REISSUE  # the more useful answer stands
+
+
+@pytest.mark.parametrize(("observation", "reason"), [
+    (Observation(sign=CertStatus.UNKNOWN, auth=CertStatus.UNKNOWN, suspended=True),
+     "status_unknown"),
+    (Observation(sign=GOOD, auth=CertStatus.UNKNOWN, auth_presented=True, suspended=True),
+     "auth_status_unknown"),
+], ids=["recheck_during_an_outage", "fail_open_card_login"])
+def test_not_knowing_never_lifts_a_suspension(observation: Observation, reason: str) -> None:
+    """A private ID suspended for a lost card stays suspended while J-LIS cannot say more (an
+    outage, a stale CRL): unverifiable would re-activate its passkeys."""
+    decision = decide(observation)
+    assert (decision.state, decision.reason, decision.next_step) == (
+        AnchorState.SUSPENDED, reason, "reissue")
+
+
+def test_a_suspended_private_id_whose_card_j_lis_says_is_valid_again_is_current() -> None:
+    """The hold lifted (card found): J-LIS's answer, not an outage, restores it."""
+    decision = decide(Observation(sign=GOOD, auth=GOOD, suspended=True))
+    assert decision.state is AnchorState.CURRENT
+
+
+@pytest.mark.parametrize("reason", [R.certificate_hold, R.cessation_of_operation,
+                                    R.affiliation_changed])
+def test_an_auth_certificate_revoked_with_the_card_suspends_when_signing_is_unknown(
+        reason: ReasonFlags) -> None:
+    """J-LIS says the card is lost (or returned, or its holder died) through the auth
+    certificate while the signing certificate's status cannot be had (a sign-only outage): the
+    passkeys stop, rather than signing in at ial1-aal2. Never closed on this alone."""
+    decision = decide(Observation(sign=CertStatus.UNKNOWN, auth=REVOKED, auth_reason=reason))
+    assert (decision.state, decision.reason, decision.next_step) == (
+        AnchorState.SUSPENDED, f"card_revoked:{reason.name}", "reissue")
+
+
+def test_an_auth_certificate_superseded_by_a_renewal_is_no_card_level_news() -> None:
+    decision = decide(Observation(sign=CertStatus.UNKNOWN, auth=REVOKED,
+                                  auth_reason=R.superseded))
+    assert (decision.state, decision.reason) == (AnchorState.UNVERIFIABLE, "status_unknown")

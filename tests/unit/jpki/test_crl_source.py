@@ -137,6 +137,26 @@ def test_a_freshly_fetched_crl_that_is_already_stale_is_refused(tmp_path: Path) 
         _source(FakeFetcher(old), tmp_path, FixedClock(pki.NOW)).status(HOLDER, CA.certificate)
 
 
+def test_a_crl_j_lis_serves_already_expired_is_not_downloaded_again_at_every_check(
+        tmp_path: Path) -> None:
+    """J-LIS's CRL publication stuck: the download succeeds but the CRL is past nextUpdate. It
+    counts as a failed refresh, retried at most every 30 s, not at every check (at 10 M
+    entries each download is 385 MB and a minute of indexing)."""
+    clock = FixedClock(pki.NOW)
+    old = pki.crl(CA, [], this_update=pki.NOW - timedelta(days=2),
+                  next_update=pki.NOW - timedelta(days=1))
+    fetcher = FakeFetcher(old)
+    source = _source(fetcher, tmp_path, clock)
+    for _ in range(5):
+        with pytest.raises(StaleCrlError, match="J-LIS's newest CRL expired"):
+            source.status(HOLDER, CA.certificate)
+    assert fetcher.calls == 1
+    clock.at = pki.NOW + timedelta(seconds=31)
+    fetcher.crls = [pki.crl(CA, [], this_update=pki.NOW, number=2)]
+    assert source.status(HOLDER, CA.certificate).state is CertState.GOOD
+    assert fetcher.calls == 2
+
+
 def test_no_crl_at_all_fails_closed_with_the_reason(tmp_path: Path) -> None:
     fetcher = FakeFetcher(b"")
     fetcher.down = True
