@@ -44,6 +44,7 @@ from idp.accounts.anchor_check import (
     reason_flag,
 )
 from idp.accounts.anchor_policy import CertStatus
+from idp.assurance import levels
 from idp.assurance.evidence import Evidence, Method, level_for
 from idp.bootstrap import trust as trust_services
 from idp.errors import IdpError
@@ -156,7 +157,10 @@ def find(outage: Outage, method: RevocationMethod, fail_closed: bool) -> Cell:
 def shown(check: AnchorCheck, method: Method) -> str:
     """The level a login gets and the anchor's state, reason and next step, as in the JSON."""
     level = level_for(Evidence(check.proofing, method))
-    text = f"{level.acr.value.rsplit(':', 1)[1]}; {check.state.value} ({check.reason})"
+    # The acr a relying party that asks for none receives: the identity level is what an outage
+    # moves (the authenticator's part of the value does not change with J-LIS).
+    acr = levels.asserted(level.acr.value, [])
+    text = f"{acr.rsplit(':', 1)[1]}; {check.state.value} ({check.reason})"
     return text + (f", next: {check.next_step}" if check.next_step else "")
 
 

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from idp import db, i18n
 from idp.accounts.models import LoginSession
 from idp.app import create_app, services_of
+from idp.assurance import levels
 from idp.cli.recheck import recheck
 from idp.settings import RevocationPolicy, Settings, TrustSettings
 from tests.support import jpki_pki as pki
@@ -100,7 +101,8 @@ def browser(app: Flask) -> Rp:
 
 def shown(acr: str, anchor: dict[str, Any]) -> str:
     """The matrix's words for what the JSON face shows."""
-    text = f"{acr.rsplit(':', 1)[1]}; {anchor['state']} ({anchor['reason']})"
+    asserted = levels.asserted(acr, [])  # the identity level, as the matrix states it
+    text = f"{asserted.rsplit(':', 1)[1]}; {anchor['state']} ({anchor['reason']})"
     return text + (f", next: {anchor['next_step']}" if anchor.get("next_step") else "")
 
 
