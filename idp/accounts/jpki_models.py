@@ -37,6 +37,9 @@ class JpkiAnchor(Base):
     last_result: Mapped[str | None] = mapped_column(String(128), nullable=True)
     superseded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The certificate's notAfter in epoch seconds: `idp recheck` reads it for a million anchors
+    # without parsing a certificate (idp.accounts.recheck).
+    not_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Basic4Record(Base):
@@ -64,6 +67,10 @@ class AuthLink(Base):
     certificate: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     via: Mapped[str] = mapped_column(String(16))  # jlis_pair | jlis_previous | card_login
     linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # With the certificate: its issuing CA's key id (hex, from the authority key identifier)
+    # and notAfter (epoch seconds), which `idp recheck` reads instead of parsing it.
+    issuer_key_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    not_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class JpkiConsent(Base):
