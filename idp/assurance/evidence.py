@@ -70,8 +70,17 @@ class Level:
 def level_for(evidence: Evidence) -> Level:
     """The level ``evidence`` earns: identity proven now (IAL2) only with a current anchor;
     every authenticator here is two-factor (AAL2)."""
-    acr = IAL2_AAL2 if evidence.proofing is Proofing.CURRENT else IAL1_AAL2
-    return Level(acr, AMR[evidence.method])
+    return Level(_acr(evidence.proofing), AMR[evidence.method])
+
+
+def ial_for(proofing: Proofing) -> int:
+    """The identity assurance level (NIST SP 800-63A IAL) a login with ``proofing`` reaches,
+    whatever the authenticator: what a change of the anchor's state changes for the person."""
+    return _acr(proofing).ial
+
+
+def _acr(proofing: Proofing) -> AcrLevel:
+    return IAL2_AAL2 if proofing is Proofing.CURRENT else IAL1_AAL2
 
 
 def method_of(amr: tuple[str, ...] | list[str]) -> str:
