@@ -19,6 +19,7 @@ from idp import db
 from idp.accounts.anchor_check import AnchorChecker
 from idp.accounts.card_answers import CardAnswers, default_steps
 from idp.accounts.claims import ClaimsSource, JpkiClaimsSource
+from idp.accounts.recheck import Recheck
 from idp.bootstrap.trust import LazyTrust
 from idp.instance import instance_secret
 from idp.oidc.clients import ClientCache
@@ -59,7 +60,8 @@ class Services:
     oidc: OidcContext
     provider: Provider
     trust: LazyTrust  # trust anchors, revocation and J-LIS, built on first use
-    anchors: AnchorChecker  # the anchor re-check at every login and in `idp recheck`
+    anchors: AnchorChecker  # the anchor re-check at every login
+    recheck: Recheck  # `idp recheck`: every anchor at once
     card_answers: CardAnswers
     passkeys: PasskeyService
     claims: ClaimsSource
@@ -84,10 +86,11 @@ class Services:
                                                                          "pairwise-salt"),
             cookie_secret=secret_key, client_throttle=throttles.client_auth)
         trust = LazyTrust(settings)
+        anchors = anchors or AnchorChecker(sessions, trust)
         return cls(
             settings=settings, engine=engine, sessions=sessions, secret_key=secret_key,
             throttles=throttles, keys=keys, oidc=oidc, provider=Provider(oidc, interaction_rows),
-            trust=trust, anchors=anchors or AnchorChecker(sessions, trust),
+            trust=trust, anchors=anchors, recheck=Recheck(sessions, trust, anchors),
             card_answers=CardAnswers(sessions, trust, default_steps(trust)),
             passkeys=PasskeyService(sessions, settings.webauthn), claims=claims)
 
