@@ -11,7 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.accounts.models import utcnow
@@ -24,6 +34,11 @@ class JpkiAnchor(Base):
     """One signing certificate a private ID was anchored to (the newest unsuperseded is live)."""
 
     __tablename__ = "anchors"
+    # Everything `idp recheck` reads of a million live anchors, so it never scans the rows
+    # themselves (each holds its certificate: gigabytes at that size). SQLite keys every index
+    # by the row id too.
+    __table_args__ = (Index("ix_anchors_recheck", "superseded_by", "issuer_key_id", "state",
+                            "last_result", "not_after", "serial_hex"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     private_id: Mapped[str] = mapped_column(ForeignKey(_PID, ondelete="CASCADE"), index=True)
@@ -110,3 +125,17 @@ class CardRequestRow(Base):
     error_description: Mapped[str | None] = mapped_column(Text, nullable=True)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     continued: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RecheckRun(Base):
+    """A completed ``idp recheck --all``: it checked every live anchor at ``started_at``, so an
+    anchor's last check is the later of its own ``last_checked_at`` and the newest run's start
+    (writing a million timestamps would rewrite a million rows, certificates and all)."""
+
+    __tablename__ = "recheck_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    checked: Mapped[int] = mapped_column(Integer)
+    changed: Mapped[int] = mapped_column(Integer)

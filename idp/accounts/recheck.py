@@ -1,12 +1,15 @@
 """``idp recheck``: every stored anchor re-checked at once (変更確認, change detection).
 
 What a login's re-check (``AnchorChecker``) does for one person is done here for a million at
-once, with the same policy and the same outcome: one read of the live anchors (serial, CA,
-notAfter, last state), one pass over each CA's CRL index for all of that CA's serials
-(``recheck_status``), one decision per distinct status, and writes only where a state changed,
+once, with the same policy and the same outcome. Per CA: the serials of its live anchors (one
+column, from a covering index: ``recheck_read``), one pass over its CRL index for all of them
+(``recheck_status``), and the *usual* decision, that of a certificate neither expired nor
+listed. Only the anchors it does not settle are read whole and decided alone: those on the CRL,
+expired, or recorded in another state. Writes happen only where a state or its reason changed,
 each with the :class:`~idp.accounts.changes.Change` it makes, handed to the change sink in bulk
-in the transaction that records it. Where the batch cannot decide alone, ``AnchorChecker`` does,
-person by person:
+in the transaction recording it (``recheck_write``); a completed full run is recorded once
+(:class:`~idp.accounts.jpki_models.RecheckRun`) instead of a million timestamps. Where the batch
+cannot decide alone, ``AnchorChecker`` does, person by person:
 
 - a purpose whose trust policy says ``method = "ocsp"`` (the batch reads CRLs only; J-LIS
   publishes them for exactly this);
@@ -15,38 +18,31 @@ person by person:
 
 The certificate path is not validated again: it was at onboarding, and what changes afterwards
 is revocation and expiry (the stored notAfter). The auth certificate is consulted only where it
-can change the decision (``Decisions.without_auth``).
+can change the decision (``Decisions.without_auth``). Anchors of closed private IDs are left
+alone, as by ``AnchorChecker`` (closed is final).
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, or_, select, update
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db as dbm
-from idp.accounts import anchors, changes
+from idp.accounts import anchors, recheck_read, recheck_write
 from idp.accounts.anchor_check import AnchorChecker, CertAnswer
 from idp.accounts.anchor_policy import Decision
 from idp.accounts.changes import ChangeSink
-from idp.accounts.jpki_models import AuthLink, JpkiAnchor
-from idp.accounts.models import PrivateId
+from idp.accounts.jpki_models import JpkiAnchor, RecheckRun
 from idp.accounts.ports import RevocationLists
-from idp.accounts.recheck_status import NOT_CHECKED, Decisions, OneByOne, Row, ca_statuses
+from idp.accounts.recheck_read import Live
+from idp.accounts.recheck_status import NOT_CHECKED, CaStatuses, Decisions, OneByOne, ca_statuses
+from idp.accounts.recheck_write import Changed
 from idp.jpki.profile import Purpose
-
-CHUNK = 500  # changed anchors per write transaction (others' writes wait for one chunk only)
-STAMP_RANGE = 50_000  # anchor ids per last_checked_at update
-_PERSON = {"suspended": "suspended", "closed": "closed"}
-Changed = tuple[int, str, Decision]  # anchor id, state before, decision
-# A live anchor as read: id, serial hex, CA key id hex, notAfter (epoch), state, last reason
-Live = tuple[int, str, str | None, int | None, str, str | None]
-_RowT = TypeVar("_RowT", bound=tuple[Any, ...])
 
 
 @dataclass
@@ -60,22 +56,18 @@ class RecheckReport:
 class _Run:
     at: datetime
     now: int
+    cutoff: datetime | None
+    closed: dict[int, str | None]  # live anchors of closed private IDs, with their CA
     report: RecheckReport = field(default_factory=RecheckReport)
     changed: list[Changed] = field(default_factory=list)
-    # anchor id -> (state, reason) before, and the signing certificate's status: the anchors
-    # whose decision the auth certificate's status makes
-    need_auth: dict[int, tuple[tuple[str, str | None], CertAnswer]] = field(
-        default_factory=dict)
+    # the anchors whose decision the auth certificate makes: their row, and the signing status
+    need_auth: dict[int, tuple[Live, CertAnswer]] = field(default_factory=dict)
     one_by_one: list[int] = field(default_factory=list)  # anchor ids
-    stamped: list[int] = field(default_factory=list)  # anchor ids decided here
 
-    def decided(self, anchor_id: int, before: tuple[str, str | None],
-                decision: Decision) -> None:
-        """The anchor was ``before`` (state, reason); record ``decision`` if it differs."""
+    def decided(self, row: Live, decision: Decision) -> None:
         self.report.states[decision.state.value] += 1
-        self.stamped.append(anchor_id)
-        if decision.state != before[0] or decision.reason != before[1]:
-            self.changed.append((anchor_id, before[0], decision))
+        if decision.state != row[4] or decision.reason != row[5]:
+            self.changed.append(Changed(row[0], row[4], row[5], decision))
 
 
 class Recheck:
@@ -89,79 +81,74 @@ class Recheck:
         self._decisions = decisions or Decisions()
 
     def run(self, *, cutoff: datetime | None = None) -> RecheckReport:
-        """Re-check every live anchor of a private ID that is not closed (``cutoff``: only
-        those last checked before it)."""
+        """Re-check every live anchor of a private ID that is not closed; with ``cutoff``,
+        only those not checked since (by a login, or by a full run started after it)."""
         at = anchors.now()
-        run = _Run(at, int(at.timestamp()))
         with self._sessions() as db:
-            rows: Sequence[Live] = db.execute(_live(cutoff)).all()
-        run.report.checked = len(rows)
-        for key_id, group in _by_ca(rows).items():
-            self._decide_signs(run, key_id, group)
-        self._decide_with_auth(run)
-        self._write(run)
-        self._stamp(run, cutoff)
+            connection = db.connection()
+            last = recheck_read.last_full_run(connection)
+            if cutoff is not None and last is not None and last >= cutoff:
+                return RecheckReport()
+            run = _Run(at, int(at.timestamp()), cutoff, recheck_read.closed(connection))
+            for key_id in recheck_read.ca_key_ids(connection, cutoff):
+                self._decide_ca(connection, run, key_id)
+            self._decide_with_auth(connection, run)
+        run.report.changes += recheck_write.record(self._sessions, self._changes, run.changed,
+                                                   at)
         self._check_one_by_one(run)
+        self._finish(run)
         return run.report
 
-    def _decide_signs(self, run: _Run, key_id: str | None, group: list[Live]) -> None:
-        serials = [int(row[1], 16) for row in group]
+    def _decide_ca(self, connection: Connection, run: _Run, key_id: str | None) -> None:
+        found = recheck_read.serials(connection, key_id, run.cutoff)
         try:
-            statuses = ca_statuses(self._lists, Purpose.SIGN, key_id, serials)
+            statuses: CaStatuses | None = ca_statuses(
+                self._lists, Purpose.SIGN, key_id, [int(serial, 16) for serial in found])
         except OneByOne:
-            run.one_by_one.extend(row[0] for row in group)
-            return
-        without_auth = self._decisions.without_auth
-        for (anchor_id, _, _, not_after, state, reason), serial in zip(group, serials,
-                                                                        strict=True):
-            if not_after is None:
-                run.one_by_one.append(anchor_id)
-                continue
-            sign = statuses.answer(serial, not_after, run.now)
-            decision = without_auth(sign)
-            if decision is None:
-                run.need_auth[anchor_id] = ((state, reason), sign)
-            else:
-                run.decided(anchor_id, (state, reason), decision)
+            statuses = None
+        usual = self._decisions.without_auth(statuses.others) if statuses else None
+        rows = [row for row in recheck_read.individual(
+            connection, key_id, usual=usual, now=run.now, cutoff=run.cutoff,
+            listed=[f"{serial:x}" for serial in statuses.revoked] if statuses else [])
+            if row[0] not in run.closed]
+        checked = len(found) - sum(1 for ca in run.closed.values() if ca == key_id)
+        run.report.checked += checked
+        if usual is not None and checked > len(rows):  # the rest: settled as usual
+            run.report.states[usual.state.value] += checked - len(rows)
+        for row in rows:
+            self._decide_one(run, row, statuses)
 
-    def _decide_with_auth(self, run: _Run) -> None:
-        """The anchors whose decision depends on the card's newest auth certificate."""
-        if not run.need_auth:
+    def _decide_one(self, run: _Run, row: Live, statuses: CaStatuses | None) -> None:
+        if statuses is None or row[3] is None:
+            run.one_by_one.append(row[0])
             return
-        with self._sessions() as db:
-            links = _newest_links(db, list(run.need_auth))
-        for anchor_id, (before, sign) in run.need_auth.items():
+        sign = statuses.answer(int(row[1], 16), row[3], run.now)
+        decision = self._decisions.without_auth(sign)
+        if decision is None:
+            run.need_auth[row[0]] = (row, sign)
+        else:
+            run.decided(row, decision)
+
+    def _decide_with_auth(self, connection: Connection, run: _Run) -> None:
+        """The anchors whose decision depends on the card's newest auth certificate."""
+        links = recheck_read.newest_links(connection, list(run.need_auth))
+        for anchor_id, (row, sign) in run.need_auth.items():
             if anchor_id not in links:  # no auth certificate known: not checked, as at a login
-                run.decided(anchor_id, before, self._decisions.with_auth(sign, NOT_CHECKED))
-        for key_id, group in _by_ca(list(links.values())).items():
+                run.decided(row, self._decisions.with_auth(sign, NOT_CHECKED))
+        by_ca: dict[str | None, list[tuple[int, str, str | None, int | None]]] = {}
+        for link in links.values():
+            by_ca.setdefault(link[2], []).append(link)
+        for key_id, group in by_ca.items():
             try:
                 statuses = ca_statuses(self._lists, Purpose.AUTH, key_id,
-                                       [int(row[1], 16) for row in group])
+                                       [int(link[1], 16) for link in group])
             except OneByOne:
-                run.one_by_one.extend(row[0] for row in group)
+                run.one_by_one.extend(link[0] for link in group)
                 continue
             for anchor_id, serial_hex, _, not_after in group:
-                before, sign = run.need_auth[anchor_id]
+                row, sign = run.need_auth[anchor_id]
                 auth = statuses.answer(int(serial_hex, 16), not_after or 0, run.now)
-                run.decided(anchor_id, before, self._decisions.with_auth(sign, auth))
-
-    def _write(self, run: _Run) -> None:
-        for start in range(0, len(run.changed), CHUNK):
-            with dbm.transaction(self._sessions) as db:
-                found = _record(db, run, run.changed[start:start + CHUNK])
-                if found and self._changes is not None:
-                    self._changes.record(db, found)
-
-    def _stamp(self, run: _Run, cutoff: datetime | None) -> None:
-        """last_checked_at of the anchors decided here, a range of ids per transaction."""
-        ids = sorted(run.stamped)
-        for start in range(0, len(ids), STAMP_RANGE):
-            low, high = ids[start], ids[min(start + STAMP_RANGE, len(ids)) - 1]
-            with dbm.transaction(self._sessions) as db:
-                db.execute(update(JpkiAnchor).where(
-                    JpkiAnchor.id.between(low, high), *_live_conditions(cutoff))
-                    .values(last_checked_at=run.at).execution_options(
-                        synchronize_session=False))
+                run.decided(row, self._decisions.with_auth(sign, auth))
 
     def _check_one_by_one(self, run: _Run) -> None:
         if not run.one_by_one:
@@ -170,84 +157,19 @@ class Recheck:
             found = db.execute(select(JpkiAnchor.private_id, JpkiAnchor.state).where(
                 JpkiAnchor.id.in_(run.one_by_one))).all()
         for private_id, before in sorted(found):
-            check = self._checker.check(private_id)
+            check = self._checker.check(private_id)  # which tells the sink itself
             run.report.states[check.state.value] += 1
-            if check.state != before:  # the checker told the sink itself
+            if check.state != before:
                 run.report.changes.append({"private_id": private_id, "from": before,
                                            "to": check.state.value, "reason": check.reason})
 
+    def _finish(self, run: _Run) -> None:
+        """A full run is recorded once; a ``--due`` run stamps the anchors it checked."""
+        with dbm.transaction(self._sessions) as db:
+            if run.cutoff is None:
+                db.add(RecheckRun(started_at=run.at, finished_at=anchors.now(),
+                                  checked=run.report.checked,
+                                  changed=len(run.report.changes)))
+            else:
+                recheck_write.stamp(db.connection(), run.at, recheck_read.live(run.cutoff))
 
-def _record(db: Session, run: _Run, chunk: Sequence[Changed]) -> list[changes.Change]:
-    """Record the changed states of ``chunk``; the changes they make. An anchor whose state a
-    login changed meanwhile is left to that login (which told the sink itself)."""
-    decided = {anchor_id: (before, decision) for anchor_id, before, decision in chunk}
-    rows = db.execute(select(JpkiAnchor.id, JpkiAnchor.private_id, JpkiAnchor.issuer_dn,
-                             JpkiAnchor.serial_hex, JpkiAnchor.last_result, PrivateId.state)
-                      .join(PrivateId, PrivateId.id == JpkiAnchor.private_id)
-                      .where(JpkiAnchor.id.in_(decided))).all()
-    found = []
-    for anchor_id, private_id, issuer_dn, serial_hex, last_result, person_state in rows:
-        before, decision = decided[anchor_id]
-        claimed = db.execute(update(JpkiAnchor).where(
-            JpkiAnchor.id == anchor_id, JpkiAnchor.state == before).values(
-            state=decision.state.value, last_result=decision.reason[:128],
-            last_checked_at=run.at).execution_options(synchronize_session=False))
-        if not claimed.rowcount:  # type: ignore[attr-defined]
-            continue
-        person = (person_state, _PERSON.get(decision.state.value, "active"))
-        if person[1] != person[0]:
-            db.execute(update(PrivateId).where(PrivateId.id == private_id,
-                                               PrivateId.state != "closed")
-                       .values(state=person[1]).execution_options(synchronize_session=False))
-        if decision.state != before:  # not only its reason
-            run.report.changes.append({"private_id": private_id, "from": before,
-                                       "to": decision.state.value, "reason": decision.reason})
-        change = changes.checked(private_id, anchor=changes.Credential(issuer_dn, serial_hex),
-                                 before=before, before_reason=last_result, decision=decision,
-                                 person=person, at=run.now)
-        if change is not None:
-            found.append(change)
-    return found
-
-
-def _by_ca(rows: Sequence[_RowT]) -> dict[str | None, list[_RowT]]:
-    """``rows`` by their CA's key id (the third member)."""
-    groups: dict[str | None, list[_RowT]] = defaultdict(list)
-    for row in rows:
-        groups[row[2]].append(row)
-    return groups
-
-
-def _live_conditions(cutoff: datetime | None) -> list[ColumnElement[bool]]:
-    closed = select(PrivateId.id).where(PrivateId.state == "closed")
-    found: list[ColumnElement[bool]] = [JpkiAnchor.superseded_by.is_(None),
-                           JpkiAnchor.private_id.not_in(closed)]
-    if cutoff is not None:
-        found.append(or_(JpkiAnchor.last_checked_at.is_(None),
-                         JpkiAnchor.last_checked_at < cutoff))
-    return found
-
-
-def _live(cutoff: datetime | None) -> Select[int, str, str, int | None, str, str | None]:
-    return select(JpkiAnchor.id, JpkiAnchor.serial_hex, JpkiAnchor.issuer_key_id,
-                  JpkiAnchor.not_after, JpkiAnchor.state, JpkiAnchor.last_result).where(
-        *_live_conditions(cutoff))
-
-
-def _newest_links(db: Session, anchor_ids: list[int]) -> dict[int, Row]:
-    """Each anchor's person's newest auth link with its certificate, as a :class:`Row` keyed
-    and numbered by the anchor; anchors whose newest link has no certificate (or none at all)
-    are left out: their auth status is not checked, as at a login."""
-    found: dict[int, Row] = {}
-    for start in range(0, len(anchor_ids), CHUNK):
-        chunk = anchor_ids[start:start + CHUNK]
-        rows = db.execute(select(
-            JpkiAnchor.id, AuthLink.serial_hex, AuthLink.issuer_key_id, AuthLink.not_after,
-            AuthLink.certificate.is_not(None), AuthLink.linked_at)
-            .join(AuthLink, AuthLink.private_id == JpkiAnchor.private_id)
-            .where(JpkiAnchor.id.in_(chunk)).order_by(AuthLink.linked_at)).all()
-        newest = {row[0]: row for row in rows}  # ordered by linked_at: the last one wins
-        for anchor_id, serial, key_id, not_after, has_certificate, _ in newest.values():
-            if has_certificate:
-                found[anchor_id] = (anchor_id, serial, key_id if not_after else None, not_after)
-    return found

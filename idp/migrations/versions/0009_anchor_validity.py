@@ -1,5 +1,6 @@
 """What ``idp recheck`` reads of each certificate without parsing it: the anchor's notAfter,
-and the auth certificate's issuing CA (key id) and notAfter. Filled from the stored certificates.
+and the auth certificate's issuing CA (key id) and notAfter, filled from the stored
+certificates; the covering index it reads a million anchors through; the record of its runs.
 
 Revision ID: 0009_anchor_validity
 Revises: 0008_failed_attempts
@@ -23,6 +24,17 @@ def upgrade() -> None:
     with op.batch_alter_table("auth_links") as table:
         table.add_column(sa.Column("issuer_key_id", sa.String(128), nullable=True))
         table.add_column(sa.Column("not_after", sa.Integer, nullable=True))
+    op.create_index("ix_anchors_recheck", "anchors", ["superseded_by", "issuer_key_id", "state",
+                                                      "last_result", "not_after", "serial_hex"])
+    op.create_table(
+        "recheck_runs",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("checked", sa.Integer, nullable=False),
+        sa.Column("changed", sa.Integer, nullable=False),
+    )
+    op.create_index("ix_recheck_runs_started_at", "recheck_runs", ["started_at"])
     connection = op.get_bind()
     anchors = sa.table("anchors", sa.column("id"), sa.column("certificate"),
                        sa.column("not_after"))
@@ -49,6 +61,9 @@ def _authority_key_id(certificate: x509.Certificate) -> str | None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_recheck_runs_started_at", "recheck_runs")
+    op.drop_table("recheck_runs")
+    op.drop_index("ix_anchors_recheck", "anchors")
     with op.batch_alter_table("auth_links") as table:
         table.drop_column("not_after")
         table.drop_column("issuer_key_id")

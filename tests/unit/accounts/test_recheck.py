@@ -111,7 +111,7 @@ def _person(sessions: sessionmaker[Session], issuer: Any, serial: int, *, key_id
         session.add(person)
         session.flush()
         session.add(JpkiAnchor(private_id=person.id, issuer_dn="CN=t", issuer_key_id=key_id,
-                               serial_hex=f"{serial:x}", state="current",
+                               serial_hex=f"{serial:x}", state="current", last_result="sign_good",
                                certificate=sign.public_bytes(Encoding.DER),
                                not_after=int(not_after.timestamp())))
         if auth:
@@ -197,11 +197,43 @@ def test_what_the_batch_cannot_decide_is_checked_one_by_one(
     assert report.changes[0]["to"] == "needs_reissue"
 
 
-def test_due_skips_anchors_checked_since_the_cutoff_and_every_run_stamps_them(
+def test_due_skips_anchors_checked_since_the_cutoff_by_a_due_run_or_a_full_one(
         sessions: sessionmaker[Session], issuer: Any) -> None:
     _person(sessions, issuer, 0x800)
     world = World()
     recheck = Recheck(sessions, Lists(world), AnchorChecker(sessions, world))
-    assert recheck.run(cutoff=NOW - timedelta(hours=1)).checked == 1  # never checked
-    assert recheck.run(cutoff=NOW - timedelta(hours=1)).checked == 0
-    assert recheck.run().checked == 1
+    hour_ago = NOW - timedelta(hours=1)
+    assert recheck.run(cutoff=hour_ago).checked == 1  # never checked
+    assert recheck.run(cutoff=hour_ago).checked == 0  # stamped by that run
+    _person(sessions, issuer, 0x900)
+    assert recheck.run().checked == 2
+    assert recheck.run(cutoff=datetime.now(UTC) - timedelta(seconds=1)).checked == 0
+    assert recheck.run(cutoff=datetime.now(UTC) + timedelta(seconds=1)).checked == 2
+
+
+def test_the_anchors_of_closed_private_ids_are_left_alone(
+        sessions: sessionmaker[Session], issuer: Any) -> None:
+    """Closed is final (as for AnchorChecker): not re-checked, not counted, never reopened."""
+    alive, dead = _person(sessions, issuer, 0xa00), _person(sessions, issuer, 0xb00)
+    with db.transaction(sessions) as session:
+        session.execute(update(PrivateId).where(PrivateId.id == dead).values(state="closed"))
+        session.execute(update(JpkiAnchor).where(JpkiAnchor.private_id == dead).values(
+            state="closed", last_result="card_revoked:affiliation_changed"))
+    world = World()  # the dead person's certificates are not (or no longer) listed
+    report = Recheck(sessions, Lists(world), AnchorChecker(sessions, world)).run()
+    assert (report.checked, report.changes) == (1, [])
+    assert _states(sessions)[dead] == ("closed", "card_revoked:affiliation_changed", "closed")
+    assert _states(sessions)[alive][0] == "current"
+
+
+def test_the_account_overview_counts_a_full_run_as_the_live_anchors_last_check(
+        sessions: sessionmaker[Session], issuer: Any) -> None:
+    from idp.accounts import overview
+
+    private_id = _person(sessions, issuer, 0xc00)
+    world = World()
+    before = datetime.now(UTC)
+    Recheck(sessions, Lists(world), AnchorChecker(sessions, world)).run()
+    [live] = overview.overview(sessions, private_id).anchors
+    assert live.last_checked_at is not None
+    assert live.last_checked_at >= before - timedelta(seconds=1)
