@@ -21,6 +21,8 @@ from idp.accounts.card_answers import CardAnswers, default_steps
 from idp.accounts.claims import ClaimsSource, JpkiClaimsSource
 from idp.accounts.recheck import Recheck
 from idp.bootstrap.trust import LazyTrust
+from idp.events.context import EventsContext
+from idp.events.emitter import Emitter
 from idp.instance import instance_secret
 from idp.oidc.clients import ClientCache
 from idp.oidc.context import OidcContext
@@ -65,6 +67,8 @@ class Services:
     card_answers: CardAnswers
     passkeys: PasskeyService
     claims: ClaimsSource
+    events: EventsContext  # the Shared Signals transmitter: streams and their delivery
+    changes: Emitter  # what accounts changed -> the events owed to relying parties
 
     @classmethod
     def build(cls, settings: Settings, *, claims: ClaimsSource | None = None,
@@ -86,13 +90,15 @@ class Services:
                                                                          "pairwise-salt"),
             cookie_secret=secret_key, client_throttle=throttles.client_auth)
         trust = LazyTrust(settings)
-        anchors = anchors or AnchorChecker(sessions, trust)
+        changes = Emitter(oidc.issuer, oidc.pairwise_salt)
+        anchors = anchors or AnchorChecker(sessions, trust, changes=changes)
         return cls(
             settings=settings, engine=engine, sessions=sessions, secret_key=secret_key,
             throttles=throttles, keys=keys, oidc=oidc, provider=Provider(oidc, interaction_rows),
-            trust=trust, anchors=anchors, recheck=Recheck(sessions, trust, anchors),
-            card_answers=CardAnswers(sessions, trust, default_steps(trust)),
-            passkeys=PasskeyService(sessions, settings.webauthn), claims=claims)
+            trust=trust, anchors=anchors, recheck=Recheck(sessions, trust, anchors, changes),
+            card_answers=CardAnswers(sessions, trust, default_steps(trust, changes)),
+            passkeys=PasskeyService(sessions, settings.webauthn), claims=claims,
+            events=EventsContext(settings.events, oidc), changes=changes)
 
     def close(self) -> None:
         """Return the database connections (CLI commands, tests)."""
