@@ -21,12 +21,17 @@ EVENTS = {"allow_http_loopback": True, "push_timeout_seconds": 0.5, "push_max_at
           "poll_redelivery_seconds": 1}
 
 
+def make_app(settings: Settings, **events: Any) -> Flask:
+    """The app of ``settings``, with test-sized delivery settings (and ``events``)."""
+    oidc = settings.oidc.model_copy(update={"issuer": ISSUER})
+    return create_app(settings.model_copy(update={
+        "oidc": oidc, "events": settings.events.model_copy(update={**EVENTS, **events})}))
+
+
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
-    """The app on the parametrised database, with test-sized delivery settings."""
-    oidc = settings.oidc.model_copy(update={"issuer": ISSUER})
-    application = create_app(settings.model_copy(update={
-        "oidc": oidc, "events": settings.events.model_copy(update=EVENTS)}))
+    """The app on the parametrised database."""
+    application = make_app(settings)
     yield application
     services_of(application).engine.dispose()
 
