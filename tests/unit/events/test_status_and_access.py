@@ -5,6 +5,7 @@ when they are not iss_sub of this issuer, and tokens without the scope ssf."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -53,9 +54,15 @@ def test_the_transmitter_announces_its_pause_and_holds_the_rest(
     assert claims["sub_id"] == {"format": "opaque", "id": stream_id}
 
 
-def test_verification_is_refused_when_asked_too_often(settings: Settings) -> None:
-    app = make_app(settings, min_verification_interval_seconds=30)
-    bank = receiver_of(app)
+@pytest.fixture
+def strict_app(settings: Settings) -> Iterator[Flask]:
+    application = make_app(settings, min_verification_interval_seconds=30)
+    yield application
+    services_of(application).engine.dispose()
+
+
+def test_verification_is_refused_when_asked_too_often(strict_app: Flask) -> None:
+    bank = receiver_of(strict_app)
     stream_id = bank.create()["stream_id"]
     assert bank.call("POST", "/ssf/verify", {"stream_id": stream_id}).status_code == 204
     again = bank.call("POST", "/ssf/verify", {"stream_id": stream_id})
