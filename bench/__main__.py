@@ -14,6 +14,7 @@ BENCHMARKS = {
     "anchor": "bench.anchor_check",  # AnchorChecker.check with a 1M-entry CRL index
     "login": "bench.login",  # complete passkey logins against idp serve on PostgreSQL
     "authlib": "bench.authlib_token",  # code exchange in process: Authlib's server vs ours
+    "recheck": "bench.recheck",  # idp recheck --all over 1M anchors and 1M-entry CRLs
 }
 
 

@@ -84,25 +84,35 @@ class Emitter:
 
     def _rows(self, change: Change, listeners: Sequence[Listener]) -> Iterator[dict[str, Any]]:
         txn, issued = secrets.token_urlsafe(16), int(time.time())
+        private_id = None if change.purged else change.private_id
+        made: dict[frozenset[str], list[tuple[str, vocabulary.Body]]] = {}
         for listener in listeners:
-            for event_type, body in vocabulary.events(change, listener.approved):
-                if event_type not in listener.delivered:
-                    continue
-                jti = secrets.token_urlsafe(16)
-                yield owed(listener.stream_id, None if change.purged else change.private_id,
-                           event_type, issued, vocabulary.security_event_token(
-                               issuer=self._issuer, audience=listener.client_id, jti=jti,
-                               iat=issued, txn=txn, event_type=event_type, body=body,
-                               subject=vocabulary.person(self._issuer, listener.sub)))
+            if listener.approved not in made:  # most listeners were given the same claims
+                made[listener.approved] = vocabulary.events(change, listener.approved)
+            for event_type, body in made[listener.approved]:
+                if event_type in listener.delivered:
+                    yield owed(listener.stream_id, private_id, event_type, body, txn=txn,
+                               sub=listener.sub, issued=issued)
 
 
-def owed(stream_id: str, private_id: str | None, event_type: str, issued: int,
-         claims: Mapping[str, Any]) -> dict[str, Any]:
-    """An ``ssf_events`` row: a SET owed to ``stream_id`` (``private_id``: whose consent it
-    needs at delivery; None for none)."""
-    return {"stream_id": stream_id, "private_id": private_id, "jti": claims["jti"],
-            "event_type": event_type, "claims": dict(claims), "state": PENDING, "attempts": 0,
-            "next_attempt_at": 0.0, "created_at": issued}
+def owed(stream_id: str, private_id: str | None, event_type: str, body: Mapping[str, Any], *,
+         txn: str | None = None, sub: str | None, issued: int) -> dict[str, Any]:
+    """An ``ssf_events`` row: a SET owed to ``stream_id`` about ``sub`` (None: the stream
+    itself), with a new ``jti`` (and ``txn`` when no cause shares it). ``private_id``: whose
+    consent it needs at delivery; None for none."""
+    jti = secrets.token_urlsafe(16)
+    return {"stream_id": stream_id, "private_id": private_id, "jti": jti, "txn": txn or jti,
+            "sub": sub, "event_type": event_type, "body": dict(body), "state": PENDING,
+            "attempts": 0, "next_attempt_at": 0.0, "created_at": issued}
+
+
+def claims(issuer: str, audience: str, stream_id: str, row: Any) -> dict[str, Any]:
+    """The SET's claims from an ``ssf_events`` row (``jti``, ``txn``, ``sub``, ``event_type``,
+    ``body``, ``created_at``), for the stream's receiver ``audience``."""
+    subject = vocabulary.person(issuer, row.sub) if row.sub else vocabulary.stream(stream_id)
+    return vocabulary.security_event_token(
+        issuer=issuer, audience=audience, jti=row.jti, iat=row.created_at, txn=row.txn,
+        subject=subject, event_type=row.event_type, body=row.body)
 
 
 def _removed(connection: Connection, chunk: Sequence[tuple[str, Listener]]) -> set[tuple[str, str]]:

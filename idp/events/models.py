@@ -50,8 +50,10 @@ class RemovedSubject(Base):
 
 
 class SecurityEvent(Base):
-    """A Security Event Token owed to one stream: its claims, signed at each delivery (push or
-    poll) with the same ``jti``, so a receiver recognises a SET delivered twice."""
+    """A Security Event Token owed to one stream: what its claims are made of (the issuer and
+    the stream's receiver complete them), signed at each delivery (push or poll) with the same
+    ``jti`` and ``iat``, so a receiver recognises a SET delivered twice. Only the event's own
+    members are stored: a batch re-check owes tens of thousands at once."""
 
     __tablename__ = "ssf_events"
     __table_args__ = (Index("ix_ssf_events_stream_state", "stream_id", "state", "id"),)
@@ -61,13 +63,18 @@ class SecurityEvent(Base):
     # Whose change it is: delivered only while that person's consent to the relying party
     # stands. None for events about the stream itself, and for a purged account.
     private_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    jti: Mapped[str] = mapped_column(String(64), unique=True)
+    # 128 random bits (secrets.token_urlsafe(16)): unique without a unique index, which a
+    # batch owing tens of thousands of SETs would pay for in random index page writes.
+    jti: Mapped[str] = mapped_column(String(64))
+    txn: Mapped[str] = mapped_column(String(64))  # shared by the SETs of one cause
+    # The person as this receiver knows them (iss_sub); None: the stream itself (opaque).
+    sub: Mapped[str | None] = mapped_column(String(255), nullable=True)
     event_type: Mapped[str] = mapped_column(String(200))
-    claims: Mapped[dict[str, Any]] = mapped_column(JSON)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)  # the event's members
     state: Mapped[str] = mapped_column(String(16), default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Poll: when a SET served and not acknowledged may be served again.
     next_attempt_at: Mapped[float] = mapped_column(Float, default=0.0)
     last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
-    created_at: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(Integer)  # the SET's iat
     finished_at: Mapped[int | None] = mapped_column(Integer, nullable=True)

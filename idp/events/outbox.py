@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from idp.events import vocabulary
 from idp.events.context import EventsContext
+from idp.events.emitter import claims
 from idp.events.models import DELIVERED, DROPPED, PENDING, SecurityEvent, Stream
 from idp.oidc.models import Consent
 
@@ -28,7 +29,7 @@ class Owed:
     consented: bool  # the person still consents (or the event is not about a person)
 
 
-def due(db: Session, stream_id: str, status: str, limit: int, *,
+def due(db: Session, issuer: str, stream_id: str, status: str, limit: int, *,
         now: float | None = None) -> list[Owed]:
     """The stream's pending events, oldest first: all of them while it is enabled, only the
     announcement of its new status otherwise (a paused stream holds the rest). ``now``: only
@@ -41,11 +42,14 @@ def due(db: Session, stream_id: str, status: str, limit: int, *,
         Consent.private_id == SecurityEvent.private_id,
         Consent.client_id == Stream.client_id).exists())
     rows = db.execute(select(
-        SecurityEvent.id, SecurityEvent.jti, SecurityEvent.claims, SecurityEvent.attempts,
-        consented).join(Stream, Stream.stream_id == SecurityEvent.stream_id).where(
+        SecurityEvent.id, SecurityEvent.jti, SecurityEvent.txn, SecurityEvent.sub,
+        SecurityEvent.event_type, SecurityEvent.body, SecurityEvent.created_at,
+        SecurityEvent.attempts, consented.label("consented"), Stream.client_id)
+        .join(Stream, Stream.stream_id == SecurityEvent.stream_id).where(
         SecurityEvent.stream_id == stream_id, SecurityEvent.state == PENDING, *kinds)
         .order_by(SecurityEvent.id).limit(limit)).all()
-    return [Owed(row[0], row[1], row[2], row[3], bool(row[4])) for row in rows]
+    return [Owed(row.id, row.jti, claims(issuer, row.client_id, stream_id, row), row.attempts,
+                 bool(row.consented)) for row in rows]
 
 
 def finish(ctx: EventsContext, event_id: int, error: str | None, *,

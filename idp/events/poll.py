@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from idp.events import vocabulary
 from idp.events.context import POLL, EventsContext
+from idp.events.emitter import claims
 from idp.events.errors import EventsError
 from idp.events.models import DELIVERED, DROPPED, FAILED, PENDING, SecurityEvent
 from idp.events.outbox import DROPPED_NO_CONSENT
@@ -49,9 +50,11 @@ def poll(ctx: EventsContext, client_id: str, stream_id: str, body: Any) -> dict[
         _acknowledge(db, stream_id, asked)
         served = _serve(db, stream_id, status, asked.max_events, now,
                         now + ctx.settings.poll_redelivery_seconds)
+        sets = {row.jti: ctx.sign(claims(ctx.issuer, client_id, stream_id, row))
+                for row in served}
         more = asked.max_events > 0 and db.scalar(select(SecurityEvent.id).where(
             *_pending(stream_id, status, now)).limit(1)) is not None
-    return {"sets": {jti: ctx.sign(claims) for jti, claims in served}, "moreAvailable": more}
+    return {"sets": sets, "moreAvailable": more}
 
 
 def parse(body: Any) -> PollRequest:
@@ -101,15 +104,17 @@ def _acknowledge(db: Session, stream_id: str, asked: PollRequest) -> None:
 
 
 def _serve(db: Session, stream_id: str, status: str, limit: int, now: float,
-           lease: float) -> list[tuple[str, dict[str, Any]]]:
+           lease: float) -> list[Any]:
+    """The SETs served now, oldest first, leased until ``lease``."""
     if limit == 0:
         return []
     chosen = select(SecurityEvent.id).where(*_pending(stream_id, status, now)).order_by(
         SecurityEvent.id).limit(limit).scalar_subquery()
     rows = db.execute(update(SecurityEvent).where(SecurityEvent.id.in_(chosen)).values(
         next_attempt_at=lease, attempts=SecurityEvent.attempts + 1).returning(
-        SecurityEvent.id, SecurityEvent.jti, SecurityEvent.claims)).all()
-    return [(jti, claims) for _, jti, claims in sorted(rows)]
+        SecurityEvent.id, SecurityEvent.jti, SecurityEvent.txn, SecurityEvent.sub,
+        SecurityEvent.event_type, SecurityEvent.body, SecurityEvent.created_at)).all()
+    return sorted(rows, key=lambda row: row.id)
 
 
 def _pending(stream_id: str, status: str, now: float) -> list[Any]:

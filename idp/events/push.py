@@ -66,7 +66,7 @@ def _push_stream(ctx: EventsContext, stream_id: str, report: DeliveryReport) -> 
         if stream is None or stream.endpoint_url is None:
             return
         url, header, status = stream.endpoint_url, stream.authorization_header, stream.status
-        owed = outbox.due(db, stream_id, status, PER_ROUND)
+        owed = outbox.due(db, ctx.issuer, stream_id, status, PER_ROUND)
     for event in owed:
         if not event.consented:
             outbox.finish(ctx, event.id, outbox.DROPPED_NO_CONSENT)

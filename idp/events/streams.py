@@ -98,14 +98,9 @@ def set_by_transmitter(ctx: EventsContext, stream_id: str, wanted: str, reason: 
         if stream is None:
             raise StreamNotFoundError()
         if stream.status != wanted:
-            now = int(time.time())
-            jti = secrets.token_urlsafe(16)
             db.connection().execute(EVENTS.insert(), [owed(
-                stream_id, None, vocabulary.STREAM_UPDATED, now,
-                vocabulary.security_event_token(
-                    issuer=ctx.issuer, audience=stream.client_id, jti=jti, iat=now, txn=jti,
-                    subject=vocabulary.stream(stream_id), event_type=vocabulary.STREAM_UPDATED,
-                    body={"status": wanted, "reason": why}))])
+                stream_id, None, vocabulary.STREAM_UPDATED, {"status": wanted, "reason": why},
+                sub=None, issued=int(time.time()))])
         _set(db, stream, wanted, why)
 
 
