@@ -4,6 +4,7 @@ one SET per event, the SETs of one change sharing a txn."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
@@ -11,7 +12,8 @@ from sqlalchemy import select
 
 from idp.accounts.changes import Change, Credential, admin_action
 from idp.app import services_of
-from idp.events.models import SecurityEvent
+from idp.events.emitter import claims
+from idp.events.models import SecurityEvent, Stream
 from idp.events.vocabulary import (
     ACCOUNT_DISABLED,
     ACCOUNT_PURGED,
@@ -33,11 +35,25 @@ def _move(private_id: str) -> Change:
                   reason="anchor re-check: sign_revoked:affiliation_changed")
 
 
-def owed(app: Flask, receiver: Receiver | None = None) -> list[SecurityEvent]:
+@dataclass(frozen=True)
+class Owed:
+    """An ``ssf_events`` row, with the claims of the SET it makes."""
+
+    row: SecurityEvent
+    claims: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)
+
+
+def owed(app: Flask, receiver: Receiver | None = None) -> list[Owed]:
     with services_of(app).sessions() as session:
-        rows = session.scalars(select(SecurityEvent).order_by(SecurityEvent.id)).all()
+        rows = session.execute(select(SecurityEvent, Stream.client_id).join(
+            Stream, Stream.stream_id == SecurityEvent.stream_id)
+            .order_by(SecurityEvent.id)).all()
         session.expunge_all()
-    return [row for row in rows if receiver is None or row.claims["aud"] == receiver.client_id]
+    return [Owed(row, claims(ISSUER, client_id, row.stream_id, row)) for row, client_id in rows
+            if receiver is None or client_id == receiver.client_id]
 
 
 def _sub(app: Flask, receiver: Receiver, private_id: str) -> str:

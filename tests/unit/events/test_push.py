@@ -9,6 +9,7 @@ import base64
 import json
 import time
 
+import pytest
 from click.testing import CliRunner
 from flask import Flask
 
@@ -17,6 +18,8 @@ from idp.cli import cli
 from idp.events import push
 from idp.events.vocabulary import ASSURANCE_LEVEL_CHANGE, CREDENTIAL_CHANGE, VERIFICATION
 from idp.oidc import consent
+from idp.settings import Settings
+from tests.support import schema
 from tests.support.ssf_receiver import OK, ssf_receiver
 from tests.unit.events.conftest import Receiver, jwks, record
 from tests.unit.events.test_emitter import _move, owed
@@ -142,3 +145,22 @@ def test_idp_events_deliver_sends_what_is_due_for_cron(app: Flask, bank: Receive
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {"delivered": 2, "failed": 0, "retrying": []}
     assert len(receiver.accepted()) == 2
+
+
+def test_idp_serve_runs_the_events_delivery_thread(monkeypatch: pytest.MonkeyPatch,
+                                                   settings: Settings) -> None:
+    served: list[Flask] = []
+    monkeypatch.setattr(Flask, "run", lambda app, **_kwargs: served.append(app))
+    env = {"IDP_VAR_DIR": str(settings.var_dir), "IDP_DATABASE_URL": settings.database_url}
+    result = CliRunner().invoke(cli, ["serve", "--dev", "--port", "1"], env=env)
+    assert result.exit_code == 0, result.output
+    worker = served[0].extensions["idp.events_worker"]
+    assert isinstance(worker, push.EventsWorker)
+    worker.stop()
+    served[0].extensions["idp.logout_worker"].stop()
+    services_of(served[0]).engine.dispose()
+
+
+def test_migration_0010_matches_the_events_models(database_url: str) -> None:
+    for table in ("ssf_streams", "ssf_removed_subjects", "ssf_events"):
+        assert schema.differences(database_url, table) == []
