@@ -25,3 +25,14 @@ def test_a_small_world_records_exactly_the_new_changes_and_owes_their_events(
     assert (few.changes, few.owed) == (4, 2 * (2 * 2 + 2 * 3))
     assert (everyone.changes, everyone.owed) == (20, 2 * (10 * 2 + 10 * 3))
     assert everyone.wall[0] > 0
+
+
+def test_the_whole_command_is_timed_on_the_staged_changes(tmp_path: Path) -> None:
+    from bench.recheck import time_command
+
+    var_dir = tmp_path / "var"
+    world = build_world(var_dir, f"sqlite:///{var_dir / 'idp.sqlite3'}", anchors=100,
+                        revoked=50, changed=10)
+    pristine = tmp_path / "pristine.sqlite3"
+    shutil.copy(var_dir / "idp.sqlite3", pristine)
+    assert time_command(world, pristine, fresh=6) > 0  # raises unless it found exactly 6
