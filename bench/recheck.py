@@ -154,7 +154,7 @@ def _report(world: World, timings: list[Timing], revoked: int) -> str:
             "`ix_anchors_recheck`, one pass over each CRL index for all of a CA's serials "
             "(`CrlIndex.revoked_among`), a read of the few rows the usual decision does not "
             "settle, one `anchor_policy` decision per distinct status, the changed anchors and "
-            "private IDs written by a few `UPDATE ... RETURNING` per chunk of 2,000, and the "
+            "private IDs written by a few `UPDATE ... RETURNING` per chunk of 5,000, and the "
             "CAEP/RISC events each change owes its consenting relying parties inserted in bulk "
             "in the same transaction (`idp/events/emitter.py`); a completed run is recorded "
             "once, no row is rewritten for an unchanged anchor. Not measured: building the "

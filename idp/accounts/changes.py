@@ -94,7 +94,8 @@ def admin_action(private_id: str, at: int, *,
                  action: Literal["disabled", "enabled", "purged", "sessions_revoked"],
                  reason: str, previous_state: str | None = None) -> Change:
     """What an administrator did to a private ID, for the admin work to record with the
-    action's own transaction: ``services.changes.record(db, [admin_action(...)])``."""
+    action's own transaction: ``services.changes.record(db, [admin_action(...)])``. Record a
+    purge before deleting the private ID's rows: its consents say who is told."""
     if action == "purged":
         return Change(private_id, at, "admin", purged=True, reason=reason)
     if action == "sessions_revoked":

@@ -57,8 +57,9 @@ class RevocationLists(Protocol):
         ...
 
     def revoked(self, purpose: Purpose, issuer_key_id: bytes,
-                serials: Collection[int]) -> Mapping[int, RevocationReason]:
-        """Which of ``serials`` the CRL of the CA ``issuer_key_id`` lists, and why. Raises
+                serials: Collection[str]) -> Mapping[str, RevocationReason]:
+        """Which of ``serials`` (lower-case hex, as anchors store them) the CRL of the CA
+        ``issuer_key_id`` lists, and why. Raises
         UnknownIssuerError when no trusted CA has that key id, a RevocationUnavailableError
         when no CRL of it is usable under the trust policy."""
         ...

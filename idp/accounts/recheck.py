@@ -102,14 +102,13 @@ class Recheck:
     def _decide_ca(self, connection: Connection, run: _Run, key_id: str | None) -> None:
         found = recheck_read.serials(connection, key_id, run.cutoff)
         try:
-            statuses: CaStatuses | None = ca_statuses(
-                self._lists, Purpose.SIGN, key_id, [int(serial, 16) for serial in found])
+            statuses: CaStatuses | None = ca_statuses(self._lists, Purpose.SIGN, key_id, found)
         except OneByOne:
             statuses = None
         usual = self._decisions.without_auth(statuses.others) if statuses else None
         rows = [row for row in recheck_read.individual(
             connection, key_id, usual=usual, now=run.now, cutoff=run.cutoff,
-            listed=[f"{serial:x}" for serial in statuses.revoked] if statuses else [])
+            listed=list(statuses.revoked) if statuses else [])
             if row[0] not in run.closed]
         checked = len(found) - sum(1 for ca in run.closed.values() if ca == key_id)
         run.report.checked += checked
@@ -122,7 +121,7 @@ class Recheck:
         if statuses is None or row[3] is None:
             run.one_by_one.append(row[0])
             return
-        sign = statuses.answer(int(row[1], 16), row[3], run.now)
+        sign = statuses.answer(row[1], row[3], run.now)
         decision = self._decisions.without_auth(sign)
         if decision is None:
             run.need_auth[row[0]] = (row, sign)
@@ -141,13 +140,13 @@ class Recheck:
         for key_id, group in by_ca.items():
             try:
                 statuses = ca_statuses(self._lists, Purpose.AUTH, key_id,
-                                       [int(link[1], 16) for link in group])
+                                       [link[1] for link in group])
             except OneByOne:
                 run.one_by_one.extend(link[0] for link in group)
                 continue
             for anchor_id, serial_hex, _, not_after in group:
                 row, sign = run.need_auth[anchor_id]
-                auth = statuses.answer(int(serial_hex, 16), not_after or 0, run.now)
+                auth = statuses.answer(serial_hex, not_after or 0, run.now)
                 run.decided(row, self._decisions.with_auth(sign, auth))
 
     def _check_one_by_one(self, run: _Run) -> None:

@@ -70,10 +70,10 @@ def ca_key_ids(connection: Connection, cutoff: datetime | None) -> list[str | No
         *live(cutoff)).distinct())]
 
 
-def serials(connection: Connection, key_id: str | None, cutoff: datetime | None) -> list[str]:
-    """The serials of the CA's live anchors (the bulk of the read: one column)."""
-    return [row[0] for row in plain(connection, select(JpkiAnchor.serial_hex).where(
-        *live(cutoff), _of(key_id)))]
+def serials(connection: Connection, key_id: str | None, cutoff: datetime | None) -> set[str]:
+    """The serials (hex) of the CA's live anchors: the bulk of the read, one column."""
+    return {row[0] for row in plain(connection, select(JpkiAnchor.serial_hex).where(
+        *live(cutoff), _of(key_id)))}
 
 
 def closed(connection: Connection) -> dict[int, str | None]:

@@ -11,7 +11,7 @@ rules.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from cryptography.x509 import ReasonFlags
@@ -46,10 +46,10 @@ class OneByOne(Exception):  # noqa: N818  (a signal to the caller, not an error)
 class CaStatuses:
     """What one CA's CRL says of its certificates: the listed ones, and the rest."""
 
-    revoked: dict[int, ReasonFlags]
+    revoked: dict[str, ReasonFlags]  # by serial (hex)
     others: CertAnswer  # GOOD, or UNKNOWN when no CRL was usable
 
-    def answer(self, serial: int, not_after: int, now: int) -> CertAnswer:
+    def answer(self, serial: str, not_after: int, now: int) -> CertAnswer:
         """As ``AnchorChecker.status``: expiry first (path validation fails before revocation
         is asked), then the CRL."""
         if not_after <= now:
@@ -60,14 +60,14 @@ class CaStatuses:
 
 
 def ca_statuses(lists: RevocationLists, purpose: Purpose, key_id_hex: str | None,
-                serials: Iterable[int]) -> CaStatuses:
-    """The CRL's answer for ``serials`` of the CA ``key_id_hex``. Raises :class:`OneByOne` when
-    the batch may not decide them: the policy wants OCSP, the CA is not known by key id (or no
-    longer trusted: a login's path validation says what that means)."""
+                serials: Collection[str]) -> CaStatuses:
+    """The CRL's answer for ``serials`` (hex) of the CA ``key_id_hex``. Raises
+    :class:`OneByOne` when the batch may not decide them: the policy wants OCSP, the CA is not
+    known by key id (or no longer trusted: a login's path validation says what that means)."""
     if key_id_hex is None or not lists.bulk(purpose):
         raise OneByOne()
     try:
-        listed = lists.revoked(purpose, bytes.fromhex(key_id_hex), list(serials))
+        listed = lists.revoked(purpose, bytes.fromhex(key_id_hex), serials)
     except UnknownIssuerError as error:
         raise OneByOne() from error
     except JpkiError:  # no CRL usable under the trust policy: unknown, never good

@@ -28,7 +28,7 @@ from idp.accounts.jpki_models import JpkiAnchor
 from idp.accounts.models import PrivateId
 from idp.db import Base
 
-CHUNK = 2000  # changed anchors per transaction: others' writes wait for one chunk only
+CHUNK = 5000  # changed anchors per transaction: others' writes wait for one chunk only
 _PERSON = {"suspended": "suspended", "closed": "closed"}
 ANCHORS, PEOPLE = (Base.metadata.tables[model.__tablename__] for model in (JpkiAnchor, PrivateId))
 

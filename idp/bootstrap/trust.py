@@ -65,8 +65,9 @@ class TrustServices:
         return policy is not None and policy.method != "ocsp" and purpose in self.crl
 
     def revoked(self, purpose: Purpose, issuer_key_id: bytes,
-                serials: Collection[int]) -> Mapping[int, RevocationReason]:
-        """Which ``serials`` the CRL of that CA lists, from its index (fetched when due)."""
+                serials: Collection[str]) -> Mapping[str, RevocationReason]:
+        """Which ``serials`` (hex) the CRL of that CA lists, from its index (fetched when
+        due)."""
         anchor = self.anchors.by_key_id(purpose, issuer_key_id)
         if anchor is None:
             raise UnknownIssuerError(f"no trusted {purpose.value} CA has key id "
@@ -148,7 +149,7 @@ class LazyTrust:
         return self.get().bulk(purpose)
 
     def revoked(self, purpose: Purpose, issuer_key_id: bytes,
-                serials: Collection[int]) -> Mapping[int, RevocationReason]:
+                serials: Collection[str]) -> Mapping[str, RevocationReason]:
         return self.get().revoked(purpose, issuer_key_id, serials)
 
     @property

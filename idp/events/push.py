@@ -24,9 +24,9 @@ import time
 from dataclasses import dataclass, field
 
 import requests
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
-from idp.events import outbox
+from idp.events import outbox, vocabulary
 from idp.events.context import PUSH, EventsContext
 from idp.events.models import FAILED, PENDING, SecurityEvent, Stream
 
@@ -49,9 +49,11 @@ def deliver_due(ctx: EventsContext, *, streams: int = 100) -> DeliveryReport:
     now = time.time()
     with ctx.sessions() as db:
         due = db.scalars(select(Stream.stream_id).where(
-            Stream.method == PUSH, Stream.next_push_at <= now, Stream.status != "disabled",
-            select(SecurityEvent.id).where(
-                SecurityEvent.stream_id == Stream.stream_id, SecurityEvent.state == PENDING)
+            Stream.method == PUSH, Stream.next_push_at <= now,
+            select(SecurityEvent.id).where(  # something it may be sent now
+                SecurityEvent.stream_id == Stream.stream_id, SecurityEvent.state == PENDING,
+                or_(Stream.status == "enabled",
+                    SecurityEvent.event_type == vocabulary.STREAM_UPDATED))
             .exists()).order_by(Stream.next_push_at).limit(streams)).all()
     report = DeliveryReport()
     for stream_id in due:

@@ -138,23 +138,24 @@ class CrlIndex:
                                   _datetime(revoked_at))
         return None
 
-    def revoked_among(self, serials: Collection[int]) -> dict[int, IndexEntry]:
-        """The entries of those ``serials`` that are on the CRL (``idp recheck`` asks about every
-        stored anchor of one CA at once). Few serials: a binary search each; many (a batch):
-        one pass over the records, each serial's key looked up in a set, which at a million
+    def revoked_among(self, serials: Collection[str]) -> dict[str, IndexEntry]:
+        """The entries of those ``serials`` (as J-LIS names them: lower-case hex, no leading
+        zeros) that are on the CRL: ``idp recheck`` asks about every stored anchor of one CA at
+        once, in the form the anchors store. Few serials: a binary search each; many (a batch):
+        one pass over the records, each record's serial looked up in a set, which at a million
         serials costs a fraction of a million binary searches."""
         if len(serials) * _SCAN_RATIO < self.count:
-            return {s: entry for s in serials if (entry := self.lookup(s)) is not None}
-        # to_bytes raises OverflowError for what serial_key refuses; stored serials never are.
-        wanted = {serial.to_bytes(SERIAL_BYTES, "big"): serial for serial in serials}
+            return {s: entry for s in serials if (entry := self.lookup(int(s, 16))) is not None}
+        wanted = serials if isinstance(serials, set | frozenset) else set(serials)
         records = self._map[HEADER_SIZE:]
-        hits = [index for index, (key,) in enumerate(_KEYS.iter_unpack(records)) if key in wanted]
+        hits = [index for index, (key,) in enumerate(_KEYS.iter_unpack(records))
+                if key.hex().lstrip("0") in wanted]
         found = {}
         for index in hits:
             key, reason, revoked_at = _RECORD.unpack_from(records, index * RECORD_SIZE)
-            serial = wanted[key]
-            found[serial] = IndexEntry(serial, RevocationReason.from_code(reason),
-                                       _datetime(revoked_at))
+            serial = int.from_bytes(key, "big")
+            found[f"{serial:x}"] = IndexEntry(serial, RevocationReason.from_code(reason),
+                                              _datetime(revoked_at))
         return found
 
     def is_current_file(self) -> bool:

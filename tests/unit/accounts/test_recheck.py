@@ -67,13 +67,14 @@ class World:
         return purpose in self.bulk_purposes
 
     def revoked_serials(self, purpose: Purpose, issuer_key_id: bytes,
-                        serials: Collection[int]) -> Mapping[int, RevocationReason]:
+                        serials: Collection[str]) -> Mapping[str, RevocationReason]:
         if issuer_key_id == b"\xde\xad":
             raise UnknownIssuerError("no such CA")
         if self.crl_down:
             raise CrlUnavailableError("no CRL")
-        self.asked.extend((purpose, serial) for serial in serials)
-        return {s: self.revoked[(purpose, s)] for s in serials if (purpose, s) in self.revoked}
+        self.asked.extend((purpose, int(serial, 16)) for serial in serials)
+        return {s: self.revoked[(purpose, int(s, 16))] for s in serials
+                if (purpose, int(s, 16)) in self.revoked}
 
 
 class Lists:
@@ -86,7 +87,7 @@ class Lists:
         return self.world.bulk(purpose)
 
     def revoked(self, purpose: Purpose, issuer_key_id: bytes,
-                serials: Collection[int]) -> Mapping[int, RevocationReason]:
+                serials: Collection[str]) -> Mapping[str, RevocationReason]:
         return self.world.revoked_serials(purpose, issuer_key_id, serials)
 
 

@@ -113,8 +113,8 @@ def test_revoked_among_finds_exactly_the_listed_serials_with_their_reasons(
     write_index(tmp_path / "b.idx", meta, (RawEntry(s, 6 if s % 2 else 1, 86400) for s in serials))
     index = CrlIndex(tmp_path / "b.idx")
     listed = serials[::1000 // asked][:asked]
-    found = index.revoked_among([*listed, *(s + 1 for s in listed)])
-    assert sorted(found) == sorted(listed)
-    assert all(found[s].reason is (RevocationReason.CERTIFICATE_HOLD if s % 2 else
-                                   RevocationReason.KEY_COMPROMISE) for s in listed)
-    assert found[listed[0]] == index.lookup(listed[0])
+    found = index.revoked_among([f"{s:x}" for s in [*listed, *(s + 1 for s in listed)]])
+    assert sorted(found) == sorted(f"{s:x}" for s in listed)
+    assert all(found[f"{s:x}"].reason is (RevocationReason.CERTIFICATE_HOLD if s % 2 else
+                                          RevocationReason.KEY_COMPROMISE) for s in listed)
+    assert found[f"{listed[0]:x}"] == index.lookup(listed[0])
