@@ -46,7 +46,7 @@ test: system-deps install lint
 # Benchmarks (results land in docs/benchmarks.md); `make bench BENCH=crl` runs one.
 # All of them take about 20 minutes on 2 cores; the token one needs node and npm (for
 # node-oidc-provider) and wrk, installed here when missing.
-BENCH ?= crl anchor token authlib login
+BENCH ?= crl anchor token authlib login recheck
 bench: install
 	@command -v wrk >/dev/null && command -v npm >/dev/null || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); $$SUDO apt-get update -qq && \

@@ -15,6 +15,7 @@ BENCHMARKS = {
     "login": "bench.login",  # complete passkey logins against idp serve on PostgreSQL
     "authlib": "bench.authlib_token",  # code exchange in process: Authlib's server vs ours
     "soak": "bench.soak",  # minutes of mixed traffic on two nodes, then the database checked
+    "recheck": "bench.recheck",  # idp recheck --all over 1M anchors and 1M-entry CRLs
 }
 
 

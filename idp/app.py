@@ -16,6 +16,7 @@ from idp.accounts.anchor_check import AnchorChecker
 from idp.accounts.card_sign_in import CardSignIns
 from idp.accounts.claims import ClaimsSource
 from idp.bootstrap import Services
+from idp.events.push import EventsWorker
 from idp.oidc.logout_outbox import LogoutWorker
 from idp.settings import Settings
 from idp.web import (
@@ -29,6 +30,7 @@ from idp.web import (
     oidc,
     passkeys,
     signing,
+    ssf,
     terms,
 )
 from idp.web.request import EXTENSION, WebContext
@@ -84,6 +86,7 @@ def _register_routes(app: Flask, services: Services) -> None:
             terms.blueprint(provider),
             passkeys.blueprint(flow),
             account.blueprint(services.oidc, services.passkeys),
+            ssf.blueprint(services.events),
             interaction.blueprint(provider, action_hooks=(
                 card.actions_hook, signing.actions_hook, flow.actions))):
         app.register_blueprint(blueprint)
@@ -101,4 +104,13 @@ def with_logout_worker(app: Flask) -> Flask:
     worker = LogoutWorker(services_of(app).oidc)
     worker.start()
     app.extensions["idp.logout_worker"] = worker
+    return app
+
+
+def with_events_worker(app: Flask) -> Flask:
+    """Start the Shared Signals push delivery thread for ``app`` (each ``idp serve`` worker
+    process has one)."""
+    worker = EventsWorker(services_of(app).events)
+    worker.start()
+    app.extensions["idp.events_worker"] = worker
     return app

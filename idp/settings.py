@@ -22,6 +22,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from idp.settings_events import EventsSettings
+
 DEFAULT_CONFIG_FILE = Path("config/idp.toml")
 
 Purpose = Literal["sign", "auth"]
@@ -246,6 +248,7 @@ class Settings(BaseSettings):
     oidc: OidcSettings = Field(default_factory=OidcSettings)
     webauthn: WebauthnSettings = Field(default_factory=WebauthnSettings)
     throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)
+    events: EventsSettings = Field(default_factory=EventsSettings)
 
     @classmethod
     def settings_customise_sources(

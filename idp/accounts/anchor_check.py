@@ -21,15 +21,17 @@ from sqlalchemy import Select, and_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db as dbm
-from idp.accounts import anchors
+from idp.accounts import anchors, changes
 from idp.accounts.anchor_policy import (
     DEFAULT_POLICY,
     AnchorPolicy,
     AnchorState,
     CertStatus,
+    Decision,
     Observation,
     decide,
 )
+from idp.accounts.changes import ChangeSink
 from idp.accounts.jpki_models import AuthLink, JpkiAnchor
 from idp.accounts.models import PrivateId
 from idp.accounts.ports import TrustPort
@@ -97,11 +99,13 @@ def answer_for(checked: CheckedStatus) -> CertAnswer:
 
 class AnchorChecker:
     def __init__(self, sessions: sessionmaker[Session], trust: TrustPort,
-                 policy: AnchorPolicy = DEFAULT_POLICY) -> None:
+                 policy: AnchorPolicy = DEFAULT_POLICY,
+                 changes: ChangeSink | None = None) -> None:
         self._sessions = sessions
         self._reads = dbm.single_read_sessions(sessions)  # _inputs is one SELECT
         self._trust = trust
         self._policy = policy
+        self._changes = changes  # told of a changed state, in the transaction recording it
 
     def check(self, private_id: str, *, auth: CertAnswer | None = None) -> AnchorCheck:
         """Ask now, decide, record. ``auth``: the status of the auth certificate a card login has
@@ -122,12 +126,23 @@ class AnchorChecker:
         decision = decide(Observation(sign.status, sign.reason, auth.status, auth.reason,
                                       presented, suspended=found.state == "suspended"),
                           self._policy)
+        person = (found.state, _PERSON_STATE.get(decision.state, "active"))
         with dbm.transaction(self._sessions) as db:
             anchors.set_checked(db, anchor_id, decision.state.value, decision.reason, at)
-            if _PERSON_STATE.get(decision.state, "active") != found.state:
+            if person[1] != person[0]:
                 _set_person_state(db, private_id, decision.state)  # a change: rare
+            self._tell(db, found, decision, person, at)
         return AnchorCheck(private_id, decision.state, decision.reason, decision.next_step, at,
                            sign.source)
+
+    def _tell(self, db: Session, found: Any, decision: Decision, person: tuple[str, str],
+              at: datetime) -> None:
+        change = changes.checked(
+            found.private_id, anchor=changes.Credential(found.issuer_dn, found.serial_hex),
+            before=found.anchor_state, before_reason=found.last_result, decision=decision,
+            person=person, at=int(at.timestamp()))
+        if change is not None and self._changes is not None:
+            self._changes.record(db, [change])
 
     def status(self, der: bytes, purpose: Purpose, at: datetime) -> CertAnswer:
         """One certificate's status under the trust policy; unknown when it cannot be told."""
@@ -159,13 +174,15 @@ class AnchorChecker:
                        auth=CertAnswer(CertStatus.REVOKED, reason_flag(revoked.reason)))
 
 
-def _inputs(private_id: str) -> Select[tuple[str, int | None, bytes | None, bytes | None]]:
-    """The person's state, live anchor and newest auth certificate in one round trip (this runs
-    at every passkey sign-in)."""
+def _inputs(private_id: str) -> Select[Any]:
+    """The person's state, live anchor (with its last state, for the change it may make) and
+    newest auth certificate in one round trip (this runs at every passkey sign-in)."""
     auth = (select(AuthLink.certificate).where(AuthLink.private_id == PrivateId.id)
             .order_by(AuthLink.linked_at.desc()).limit(1).correlate(PrivateId).scalar_subquery())
-    return (select(PrivateId.state, JpkiAnchor.id.label("anchor_id"),
-                   JpkiAnchor.certificate.label("sign_der"), auth.label("auth_der"))
+    return (select(PrivateId.id.label("private_id"), PrivateId.state,
+                   JpkiAnchor.id.label("anchor_id"), JpkiAnchor.certificate.label("sign_der"),
+                   auth.label("auth_der"), JpkiAnchor.state.label("anchor_state"),
+                   JpkiAnchor.last_result, JpkiAnchor.issuer_dn, JpkiAnchor.serial_hex)
             .select_from(PrivateId)
             .outerjoin(JpkiAnchor, and_(JpkiAnchor.private_id == PrivateId.id,
                                         JpkiAnchor.superseded_by.is_(None)))

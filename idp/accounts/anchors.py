@@ -57,7 +57,7 @@ def add_anchor(db: Session, private_id: str, verified: VerifiedCertificate) -> J
                         issuer_key_id=verified.anchor.key_id.hex(),
                         serial_hex=certificate.serial_hex, certificate=certificate.der,
                         state="current", last_checked_at=verified.checked_at,
-                        last_result="sign_good")
+                        last_result="sign_good", not_after=_epoch(certificate.not_after))
     db.add(anchor)
     if certificate.basic4 is not None:
         record_basic4(db, private_id, certificate.basic4, source="certificate",
@@ -73,6 +73,13 @@ def link_auth(db: Session, private_id: str, serial_hex: str, *, via: str,
         db.add(link)
     if certificate is not None:
         link.certificate, link.issuer_dn = certificate.der, certificate.issuer_dn
+        key_id = certificate.authority_key_id
+        link.issuer_key_id = key_id.hex() if key_id else None
+        link.not_after = _epoch(certificate.not_after)
+
+
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
 
 
 def consent(db: Session, private_id: str, kind: str, version: str,

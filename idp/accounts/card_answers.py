@@ -24,6 +24,7 @@ from idp import db as dbm
 from idp.accounts import card_requests, card_signing, people
 from idp.accounts.anchor_check import CertAnswer, answer_for
 from idp.accounts.anchor_policy import CertStatus
+from idp.accounts.changes import ChangeSink
 from idp.accounts.jpki_models import CardRequestRow
 from idp.accounts.ports import TrustPort
 from idp.errors import IdpError
@@ -146,7 +147,8 @@ def checked_status(result: Mapping[str, Any]) -> CertAnswer:
     return CertAnswer(CertStatus(result.get(STATUS_FIELD, CertStatus.UNKNOWN)))
 
 
-def default_steps(trust: TrustPort) -> dict[str, Step]:
+def default_steps(trust: TrustPort, changes: ChangeSink | None = None) -> dict[str, Step]:
+    """The purposes' steps; ``changes`` hears what a re-issue or a 4-info refresh changed."""
     def onboard(reads: people.Reads, row: CardRequestRow, verified: VerifiedCertificate,
                 answer: Answer, issuer: str) -> people.Write:
         return people.onboard(reads, trust.links, verified, card_requests.agreement(row))
@@ -157,14 +159,14 @@ def default_steps(trust: TrustPort) -> dict[str, Step]:
 
     def reissue(reads: people.Reads, row: CardRequestRow, verified: VerifiedCertificate,
                 answer: Answer, issuer: str) -> people.Write:
-        return people.reissue(reads, trust.links, row.private_id or "", verified)
+        return people.reissue(reads, trust.links, row.private_id or "", verified, changes)
 
     def consent(reads: people.Reads, row: CardRequestRow, verified: VerifiedCertificate,
                 answer: Answer, issuer: str) -> people.Write:
         return people.refresh_basic4(
             reads, trust.links, row.private_id or "", verified,
             to_be_signed=card_requests.to_be_signed(row, issuer),
-            consent_text=row.consent_text or "", signature=answer.signature)
+            consent_text=row.consent_text or "", signature=answer.signature, changes=changes)
 
     return {"onboard": onboard, "login": login, "reissue": reissue, "consent": consent,
             "sign": card_signing.sign_step(trust)}

@@ -11,7 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.accounts.models import utcnow
@@ -24,6 +34,11 @@ class JpkiAnchor(Base):
     """One signing certificate a private ID was anchored to (the newest unsuperseded is live)."""
 
     __tablename__ = "anchors"
+    # Everything `idp recheck` reads of a million live anchors, so it never scans the rows
+    # themselves (each holds its certificate: gigabytes at that size). SQLite keys every index
+    # by the row id too.
+    __table_args__ = (Index("ix_anchors_recheck", "superseded_by", "issuer_key_id", "state",
+                            "last_result", "not_after", "serial_hex"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     private_id: Mapped[str] = mapped_column(ForeignKey(_PID, ondelete="CASCADE"), index=True)
@@ -37,6 +52,9 @@ class JpkiAnchor(Base):
     last_result: Mapped[str | None] = mapped_column(String(128), nullable=True)
     superseded_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The certificate's notAfter in epoch seconds: `idp recheck` reads it for a million anchors
+    # without parsing a certificate (idp.accounts.recheck).
+    not_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class Basic4Record(Base):
@@ -64,6 +82,10 @@ class AuthLink(Base):
     certificate: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     via: Mapped[str] = mapped_column(String(16))  # jlis_pair | jlis_previous | card_login
     linked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # With the certificate: its issuing CA's key id (hex, from the authority key identifier)
+    # and notAfter (epoch seconds), which `idp recheck` reads instead of parsing it.
+    issuer_key_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    not_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class JpkiConsent(Base):
@@ -108,3 +130,17 @@ class CardRequestRow(Base):
     error_description: Mapped[str | None] = mapped_column(Text, nullable=True)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     continued: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RecheckRun(Base):
+    """A completed ``idp recheck --all``: it checked every live anchor at ``started_at``, so an
+    anchor's last check is the later of its own ``last_checked_at`` and the newest run's start
+    (writing a million timestamps would rewrite a million rows, certificates and all)."""
+
+    __tablename__ = "recheck_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    checked: Mapped[int] = mapped_column(Integer)
+    changed: Mapped[int] = mapped_column(Integer)

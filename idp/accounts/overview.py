@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import desc, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from idp.accounts import recheck_read
 from idp.accounts.jpki_models import Basic4Record, JpkiAnchor
 from idp.accounts.models import LoginSession, PrivateId
 
@@ -57,11 +58,15 @@ def overview(sessions: sessionmaker[Session], private_id: str) -> Overview:
 
 
 def anchors(db: Session, private_id: str) -> tuple[AnchorView, ...]:
-    """The private ID's anchors, newest first (the first is the live one)."""
+    """The private ID's anchors, newest first (the first is the live one); the live one was
+    last checked by itself or by the newest ``idp recheck --all``."""
     rows = db.scalars(select(JpkiAnchor).where(JpkiAnchor.private_id == private_id)
-                      .order_by(desc(JpkiAnchor.created_at), desc(JpkiAnchor.id)))
-    return tuple(AnchorView(r.issuer_dn, r.serial_hex, r.state, r.last_checked_at,
-                            r.last_result) for r in rows)
+                      .order_by(desc(JpkiAnchor.created_at), desc(JpkiAnchor.id))).all()
+    full_run = recheck_read.last_full_run(db.connection()) if rows else None
+    return tuple(AnchorView(
+        r.issuer_dn, r.serial_hex, r.state, r.last_checked_at if r.superseded_by else
+        recheck_read.last_checked(r.last_checked_at, r.created_at, full_run),
+        r.last_result) for r in rows)
 
 
 def live_anchor_name(sessions: sessionmaker[Session], private_id: str) -> tuple[str, str]:

@@ -16,17 +16,19 @@ re-reads what a concurrent answer may have changed since (the anchor of the same
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp.accounts import anchors, terms
+from idp.accounts.changes import ChangeSink, Credential, reanchored
 from idp.accounts.errors import NotSamePersonError, UnknownCardError
 from idp.accounts.jpki_models import AuthLink
 from idp.accounts.ports import JlisLinks
 from idp.accounts.terms import Agreement
-from idp.jpki.profile import Purpose
+from idp.jpki.profile import Basic4Info, Purpose
 from idp.jpki.validation import VerifiedCertificate
 
 Write = Callable[[Session], dict[str, Any]]
@@ -106,10 +108,11 @@ def card_login(reads: Reads, jlis: JlisLinks, verified: VerifiedCertificate) -> 
     return write
 
 
-def reissue(reads: Reads, jlis: JlisLinks, private_id: str,
-            verified: VerifiedCertificate) -> Write:
+def reissue(reads: Reads, jlis: JlisLinks, private_id: str, verified: VerifiedCertificate,
+            changes: ChangeSink | None = None) -> Write:
     """Anchor ``private_id`` to its holder's new signing certificate; the 4-info history keeps
-    both versions. Refused unless J-LIS links the certificate to this person."""
+    both versions. Refused unless J-LIS links the certificate to this person. ``changes`` hears
+    what the re-issue changed (a new credential, the level, the claims)."""
     serial = verified.certificate.serial_hex
     known = _anchor_holder(reads, serial)  # J-LIS is asked only about a certificate not known
     if known is None and not _same_person(reads, jlis, private_id, serial):
@@ -121,7 +124,11 @@ def reissue(reads: Reads, jlis: JlisLinks, private_id: str,
             if known.private_id != private_id:
                 raise NotSamePersonError()
             return {"private_id": private_id, "reissued": False}
+        before = _before(db, private_id)
         anchors.add_anchor(db, private_id, verified)
+        basic4 = verified.certificate.basic4
+        if basic4 is not None:
+            _tell(db, changes, private_id, before, verified, basic4)
         return {"private_id": private_id, "reissued": True}
 
     return write
@@ -129,7 +136,7 @@ def reissue(reads: Reads, jlis: JlisLinks, private_id: str,
 
 def refresh_basic4(reads: Reads, jlis: JlisLinks, private_id: str,
                    verified: VerifiedCertificate, *, to_be_signed: bytes, consent_text: str,
-                   signature: bytes) -> Write:
+                   signature: bytes, changes: ChangeSink | None = None) -> Write:
     """With the holder's signed consent, J-LIS provides the latest 4 info for the old anchor;
     J-LIS itself checks the consent certificate is that person's current one, so the account
     is re-anchored to it and its 4 info recorded as provided by J-LIS."""
@@ -145,15 +152,40 @@ def refresh_basic4(reads: Reads, jlis: JlisLinks, private_id: str,
         raise NotSamePersonError("J-LIS names another current signing certificate")
 
     def write(db: Session) -> dict[str, Any]:
-        if anchors.anchor_by_serial(db, serial) is None:
+        before = _before(db, private_id)
+        created = anchors.anchor_by_serial(db, serial) is None
+        if created:
             anchors.add_anchor(db, private_id, verified)
         anchors.record_basic4(db, private_id, basic4, source="jlis_provision",
                               anchor_serial=serial)
+        _tell(db, changes, private_id, before, verified if created else None, basic4)
         anchors.consent(db, private_id, "basic4_refresh",
                         hashlib.sha256(consent_text.encode()).hexdigest())
         return {"private_id": private_id, "refreshed": True}
 
     return write
+
+
+def _before(db: Session, private_id: str) -> tuple[str | None, dict[str, Any] | None]:
+    """The live anchor's state and the current 4 info, before a step changes them."""
+    live, record = anchors.live_anchor(db, private_id), anchors.current_basic4(db, private_id)
+    return (live.state if live else None), (dict(record.basic4) if record else None)
+
+
+def _tell(db: Session, changes: ChangeSink | None, private_id: str,
+          before: tuple[str | None, dict[str, Any] | None],
+          created: VerifiedCertificate | None, basic4: Basic4Info) -> None:
+    """Hand ``changes`` what the step did: ``created`` is the new anchor (a new one is
+    current), None when the anchor stayed as it was."""
+    if changes is None:
+        return
+    new = created.certificate if created else None
+    change = reanchored(
+        private_id, before=before[0], after="current" if new else before[0],
+        created=Credential(new.issuer_dn, new.serial_hex) if new else None,
+        basic4_before=before[1], basic4_after=anchors.basic4_json(basic4), at=int(time.time()))
+    if change is not None:
+        changes.record(db, [change])
 
 
 def _same_person(reads: Reads, jlis: JlisLinks, private_id: str, sign_serial: str) -> bool:

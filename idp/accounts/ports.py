@@ -7,10 +7,12 @@ keeps ``accounts`` and ``jlis`` independent layers.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Protocol
 
 from idp.jpki.certificate import JpkiCertificate
+from idp.jpki.errors import RevocationReason
 from idp.jpki.profile import Basic4Info, Purpose
 from idp.jpki.revocation import CheckedStatus
 from idp.jpki.validation import VerifiedCertificate
@@ -43,3 +45,21 @@ class TrustPort(Protocol):
 
     @property
     def links(self) -> JlisLinks: ...
+
+
+class RevocationLists(Protocol):
+    """The CRLs of the trusted CAs, for re-checking many certificates at once (``idp
+    recheck``)."""
+
+    def bulk(self, purpose: Purpose) -> bool:
+        """Whether the trust policy lets ``purpose``'s status come from the CRL (``crl`` or
+        ``ocsp_then_crl``); with ``ocsp`` alone each certificate is asked about by itself."""
+        ...
+
+    def revoked(self, purpose: Purpose, issuer_key_id: bytes,
+                serials: Collection[str]) -> Mapping[str, RevocationReason]:
+        """Which of ``serials`` (lower-case hex, as anchors store them) the CRL of the CA
+        ``issuer_key_id`` lists, and why. Raises
+        UnknownIssuerError when no trusted CA has that key id, a RevocationUnavailableError
+        when no CRL of it is usable under the trust policy."""
+        ...

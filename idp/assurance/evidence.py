@@ -104,6 +104,12 @@ def level_for(evidence: Evidence) -> Level:
     return Level(acr, AMR[evidence.method])
 
 
+def ial_for(proofing: Proofing) -> int:
+    """The identity assurance level (NIST SP 800-63A IAL) a login with ``proofing`` reaches,
+    whatever the authenticator: what a change of the anchor's state changes for the person."""
+    return _ACR[proofing, True].ial
+
+
 def method_of(amr: tuple[str, ...] | list[str]) -> str:
     """How a session was made, read back from its amr: ``card`` (a PIN was asked), ``passkey``
     (user verification), or ``other``."""

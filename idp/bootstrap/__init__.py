@@ -19,7 +19,10 @@ from idp import db
 from idp.accounts.anchor_check import AnchorChecker
 from idp.accounts.card_answers import CardAnswers, default_steps
 from idp.accounts.claims import ClaimsSource, JpkiClaimsSource
+from idp.accounts.recheck import Recheck
 from idp.bootstrap.trust import LazyTrust
+from idp.events.context import EventsContext
+from idp.events.emitter import Emitter
 from idp.instance import instance_secret
 from idp.oidc.clients import ClientCache
 from idp.oidc.context import OidcContext
@@ -59,10 +62,13 @@ class Services:
     oidc: OidcContext
     provider: Provider
     trust: LazyTrust  # trust anchors, revocation and J-LIS, built on first use
-    anchors: AnchorChecker  # the anchor re-check at every login and in `idp recheck`
+    anchors: AnchorChecker  # the anchor re-check at every login
+    recheck: Recheck  # `idp recheck`: every anchor at once
     card_answers: CardAnswers
     passkeys: PasskeyService
     claims: ClaimsSource
+    events: EventsContext  # the Shared Signals transmitter: streams and their delivery
+    changes: Emitter  # what accounts changed -> the events owed to relying parties
 
     @classmethod
     def build(cls, settings: Settings, *, claims: ClaimsSource | None = None,
@@ -84,12 +90,15 @@ class Services:
                                                                          "pairwise-salt"),
             cookie_secret=secret_key, client_throttle=throttles.client_auth)
         trust = LazyTrust(settings)
+        changes = Emitter(oidc.issuer, oidc.pairwise_salt)
+        anchors = anchors or AnchorChecker(sessions, trust, changes=changes)
         return cls(
             settings=settings, engine=engine, sessions=sessions, secret_key=secret_key,
             throttles=throttles, keys=keys, oidc=oidc, provider=Provider(oidc, interaction_rows),
-            trust=trust, anchors=anchors or AnchorChecker(sessions, trust),
-            card_answers=CardAnswers(sessions, trust, default_steps(trust)),
-            passkeys=PasskeyService(sessions, settings.webauthn), claims=claims)
+            trust=trust, anchors=anchors, recheck=Recheck(sessions, trust, anchors, changes),
+            card_answers=CardAnswers(sessions, trust, default_steps(trust, changes)),
+            passkeys=PasskeyService(sessions, settings.webauthn), claims=claims,
+            events=EventsContext(settings.events, oidc), changes=changes)
 
     def close(self) -> None:
         """Return the database connections (CLI commands, tests)."""

@@ -1,6 +1,7 @@
 """The trust services the card steps need, built once from Settings and shared by the app.
 
-They implement ``idp.accounts.ports`` (TrustPort, JlisLinks) over the trust core and J-LIS.
+They implement ``idp.accounts.ports`` (TrustPort, JlisLinks, RevocationLists) over the trust
+core and J-LIS.
 
 Trust anchors (``{var_dir}/trust`` by default), the J-LIS verifier client and one revocation
 checker applying the per-purpose policy of ``settings.trust``. They are built on first use, so an
@@ -11,7 +12,8 @@ configuration error naming the missing key).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from idp.jlis import (
@@ -24,6 +26,7 @@ from idp.jlis import (
 )
 from idp.jpki.anchors import TrustAnchors, load_anchors
 from idp.jpki.certificate import JpkiCertificate
+from idp.jpki.errors import RevocationReason, UnknownIssuerError
 from idp.jpki.profile import Basic4Info, Purpose
 from idp.jpki.revocation import (
     CheckedStatus,
@@ -33,7 +36,7 @@ from idp.jpki.revocation import (
     SystemClock,
 )
 from idp.jpki.validation import VerifiedCertificate, verify_certificate
-from idp.settings import Settings
+from idp.settings import RevocationPolicy, Settings
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,10 @@ class TrustServices:
     anchors: TrustAnchors
     jlis: JlisClient
     revocation: RevocationChecker
+    # The trust policy and each purpose's CRL source, for batches (RevocationLists); without
+    # them every batch re-check goes person by person.
+    policies: Mapping[Purpose, RevocationPolicy] = field(default_factory=dict)
+    crl: Mapping[Purpose, CrlSource] = field(default_factory=dict)
 
     def verify(self, certificate: JpkiCertificate, purpose: Purpose,
                at: datetime) -> VerifiedCertificate:
@@ -52,6 +59,22 @@ class TrustServices:
         """Revocation under the trust policy (raises CertificateRevokedError or unavailable)."""
         return self.revocation.check(verified)
 
+    def bulk(self, purpose: Purpose) -> bool:
+        """Whether a batch may take ``purpose``'s status from the CRL (``RevocationLists``)."""
+        policy = self.policies.get(purpose)
+        return policy is not None and policy.method != "ocsp" and purpose in self.crl
+
+    def revoked(self, purpose: Purpose, issuer_key_id: bytes,
+                serials: Collection[str]) -> Mapping[str, RevocationReason]:
+        """Which ``serials`` (hex) the CRL of that CA lists, from its index (fetched when
+        due)."""
+        anchor = self.anchors.by_key_id(purpose, issuer_key_id)
+        if anchor is None:
+            raise UnknownIssuerError(f"no trusted {purpose.value} CA has key id "
+                                     f"{issuer_key_id.hex()}")
+        index = self.crl[purpose].index_for(anchor.certificate)
+        return {serial: entry.reason for serial, entry in index.revoked_among(serials).items()}
+
 
 def build(settings: Settings) -> TrustServices:
     jlis = BreakerJlisClient.around(HttpJlisClient.from_settings(
@@ -61,13 +84,15 @@ def build(settings: Settings) -> TrustServices:
     policies = {Purpose.SIGN: settings.trust.sign, Purpose.AUTH: settings.trust.auth}
     # Sources per purpose, each with its purpose's limits; the CRL ones share one index cache.
     crl = CrlSource(jlis, settings.crl_cache_dir, clock)
+    crl_sources = {purpose: crl.with_staleness(policy.max_crl_staleness_seconds)
+                   for purpose, policy in policies.items()}
     checker = RevocationChecker(
         policies,
         ocsp={purpose: OcspSource(jlis, clock, max_age_seconds=policy.max_ocsp_age_seconds)
               for purpose, policy in policies.items()},
-        crl={purpose: crl.with_staleness(policy.max_crl_staleness_seconds)
-             for purpose, policy in policies.items()})
-    return TrustServices(load_anchors(settings.anchors_dir), jlis, checker)
+        crl=crl_sources)
+    return TrustServices(load_anchors(settings.anchors_dir), jlis, checker, policies,
+                         crl_sources)
 
 
 class JlisLinkAdapter:
@@ -119,6 +144,13 @@ class LazyTrust:
 
     def check_now(self, verified: VerifiedCertificate) -> CheckedStatus:
         return self.get().check_now(verified)
+
+    def bulk(self, purpose: Purpose) -> bool:
+        return self.get().bulk(purpose)
+
+    def revoked(self, purpose: Purpose, issuer_key_id: bytes,
+                serials: Collection[str]) -> Mapping[str, RevocationReason]:
+        return self.get().revoked(purpose, issuer_key_id, serials)
 
     @property
     def links(self) -> JlisLinkAdapter:

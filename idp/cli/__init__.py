@@ -28,6 +28,7 @@ BUILTIN_COMMANDS = [
     "idp.cli.config:config_group",
     "idp.cli.card:card",
     "idp.cli.recheck:recheck",
+    "idp.cli.events:events_group",
 ]
 
 

@@ -1,22 +1,19 @@
 """``idp recheck``: the change-detection run over every stored anchor.
 
-Each live anchor (not superseded, private ID not closed) is re-checked exactly as at a login
-(``AnchorChecker``: revocation now, ``anchor_policy``, the result recorded and the private ID
-suspended, closed or re-activated). ``--due`` re-checks only anchors not checked for
-``--older-than-hours``. The printout counts the anchors per state; ``--json`` also lists every
-anchor whose state changed.
+Every live anchor (not superseded, private ID not closed) is re-checked as at a login, a
+million at a time from the CRL indexes (``idp.accounts.recheck``; person by person where the
+trust policy wants OCSP): the result recorded, the private ID suspended, closed or
+re-activated, and the relying parties the person consented to owed an event for each change.
+``--due`` re-checks only anchors not checked for ``--older-than-hours``. The printout counts the
+anchors per state; ``--json`` also lists every anchor whose state changed.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import click
-from sqlalchemy import Select, or_, select
 
-from idp.accounts.jpki_models import JpkiAnchor
-from idp.accounts.models import PrivateId
 from idp.cli.support import echo_json, services
 
 
@@ -32,28 +29,11 @@ def recheck(run_all: bool, due: bool, older_than_hours: int, as_json: bool) -> N
         raise click.UsageError("give --all or --due, not both")
     cutoff = datetime.now(UTC) - timedelta(hours=older_than_hours) if due else None
     with services() as built:
-        with built.sessions() as session:
-            before = {pid: state for pid, state in session.execute(_live(cutoff))}
-        states: Counter[str] = Counter()
-        changes = []
-        for private_id, previous in sorted(before.items()):
-            check = built.anchors.check(private_id)
-            states[check.state.value] += 1
-            if check.state.value != previous:
-                changes.append({"private_id": private_id, "from": previous,
-                                "to": check.state.value, "reason": check.reason})
+        report = built.recheck.run(cutoff=cutoff)
+    changes = sorted(report.changes, key=lambda change: change["private_id"])
     if as_json:
-        echo_json({"checked": len(before), "states": dict(states), "changes": changes})
+        echo_json({"checked": report.checked, "states": dict(report.states),
+                   "changes": changes})
         return
-    summary = ", ".join(f"{state}: {n}" for state, n in sorted(states.items())) or "none"
-    click.echo(f"re-checked {len(before)} anchor(s) ({summary}); {len(changes)} changed")
-
-
-def _live(cutoff: datetime | None) -> Select[str, str]:
-    query = (select(JpkiAnchor.private_id, JpkiAnchor.state)
-             .join(PrivateId, PrivateId.id == JpkiAnchor.private_id)
-             .where(JpkiAnchor.superseded_by.is_(None), PrivateId.state != "closed"))
-    if cutoff is not None:
-        query = query.where(or_(JpkiAnchor.last_checked_at.is_(None),
-                                JpkiAnchor.last_checked_at < cutoff))
-    return query
+    summary = ", ".join(f"{state}: {n}" for state, n in sorted(report.states.items())) or "none"
+    click.echo(f"re-checked {report.checked} anchor(s) ({summary}); {len(changes)} changed")

@@ -26,15 +26,19 @@ def serve(host: str | None, port: int | None, workers: int | None, threads: int 
     """Run the IdP (production: gunicorn, see docs/operations.md)."""
     from idp.app import (
         create_app,
+        with_events_worker,  # Shared Signals push delivery
         with_logout_worker,  # back-channel logout retries
     )
 
     settings = get_settings()
+
+    def app() -> Any:  # with its delivery threads: logout tokens, Security Event Tokens
+        return with_events_worker(with_logout_worker(create_app(settings)))
+
     host = host or settings.server.host
     port = port or settings.server.port
     if dev:
-        with_logout_worker(create_app(settings)).run(host=host, port=port, threaded=True,
-                                                     use_reloader=False)
+        app().run(host=host, port=port, threaded=True, use_reloader=False)
         return
     threads = threads or settings.server.threads
     workers = workers or settings.server.workers
@@ -43,7 +47,7 @@ def serve(host: str | None, port: int | None, workers: int | None, threads: int 
 
         uwsgi_server.run(settings, host=host, port=port, workers=workers, threads=threads)
         return
-    _Gunicorn(settings_factory=lambda: with_logout_worker(create_app(settings)), options={
+    _Gunicorn(settings_factory=app, options={
         "bind": f"{host}:{port}", "workers": workers,
         "worker_class": "gthread" if threads > 1 else "sync", "threads": threads,
         "accesslog": None, "errorlog": "-",

@@ -26,10 +26,11 @@ def application() -> Any:
     """The WSGI app of one worker (uWSGI calls this after the fork)."""
     from idp.app import (
         create_app,
+        with_events_worker,  # Shared Signals push delivery
         with_logout_worker,  # back-channel logout retries
     )
 
-    return with_logout_worker(create_app(_SETTINGS[0]))
+    return with_events_worker(with_logout_worker(create_app(_SETTINGS[0])))
 
 
 def arguments(*, host: str, port: int, workers: int, threads: int,

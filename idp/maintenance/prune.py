@@ -6,9 +6,10 @@ is refused when presented, a client assertion past its ``exp`` is refused before
 looked up (RFC 7523 §3), a token past its lifetime (revoked or not) is inactive (RFC 7662
 §2.2), and a window of failed attempts past its end no longer counts (``idp.throttle``). A
 rotated refresh token stays until it expires, so a replay is still detected (RFC 9700 §4.14.2).
-Deleting them only stops the tables from growing. Back-channel logout deliveries have no expiry:
-a delivered one goes after the margin, one given up on stays a week longer so an operator can
-still see which relying party never heard of a logout.
+Deleting them only stops the tables from growing. Back-channel logout deliveries and Security
+Event Tokens (``ssf_events``) have no expiry: a delivered (or, for events, dropped) one goes
+after the margin, one given up on stays a week longer so an operator can still see which
+relying party never heard of a logout or a change.
 
 Rows are deleted in small batches, each in its own short transaction, so the workers' writes
 (SQLite allows one writer at a time) wait for one batch, not for the whole sweep. The safety
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idp.accounts.jpki_models import CardRequestRow
 from idp.db import Base
+from idp.events.models import DROPPED, SecurityEvent
 from idp.oidc.models import AuthorizationCode, Interaction, PushedRequest, Token, UsedAssertion
 from idp.oidc.outbox_models import DELIVERED, FAILED, LogoutDelivery
 from idp.passkeys.models import PasskeyChallenge
@@ -42,6 +44,7 @@ _EPOCH_TABLES = tuple(Base.metadata.tables[model.__tablename__] for model in (
     FailedAttempts))
 _DATETIME_TABLES = (Base.metadata.tables[CardRequestRow.__tablename__],)
 _OUTBOX = Base.metadata.tables[LogoutDelivery.__tablename__]
+_EVENTS = Base.metadata.tables[SecurityEvent.__tablename__]
 
 
 @dataclass(frozen=True)
@@ -68,11 +71,12 @@ def prune(sessions: sessionmaker[Session], *, now: float | None = None,
     for table in _DATETIME_TABLES:
         deleted[table.name] = _sweep(
             sessions, table, table.c.expires_at < datetime.fromtimestamp(cutoff, UTC), batch_size)
-    finished = _OUTBOX.c.finished_at
-    deleted[_OUTBOX.name] = _sweep(sessions, _OUTBOX, or_(
-        and_(_OUTBOX.c.state == DELIVERED, finished < cutoff),
-        and_(_OUTBOX.c.state == FAILED, finished < cutoff - FAILED_DELIVERY_RETENTION_SECONDS),
-    ), batch_size)
+    for outbox, done in ((_OUTBOX, (DELIVERED,)), (_EVENTS, (DELIVERED, DROPPED))):
+        finished = outbox.c.finished_at
+        deleted[outbox.name] = _sweep(sessions, outbox, or_(
+            and_(outbox.c.state.in_(done), finished < cutoff),
+            and_(outbox.c.state == FAILED, finished < cutoff - FAILED_DELIVERY_RETENTION_SECONDS),
+        ), batch_size)
     return PruneResult(deleted)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from idp.assurance import levels
-from idp.oidc import verified_claims
+from idp.oidc import client_credentials, verified_claims
 from idp.oidc.claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
 from idp.oidc.clients import AUTH_METHODS, CLIENT_JWT_ALGS
 from idp.oidc.keys import ALGORITHMS
@@ -28,10 +28,10 @@ def metadata(issuer: str) -> dict[str, Any]:
         "revocation_endpoint": url("/revoke"),
         "introspection_endpoint": url("/introspect"),
         "end_session_endpoint": url("/logout"),
-        "scopes_supported": list(SCOPES_SUPPORTED),
+        "scopes_supported": [*SCOPES_SUPPORTED, client_credentials.SCOPE],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": list(ALGORITHMS),

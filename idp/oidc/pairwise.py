@@ -14,8 +14,13 @@ from idp.oidc.clients import ClientInfo
 
 
 def subject(client: ClientInfo, private_id: str, salt: str) -> str:
-    if client.subject_type == "public":
+    return subject_for(client.subject_type, client.sector_identifier, private_id, salt)
+
+
+def subject_for(subject_type: str, sector_identifier: str, private_id: str, salt: str) -> str:
+    """The ``sub`` of ``private_id`` for clients of that subject type and sector (events name
+    the person by it for many relying parties at once, from their stored columns)."""
+    if subject_type == "public":
         return private_id
-    digest = hashlib.sha256(
-        f"{client.sector_identifier}\x00{private_id}\x00{salt}".encode()).digest()
+    digest = hashlib.sha256(f"{sector_identifier}\x00{private_id}\x00{salt}".encode()).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from idp.oidc import disclosure
+from idp.oidc import client_credentials, disclosure
 from idp.oidc import token_sql as sql
 from idp.oidc.clients import ClientInfo
 from idp.oidc.context import OidcContext, now
@@ -45,7 +45,10 @@ def token_response(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]
         return _exchange_code(ctx, client, form)
     if grant_type == "refresh_token":
         return _refresh(ctx, client, form)
-    raise UnsupportedGrantTypeError("grant_type must be authorization_code or refresh_token")
+    if grant_type == "client_credentials":  # a relying party's Shared Signals stream
+        return client_credentials.token_response(ctx, client, form)
+    raise UnsupportedGrantTypeError("grant_type must be authorization_code, refresh_token or "
+                                    "client_credentials")
 
 
 def _exchange_code(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> \

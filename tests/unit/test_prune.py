@@ -94,7 +94,7 @@ def test_rows_past_expiry_and_margin_go_and_live_rows_stay(
     result = prune(sessions, now=NOW, margin_seconds=300)
     # Two tokens per name: the access token and a rotated, revoked refresh token.
     assert result.deleted == {**{m.__tablename__: 1 for m in MODELS}, "oidc_tokens": 2,
-                              "oidc_logout_outbox": 0}
+                              "oidc_logout_outbox": 0, "ssf_events": 0}
     assert _keys(sessions) == {**{m.__tablename__: 2 for m in MODELS}, "oidc_tokens": 4}
     with sessions() as session:
         assert session.get(AuthorizationCode, "code-old") is None
@@ -148,4 +148,30 @@ def test_delivered_logouts_go_after_the_margin_and_given_up_ones_stay_a_week(
     assert result.deleted["oidc_logout_outbox"] == 2
     with sessions() as session:
         assert set(session.scalars(select(LogoutDelivery.id))) == {
+            "delivered-new", "failed-day", "pending"}
+
+
+def test_delivered_and_dropped_change_events_go_and_given_up_ones_stay_a_week(
+        sessions: sessionmaker[Session]) -> None:
+    from idp.events.models import DROPPED, SecurityEvent, Stream
+
+    _seed(sessions)
+    week = 7 * 24 * 3600
+    finished = {"delivered-old": (DELIVERED, NOW - 3600), "dropped-old": (DROPPED, NOW - 3600),
+                "delivered-new": (DELIVERED, NOW - 60), "failed-day": (FAILED, NOW - 86400),
+                "failed-old": (FAILED, NOW - week - 3600), "pending": (PENDING, None)}
+    with db.transaction(sessions) as session:
+        client_id = session.scalars(select(Grant.client_id)).one()
+        session.add(Stream(stream_id="s1", client_id=client_id, events_delivered=[],
+                           method="urn:ietf:rfc:8936", status="enabled", failures=0,
+                           next_push_at=0.0, created_at=NOW, updated_at=NOW))
+        session.flush()
+        session.add_all(SecurityEvent(
+            stream_id="s1", jti=name, txn=name, event_type="e", body={}, state=state,
+            attempts=1, next_attempt_at=0.0, created_at=NOW - week * 2, finished_at=at)
+            for name, (state, at) in finished.items())
+    result = prune(sessions, now=NOW, margin_seconds=300)
+    assert result.deleted["ssf_events"] == 3
+    with sessions() as session:
+        assert set(session.scalars(select(SecurityEvent.jti))) == {
             "delivered-new", "failed-day", "pending"}

@@ -103,3 +103,18 @@ def test_a_serial_over_20_octets_is_outside_rfc_5280(tmp_path: Path) -> None:
     build_index(pki.crl(CA, []), CA.certificate, tmp_path / "s.idx", now=pki.NOW)
     with pytest.raises(CrlUnavailableError, match="20 octets"):
         CrlIndex(tmp_path / "s.idx").lookup(2**160)
+
+
+@pytest.mark.parametrize("asked", [3, 400])  # binary searches, then one pass over the records
+def test_revoked_among_finds_exactly_the_listed_serials_with_their_reasons(
+        tmp_path: Path, asked: int) -> None:
+    serials = [s * 3 + 1 for s in range(1000)]
+    meta = CrlMeta(pki.NOW, pki.NOW, 1, b"k", b"\0" * 32)
+    write_index(tmp_path / "b.idx", meta, (RawEntry(s, 6 if s % 2 else 1, 86400) for s in serials))
+    index = CrlIndex(tmp_path / "b.idx")
+    listed = serials[::1000 // asked][:asked]
+    found = index.revoked_among([f"{s:x}" for s in [*listed, *(s + 1 for s in listed)]])
+    assert sorted(found) == sorted(f"{s:x}" for s in listed)
+    assert all(found[f"{s:x}"].reason is (RevocationReason.CERTIFICATE_HOLD if s % 2 else
+                                          RevocationReason.KEY_COMPROMISE) for s in listed)
+    assert found[f"{listed[0]:x}"] == index.lookup(listed[0])

@@ -29,7 +29,7 @@ def test_openapi_file_is_valid_openapi_3_1() -> None:
 def test_every_oidc_and_interaction_route_is_in_the_openapi_file(app: Flask) -> None:
     documented = set(_spec()["paths"])
     for rule in app.url_map.iter_rules():
-        if rule.endpoint.startswith(("oidc.", "login.")):
+        if rule.endpoint.startswith(("oidc.", "login.", "ssf.")):
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             assert path in documented, f"{path} is not documented in docs/openapi.yaml"
 

@@ -176,6 +176,7 @@ def test_idp_serve_runs_the_delivery_thread(monkeypatch: pytest.MonkeyPatch,
     worker = served[0].extensions["idp.logout_worker"]
     assert isinstance(worker, logout_outbox.LogoutWorker)
     worker.stop()
+    served[0].extensions["idp.events_worker"].stop()  # its neighbour (tests/unit/events)
     services_of(served[0]).engine.dispose()
 
 

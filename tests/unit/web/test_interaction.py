@@ -89,3 +89,15 @@ def test_the_json_message_is_localised(rp: Rp) -> None:
     response = rp.browser.get(path, headers={"Accept": "application/json",
                                              "Accept-Language": "en"})
     assert "My Number Card" in response.get_json()["message"]
+
+
+def test_the_consent_page_says_approving_covers_change_events_in_both_languages(
+        rp: Rp) -> None:
+    location, _ = rp.authorize()
+    rp.login()
+    path = location.split("idp.test")[-1]
+    japanese = rp.browser.get(path).get_data(as_text=True)
+    assert "Example RP はここで提供する情報に関わる変更の通知も受け取ります" in japanese
+    english = rp.browser.get(path + "?lang=en").get_data(as_text=True)
+    assert "you also let Example RP be told when what it receives here changes" in english
+    assert "Withdraw your consent on your account page" in english
