@@ -89,7 +89,7 @@ class Recheck:
             last = recheck_read.last_full_run(connection)
             if cutoff is not None and last is not None and last >= cutoff:
                 return RecheckReport()
-            run = _Run(at, int(at.timestamp()), cutoff, recheck_read.closed(connection))
+            run = _Run(at, int(at.timestamp()), cutoff, recheck_read.closed(connection, cutoff))
             for key_id in recheck_read.ca_key_ids(connection, cutoff):
                 self._decide_ca(connection, run, key_id)
             self._decide_with_auth(connection, run)

@@ -76,18 +76,17 @@ def serials(connection: Connection, key_id: str | None, cutoff: datetime | None)
         *live(cutoff), _of(key_id)))}
 
 
-def closed(connection: Connection) -> dict[int, str | None]:
-    """The live anchors of closed private IDs, with their CA's key id: closed is final, the
-    batch leaves them alone. Two statements, the closed private IDs (few) first: joined in one,
-    SQLite walks the million anchors and reads each row to find its person."""
+def closed(connection: Connection, cutoff: datetime | None) -> dict[int, str | None]:
+    """The live (and due) anchors of closed private IDs, with their CA's key id: closed is
+    final, the batch leaves them alone. Two statements, the closed private IDs (few) first:
+    joined in one, SQLite walks the million anchors and reads each row to find its person."""
     people = [row[0] for row in plain(connection, select(PrivateId.id).where(
         PrivateId.state == "closed"))]
     found: dict[int, str | None] = {}
     for start in range(0, len(people), IN_CHUNK):
         found.update((row[0], row[1]) for row in plain(connection, select(
             JpkiAnchor.id, JpkiAnchor.issuer_key_id).where(
-            JpkiAnchor.private_id.in_(people[start:start + IN_CHUNK]),
-            JpkiAnchor.superseded_by.is_(None))))
+            JpkiAnchor.private_id.in_(people[start:start + IN_CHUNK]), *live(cutoff))))
     return found
 
 
