@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from idp import db as dbm
 from idp.accounts import anchors, recheck_read, recheck_write
 from idp.accounts.anchor_check import AnchorChecker, CertAnswer
-from idp.accounts.anchor_policy import Decision
+from idp.accounts.anchor_policy import AnchorState, Decision
 from idp.accounts.changes import ChangeSink
 from idp.accounts.jpki_models import JpkiAnchor, RecheckRun
 from idp.accounts.ports import RevocationLists
@@ -122,7 +122,7 @@ class Recheck:
             run.one_by_one.append(row[0])
             return
         sign = statuses.answer(row[1], row[3], run.now)
-        decision = self._decisions.without_auth(sign)
+        decision = self._decisions.without_auth(sign, suspended=_suspended(row))
         if decision is None:
             run.need_auth[row[0]] = (row, sign)
         else:
@@ -133,7 +133,8 @@ class Recheck:
         links = recheck_read.newest_links(connection, list(run.need_auth))
         for anchor_id, (row, sign) in run.need_auth.items():
             if anchor_id not in links:  # no auth certificate known: not checked, as at a login
-                run.decided(row, self._decisions.with_auth(sign, NOT_CHECKED))
+                run.decided(row, self._decisions.with_auth(sign, NOT_CHECKED,
+                                                           suspended=_suspended(row)))
         by_ca: dict[str | None, list[tuple[int, str, str | None, int | None]]] = {}
         for link in links.values():
             by_ca.setdefault(link[2], []).append(link)
@@ -147,7 +148,8 @@ class Recheck:
             for anchor_id, serial_hex, _, not_after in group:
                 row, sign = run.need_auth[anchor_id]
                 auth = statuses.answer(serial_hex, not_after or 0, run.now)
-                run.decided(row, self._decisions.with_auth(sign, auth))
+                run.decided(row, self._decisions.with_auth(sign, auth,
+                                                           suspended=_suspended(row)))
 
     def _check_one_by_one(self, run: _Run) -> None:
         if not run.one_by_one:
@@ -172,3 +174,7 @@ class Recheck:
             else:
                 recheck_write.stamp(db.connection(), run.at, recheck_read.live(run.cutoff))
 
+
+def _suspended(row: Live) -> bool:
+    """The anchor was suspended by an earlier check (its card lost or returned)."""
+    return bool(row[4] == AnchorState.SUSPENDED.value)

@@ -81,19 +81,23 @@ class Decisions:
     distinct observations)."""
 
     policy: AnchorPolicy = DEFAULT_POLICY
-    _sign_only: dict[CertAnswer, Decision | None] = field(default_factory=dict)
-    _both: dict[tuple[CertAnswer, CertAnswer], Decision] = field(default_factory=dict)
+    _sign_only: dict[tuple[CertAnswer, bool], Decision | None] = field(default_factory=dict)
+    _both: dict[tuple[CertAnswer, CertAnswer, bool], Decision] = field(default_factory=dict)
 
-    def without_auth(self, sign: CertAnswer) -> Decision | None:
-        """The decision for ``sign`` when no auth status could change it, else None."""
-        if sign not in self._sign_only:
-            found = {self.with_auth(sign, auth) for auth in _AUTH_VARIANTS}
-            self._sign_only[sign] = found.pop() if len(found) == 1 else None
-        return self._sign_only[sign]
+    def without_auth(self, sign: CertAnswer, *, suspended: bool = False) -> Decision | None:
+        """The decision for ``sign`` when no auth status could change it, else None.
+        ``suspended``: the anchor was suspended by an earlier check (not knowing now keeps it
+        so, as at a login: ``anchor_policy``)."""
+        key = (sign, suspended)
+        if key not in self._sign_only:
+            found = {self.with_auth(sign, auth, suspended=suspended) for auth in _AUTH_VARIANTS}
+            self._sign_only[key] = found.pop() if len(found) == 1 else None
+        return self._sign_only[key]
 
-    def with_auth(self, sign: CertAnswer, auth: CertAnswer) -> Decision:
-        key = (sign, auth)
+    def with_auth(self, sign: CertAnswer, auth: CertAnswer, *,
+                  suspended: bool = False) -> Decision:
+        key = (sign, auth, suspended)
         if key not in self._both:
             self._both[key] = decide(Observation(sign.status, sign.reason, auth.status,
-                                                 auth.reason), self.policy)
+                                                 auth.reason, suspended=suspended), self.policy)
         return self._both[key]

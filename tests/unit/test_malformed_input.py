@@ -40,6 +40,10 @@ SWEPT = frozenset({
     "/interaction/<uid>/reissue", "/interaction/<uid>/skip", "/interaction/<uid>/status",
     "/interaction/<uid>/terms", "/introspect", "/jwks", "/logout", "/logout/confirm", "/par",
     "/revoke", "/token", "/userinfo",
+    # Signing with the card (issue 12) and the Shared Signals endpoints (issue 13)
+    "/interaction/<uid>/sign", "/interaction/<uid>/sign/continue",
+    "/.well-known/ssf-configuration", "/ssf/poll/<stream_id>", "/ssf/status", "/ssf/stream",
+    "/ssf/subjects:add", "/ssf/subjects:remove", "/ssf/verify",
 })
 EXCLUDED = {
     "/static/<path:filename>": "Flask's own file server (send_from_directory): no IdP code "
@@ -173,6 +177,7 @@ def _world(app: Flask, rp: Rp) -> World:
         "request_id": (request_id, "no-such-request"),
         "client_id": (other, "no-such-client"),
         "passkey_id": ("no-such-passkey", "%ff%fe"),
+        "stream_id": ("no-such-stream", "%ff%fe"),
     })
 
 
