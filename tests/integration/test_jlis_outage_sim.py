@@ -34,6 +34,8 @@ __all__ = ["sim_server"]  # the pytest fixture, imported for this module
 pytestmark = pytest.mark.slow
 
 TIMEOUT = 2.0  # jlis.timeout_seconds: what every call waits while J-LIS hangs
+# With the breaker open a check must answer well inside one timeout: a quarter leaves room for a
+# loaded machine (measured 2-6 ms when idle) and still tells "failed fast" from "waited".
 RESET = 2.0  # jlis.breaker_reset_seconds
 
 
@@ -108,7 +110,7 @@ def test_with_ocsp_hanging_the_recheck_answers_from_the_crl_index_at_once_once_t
             assert person.trust.jlis_breakers()["ocsp"] == "open"
             then, took = person.timed_check()
             assert then.state is AnchorState.CURRENT
-            assert took < TIMEOUT / 10, f"{took:.3f} s with the breaker open"
+            assert took < TIMEOUT / 4, f"{took:.3f} s with the breaker open"
         finally:
             gate.forward()
         time.sleep(RESET)
@@ -129,10 +131,10 @@ def test_with_ocsp_only_the_recheck_fails_closed_at_once_once_the_breaker_opens(
             assert waited >= 2 * TIMEOUT
             then, took = person.timed_check()
             assert (then.state, then.reason) == (AnchorState.UNVERIFIABLE, "status_unknown")
-            assert took < TIMEOUT / 10, f"{took:.3f} s with the breaker open"
+            assert took < TIMEOUT / 4, f"{took:.3f} s with the breaker open"
             started = time.perf_counter()  # a card login's own check: the 424 it answers
             with pytest.raises(OcspUnavailableError, match="not answering"):
                 person.trust.check_now(person.sign)
-            assert time.perf_counter() - started < TIMEOUT / 10
+            assert time.perf_counter() - started < TIMEOUT / 4
         finally:
             gate.forward()
