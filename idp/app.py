@@ -101,16 +101,16 @@ def services_of(app: Flask) -> Services:
 def with_logout_worker(app: Flask) -> Flask:
     """Start the back-channel logout delivery thread for ``app`` (each ``idp serve`` worker
     process has one)."""
-    worker = LogoutWorker(services_of(app).oidc)
-    worker.start()
-    app.extensions["idp.logout_worker"] = worker
-    return app
+    return _with_worker(app, "idp.logout_worker", LogoutWorker(services_of(app).oidc))
 
 
 def with_events_worker(app: Flask) -> Flask:
     """Start the Shared Signals push delivery thread for ``app`` (each ``idp serve`` worker
     process has one)."""
-    worker = EventsWorker(services_of(app).events)
+    return _with_worker(app, "idp.events_worker", EventsWorker(services_of(app).events))
+
+
+def _with_worker(app: Flask, name: str, worker: LogoutWorker | EventsWorker) -> Flask:
     worker.start()
-    app.extensions["idp.events_worker"] = worker
+    app.extensions[name] = worker
     return app
