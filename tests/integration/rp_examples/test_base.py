@@ -3,6 +3,7 @@ with PKCE and nonce, /whoami, RP-initiated logout and back-channel logout."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -54,3 +55,32 @@ def test_back_channel_logout_refuses_a_forged_token(sqlite_settings: Settings) -
                                data={"logout_token": "e30.e30.c2ln"})
         assert forged.status_code == 400
         assert forged.json()["error"] == "invalid_request"
+
+
+def test_par_and_private_key_jwt(sqlite_settings: Settings) -> None:
+    from joserfc.jwk import ECKey
+
+    key = {**ECKey.generate_key("P-256").as_dict(private=True), "kid": "shop-1"}
+    with live_idp(sqlite_settings) as idp, live_rp(SHOP, idp, private_jwk=key) as shop:
+        browser = idp.browser()
+        to_idp = browser.get(f"{shop.url}/login", allow_redirects=False).headers["Location"]
+        asked = parse_qs(urlsplit(to_idp).query)
+        assert set(asked) == {"client_id", "request_uri"}  # the request itself was pushed
+        assert asked["request_uri"][0].startswith("urn:ietf:params:oauth:request_uri:")
+        idp.follow(browser, to_idp)
+        assert browser.get(f"{shop.url}/whoami").json()["logged_in"] is True
+
+
+def test_a_logout_elsewhere_reaches_the_rp_over_the_back_channel(
+        sqlite_settings: Settings) -> None:
+    with live_idp(sqlite_settings) as idp, live_rp(SHOP, idp) as shop:
+        browser = idp.browser()
+        idp.follow(browser, f"{shop.url}/login")
+        assert browser.get(f"{shop.url}/whoami").json()["logged_in"] is True
+        # The person logs out at the IdP itself (its own logout page, confirmed).
+        page = browser.get(f"{idp.url}/logout")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token is not None, page.text
+        done = browser.post(f"{idp.url}/logout/confirm", data={"csrf_token": token[1]})
+        assert done.status_code == 200, done.text
+        assert browser.get(f"{shop.url}/whoami").json()["logged_in"] is False
