@@ -13,6 +13,7 @@ passkey in the browser::
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -103,7 +104,7 @@ class LiveIdp:
         IdP releases verified claims (age, verified_claims)."""
         private_id, cookie = self.login_cookie(**kwargs)
         if basic4 is not None:
-            anchor(self.app, private_id, **basic4)
+            anchor(self.app, private_id, serial=secrets.token_hex(4), **basic4)
         browser.cookies.set(COOKIE_NAME, cookie, domain=f"{HOST}.local")  # cookiejar's name
         return private_id
 
