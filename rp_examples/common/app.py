@@ -69,7 +69,7 @@ def make_app(profile: Profile, config: RpConfig | None = None) -> Flask:
     loaders: list[Any] = [PackageLoader("rp_examples.common")]
     if profile.templates:
         loaders.insert(0, PackageLoader(profile.templates))
-    app.jinja_loader = ChoiceLoader(loaders)  # type: ignore[assignment]
+    app.jinja_loader = ChoiceLoader(loaders)
     rp = RpState(profile, config, oidc.register_client(app, config, profile.scope))
     app.extensions["rp"] = rp
     _routes(app, rp)
@@ -154,7 +154,7 @@ def safe_next(value: str | None) -> str:
 def _app() -> Flask:
     from flask import current_app
 
-    return current_app  # type: ignore[return-value]
+    return current_app
 
 
 def _translator(own: Mapping[str, Mapping[str, str]], lang: str) -> Any:
