@@ -144,7 +144,9 @@ def verify_logout_token(client: Any, config: RpConfig, raw: str) -> dict[str, An
     claims = dict(token.claims)
     typ = token.header.get("typ")
     if typ is not None and typ.lower() not in ("logout+jwt", "application/logout+jwt"):
-        raise LogoutTokenError(f"the logout token's typ is {typ!r}")  # §2.4 explicit typing
+        # §2.4 recommends explicit typing; this IdP uses it, so another typ (an ID token's
+        # "JWT") is refused: one token can never pass for the other.
+        raise LogoutTokenError(f"the logout token's typ is {typ!r}")
     events = claims.get("events")
     if not isinstance(events, dict) or BACKCHANNEL_EVENT not in events:
         raise LogoutTokenError("the logout token lacks the back-channel logout event")
