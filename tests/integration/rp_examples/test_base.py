@@ -35,8 +35,7 @@ def test_a_login_at_the_shop_lands_in_its_whoami(sqlite_settings: Settings) -> N
         assert who["amr"] == ["hwk", "pin", "mfa"]
         assert who["allowed"] == {"buy": True, "pay_later": True}
         assert who["why"] == {}
-        (login,) = [state_of(shop.app).store.get(h) for h in list(state_of(shop.app).store._items)]
-        assert login is not None
+        (login,) = state_of(shop.app).store.logins()
         assert login.tokens["access_token"]  # kept for resource-server calls
         assert login.sid == login.id_token_claims["sid"]
 
