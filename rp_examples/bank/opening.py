@@ -17,7 +17,6 @@ fails, and answers an :class:`Opening` (the facts to record) or a :class:`Refusa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,7 +33,7 @@ REQUIRED_CLAIMS = ("name", "birthdate", "address")
 MAX_VERIFICATION_AGE = 3600  # seconds between the anchor's last check and the opening
 
 
-def authorization_params() -> dict[str, str]:
+def authorization_params() -> dict[str, Any]:
     """The login the bank starts for an opening: the level "identity checked now" (voluntary,
     so that the bank gets a token and can say itself what is missing) and the verified 4 info
     with their verification, evidence and time."""
@@ -44,9 +43,8 @@ def authorization_params() -> dict[str, str]:
             "evidence": [{"type": {"value": EVIDENCE}, "issuer": None, "serial_number": None,
                           "created_at": None}]},
         "claims": {name: None for name in REQUIRED_CLAIMS}}
-    return {"acr_values": CHECKED_NOW[0],
-            "claims": json.dumps({"id_token": {"verified_claims": verified}},
-                                 ensure_ascii=False)}
+    return {"acr_values": CHECKED_NOW[0], "claims": {"id_token": {"verified_claims": verified}},
+            "scope": "openid profile address"}
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ at+jwt``, ``iss``, ``aud`` the issuer, ``client_id`` the bank's, not expired) an
 authentication it stands for (``acr``, ``auth_time``). A large transfer needs an identity that
 is current (``…:ial2-aal2`` or anything that implies it in the IdP's catalogue) and a login no
 older than five minutes; a token short of that gets RFC 9470's challenge, which the bank's front
-turns into a new authorization request (:mod:`idp.assurance.step_up`, the IdP's pure library
-for relying parties, knows the catalogue's order). Even then a large transfer executes only with
-the customer's card signature over its text (:mod:`rp_examples.bank.signature`).
+turns into a new authorization request (:mod:`rp_examples.bank.step_up`). Even then a large
+transfer executes only with the customer's card signature over its text
+(:mod:`rp_examples.bank.signature`).
 """
 
 from __future__ import annotations
@@ -20,15 +20,15 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, KeySetSerialization
 
-from idp.assurance.step_up import Requirement, TokenAuth, challenge, unmet
 from rp_examples.bank.signature import VerifiedSignature
+from rp_examples.bank.step_up import Requirement, challenge, unmet
 from rp_examples.bank.store import Customer, Transfer
 from rp_examples.bank.transfers import needs_signature, same_person
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105  (a media type)
 ALGORITHMS = ["ES256", "RS256", "PS256"]
 IDENTITY_CURRENT = "urn:jpki-idp:acr:ial2-aal2"
-LARGE = Requirement((IDENTITY_CURRENT,), max_age=300)
+LARGE_MAX_AGE = 300  # seconds: a large transfer follows a login of the last five minutes
 SMALL = Requirement()
 STEP_UP_WORDS = "Confirm the transfer: sign in again with a current identity"
 
@@ -68,12 +68,14 @@ class Answer:
     www_authenticate: str | None = None
 
 
-def requirement(amount: int, limit: int) -> Requirement:
-    return LARGE if needs_signature(amount, limit) else SMALL
+def requirement(amount: int, limit: int, max_age: int = LARGE_MAX_AGE) -> Requirement:
+    return Requirement((IDENTITY_CURRENT,), max_age) if needs_signature(amount, limit) \
+        else SMALL
 
 
 def decide_transfer(claims: Mapping[str, Any], customer: Customer | None,
-                    transfer: Transfer | None, *, limit: int, now: int) -> Answer:
+                    transfer: Transfer | None, *, limit: int, now: int,
+                    max_age: int = LARGE_MAX_AGE) -> Answer:
     """Whether the token's holder may execute ``transfer`` now; the API's answer."""
     if customer is None:
         return Answer(403, {"error": "no_account",
@@ -83,7 +85,9 @@ def decide_transfer(claims: Mapping[str, Any], customer: Customer | None,
     if transfer.status != "pending":
         return Answer(409, {"error": "not_pending",
                             "error_description": f"the transfer is {transfer.status}"})
-    short = unmet(TokenAuth.from_claims(claims), requirement(transfer.amount, limit), now)
+    auth_time = claims.get("auth_time")
+    short = unmet(claims.get("acr"), auth_time if isinstance(auth_time, int) else None,
+                  requirement(transfer.amount, limit, max_age), now)
     if short is not None:
         return Answer(401, {"error": "insufficient_user_authentication",
                             "error_description": STEP_UP_WORDS},

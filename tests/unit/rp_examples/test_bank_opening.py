@@ -4,7 +4,6 @@ short: an identity not currently proven asks for the re-issue at the IdP."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -122,7 +121,7 @@ def test_the_idps_unmet_requirements_error_asks_for_the_reissue() -> None:
 def test_the_request_asks_for_exactly_what_the_decision_reads() -> None:
     params = authorization_params()
     assert params["acr_values"] == "urn:jpki-idp:acr:ial2-aal2-now"
-    verified = json.loads(params["claims"])["id_token"]["verified_claims"]
+    verified = params["claims"]["id_token"]["verified_claims"]
     assert verified["verification"]["trust_framework"] == {"value": "jp_aml"}
     assert verified["verification"]["evidence"][0]["type"] == {"value": "electronic_signature"}
     assert set(verified["claims"]) == {"name", "birthdate", "address"}

@@ -11,10 +11,10 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
-from idp.assurance.step_up import parse_challenge
 from rp_examples.bank.opening import Opening
 from rp_examples.bank.resource import TokenRefused, decide_transfer, verify_access_token
 from rp_examples.bank.signature import VerifiedSignature
+from rp_examples.bank.step_up import parse_challenge
 from rp_examples.bank.store import Customer, Store
 from rp_examples.bank.transfers import TransferInputError, new_transfer, parse_amount
 
@@ -83,8 +83,8 @@ def test_a_large_transfer_on_an_old_login_gets_the_step_up_challenge(
     assert answer.www_authenticate is not None
     read = parse_challenge(answer.www_authenticate)
     assert read is not None
-    assert read.required.max_age == 300
-    assert read.required.acr_values == ()  # the level is met: only the login's age is not
+    assert read.max_age == 300
+    assert read.acr_values == ()  # the level is met: only the login's age is not
 
 
 def test_a_large_transfer_for_an_identity_not_current_asks_for_the_level(
@@ -95,7 +95,7 @@ def test_a_large_transfer_for_an_identity_not_current_asks_for_the_level(
                              limit=LIMIT, now=NOW)
     read = parse_challenge(answer.www_authenticate or "")
     assert read is not None
-    assert read.required.acr_values == ("urn:jpki-idp:acr:ial2-aal2",)
+    assert read.acr_values == ("urn:jpki-idp:acr:ial2-aal2",)
 
 
 def test_a_large_transfer_without_the_card_signature_is_not_executed(
@@ -150,3 +150,21 @@ def test_amounts_are_read_as_people_write_them(raw: str, amount: int) -> None:
 def test_impossible_amounts_are_refused(raw: str | None) -> None:
     with pytest.raises(TransferInputError):
         parse_amount(raw)
+
+
+def test_the_banks_challenge_is_read_by_the_idps_own_rfc_9470_library_and_back() -> None:
+    """The IdP's pure step-up library (docs/assurance.md) and the bank's agree on the header:
+    the bank may not import it (the RPs talk to the IdP over HTTP only), so this checks the
+    two speak the same RFC 9470."""
+    from idp.assurance import step_up as idp_step_up
+    from rp_examples.bank import step_up
+
+    needed = step_up.Requirement(("urn:jpki-idp:acr:ial2-aal2",), 300)
+    read = idp_step_up.parse_challenge(step_up.challenge(needed, "Sign in again"))
+    assert read is not None
+    assert (read.required.acr_values, read.required.max_age) == (needed.acr_values, 300)
+    header = idp_step_up.challenge(idp_step_up.Requirement(needed.acr_values, 300), "x")
+    assert step_up.parse_challenge(header) == needed
+    assert step_up.parse_challenge('Bearer error="invalid_token"') is None
+    assert step_up.authorization_params(needed) == idp_step_up.authorization_params(
+        idp_step_up.Requirement(needed.acr_values, 300), essential=True)
