@@ -22,6 +22,7 @@ server-side session store). Pages extend ``rp_base.html`` and may include ``rp_l
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from werkzeug.serving import run_simple
@@ -52,5 +53,6 @@ def serve(profile: Profile) -> None:
     except (ConfigError, OSError, ValueError) as error:
         sys.exit(f"{profile.name}: {error}")
     app = make_app(profile, config)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log in the demo's terminal
     print(f"{profile.name}: {config.base_url}", file=sys.stderr, flush=True)
     run_simple(config.host, config.port, app, threaded=True)

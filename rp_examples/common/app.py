@@ -17,11 +17,13 @@ Routes (the contract's "The sample relying parties"):
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from authlib.integrations.base_client import OAuthError
 from flask import Flask, Response, jsonify, redirect, render_template, request, session
@@ -69,7 +71,8 @@ def make_app(profile: Profile, config: RpConfig | None = None) -> Flask:
     loaders: list[Any] = [PackageLoader("rp_examples.common")]
     if profile.templates:
         loaders.insert(0, PackageLoader(profile.templates))
-    app.jinja_loader = ChoiceLoader(loaders)  # type: ignore[assignment]
+    app.jinja_loader = ChoiceLoader(loaders)
+    app.jinja_env.filters["claim"] = _claim_text
     rp = RpState(profile, config, oidc.register_client(app, config, profile.scope))
     app.extensions["rp"] = rp
     _routes(app, rp)
@@ -154,7 +157,12 @@ def safe_next(value: str | None) -> str:
 def _app() -> Flask:
     from flask import current_app
 
-    return current_app  # type: ignore[return-value]
+    return current_app
+
+
+def _claim_text(value: Any) -> str:
+    """A claim's value as its JSON (true, {"formatted": ...}), strings as they are."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _translator(own: Mapping[str, Mapping[str, str]], lang: str) -> Any:
@@ -231,9 +239,10 @@ def _routes(app: Flask, rp: RpState) -> None:
         rp.store.end(session.pop("handle", None))
         if made is None:
             return redirect("/")  # type: ignore[return-value]
-        url = rp.client.create_logout_url(post_logout_redirect_uri=config.url("/"),
-                                          id_token_hint=made.id_token)["url"]
-        return redirect(url)  # type: ignore[return-value]
+        # RP-Initiated Logout 1.0 §2: the hint names this session, so the IdP ends it at once.
+        end = rp.client.load_server_metadata()["end_session_endpoint"]
+        return redirect(end + "?" + urlencode(  # type: ignore[return-value]
+            {"id_token_hint": made.id_token, "post_logout_redirect_uri": config.url("/")}))
 
     @app.post("/backchannel-logout")
     def backchannel_logout() -> Response:

@@ -5,7 +5,8 @@ RP_ISSUER              the IdP's issuer URL (its discovery document is at
                        ``{RP_ISSUER}/.well-known/openid-configuration``); required
 RP_CLIENT_ID           the client_id the IdP registered; required
 RP_CLIENT_SECRET       client_secret_basic; or
-RP_PRIVATE_KEY_FILE    a private JWK (JSON, with ``kid``): private_key_jwt, and PAR (RFC 9126)
+RP_PRIVATE_KEY_FILE    a private JWK (JSON, with ``kid``): private_key_jwt, and PAR (RFC 9126);
+                       neither: a public client (token_endpoint_auth_method ``none``)
 RP_PAR                 ``1``/``0``: push authorization requests (default: on with a private key)
 RP_BASE_URL            where browsers reach this RP (default ``http://localhost:{RP_PORT}``)
 RP_PORT                the port it listens on (default: the profile's)
@@ -51,8 +52,8 @@ class RpConfig:
     def __post_init__(self) -> None:
         if not self.issuer or not self.client_id:
             raise ConfigError("RP_ISSUER and RP_CLIENT_ID are required")
-        if (self.client_secret is None) == (self.private_jwk is None):
-            raise ConfigError("give exactly one of RP_CLIENT_SECRET and RP_PRIVATE_KEY_FILE")
+        if self.client_secret is not None and self.private_jwk is not None:
+            raise ConfigError("give one of RP_CLIENT_SECRET and RP_PRIVATE_KEY_FILE, not both")
         if self.private_jwk is not None and not self.private_jwk.get("kid"):
             raise ConfigError("the private JWK needs a kid (the IdP looks the key up by it)")
         if self.lang not in LANGUAGES:
@@ -60,7 +61,10 @@ class RpConfig:
 
     @property
     def auth_method(self) -> str:
-        return "private_key_jwt" if self.private_jwk else "client_secret_basic"
+        """private_key_jwt, client_secret_basic, or none (a public client, e.g. a device)."""
+        if self.private_jwk is not None:
+            return "private_key_jwt"
+        return "client_secret_basic" if self.client_secret is not None else "none"
 
     def url(self, path: str) -> str:
         return self.base_url.rstrip("/") + path

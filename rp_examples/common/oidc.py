@@ -49,6 +49,8 @@ def register_client(app: Flask, config: RpConfig, scope: str) -> Any:
     oauth = OAuth(app)
     kwargs: dict[str, Any] = {"scope": scope, "code_challenge_method": "S256"}
     secret: Any = config.client_secret
+    if config.auth_method == "none":
+        kwargs["token_endpoint_auth_method"] = "none"  # noqa: S105  (a method, not a secret)
     if config.private_jwk is not None:
         secret = JWKRegistry.import_key(dict(config.private_jwk))
         kwargs["token_endpoint_auth_method"] = PrivateKeyJWT(
@@ -94,14 +96,14 @@ def _pushed(client: Any, config: RpConfig, url: str) -> str:
             JWKRegistry.import_key(dict(config.private_jwk)), client_id=config.client_id,
             token_endpoint=endpoint, alg=key_alg(config.private_jwk),
             header={"kid": config.private_jwk["kid"]}))
-    else:
-        auth = (config.client_id, config.client_secret or "")
+    elif config.client_secret is not None:
+        auth = (config.client_id, config.client_secret)
     answer = requests.post(endpoint, data=form, auth=auth, timeout=_TIMEOUT)
     if answer.status_code != 201:
         raise RuntimeError(f"the IdP refused the pushed request: {answer.status_code} "
                            f"{answer.text[:200]}")
     request_uri = answer.json()["request_uri"]
-    return metadata["authorization_endpoint"] + "?" + urlencode(
+    return str(metadata["authorization_endpoint"]) + "?" + urlencode(
         {"client_id": config.client_id, "request_uri": request_uri})
 
 
@@ -143,7 +145,9 @@ def verify_logout_token(client: Any, config: RpConfig, raw: str) -> dict[str, An
     claims = dict(token.claims)
     typ = token.header.get("typ")
     if typ is not None and typ.lower() not in ("logout+jwt", "application/logout+jwt"):
-        raise LogoutTokenError(f"the logout token's typ is {typ!r}")  # §2.4 explicit typing
+        # §2.4 recommends explicit typing; this IdP uses it, so another typ (an ID token's
+        # "JWT") is refused: one token can never pass for the other.
+        raise LogoutTokenError(f"the logout token's typ is {typ!r}")
     events = claims.get("events")
     if not isinstance(events, dict) or BACKCHANNEL_EVENT not in events:
         raise LogoutTokenError("the logout token lacks the back-channel logout event")

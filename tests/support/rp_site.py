@@ -13,6 +13,7 @@ passkey in the browser::
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ from idp.oidc import clients
 from idp.settings import Settings
 from rp_examples.catalogue import BACKCHANNEL, CALLBACK, POST_LOGOUT
 from rp_examples.common import Profile, RpConfig, make_app
+from tests.support.anchor import anchor
 from tests.support.login import login_session
 
 HOST = "localhost"  # WebAuthn allows plain http on localhost only
@@ -91,10 +93,20 @@ class LiveIdp:
 
     def browser(self, **kwargs: Any) -> requests.Session:
         """A requests.Session logged in at the IdP (fixture login)."""
-        _, cookie = self.login_cookie(**kwargs)
         session = requests.Session()
-        session.cookies.set(COOKIE_NAME, cookie, domain=f"{HOST}.local")
+        self.log_in(session, **kwargs)
         return session
+
+    def log_in(self, browser: requests.Session, *, basic4: dict[str, Any] | None = None,
+               **kwargs: Any) -> str:
+        """A fixture login at the IdP in ``browser``; the private ID. With ``basic4``, the
+        person is anchored to a (fixture) current JPKI certificate with these 4 info, so the
+        IdP releases verified claims (age, verified_claims)."""
+        private_id, cookie = self.login_cookie(**kwargs)
+        if basic4 is not None:
+            anchor(self.app, private_id, serial=secrets.token_hex(4), **basic4)
+        browser.cookies.set(COOKIE_NAME, cookie, domain=f"{HOST}.local")  # cookiejar's name
+        return private_id
 
     def follow(self, browser: requests.Session, url: str, *, consent: bool = True) -> \
             requests.Response:
@@ -106,7 +118,8 @@ class LiveIdp:
                 if state["prompt"] == "done":
                     url = state["redirect_to"]
                     continue
-                assert consent and state["prompt"] == "consent", state
+                assert consent, state
+                assert state["prompt"] == "consent", state
                 url = browser.post(
                     self.url + state["actions"]["consent"]["href"],
                     json={"approve": True, "claims": state["requested"]["claims"]},

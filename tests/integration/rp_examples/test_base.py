@@ -23,7 +23,9 @@ def test_a_login_at_the_shop_lands_in_its_whoami(sqlite_settings: Settings) -> N
         to_idp = browser.get(f"{shop.url}/login", allow_redirects=False).headers["Location"]
         asked = parse_qs(urlsplit(to_idp).query)
         assert asked["code_challenge_method"] == ["S256"]
-        assert asked["nonce"] and asked["state"] and asked["code_challenge"]
+        assert asked["nonce"]
+        assert asked["state"]
+        assert asked["code_challenge"]
         page = idp.follow(browser, to_idp)
         assert page.status_code == 200, page.text
         who = browser.get(f"{shop.url}/whoami").json()
