@@ -30,13 +30,16 @@ ACR_NS = "urn:jpki-idp:acr:"
 CHECKED_NOW = (ACR_NS + "ial2-aal2-now", ACR_NS + "ial2-aal2-card-now",
                ACR_NS + "ial2-aal2-phr-now")
 REQUIRED_CLAIMS = ("name", "birthdate", "address")
-MAX_VERIFICATION_AGE = 3600  # seconds between the anchor's last check and the opening
+# Seconds between the anchor's last check (a login re-checks it) and the opening; the request
+# asks the IdP for a login at most this old, so a session older than that logs in again.
+MAX_VERIFICATION_AGE = 600
 
 
 def authorization_params() -> dict[str, Any]:
     """The login the bank starts for an opening: the level "identity checked now" (voluntary,
-    so that the bank gets a token and can say itself what is missing) and the verified 4 info
-    with their verification, evidence and time."""
+    so that the bank gets a token and can say itself what is missing), a login (hence an anchor
+    check) of the last ten minutes, and the verified 4 info with their verification, evidence
+    and time."""
     verified = {
         "verification": {
             "trust_framework": {"value": TRUST_FRAMEWORK}, "time": None,
@@ -44,7 +47,7 @@ def authorization_params() -> dict[str, Any]:
                           "created_at": None}]},
         "claims": {name: None for name in REQUIRED_CLAIMS}}
     return {"acr_values": CHECKED_NOW[0], "claims": {"id_token": {"verified_claims": verified}},
-            "scope": "openid profile address"}
+            "scope": "openid profile address", "max_age": MAX_VERIFICATION_AGE}
 
 
 @dataclass(frozen=True)
