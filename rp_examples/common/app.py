@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import requests
 from authlib.integrations.base_client import OAuthError
 from flask import Flask, Response, jsonify, redirect, render_template, request, session
 from jinja2 import ChoiceLoader, PackageLoader
@@ -140,8 +141,8 @@ def start_login(ask: Ask, *, action: str | None = None, mode: str = INTERACTIVE,
     data = oidc.authorization_url(rp.client, rp.config, params)
     rp.client.save_authorize_data(redirect_uri=rp.config.url("/callback"), **data)
     pending = dict(session.get("pending", {}))
-    while len(pending) >= _MAX_PENDING:
-        pending.pop(next(iter(pending)))
+    while len(pending) >= _MAX_PENDING:  # abandoned logins: forget the oldest (and its PKCE)
+        rp.client.framework.clear_state_data(session, pending.pop(next(iter(pending))))
     pending[data["state"]] = {"action": action, "mode": mode, "next": next_path}
     session["pending"] = pending
     return redirect(data["url"])  # type: ignore[return-value]
@@ -222,7 +223,7 @@ def _routes(app: Flask, rp: RpState) -> None:
             token = rp.client.authorize_access_token()
             made = oidc.login_from_token(rp.client, token, userinfo=profile.userinfo,
                                          action=started["action"])
-        except (OAuthError, ValueError, KeyError) as failure:
+        except (OAuthError, ValueError, KeyError, TypeError) as failure:
             return render("rp_error.html", 400, error=getattr(failure, "error", "invalid_token"),
                           description=str(failure))
         rp.store.end(session.get("handle"))
@@ -272,6 +273,12 @@ def _routes(app: Flask, rp: RpState) -> None:
         css = (f":root{{--accent:{theme.accent};--bg:{theme.background};--ink:{theme.ink};"
                f"--font:{theme.font};--radius:{theme.radius}}}\n")
         return Response(css, mimetype="text/css")
+
+    @app.errorhandler(requests.RequestException)
+    @app.errorhandler(oidc.IdpRefusedError)
+    def idp_unreachable(failure: Exception) -> Response:
+        """The IdP did not answer (or refused a pushed request): say so, never a 500."""
+        return render("rp_error.html", 502, error="idp_unavailable", description=str(failure))
 
     @app.after_request
     def headers(answer: Response) -> Response:

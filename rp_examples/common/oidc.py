@@ -35,6 +35,10 @@ CLIENT_NAME = "idp"
 _TIMEOUT = 10
 
 
+class IdpRefusedError(RuntimeError):
+    """The IdP refused a request the RP made on its own (the pushed authorization request)."""
+
+
 class LogoutTokenError(ValueError):
     """A logout token this RP must refuse (§2.6); the message says which check failed."""
 
@@ -100,7 +104,7 @@ def _pushed(client: Any, config: RpConfig, url: str) -> str:
         auth = (config.client_id, config.client_secret)
     answer = requests.post(endpoint, data=form, auth=auth, timeout=_TIMEOUT)
     if answer.status_code != 201:
-        raise RuntimeError(f"the IdP refused the pushed request: {answer.status_code} "
+        raise IdpRefusedError(f"the IdP refused the pushed request: {answer.status_code} "
                            f"{answer.text[:200]}")
     request_uri = answer.json()["request_uri"]
     return str(metadata["authorization_endpoint"]) + "?" + urlencode(

@@ -98,3 +98,13 @@ def test_the_catalogue_names_the_demo_rps_with_titles_in_both_languages() -> Non
     assert {e.name for _, e in available()} >= {"shop", "age_gate", "portal", "portal_mail"}
     for entry in CATALOGUE:
         assert all(entry.title[lang] and entry.shows[lang] for lang in ("ja", "en"))
+
+
+def test_an_idp_that_does_not_answer_is_a_clear_502() -> None:
+    from tests.support.sim import free_port
+
+    env = {**ENV, "RP_ISSUER": f"http://127.0.0.1:{free_port()}"}
+    answer = make_app(SHOP, RpConfig.from_env(env, default_port=8003)).test_client().get(
+        "/login")
+    assert answer.status_code == 502
+    assert "idp_unavailable" in answer.get_data(as_text=True)
