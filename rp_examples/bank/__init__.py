@@ -22,7 +22,7 @@ from flask import Flask
 from rp_examples.bank import opening
 from rp_examples.bank.settings import BankSettings
 from rp_examples.bank.store import Store
-from rp_examples.bank.words import MESSAGES
+from rp_examples.bank.words import MESSAGES, day, when
 from rp_examples.common import Action, Ask, Login, Profile, RpConfig, Theme, make_app, text
 from rp_examples.common.profile import Text
 
@@ -99,6 +99,8 @@ def profile(settings: BankSettings | None = None) -> Profile:
         from rp_examples.bank import backoffice, routes
 
         app.extensions["bank"] = bank
+        app.jinja_env.filters["when"] = when
+        app.jinja_env.filters["day"] = day
         routes.add_routes(app)
         backoffice.add_routes(app)
         if bank.settings.events:
@@ -110,7 +112,7 @@ def profile(settings: BankSettings | None = None) -> Profile:
         tagline=text("普段はパスキーで。口座開設と高額の振込は、マイナンバーカードで。",
                      "A passkey every day; the My Number Card to open an account and approve "
                      "large transfers."),
-        theme=Theme(accent="#0b3d91", background="#f3f6fb", logo="テスト銀行", radius="4px",
+        theme=Theme(accent="#0b3d91", background="#f3f6fb", logo="TB", radius="4px",
                     font="'Hiragino Mincho ProN', 'Noto Serif JP', serif"),
         scope="openid profile address",
         templates="rp_examples.bank",

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta, timezone
+
 from rp_examples.common.profile import Text, text
+
+JST = timezone(timedelta(hours=9), "JST")
 
 MESSAGES: dict[str, Text] = {
     "your_account": text("お客様の口座", "Your account"),
@@ -27,6 +31,10 @@ MESSAGES: dict[str, Text] = {
         "confirmed with J-LIS as not revoked during this login."),
     "open_button": text("マイナンバーカードで本人確認して口座を開設", "Verify with your My "
                         "Number Card and open an account"),
+    "reverify_button": text("マイナンバーカードで本人確認をやり直す", "Verify again with your My "
+                            "Number Card"),
+    "idp_account": text("IdPのアカウントページへ（再発行）", "To the identity provider's "
+                        "account page (re-issue)"),
     "opened": text("口座を開設しました", "Your account is open"),
     "reverified": text("本人確認情報を更新しました", "Your identity record was updated"),
     "not_opened": text("口座を開設できませんでした", "The account could not be opened"),
@@ -88,3 +96,32 @@ MESSAGES: dict[str, Text] = {
     "csrf": text("ページの有効期限が切れました。もう一度お試しください。",
                  "This page expired. Please try again."),
 }
+
+
+def when(value: str | None, lang: str) -> str:
+    """An ISO 8601 moment (UTC or with an offset) as a person reads it, in Japan time."""
+    moment = _parse(value)
+    if moment is None:
+        return value or ""
+    local = moment.astimezone(JST)
+    if lang == "ja":
+        return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}（日本時間）"
+    return f"{local.day} {local:%b %Y, %H:%M} (Japan time)"
+
+
+def day(value: str | None, lang: str) -> str:
+    """A YYYY-MM-DD date in words."""
+    try:
+        parsed = date.fromisoformat(value or "")
+    except ValueError:
+        return value or ""
+    return f"{parsed.year}年{parsed.month}月{parsed.day}日" if lang == "ja" else \
+        f"{parsed.day} {parsed:%B %Y}"
+
+
+def _parse(value: str | None) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat((value or "").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -7,7 +7,7 @@ tests/integration/test_card_pcsc.py). Each fails when the IdP delivers too littl
   claims of a current anchor, and approves a large transfer by signing its text with the card,
   which the bank verifies itself; without the signature (cancelled at the IdP) nothing moves;
 - after a move whose re-issue the person skipped, the bank refuses the account opening and
-  says to re-issue at the IdP.
+  says to re-issue at the IdP; its back office lists the revocation the IdP pushed.
 """
 
 from __future__ import annotations
@@ -190,3 +190,14 @@ def test_after_a_move_whose_reissue_was_skipped_the_bank_refuses_the_opening(
     _shot(page, "bank-opening-refused.png")
     page.goto(f"{bank.url}/whoami")
     assert '"open_account":false' in page.inner_text("body").replace(" ", "")
+
+    # The IdP's re-check that found the move told the bank, over its Shared Signals stream.
+    page.goto(f"{bank.url}/back-office")
+    page.wait_for_function(
+        "() => { if (document.querySelector('tr[data-event=credential-change]')) return true;"
+        " setTimeout(() => location.reload(), 500); return false; }", polling=1000)
+    notice = page.locator("tr[data-event=credential-change]").first.inner_text()
+    assert "署名用電子証明書" in notice
+    assert "失効しました" in notice
+    assert page.locator("tr[data-event=assurance-level-change]").count() >= 1
+    _shot(page, "bank-back-office.png")
