@@ -1,7 +1,8 @@
 """テスト銀行's journeys in headless Chromium against the IdP, the J-LIS simulator and the
-virtual card (answered with ``idp card sign --card-file``, the card request protocol, as the
-other card journeys do; the PC/SC path of that command is tested in
-tests/integration/test_card_pcsc.py). Each fails when the IdP delivers too little:
+virtual card. The transfer is signed through the real PC/SC stack (a private pcscd with
+vsmartcard's vpcd, the card attached by ``idp vcard attach``, ``idp card sign --reader``); the
+onboarding and logins answer with ``idp card sign --card-file`` (the card request protocol, as
+the other card journeys do). Each fails when the IdP delivers too little:
 
 - a customer onboards at the IdP through the bank's login, opens an account on the verified
   claims of a current anchor, and approves a large transfer by signing its text with the card,
@@ -12,6 +13,7 @@ tests/integration/test_card_pcsc.py). Each fails when the IdP delivers too littl
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,13 +34,13 @@ from tests.e2e.card_site import (
     SIGN_PIN,
     agree_to_terms,
     answer_shown_request,
-    answer_with_card,
     chromium,
     click,
     new_page,
     no_csp_violations,
 )
 from tests.integration.card_login.conftest import person
+from tests.support import pcsc
 from tests.support.rp_site import LiveIdp, LiveRp, live_rp
 from tests.support.sim import RunningSim, sim_server
 
@@ -88,6 +90,31 @@ def world(sim_server: RunningSim, tmp_path_factory: pytest.TempPathFactory) -> I
         services_of(app).engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def reader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[pcsc.PcscStack]:
+    reason = pcsc.missing()
+    if reason:
+        pytest.fail(reason)  # a `pcsc` test must run where `make test` installed the stack
+    with pcsc.private_pcscd(tmp_path_factory.mktemp("pcscd")) as running:
+        yield running
+
+
+def _sign_with_reader(page: Any, reader: pcsc.PcscStack, card_file: str) -> None:
+    """Press the IdP's sign button; answer its card request with the card in the reader."""
+    click(page, "button[data-card=sign]")
+    page.wait_for_selector("#card-request:not([hidden])")
+    url = page.get_attribute("#card-link", "href")
+    assert url is not None
+    assert page.inner_text("#card-command-reader").startswith(f"idp card sign {url}")
+    with reader.attached(Path(card_file)):
+        signed = subprocess.run(
+            [pcsc.IDP, "card", "sign", url, "--reader", reader.reader, "--pin", SIGN_PIN,
+             "--yes"], env=reader.env(), capture_output=True, text=True, timeout=120,
+            check=False)
+    assert signed.returncode == 0, signed.stderr
+    assert "振込の承認" in signed.stderr  # the card app showed the document before the PIN
+
+
 def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
 
@@ -124,8 +151,9 @@ def _approve_consent_if_asked(page: Any, bank: LiveRp) -> None:
             click(page, "button[data-approve=true]")
 
 
+@pytest.mark.pcsc
 def test_a_customer_opens_an_account_and_signs_a_large_transfer_with_the_card(
-        world: World, chromium: Any, tmp_path: Path) -> None:
+        world: World, chromium: Any, reader: pcsc.PcscStack, tmp_path: Path) -> None:
     idp, bank = world.idp, world.bank
     hanako = person(world.sim, tmp_path, "青木　花子")
     page = _join(world, chromium, hanako["card_file"], screenshots=True)
@@ -158,7 +186,7 @@ def test_a_customer_opens_an_account_and_signs_a_large_transfer_with_the_card(
     with page.expect_navigation(url=f"{idp.url}/interaction/*"):
         page.click("#sign")
     page.wait_for_selector("#document-text")
-    answer_with_card(page, "sign", hanako["card_file"], SIGN_PIN)
+    _sign_with_reader(page, reader, hanako["card_file"])
     page.wait_for_url(f"{bank.url}/transfer/*")
     page.wait_for_selector("#signature")
     assert page.get_attribute("#outcome", "data-status") == "executed"
