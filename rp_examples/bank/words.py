@@ -73,6 +73,12 @@ MESSAGES: dict[str, Text] = {
     "signed_text": text("署名された振込内容", "The signed transfer text"),
     "declined": text("カードでの署名が行われなかったため、振込は実行されていません。",
                      "The card did not sign, so the transfer was not made."),
+    "declined_identity": text(
+        "本人確認が現在有効ではないため、振込は実行されていません。転居などで署名用電子証明書が"
+        "失効した可能性があります。IdPで民間IDを再発行してから、もう一度お試しください。",
+        "Your identity is not currently proven, so the transfer was not made: a move may have "
+        "revoked your signing certificate. Re-issue your private ID at the identity provider, "
+        "then try again."),
     "idp_said": text("IdPからの応答", "The identity provider said"),
     "retry": text("もう一度署名する", "Sign again"),
     "history": text("最近の振込", "Recent transfers"),

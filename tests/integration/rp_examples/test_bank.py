@@ -217,3 +217,30 @@ def _wait_for(rp: LiveRp, marker: str) -> str:
             return page
         time.sleep(0.2)
     raise AssertionError(f"{marker} never reached the back office")
+
+
+def test_bad_input_gets_a_clear_refusal_never_a_crash(sqlite_settings: Settings,
+                                                      tmp_path: Path) -> None:
+    with _bank(sqlite_settings, tmp_path, events=False) as (idp, rp):
+        browser = _customer(idp)
+        _open(idp, rp, browser)
+        stranger = _customer(idp, serial="0b")
+        _open(idp, rp, stranger)
+        sent = _transfer(rp, browser, 30_000)
+        mine = sent.headers["Location"]
+        assert stranger.get(rp.url + mine).status_code == 404  # another customer's transfer
+        assert browser.get(f"{rp.url}/transfer/TX-nothing").status_code == 404
+        form = browser.get(f"{rp.url}/transfer").text
+        csrf = form.split('name="csrf_token" value="')[1].split('"')[0]
+        for amount in ("", "-1", "1e9", "九百円", "9" * 40):
+            refused = browser.post(f"{rp.url}/transfer", data={
+                "csrf_token": csrf, "amount": amount, "payee": "青空銀行"})
+            assert refused.status_code == 400, amount
+        assert browser.post(f"{rp.url}/transfer", data={
+            "csrf_token": "forged", "amount": "5", "payee": "x"}).status_code == 400
+        api = f"{rp.url}/api/transfers"
+        bearer = {"Authorization": "Bearer x"}
+        assert requests.post(api, data="[", headers=bearer, timeout=5).status_code == 400
+        assert requests.post(api, json={"transfer_id": 5}, headers=bearer,
+                             timeout=5).status_code == 400
+        assert requests.post(f"{rp.url}/ssf/events", data="x", timeout=5).status_code == 400
