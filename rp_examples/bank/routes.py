@@ -98,7 +98,7 @@ def after_error(action: str | None, error: str, description: str) -> Response | 
 
 # -- transfers ------------------------------------------------------------------------------
 def _call_api(transfer: Transfer, login: Login) -> requests.Response:
-    token = login.token.get("access_token", "")
+    token = login.tokens.get("access_token", "")
     return requests.post(state_of(_app()).config.url("/api/transfers"), timeout=API_TIMEOUT,
                          json={"transfer_id": transfer.id},
                          headers={"Authorization": f"Bearer {token}"})
@@ -154,7 +154,7 @@ def _json(answer: requests.Response) -> dict[str, Any]:
 
 def _signed_detail(login: Login, transfer: Transfer) -> Mapping[str, Any] | None:
     """The token response's ``jpki_signature`` detail for this transfer's text, if any."""
-    for detail in login.token.get("authorization_details") or ():
+    for detail in login.tokens.get("authorization_details") or ():
         if isinstance(detail, Mapping) and detail.get("type") == DETAIL_TYPE and \
                 isinstance(detail.get("document"), Mapping) and \
                 detail["document"].get("text") == transfer.text:

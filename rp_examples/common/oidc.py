@@ -124,8 +124,7 @@ def login_from_token(client: Any, token: Mapping[str, Any], *, userinfo: bool,
     return Login(sub=str(id_claims["sub"]), sid=id_claims.get("sid"), acr=id_claims.get("acr"),
                  amr=tuple(str(a) for a in amr), claims=claims, id_token=token["id_token"],
                  id_token_claims=id_claims, auth_time=id_claims.get("auth_time"),
-                 action=action, token={k: v for k, v in token.items()
-                                       if k not in ("id_token", "userinfo")})
+                 action=action, tokens={k: v for k, v in token.items() if k != "userinfo"})
 
 
 def verify_logout_token(client: Any, config: RpConfig, raw: str) -> dict[str, Any]:
