@@ -8,7 +8,8 @@ Routes (the contract's "The sample relying parties"):
                            asks what that action needs (scope, acr_values, claims);
                            ``?next=/path`` returns there
 ``GET /callback``          the redirect URI: validates the answer and the ID token
-``GET|POST /logout``       ends the RP session, then RP-initiated logout at the IdP
+``GET /logout``            asks; ``POST /logout`` ends the RP session, then RP-initiated
+                           logout at the IdP
 ``POST /backchannel-logout``  Back-Channel Logout 1.0: ends the sessions the token names
 ``GET /whoami``            JSON: logged_in, sub, acr, amr, claims, allowed, why
 ``GET /theme.css``         the profile's colours
@@ -131,7 +132,14 @@ def _routes(app: Flask, rp: RpState) -> None:
                 return answer  # type: ignore[no-any-return]
         return redirect(started["next"])  # type: ignore[return-value]
 
-    @app.route("/logout", methods=["GET", "POST"])
+    @app.get("/logout")
+    def logout_page() -> Response:
+        """A link may lead here from anywhere: ask, and log out only on the page's POST."""
+        if current_login() is None:
+            return redirect("/")  # type: ignore[return-value]
+        return render("rp_logout.html")
+
+    @app.post("/logout")
     def logout() -> Response:
         made = current_login()
         rp.store.end(session.pop("handle", None))
