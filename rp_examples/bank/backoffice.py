@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import requests
 from flask import Flask, Response, jsonify, request
 
 from rp_examples.bank import bank_of
@@ -122,6 +123,9 @@ def receive(app: Flask) -> Response:
                                issuer=rp.config.issuer, audience=rp.config.client_id)
     except SetRefused as refused:
         return _refuse(refused.err, refused.description)
+    except requests.RequestException:  # the IdP's keys cannot be fetched: 5xx, pushed again
+        return _refuse("temporarily_unavailable", "the identity provider's keys cannot be "
+                       "fetched now", 503)
     if event.short_type == "verification" and event.body.get("state") not in (
             None, bank.events.state):
         return _refuse("invalid_request", "a verification event with another state")

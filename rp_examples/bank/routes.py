@@ -267,9 +267,14 @@ def _api(app: Flask) -> Response:
                             "error_description": "POST {\"transfer_id\"} with a Bearer token"},
                            'Bearer error="invalid_request"')
     try:
-        claims = verify_access_token(header[len("Bearer "):], rp.client.fetch_jwk_set(),
-                                     issuer=rp.config.issuer, client_id=rp.config.client_id,
-                                     now=int(time.time()))
+        keys = rp.client.fetch_jwk_set()
+    except requests.RequestException:
+        return _api_answer(503, {"error": "temporarily_unavailable",
+                                 "error_description": "the identity provider's keys cannot be "
+                                                      "fetched now; try again later"}, None)
+    try:
+        claims = verify_access_token(header[len("Bearer "):], keys, issuer=rp.config.issuer,
+                                     client_id=rp.config.client_id, now=int(time.time()))
     except TokenRefused as refused:
         return _api_answer(401, {"error": "invalid_token", "error_description": str(refused)},
                            'Bearer error="invalid_token"')
