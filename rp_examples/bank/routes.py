@@ -254,6 +254,22 @@ def add_routes(app: Any) -> None:
     def api_transfers() -> Response:
         return _api(flask_app)
 
+    @flask_app.get("/bank.css")
+    def bank_css() -> Response:
+        return Response(BANK_CSS, mimetype="text/css")
+
+
+# The bank's few layout rules beyond the shared stylesheet (its colours are its Theme).
+BANK_CSS = """
+#events td:first-child { white-space: nowrap; font-size: .9rem; }
+#events td:nth-child(2) { white-space: nowrap; }
+#history .amount { text-align: right; white-space: nowrap; }
+pre { white-space: pre-wrap; background: rgba(0, 0, 0, .04); padding: .6rem; }
+.outcome.ok h2 { color: #13795b; }
+.outcome.no h2 { color: #b3261e; }
+input { font: inherit; padding: .3rem; }
+"""
+
 
 def _api(app: Flask) -> Response:
     """The resource server: the Bearer token, then the transfer's own requirements."""

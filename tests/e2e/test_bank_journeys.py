@@ -7,8 +7,9 @@ the other card journeys do). Each fails when the IdP delivers too little:
 - a customer onboards at the IdP through the bank's login, opens an account on the verified
   claims of a current anchor, and approves a large transfer by signing its text with the card,
   which the bank verifies itself; without the signature (cancelled at the IdP) nothing moves;
-- after a move whose re-issue the person skipped, the bank refuses the account opening and
-  says to re-issue at the IdP; its back office lists the revocation the IdP pushed.
+- after a move whose re-issue the person skipped, the bank refuses the opening (its
+  re-verification) and large transfers, and says to re-issue at the IdP; its back office lists
+  the revocation the IdP pushed about that customer.
 """
 
 from __future__ import annotations
@@ -202,6 +203,10 @@ def test_after_a_move_whose_reissue_was_skipped_the_bank_refuses_the_opening(
     bank = world.bank
     jiro = person(world.sim, tmp_path, "石井　次郎")
     page = _join(world, chromium, jiro["card_file"])
+    page.goto(f"{bank.url}/open-account")
+    page.click("#open-button")
+    _approve_consent_if_asked(page, bank)
+    page.wait_for_selector("#outcome[data-ok=true]")  # a customer since before the move
     world.sim.cli("person", "move", jiro["person_id"], "--address", "大阪府大阪市北区1-1")
 
     page.context.clear_cookies()  # another day: a new visit, a new login at the IdP
@@ -214,10 +219,12 @@ def test_after_a_move_whose_reissue_was_skipped_the_bank_refuses_the_opening(
     page.wait_for_selector("#outcome[data-ok=false]")
     assert page.get_attribute("#outcome", "data-reason") == "not_proven"
     assert "再発行" in page.inner_text("#why")
-    assert page.locator("#record").count() == 0
+    assert page.inner_text("#address") == "東京都千代田区永田町1-7-1"  # the record stays
     _shot(page, "bank-opening-refused.png")
     page.goto(f"{bank.url}/whoami")
-    assert '"open_account":false' in page.inner_text("body").replace(" ", "")
+    who = page.inner_text("body").replace(" ", "")
+    assert '"open_account":false' in who
+    assert '"transfer_large":false' in who  # no large transfer on an identity not current
 
     # The IdP's re-check that found the move told the bank, over its Shared Signals stream.
     page.goto(f"{bank.url}/back-office")
@@ -225,6 +232,7 @@ def test_after_a_move_whose_reissue_was_skipped_the_bank_refuses_the_opening(
         "() => { if (document.querySelector('tr[data-event=credential-change]')) return true;"
         " setTimeout(() => location.reload(), 500); return false; }", polling=1000)
     notice = page.locator("tr[data-event=credential-change]").first.inner_text()
+    assert "石井　次郎" in notice  # named as the bank's customer
     assert "署名用電子証明書" in notice
     assert "失効しました" in notice
     assert page.locator("tr[data-event=assurance-level-change]").count() >= 1

@@ -18,6 +18,7 @@ BANK = [
     ("GET", "/login?action=open_account", None), ("GET", "/login?action=%00", None),
     ("POST", "/api/transfers", None), ("POST", "/api/transfers", {"transfer_id": "x"}),
     ("GET", "/back-office", None), ("GET", "/back-office?lang=en", None),
+    ("GET", "/bank.css", None),
     ("POST", "/ssf/events", {"x": "y"}), ("GET", "/ssf/events", None),
 ]
 
