@@ -66,11 +66,14 @@ def test_back_channel_logout_refuses_a_forged_token(sqlite_settings: Settings) -
         assert forged.json()["error"] == "invalid_request"
 
 
-def test_par_and_private_key_jwt(sqlite_settings: Settings) -> None:
+@pytest.mark.parametrize("with_key", [True, False], ids=["private_key_jwt", "client_secret"])
+def test_a_pushed_authorization_request(sqlite_settings: Settings, with_key: bool) -> None:
     from joserfc.jwk import ECKey
 
-    key = {**ECKey.generate_key("P-256").as_dict(private=True), "kid": "shop-1"}
-    with live_idp(sqlite_settings) as idp, live_rp(SHOP, idp, private_jwk=key) as shop:
+    key = {**ECKey.generate_key("P-256").as_dict(private=True), "kid": "shop-1"} \
+        if with_key else None
+    with live_idp(sqlite_settings) as idp, \
+            live_rp(SHOP, idp, private_jwk=key, par=True) as shop:
         browser = idp.browser()
         to_idp = browser.get(f"{shop.url}/login", allow_redirects=False).headers["Location"]
         asked = parse_qs(urlsplit(to_idp).query)
