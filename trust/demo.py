@@ -114,6 +114,8 @@ def _env(settings: Settings, idp_url: str, sim_url: str) -> dict[str, str]:
         "IDP_JLIS__API_KEY_FILE": str(_key_file(settings).resolve()),
         "IDP_OIDC__ISSUER": idp_url,
         "IDP_WEBAUTHN__ORIGINS": json.dumps([idp_url]),
+        # The sample RPs listen on http://localhost: the bank's Shared Signals push endpoint.
+        "IDP_EVENTS__ALLOW_HTTP_LOOPBACK": "true",
     })
     return env
 

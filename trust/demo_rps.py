@@ -25,6 +25,9 @@ from rp_examples.catalogue import BACKCHANNEL, CALLBACK, POST_LOGOUT, Entry, ava
 _CLIENTS_FILE = "rp-clients.json"
 # The two services of one operator link to each other.
 PEERS = {"portal": "portal_mail", "portal_mail": "portal"}
+# Paths under the instance's var dir an RP is given: the bank keeps its records there and
+# checks card signatures against the simulator's J-LIS signing CAs (exported by the demo).
+VAR_PATHS = {"bank": {"RP_BANK_DATA_DIR": "rp_bank", "RP_BANK_JPKI_CA_DIR": "trust/sign"}}
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,10 @@ class DemoRp:
             env["RP_PRIVATE_KEY_FILE"] = self.client["key_file"]
         if self.entry.name in PEERS and PEERS[self.entry.name] in peers:
             env["RP_PEER_URL"] = peers[PEERS[self.entry.name]]
+        if "IDP_VAR_DIR" in base:
+            var_dir = Path(base["IDP_VAR_DIR"])
+            env.update({name: str(var_dir / path)
+                        for name, path in VAR_PATHS.get(self.entry.name, {}).items()})
         return env
 
 

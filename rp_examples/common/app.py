@@ -110,6 +110,11 @@ def _routes(app: Flask, rp: RpState) -> None:
                     return start_login(action.ask if action and action.ask else profile.ask,
                                        action=started["action"], next_path=started["next"])
                 return redirect(started["next"])  # type: ignore[return-value]
+            if profile.on_error:
+                answer = profile.on_error(started["action"], error,
+                                          request.args.get("error_description", ""))
+                if answer is not None:
+                    return answer  # type: ignore[no-any-return]
             return render("rp_error.html", 400, error=error,
                           description=request.args.get("error_description", ""))
         try:

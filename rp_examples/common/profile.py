@@ -59,6 +59,9 @@ class Action:
     why: Text  # shown when ``check`` refuses a logged-in person
     remedy: Text  # what to do about it
     ask: Ask | None = None  # how /login?action=NAME asks for what the action needs
+    # When the reason depends on the login: (why, remedy) for a refused one, else ``why`` and
+    # ``remedy`` above.
+    explain: Callable[[Login], tuple[Text, Text] | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,9 @@ class Profile:
     view: Callable[[Login | None, str], Mapping[str, Any]] | None = None
     # Called after each login; a response it returns replaces the redirect to the next page.
     on_login: Callable[[Login], Any] | None = None
+    # Called when the IdP answers a login with an error: (action, error, description); a
+    # response it returns replaces the error page.
+    on_error: Callable[[str | None, str, str], Any] | None = None
     setup: Callable[[Any], None] | None = None  # adds the RP's own routes to the Flask app
 
     def action(self, name: str) -> Action | None:
@@ -111,7 +117,8 @@ def decide(action: Action, login: Login | None, lang: str) -> Decision:
         return Decision(False, _NOT_LOGGED_IN[lang], _LOG_IN[lang])
     if action.check(login):
         return Decision(True, None, None)
-    return Decision(False, action.why[lang], action.remedy[lang])
+    why, remedy = (action.explain and action.explain(login)) or (action.why, action.remedy)
+    return Decision(False, why[lang], remedy[lang])
 
 
 _NOT_LOGGED_IN = text("ログインしていません。", "You are not logged in.")
