@@ -67,8 +67,14 @@ def _level(change: Change, approved: frozenset[str]) -> Body | None:
         "change_direction": "increase" if current > previous else "decrease"})
 
 
+# The consent name of a claim given inside verified_claims (idp.oidc.verified_claims.PREFIX, a
+# sibling layer): a relying party given the verified address hears that the address changed.
+_VERIFIED = "verified_claims."
+
+
 def _claims(change: Change, approved: frozenset[str]) -> Body | None:
-    given = {name: value for name, value in change.claims.items() if name in approved}
+    given = {name: value for name, value in change.claims.items()
+             if name in approved or _VERIFIED + name in approved}
     return _caep(change, {"claims": given}) if given else None
 
 
