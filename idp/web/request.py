@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from idp import i18n
 from idp.accounts import sessions as login_sessions
 from idp.errors import CsrfFailedError, IdpError, LoginRequiredError
+from idp.i18n.dates import Clock
+from idp.web.words import Words, issuer_words
 
 EXTENSION = "idp.web"
 
@@ -32,6 +34,7 @@ class WebContext:
     cookie_secret: str
     default_language: str
     issuer: str
+    time_zone: str = "Asia/Tokyo"
 
 
 class BadBodyError(IdpError):
@@ -53,6 +56,18 @@ def language() -> str:
 def translator(lang: str) -> Callable[..., str]:
     """``t(key, **values)`` for templates."""
     return lambda key, **values: i18n.translate(lang, key, **values)
+
+
+def clock(lang: str) -> Clock:
+    """Dates and times for templates, in ``lang`` and the instance's time zone."""
+    return Clock(lang, context().time_zone)
+
+
+def page_texts(lang: str) -> dict[str, Any]:
+    """What every page template is given: ``lang``, the translator ``t``, the ``clock`` (dates
+    and times) and ``words`` (states and codes in words)."""
+    return {"lang": lang, "t": translator(lang), "clock": clock(lang), "words": Words(lang),
+            "issuer_words": issuer_words}
 
 
 def wants_json() -> bool:
