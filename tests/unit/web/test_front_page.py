@@ -8,7 +8,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+import yaml
 from flask import Flask
 
 from idp.app import create_app, services_of
@@ -194,3 +196,13 @@ def test_the_demo_file_setting_names_another_file(sqlite_settings: Settings,
         assert "ABC123" in page(app)
     finally:
         services_of(app).engine.dispose()
+
+
+def test_the_json_face_of_a_demo_is_as_docs_openapi_yaml_says(app: Flask) -> None:
+    # the conformance suite meets no demo (it has no demo file); this checks the demo's shape
+    spec = yaml.safe_load((Path(__file__).parents[3] / "docs" / "openapi.yaml").read_text())
+    schema = {"$ref": "#/components/schemas/FrontPage", "components": spec["components"]}
+    for data in (demo_json(), {"residents": demo_json()["residents"]}):
+        body = with_demo(app, data).test_client().get("/", headers=JSON).get_json()
+        assert body["demo"] is not None
+        jsonschema.validate(body, schema, cls=jsonschema.Draft202012Validator)
