@@ -192,7 +192,8 @@ def test_the_anchor_history_and_states_read_as_words_in_japanese(rp: Rp) -> None
     assert "needs_reissue" not in anchor.replace('data-state="needs_reissue"', "")
     assert "sign_revoked" not in anchor
     history = html[html.index('id="anchor-history"'):]
-    assert "新しい証明書（0A02）で再発行済み" in history
+    assert "新しい証明書で再発行済み" in history
+    assert 'title="0A02"' in history
     assert "利用中" in html  # the private ID's state
 
 
