@@ -93,6 +93,12 @@ def test_a_newcomer_follows_the_front_door_to_a_login_a_move_and_the_account_pag
     assert argv[:4] == ["idp", "sim", "person", "move"]
     site.sim.cli(*argv[2:])  # exactly the command the front page shows
     page, _ = card_login(site, chromium, card_file)
+    page.wait_for_selector("button[data-card=reissue]")
+    status = page.inner_text("#anchor-status")  # what J-LIS said, in words, in Japan time
+    assert "再発行が必要" in status
+    assert "署名用電子証明書が失効しています（記載事項の変更" in status
+    assert "JST" in status
+    page.screenshot(path=str(SCREENSHOTS / "reissue-status.png"), full_page=True)
     answer_with_card(page, "reissue", card_file, sign_pin)
     page.wait_for_url(f"{site.base}/rp/cb*")
 

@@ -151,10 +151,11 @@ def visible(html: str) -> str:
     return re.sub(r"<[^>]+>", " ", re.sub(r"<script.*?</script>", "", html, flags=re.S))
 
 
-def moved_person(app: Flask) -> str:
+def moved_person(app: Flask, private_id: str | None = None) -> str:
     """A private ID anchored twice: signed up, moved (re-issued with a new certificate), the
     new certificate last checked and found revoked again (another change)."""
-    private_id, _ = login_session(app)
+    if private_id is None:
+        private_id, _ = login_session(app)
     info = {"name": "山田 太郎", "birth_date": "1980-02-17", "sex": "1",
             "address": "東京都千代田区永田町1-7-1"}
     with db.transaction(services_of(app).sessions) as session:
