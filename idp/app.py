@@ -35,7 +35,7 @@ from idp.web import (
     ssf,
     terms,
 )
-from idp.web.request import EXTENSION, WebContext
+from idp.web.request import EXTENSION, WebContext, remember_language
 
 log = logging.getLogger(__name__)
 SERVICES = "idp.services"
@@ -57,6 +57,7 @@ def create_app(settings: Settings, *, claims: ClaimsSource | None = None,
                                            settings.time_zone)
     errors.install(app)
     headers.install(app)
+    app.after_request(remember_language)
     _register_routes(app, services)
 
     @app.get("/healthz")

@@ -53,6 +53,21 @@ def language() -> str:
                        request.headers.get("Accept-Language"), context().default_language)
 
 
+LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
+
+
+def remember_language(response: Response) -> Response:
+    """A page asked for with ``?lang=ja|en`` (the pages' language switch) keeps that choice in
+    the ``lang`` cookie, so the person's next pages — the account, a sign-in a relying party
+    starts — come in the language they chose, not only the one link they followed."""
+    chosen = request.args.get("lang")
+    if (response.mimetype == "text/html" and chosen in i18n.LANGUAGES
+            and request.cookies.get("lang") != chosen):
+        response.set_cookie("lang", str(chosen), max_age=LANGUAGE_COOKIE_SECONDS,
+                            samesite="Lax", httponly=True, secure=request.is_secure)
+    return response
+
+
 def translator(lang: str) -> Callable[..., str]:
     """``t(key, **values)`` for templates."""
     return lambda key, **values: i18n.translate(lang, key, **values)

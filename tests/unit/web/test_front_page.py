@@ -206,3 +206,22 @@ def test_the_json_face_of_a_demo_is_as_docs_openapi_yaml_says(app: Flask) -> Non
         body = with_demo(app, data).test_client().get("/", headers=JSON).get_json()
         assert body["demo"] is not None
         jsonschema.validate(body, schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_the_language_chosen_on_a_page_stays_for_the_next_pages(app: Flask) -> None:
+    browser = app.test_client()
+    first = browser.get("/?lang=en", headers=HTML)
+    assert "lang=en" in first.headers["Set-Cookie"]
+    assert "HttpOnly" in first.headers["Set-Cookie"]
+    assert "SameSite=Lax" in first.headers["Set-Cookie"]
+    assert '<html lang="en">' in page_of(browser, "/")  # the choice is remembered
+    assert '<html lang="en">' in page_of(browser, "/account")  # on every page
+    assert '<html lang="ja">' in page_of(browser, "/?lang=ja")  # and can be changed back
+    assert '<html lang="ja">' in page_of(browser, "/account")
+    assert "Set-Cookie" not in browser.get("/?lang=xx", headers=HTML).headers
+    assert "Set-Cookie" not in browser.get("/?lang=en", headers=JSON).headers  # pages only
+
+
+def page_of(browser: Any, path: str) -> str:
+    text: str = browser.get(path, headers=HTML).get_data(as_text=True)
+    return text
