@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import zip_longest
 from typing import Any
 
 from sqlalchemy import desc, select
@@ -91,7 +92,7 @@ def basic4_history(db: Session, private_id: str) -> tuple[dict[str, Any], ...]:
     return tuple({"basic4": r.basic4, "source": r.source, "anchor_serial": r.anchor_serial,
                   "recorded_at": r.recorded_at.isoformat(), "current": bool(r.current),
                   "changed": changed_fields(r.basic4, older.basic4 if older else None)}
-                 for r, older in zip(rows, [*rows[1:], None][:len(rows)], strict=True))
+                 for r, older in zip_longest(rows, rows[1:]))
 
 
 def changed_fields(newer: dict[str, Any], older: dict[str, Any] | None) -> list[str]:
