@@ -16,6 +16,7 @@ from idp.accounts.anchor_check import AnchorChecker
 from idp.accounts.card_sign_in import CardSignIns
 from idp.accounts.claims import ClaimsSource
 from idp.bootstrap import Services
+from idp.demo_info import DemoFile
 from idp.events.push import EventsWorker
 from idp.oidc.logout_outbox import LogoutWorker
 from idp.settings import Settings
@@ -25,6 +26,7 @@ from idp.web import (
     card,
     card_app,
     errors,
+    front,
     headers,
     interaction,
     oidc,
@@ -33,7 +35,7 @@ from idp.web import (
     ssf,
     terms,
 )
-from idp.web.request import EXTENSION, WebContext
+from idp.web.request import EXTENSION, WebContext, remember_language
 
 log = logging.getLogger(__name__)
 SERVICES = "idp.services"
@@ -51,9 +53,11 @@ def create_app(settings: Settings, *, claims: ClaimsSource | None = None,
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.extensions[SERVICES] = services
     app.extensions[EXTENSION] = WebContext(services.sessions, services.secret_key,
-                                           settings.default_language, services.oidc.issuer)
+                                           settings.default_language, services.oidc.issuer,
+                                           settings.time_zone)
     errors.install(app)
     headers.install(app)
+    app.after_request(remember_language)
     _register_routes(app, services)
 
     @app.get("/healthz")
@@ -86,6 +90,7 @@ def _register_routes(app: Flask, services: Services) -> None:
             terms.blueprint(provider),
             passkeys.blueprint(flow),
             account.blueprint(services.oidc, services.passkeys),
+            front.blueprint(DemoFile(settings.demo_file_path), settings.var_dir),
             ssf.blueprint(services.events),
             interaction.blueprint(provider, action_hooks=(
                 card.actions_hook, signing.actions_hook, flow.actions))):

@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import (
@@ -240,6 +241,13 @@ class Settings(BaseSettings):
         None, description="Flask session secret; generated under var/ when unset (never logged)."
     )
     default_language: Literal["ja", "en"] = Field("ja", description="UI language by default.")
+    time_zone: str = Field(
+        "Asia/Tokyo", description="Time zone (IANA name) of the dates and times on the person's "
+        "pages; JSON answers keep UTC.")
+    demo_file: Path | None = Field(
+        None, description="The description of a running demo that `idp demo` writes (relying "
+        "parties, residents, card PINs), shown on the front page `/`. Default: "
+        "`{var_dir}/demo.json`; without the file `/` only explains the product.")
     log_level: str = Field("INFO", description="Python log level.")
     server: ServerSettings = Field(default_factory=ServerSettings)
     jlis: JlisSettings = Field(default_factory=JlisSettings)
@@ -249,6 +257,16 @@ class Settings(BaseSettings):
     webauthn: WebauthnSettings = Field(default_factory=WebauthnSettings)
     throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)
     events: EventsSettings = Field(default_factory=EventsSettings)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(f"time_zone {value!r} is not an IANA time zone name "
+                             "(e.g. Asia/Tokyo, UTC)") from None
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -276,6 +294,10 @@ class Settings(BaseSettings):
     @property
     def crl_cache_dir(self) -> Path:
         return self.trust.crl_cache_dir or self.var_dir / "crl"
+
+    @property
+    def demo_file_path(self) -> Path:
+        return self.demo_file or self.var_dir / "demo.json"
 
     @property
     def sim_dir(self) -> Path:

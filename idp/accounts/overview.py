@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import zip_longest
 from typing import Any
 
 from sqlalchemy import desc, select
@@ -28,6 +29,9 @@ class AnchorView:
     state: str
     last_checked_at: datetime | None
     last_result: str | None
+    created_at: datetime | None = None  # when the private ID was anchored to it
+    not_after: int | None = None  # the certificate's notAfter (epoch seconds)
+    superseded_by: str | None = None  # the serial of the certificate that replaced it
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ def anchors(db: Session, private_id: str) -> tuple[AnchorView, ...]:
     return tuple(AnchorView(
         r.issuer_dn, r.serial_hex, r.state, r.last_checked_at if r.superseded_by else
         recheck_read.last_checked(r.last_checked_at, r.created_at, full_run),
-        r.last_result) for r in rows)
+        r.last_result, r.created_at, r.not_after, r.superseded_by) for r in rows)
 
 
 def live_anchor_name(sessions: sessionmaker[Session], private_id: str) -> tuple[str, str]:
@@ -77,10 +81,22 @@ def live_anchor_name(sessions: sessionmaker[Session], private_id: str) -> tuple[
     return (found[0].issuer, found[0].serial) if found else ("", "")
 
 
+BASIC4_FIELDS = ("name", "birth_date", "sex", "address")
+
+
 def basic4_history(db: Session, private_id: str) -> tuple[dict[str, Any], ...]:
-    """The 4 info as recorded over time, newest first; ``current`` marks the live record."""
+    """The 4 info as recorded over time, newest first; ``current`` marks the live record and
+    ``changed`` names the fields that differ from the record before it (none for the first)."""
     rows = db.scalars(select(Basic4Record).where(Basic4Record.private_id == private_id)
-                      .order_by(desc(Basic4Record.recorded_at), desc(Basic4Record.id)))
+                      .order_by(desc(Basic4Record.recorded_at), desc(Basic4Record.id))).all()
     return tuple({"basic4": r.basic4, "source": r.source, "anchor_serial": r.anchor_serial,
-                  "recorded_at": r.recorded_at.isoformat(), "current": bool(r.current)}
-                 for r in rows)
+                  "recorded_at": r.recorded_at.isoformat(), "current": bool(r.current),
+                  "changed": changed_fields(r.basic4, older.basic4 if older else None)}
+                 for r, older in zip_longest(rows, rows[1:]))
+
+
+def changed_fields(newer: dict[str, Any], older: dict[str, Any] | None) -> list[str]:
+    """The 4-info fields that differ between two records, in the usual order."""
+    if older is None:
+        return []
+    return [f for f in BASIC4_FIELDS if newer.get(f) != older.get(f)]

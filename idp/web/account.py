@@ -10,6 +10,7 @@ that got it.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, jsonify, render_template
@@ -42,6 +43,19 @@ def passkey_view(summary: PasskeySummary) -> dict[str, Any]:
                                 "serial": summary.enrolled_anchor.serial}}
 
 
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def anchor_view(anchor: accounts_overview.AnchorView) -> dict[str, Any]:
+    return {"issuer": anchor.issuer, "serial": anchor.serial, "state": anchor.state,
+            "last_checked_at": _iso(anchor.last_checked_at), "last_result": anchor.last_result,
+            "anchored_at": _iso(anchor.created_at),
+            "not_after": _iso(datetime.fromtimestamp(anchor.not_after, UTC))
+            if anchor.not_after is not None else None,
+            "superseded_by": anchor.superseded_by}
+
+
 class AccountPage:
     def __init__(self, oidc: OidcContext, passkeys: PasskeyService) -> None:
         self.oidc = oidc
@@ -50,9 +64,7 @@ class AccountPage:
     def view(self, active: login_sessions.ActiveSession) -> dict[str, Any]:
         pid = active.private_id
         found = accounts_overview.overview(self.oidc.sessions, pid)
-        anchors = [{"issuer": a.issuer, "serial": a.serial, "state": a.state,
-                    "last_checked_at": a.last_checked_at.isoformat() if a.last_checked_at
-                    else None, "last_result": a.last_result} for a in found.anchors]
+        anchors = [anchor_view(a) for a in found.anchors]
         history = list(found.basic4_history)
         return {
             "private_id": pid, "state": found.state,
@@ -79,13 +91,12 @@ class AccountPage:
         except LoginRequiredError as error:
             if web.wants_json():
                 raise
-            return render_template("account/login_needed.html", lang=language,
-                                   t=web.translator(language), error=error), 401
+            return render_template("account/login_needed.html", error=error,
+                                   **web.page_texts(language)), 401
         view = self.view(active)
         if web.wants_json():
             return jsonify(view)
-        return render_template("account/account.html", view=view, lang=language,
-                               t=web.translator(language))
+        return render_template("account/account.html", view=view, **web.page_texts(language))
 
     def rename(self, passkey_id: str) -> Any:
         active = web.signed_in()

@@ -39,8 +39,8 @@ def blueprint(interactions: Provider, action_hooks: tuple[ActionsHook, ...] = ()
         face = _face(state, web.language(), action_hooks)
         if web.wants_json():
             return jsonify(face)
-        return render_template("login/interaction.html", face=face, lang=web.language(),
-                               t=web.translator(web.language()))
+        return render_template("login/interaction.html", face=face,
+                               **web.page_texts(web.language()))
 
     @bp.post("/interaction/<uid>/consent")
     def consent(uid: str) -> Any:

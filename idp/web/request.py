@@ -20,6 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from idp import i18n
 from idp.accounts import sessions as login_sessions
 from idp.errors import CsrfFailedError, IdpError, LoginRequiredError
+from idp.i18n.dates import Clock
+from idp.web.words import Words, issuer_words
 
 EXTENSION = "idp.web"
 
@@ -32,6 +34,7 @@ class WebContext:
     cookie_secret: str
     default_language: str
     issuer: str
+    time_zone: str = "Asia/Tokyo"
 
 
 class BadBodyError(IdpError):
@@ -50,9 +53,36 @@ def language() -> str:
                        request.headers.get("Accept-Language"), context().default_language)
 
 
+LANGUAGE_COOKIE_SECONDS = 365 * 24 * 3600
+
+
+def remember_language(response: Response) -> Response:
+    """A page asked for with ``?lang=ja|en`` (the pages' language switch) keeps that choice in
+    the ``lang`` cookie, so the person's next pages — the account, a sign-in a relying party
+    starts — come in the language they chose, not only the one link they followed."""
+    chosen = request.args.get("lang")
+    if (response.mimetype == "text/html" and chosen in i18n.LANGUAGES
+            and request.cookies.get("lang") != chosen):
+        response.set_cookie("lang", str(chosen), max_age=LANGUAGE_COOKIE_SECONDS,
+                            samesite="Lax", httponly=True, secure=request.is_secure)
+    return response
+
+
 def translator(lang: str) -> Callable[..., str]:
     """``t(key, **values)`` for templates."""
     return lambda key, **values: i18n.translate(lang, key, **values)
+
+
+def clock(lang: str) -> Clock:
+    """Dates and times for templates, in ``lang`` and the instance's time zone."""
+    return Clock(lang, context().time_zone)
+
+
+def page_texts(lang: str) -> dict[str, Any]:
+    """What every page template is given: ``lang``, the translator ``t``, the ``clock`` (dates
+    and times) and ``words`` (states and codes in words)."""
+    return {"lang": lang, "t": translator(lang), "clock": clock(lang), "words": Words(lang),
+            "issuer_words": issuer_words}
 
 
 def wants_json() -> bool:

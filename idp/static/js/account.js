@@ -12,9 +12,6 @@ async function post(href, body, token) {
   if (res.ok) { window.location.reload(); }
   else { document.getElementById("message").textContent = out.error_description; }
 }
-for (const cell of document.querySelectorAll("td.at")) {
-  cell.textContent = new Date(Number(cell.dataset.at) * 1000).toLocaleString(document.documentElement.lang);
-}
 for (const row of document.querySelectorAll("#passkeys tr[data-id]")) {
   const base = "/account/passkeys/" + encodeURIComponent(row.dataset.id);
   row.querySelector(".rename").onclick = () => {

@@ -33,11 +33,11 @@ def _json(rp: Rp, location: str) -> TestResponse:
 
 
 def _pages(rp: Rp) -> dict[str, TestResponse]:
-    """Every kind of HTML page: login, consent, account (in and out), error, signed out, and
-    the logout confirmation."""
+    """Every kind of HTML page: the front page, login, consent, account (in and out), error,
+    signed out, and the logout confirmation."""
     html = {"Accept": "text/html"}
     pages = {"account, signed out": rp.browser.get("/account", headers=html),
-             "signed out": rp.browser.get("/logout")}
+             "signed out": rp.browser.get("/logout"), "front": rp.browser.get("/", headers=html)}
     login, _ = rp.authorize()
     pages["login"] = rp.browser.get(urlsplit(login).path, headers=html)
     rp.login()
