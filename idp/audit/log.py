@@ -1,11 +1,9 @@
-"""Appending to the audit log, and reading it back.
+"""Recording to the audit log (``AuditLog.record``), and reading it back.
 
-Appends are ordered by the head row (``audit_head``, id 1): each append first moves the head
-on (``UPDATE ... SET seq = seq + 1 RETURNING``), which on PostgreSQL locks the row until the
-transaction ends and on SQLite takes the database's one write lock. A second worker or node
-appending at the same moment waits, then reads the head the first one left: no two entries get
-one seq, none is lost, the chain never forks. The lock is held to the end of the transaction,
-so a flow that appends inside its own transaction (``db=``) does it as its last write.
+An append (``idp.audit.append``) locks the head row until its transaction ends, so a flow that
+records inside its own transaction (``db=``) does it as its last write; on its own, an append
+is one autocommit statement on PostgreSQL. Why appends are synchronous, not buffered:
+docs/adr/0003-audit-log.md.
 """
 
 from __future__ import annotations
@@ -15,16 +13,14 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from idp import db as dbm
-from idp.audit.entries import Entry, clean_details, digest, timestamp
+from idp.audit.append import append
+from idp.audit.entries import Entry, clean_details, timestamp
 from idp.audit.models import AuditHead, AuditRow
 from idp.request_context import current_request_id
 
-_ADVANCE = text("UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash")
-_SET_HEAD = text("UPDATE audit_head SET hash = :hash WHERE id = 1")
 _BATCH = 1000
 
 
@@ -33,6 +29,10 @@ class AuditLog:
 
     def __init__(self, sessions: sessionmaker[Session], *, origin: str) -> None:
         self.sessions = sessions
+        engine = sessions.kw["bind"]
+        # One statement needs no transaction of its own on PostgreSQL (idp.audit.append).
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT") \
+            if engine.dialect.name == "postgresql" else None
         self.origin = origin  # names this log in its checkpoints: "<issuer>/audit"
 
     def record(self, action: str, *, actor: str, target: str | None = None,
@@ -40,12 +40,16 @@ class AuditLog:
                db: Session | None = None) -> Entry:
         """Append one entry; with ``db``, inside that session's transaction (as its last
         write: the head stays locked until it commits), else in a transaction of its own."""
-        body = {"action": action, "actor": actor, "target": target, "outcome": outcome,
-                "request_id": current_request_id(), "details": clean_details(details)}
+        body = {"time": timestamp(), "actor": actor, "action": action, "target": target,
+                "outcome": outcome, "request_id": current_request_id(),
+                "details": clean_details(details)}
         if db is not None:
-            return _append(db, body)
-        with dbm.transaction(self.sessions) as session:
-            return _append(session, body)
+            return append(db.connection(), body)
+        if self._autocommit is not None:
+            with self._autocommit.connect() as connection:
+                return append(connection, body)
+        with self.sessions.kw["bind"].begin() as connection:
+            return append(connection, body)
 
     def head(self) -> tuple[int, str]:
         """(seq, hash) of the last entry: (0, 64 zeros) for an empty log."""
@@ -83,20 +87,6 @@ class AuditLog:
             if len(batch) < _BATCH:
                 return
             after = batch[-1].seq
-
-
-def _append(db: Session, body: dict[str, Any]) -> Entry:
-    seq, prev_hash = db.execute(_ADVANCE).one()
-    fields = {**body, "seq": seq, "time": timestamp(), "prev_hash": prev_hash}
-    entry = Entry(**fields, hash=digest(fields))
-    db.add(AuditRow(seq=seq, time=entry.time, actor=entry.actor, action=entry.action,
-                    target=entry.target, outcome=entry.outcome, request_id=entry.request_id,
-                    details=json.dumps(body["details"], sort_keys=True, ensure_ascii=False,
-                                       separators=(",", ":")),
-                    prev_hash=prev_hash, hash=entry.hash))
-    db.execute(_SET_HEAD, {"hash": entry.hash})
-    db.flush()
-    return entry
 
 
 def to_entry(row: AuditRow) -> Entry:

@@ -95,12 +95,13 @@ def test_a_rehashed_rewrite_passes_the_chain_but_not_the_checkpoint(
     assert raised.value.seq == 4
 
 
-def test_secrets_are_refused_whatever_the_nesting() -> None:
-    log = AuditLog(sessionmaker(), origin=ORIGIN)
+def test_secrets_are_refused_whatever_the_nesting(sessions: sessionmaker[Session]) -> None:
+    log = AuditLog(sessions, origin=ORIGIN)
     for details in ({"client_secret": "s"}, {"pin": "1234"}, {"inner": {"access_token": "t"}},
                     {"list": [{"code_verifier": "v"}]}, {"latency": 0.5}):
         with pytest.raises((ValueError, TypeError)):
             log.record("token.issued", actor="system", details=details)
+    assert log.head()[0] == 0
 
 
 def _rehashed(original: list[Entry], *, edit_seq: int) -> list[Entry]:
