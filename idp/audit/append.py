@@ -67,7 +67,7 @@ class Parts:
 
     def hash(self, seq: int, prev_hash: str) -> str:
         return hashlib.sha256(f"{self.p1}{prev_hash}{self.p2}{seq}{self.p3}"
-                              .encode("utf-8")).hexdigest()
+                              .encode()).hexdigest()
 
 
 def append(connection: Connection, body: dict[str, Any]) -> Entry:

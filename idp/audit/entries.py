@@ -33,6 +33,11 @@ def system() -> str:
     return "system"
 
 
+def anonymous() -> str:
+    """Someone not (yet) known: a refused sign-in, a card answer for no account."""
+    return "anonymous"
+
+
 def person(private_id: str) -> str:
     return f"person:{private_id}"
 
@@ -49,7 +54,7 @@ def admin(name: str) -> str:
 class Entry:
     seq: int
     time: str  # RFC 3339, UTC, microseconds: "2026-12-02T19:45:00.123456Z"
-    actor: str  # "person:<private ID>", "admin:<name>", "rp:<client_id>" or "system"
+    actor: str  # "person:<private ID>", "admin:<name>", "rp:<client_id>", "system", "anonymous"
     action: str  # e.g. "login.passkey", "token.issued" (docs/operations.md, "Audit log")
     target: str | None
     outcome: str  # "ok", "refused", "failed", or a specific result ("good", "revoked")

@@ -92,15 +92,15 @@ class Services:
             pairwise_salt=settings.oidc.pairwise_salt or instance_secret(settings,
                                                                          "pairwise-salt"),
             cookie_secret=secret_key, client_throttle=throttles.client_auth, audit=audit)
-        trust = LazyTrust(settings)
+        trust = LazyTrust(settings, audit)
         changes = Emitter(oidc.issuer, oidc.pairwise_salt)
-        anchors = anchors or AnchorChecker(sessions, trust, changes=changes)
+        anchors = anchors or AnchorChecker(sessions, trust, changes=changes, audit=audit)
         return cls(
             settings=settings, engine=engine, sessions=sessions, secret_key=secret_key,
             throttles=throttles, keys=keys, oidc=oidc, provider=Provider(oidc, interaction_rows),
             trust=trust, anchors=anchors, recheck=Recheck(sessions, trust, anchors, changes),
-            card_answers=CardAnswers(sessions, trust, default_steps(trust, changes)),
-            passkeys=PasskeyService(sessions, settings.webauthn), claims=claims,
+            card_answers=CardAnswers(sessions, trust, default_steps(trust, changes), audit=audit),
+            passkeys=PasskeyService(sessions, settings.webauthn, audit=audit), claims=claims,
             events=EventsContext(settings.events, oidc), changes=changes, audit=audit)
 
     def close(self) -> None:

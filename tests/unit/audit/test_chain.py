@@ -83,12 +83,12 @@ def test_a_rehashed_rewrite_passes_the_chain_but_not_the_checkpoint(
     checkpoint still catches it."""
     log = filled(sessions, 4)
     signer = keys(tmp_path / "keys")
-    held = checkpoints.create(log, signer)
+    checkpoints.create(log, signer)
     original = log.entries()
     rewritten = _rehashed(original, edit_seq=2)
     tamper(sessions, "DELETE FROM audit_log",
            *(_insert(e) for e in rewritten),
-           f"UPDATE audit_head SET hash = '{rewritten[-1].hash}' WHERE id = 1")
+           f"UPDATE audit_head SET hash = '{rewritten[-1].hash}' WHERE id = 1")  # noqa: S608
     assert verify_chain(log.scan()).size == 4  # the chain alone is consistent
     with pytest.raises(BrokenChainError, match="checkpoint") as raised:
         checkpoints.verify_log(log, signer)
@@ -120,7 +120,7 @@ def _insert(entry: Entry) -> str:
         return "NULL" if value is None else "'" + str(value).replace("'", "''") + "'"
 
     details = json.dumps(dict(entry.details), sort_keys=True, separators=(",", ":"))
-    return ("INSERT INTO audit_log (seq, time, actor, action, target, outcome, request_id, "
+    return ("INSERT INTO audit_log (seq, time, actor, action, target, outcome, request_id, "  # noqa: S608
             f"details, prev_hash, hash) VALUES ({entry.seq}, {quoted(entry.time)}, "
             f"{quoted(entry.actor)}, {quoted(entry.action)}, {quoted(entry.target)}, "
             f"{quoted(entry.outcome)}, {quoted(entry.request_id)}, {quoted(details)}, "
