@@ -25,8 +25,7 @@ from sqlalchemy import Connection, text
 
 from idp.audit.entries import Entry, canonical
 
-_POSTGRES = text("""
-WITH old AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE),
+_POSTGRES = text("""WITH old AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE),
 new AS (SELECT old.seq + 1 AS seq, old.hash AS prev_hash,
                encode(sha256(convert_to(CAST(:p1 AS text) || old.hash || CAST(:p2 AS text)
                                         || CAST(old.seq + 1 AS text) || CAST(:p3 AS text),
