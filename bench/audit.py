@@ -9,10 +9,11 @@
    commit on: the production setting).
 2. **Cost per login**: the whole passkey login of ``bench.login`` (authorize → interaction →
    passkey options → passkey verify with the anchor re-check → token → userinfo), in process
-   through Flask's test client (``bench.login_profile``), ``--logins`` logins with the audit log
-   on, then the same with ``AuditLog.record`` replaced by a function that writes nothing;
-   ``--rounds`` times each, alternated (on, off, off, on, ...), medians reported. A login writes 3 entries: the anchor re-check and the login
-   (each inside its flow's transaction) and the tokens issued (a statement of its own).
+   through Flask's test client (``bench.login_profile``): ``--logins`` logins with the audit
+   log on, and as many with ``AuditLog.record`` replaced by a function that writes nothing,
+   ``--rounds`` times each, alternated (on, off, off, on, ...), medians reported. A login
+   writes 3 entries: the anchor re-check and the login (each inside its flow's transaction)
+   and the tokens issued (a statement of its own).
 
 Results go to stdout and to ``docs/benchmarks.md`` (section "Audit log").
 """
