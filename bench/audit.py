@@ -76,7 +76,8 @@ def appends(name: str, url: str, count: int, threads: int) -> Appends:
     log = AuditLog(db.make_sessionmaker(engine), origin="bench/audit")
     for _ in range(50):
         _one(log)  # warm: connections, prepared statements
-    each, times = count // threads, [[] for _ in range(threads)]
+    each = count // threads
+    times: list[list[float]] = [[] for _ in range(threads)]
     start = threading.Barrier(threads + 1)
 
     def write(mine: list[float]) -> None:
