@@ -98,7 +98,8 @@ class Services:
         return cls(
             settings=settings, engine=engine, sessions=sessions, secret_key=secret_key,
             throttles=throttles, keys=keys, oidc=oidc, provider=Provider(oidc, interaction_rows),
-            trust=trust, anchors=anchors, recheck=Recheck(sessions, trust, anchors, changes),
+            trust=trust, anchors=anchors,
+            recheck=Recheck(sessions, trust, anchors, changes, audit=audit),
             card_answers=CardAnswers(sessions, trust, default_steps(trust, changes), audit=audit),
             passkeys=PasskeyService(sessions, settings.webauthn, audit=audit), claims=claims,
             events=EventsContext(settings.events, oidc), changes=changes, audit=audit)
