@@ -135,19 +135,23 @@ def verify_log(log: AuditLog, signer: Signer,
                checkpoint: Checkpoint | None = None) -> VerifiedChain:
     """The whole stored log: one chain from seq 1, ending at the head row, agreeing with every
     stored checkpoint (and with ``checkpoint``, one handed out earlier, when given)."""
+    # Checkpoints, then the head, then the entries up to the head: entries appended meanwhile
+    # by a running IdP are after the head read, and are left for the next run.
     anchors = {c.seq: c.hash for c in stored(log, signer)}
+    head_seq, head_hash = log.head()
     extra = [checkpoint] if checkpoint else []
     for held in extra:
         if anchors.get(held.seq, held.hash) != held.hash:
             raise BadCheckpointError(f"the stored checkpoint at seq {held.seq} differs from the "
                                      "one given")
         anchors[held.seq] = held.hash
-    chain = verify_chain(log.scan(), anchors=anchors)
-    head_seq, head_hash = log.head()
-    if (head_seq, head_hash) != (chain.size, chain.head):
-        raise BrokenChainError(chain.size + 1 if head_seq > chain.size else head_seq,
-                               f"the log ends at seq {chain.size} but its head names seq "
-                               f"{head_seq}: entries were removed from the end")
+    chain = verify_chain(log.scan(until=head_seq), anchors=anchors)
+    if chain.size < head_seq:
+        raise BrokenChainError(chain.size + 1, f"missing: the log ends at seq {chain.size} but "
+                               f"its head names seq {head_seq} (entries removed from the end)")
+    if chain.head != head_hash:
+        raise BrokenChainError(head_seq, "differs from the head row's hash (the last entry was "
+                               "rewritten)")
     beyond = [seq for seq in anchors if seq > chain.size]
     if beyond:
         raise BrokenChainError(chain.size + 1, f"a signed checkpoint names seq {max(beyond)}: "

@@ -78,11 +78,16 @@ class AuditLog:
         with self.sessions() as db:
             return [to_entry(row) for row in db.scalars(query)]
 
-    def scan(self, *, since: int | datetime | None = None) -> Iterator[Entry]:
-        """Every entry from ``since`` in seq order, read in batches (export, verification)."""
+    def scan(self, *, since: int | datetime | None = None,
+             until: int | None = None) -> Iterator[Entry]:
+        """Every entry from ``since`` (to seq ``until``) in seq order, read in batches (export,
+        verification)."""
         after = None
         while True:
             batch = self.entries(since=since if after is None else after + 1, limit=_BATCH)
+            if until is not None and batch and batch[-1].seq > until:
+                yield from (entry for entry in batch if entry.seq <= until)
+                return
             yield from batch
             if len(batch) < _BATCH:
                 return
