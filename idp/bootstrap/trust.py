@@ -77,7 +77,7 @@ class TrustServices:
         return {serial: entry.reason for serial, entry in index.revoked_among(serials).items()}
 
 
-def build(settings: Settings, audit: AuditLog | None = None) -> TrustServices:
+def build(settings: Settings, *, audit: AuditLog | None = None) -> TrustServices:
     jlis = BreakerJlisClient.around(HttpJlisClient.from_settings(
         settings.jlis, default_key_file=settings.var_dir / "secrets" / "jlis-api-key",
         audit=audit), settings.jlis)
@@ -137,7 +137,7 @@ class LazyTrust:
     def get(self) -> TrustServices:
         with self._lock:
             if self._services is None:
-                self._services = build(self._settings, self._audit)
+                self._services = build(self._settings, audit=self._audit)
             return self._services
 
     def verify(self, certificate: JpkiCertificate, purpose: Purpose,
