@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from joserfc import jwt
+from joserfc.jwk import KeySet
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -40,6 +42,29 @@ class Signer(Protocol):
     def sign(self, claims: dict[str, Any], alg: str = "ES256", typ: str = "JWT") -> str: ...
 
     def verify(self, token: str, *, typ: str | None = None) -> dict[str, Any]: ...
+
+
+class PublishedKeys:
+    """A ``Signer`` that only verifies, with the IdP's published keys (a saved ``/jwks``): how
+    someone without the instance checks a checkpoint."""
+
+    def __init__(self, jwks: dict[str, Any]) -> None:
+        try:
+            self._keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+        except Exception as error:  # joserfc raises many types; all mean "not a JWKS"
+            raise BadCheckpointError("the keys given are not a JWK set") from error
+
+    def sign(self, claims: dict[str, Any], alg: str = "ES256", typ: str = "JWT") -> str:
+        raise BadCheckpointError("published keys cannot sign")
+
+    def verify(self, token: str, *, typ: str | None = None) -> dict[str, Any]:
+        try:
+            decoded = jwt.decode(token, self._keys, algorithms=["ES256", "RS256", "PS256"])
+        except Exception as error:  # as KeyStore.verify: any failure means "not signed so"
+            raise BadCheckpointError("the checkpoint is not signed by these keys") from error
+        if typ is not None and decoded.header.get("typ") != typ:
+            raise BadCheckpointError(f"the token is not of type {typ}")
+        return dict(decoded.claims)
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,16 @@ def test_idp_audit_checkpoint_export_and_verify(instance: Settings, tmp_path: Pa
         assert idp("audit", "verify", "--checkpoint", str(checkpoint_file), "--export",
                    str(export_file))[0] == 0
         assert idp("audit", "verify", "--checkpoint", str(checkpoint_file))[0] == 0
+        # Offline, by someone who saved /jwks: no instance needed.
+        jwks, other = tmp_path / "jwks.json", tmp_path / "other-jwks.json"
+        jwks.write_text(json.dumps(built.keys.jwks()))
+        other.write_text(json.dumps(keys(tmp_path / "other-keys").jwks()))
+        offline = ["audit", "verify", "--checkpoint", str(checkpoint_file), "--export",
+                   str(export_file), "--jwks"]
+        assert idp(*offline, str(jwks))[:2] == (0, f"audit log intact: entries 3..4, head "
+                                                   f"{json.loads(out.splitlines()[-1])['hash']}\n")
+        code, _, err = idp(*offline, str(other))
+        assert (code, "not signed by" in err) == (1, True)
         assert idp("audit", "verify")[0] == 0
 
         export_file.write_text(out.replace("pid-0", "pid-9"))
