@@ -173,6 +173,16 @@ def report(rows: list[Appends], costs: list[LoginCost], args: argparse.Namespace
               f"{c.cpu_on:.2f} / {c.cpu_off:.2f} ms | {c.wall_on - c.wall_off:+.2f} ms wall "
               f"({(c.wall_on - c.wall_off) / c.wall_off:+.1%}), {c.cpu_on - c.cpu_off:+.2f} ms "
               f"CPU | {c.entries:.1f} |" for c in costs]
+    lines += ["", "**What is measured.** Appends: `AuditLog.record` of a `token.issued` entry "
+              "on its own (one autocommit statement on PostgreSQL, three statements and a commit "
+              "on SQLite), from one thread and from several at once; p50/p99 per append. Logins: "
+              "the passkey login of `bench.login` in process (`bench.login_profile`), with the "
+              "audit log on and with `AuditLog.record` writing nothing, alternated; wall time "
+              "per login and the app's CPU per login (Flask, SQLAlchemy, the drivers; the "
+              "database server's work is in the wall time only). PostgreSQL runs with durable "
+              "commits, so every commit waits for its WAL flush on this machine's disk: the "
+              "appends/s of one thread is about one over the flush time. Design and reading: "
+              "docs/adr/0003-audit-log.md."]
     return "\n".join(lines)
 
 
