@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.db import Base
@@ -12,6 +12,9 @@ class AuditRow(Base):
     """One entry (``idp.audit.entries.Entry``); ``details`` is its canonical JSON."""
 
     __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_actor", "actor", "seq"),
+                      Index("ix_audit_log_action", "action", "seq"),
+                      Index("ix_audit_log_time", "time"))
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     time: Mapped[str] = mapped_column(String(32))
