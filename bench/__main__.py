@@ -16,6 +16,7 @@ BENCHMARKS = {
     "authlib": "bench.authlib_token",  # code exchange in process: Authlib's server vs ours
     "soak": "bench.soak",  # minutes of mixed traffic on two nodes, then the database checked
     "recheck": "bench.recheck",  # idp recheck --all over 1M anchors and 1M-entry CRLs
+    "audit": "bench.audit",  # audit appends/s, and what the audit log adds to a passkey login
 }
 
 

@@ -36,6 +36,8 @@ from idp.accounts.jpki_models import AuthLink, JpkiAnchor
 from idp.accounts.models import PrivateId
 from idp.accounts.ports import TrustPort
 from idp.assurance.evidence import Proofing
+from idp.audit import entries as audit
+from idp.audit.log import AuditLog
 from idp.errors import IdpError, account_not_active
 from idp.jpki.certificate import parse_certificate
 from idp.jpki.errors import (
@@ -80,6 +82,11 @@ class CertAnswer:
     source: str | None = None  # the revocation source that answered: "ocsp" or "crl"
 
 
+def _answered(answer: CertAnswer) -> dict[str, str | None]:
+    return {"status": answer.status.value, "reason": answer.reason.value if answer.reason
+            else None, "revocation_source": answer.source}
+
+
 def reason_flag(reason: RevocationReason) -> ReasonFlags:
     """jpki's CRLReason and cryptography's share the RFC 5280 names."""
     return ReasonFlags(reason.value)
@@ -100,8 +107,9 @@ def answer_for(checked: CheckedStatus) -> CertAnswer:
 class AnchorChecker:
     def __init__(self, sessions: sessionmaker[Session], trust: TrustPort,
                  policy: AnchorPolicy = DEFAULT_POLICY,
-                 changes: ChangeSink | None = None) -> None:
+                 changes: ChangeSink | None = None, audit: AuditLog | None = None) -> None:
         self._sessions = sessions
+        self._audit = audit  # each re-check: both certificates' status, and the decision
         self._reads = dbm.single_read_sessions(sessions)  # _inputs is one SELECT
         self._trust = trust
         self._policy = policy
@@ -132,6 +140,7 @@ class AnchorChecker:
             if person[1] != person[0]:
                 _set_person_state(db, private_id, decision.state)  # a change: rare
             self._tell(db, found, decision, person, at)
+            self._audited(db, found, sign, auth, decision)
         return AnchorCheck(private_id, decision.state, decision.reason, decision.next_step, at,
                            sign.source)
 
@@ -143,6 +152,18 @@ class AnchorChecker:
             person=person, at=int(at.timestamp()))
         if change is not None and self._changes is not None:
             self._changes.record(db, [change])
+
+    def _audited(self, db: Session, found: Any, sign: CertAnswer, auth: CertAnswer,
+                 decision: Decision) -> None:
+        """The re-check in the audit log: each certificate's status and the source that said
+        it, and the decision; last in the transaction recording it."""
+        if self._audit is not None:
+            self._audit.record(
+                "anchor.checked", actor=audit.person(found.private_id),
+                target=f"anchor:{found.issuer_dn}/{found.serial_hex}",
+                outcome=decision.state.value,
+                details={"sign": _answered(sign), "auth": _answered(auth),
+                         "reason": decision.reason}, db=db)
 
     def status(self, der: bytes, purpose: Purpose, at: datetime) -> CertAnswer:
         """One certificate's status under the trust policy; unknown when it cannot be told."""

@@ -27,6 +27,8 @@ from idp.accounts.anchor_policy import CertStatus
 from idp.accounts.changes import ChangeSink
 from idp.accounts.jpki_models import CardRequestRow
 from idp.accounts.ports import TrustPort
+from idp.audit import entries as audit
+from idp.audit.log import AuditLog
 from idp.errors import IdpError
 from idp.jpki.certificate import JpkiCertificate, parse_certificate
 from idp.jpki.profile import Purpose
@@ -93,8 +95,9 @@ class CardAnswers:
     """Verifies answers and runs the purpose's step; records the outcome on the request."""
 
     def __init__(self, sessions: sessionmaker[Session], trust: TrustPort,
-                 steps: dict[str, Step]) -> None:
+                 steps: dict[str, Step], *, audit: AuditLog | None = None) -> None:
         self._sessions = sessions
+        self._audit = audit
         self._reads = dbm.single_read_sessions(sessions)
         self._trust = trust
         self._steps = steps
@@ -120,6 +123,8 @@ class CardAnswers:
             with dbm.transaction(self._sessions) as db:
                 card_requests.record(db, request_id, outcome="refused",
                                      error=(error.code, error.description))
+                self._audited(db, row, "refused", {"reason": error.code,
+                                                   "certificate": _named(answer)})
             raise
         return result
 
@@ -135,7 +140,32 @@ class CardAnswers:
         with dbm.transaction(self._sessions) as db:
             result = {**write(db), STATUS_FIELD: checked.status.value}
             card_requests.record(db, row.id, outcome="accepted", result=result)
+            self._audited(db, row, "ok", {
+                "certificate": _named(answer), "status": checked.status.value,
+                "reason": checked.reason.value if checked.reason else None,
+                "revocation_source": checked.source}, result.get("private_id"))
         return result
+
+    def _audited(self, db: Session, row: CardRequestRow, outcome: str, details: dict[str, Any],
+                 private_id: Any = None) -> None:
+        """The audit entry of an answer: the certificate verified, what its status check said
+        (and which source said it), the step's outcome; in the transaction recording it."""
+        if self._audit is None:
+            return
+        whose = private_id or row.private_id
+        self._audit.record("card.answered", actor=audit.person(str(whose)) if whose
+                           else audit.anonymous(), outcome=outcome,
+                           details={"purpose": row.purpose, **details}, db=db)
+
+
+def _named(answer: Answer) -> dict[str, str] | None:
+    """The answer's certificate by issuer and serial, as the audit log names it."""
+    try:
+        certificate = parse_certificate(answer.certificate)
+    except (IdpError, ValueError, TypeError):
+        return None
+    return {"serial": certificate.serial_hex, "issuer": certificate.issuer.rfc4514_string(),
+            "purpose": certificate.purpose.value}
 
 
 STATUS_FIELD = "certificate_status"

@@ -42,6 +42,8 @@ from idp.accounts.ports import RevocationLists
 from idp.accounts.recheck_read import Live
 from idp.accounts.recheck_status import NOT_CHECKED, CaStatuses, Decisions, OneByOne, ca_statuses
 from idp.accounts.recheck_write import Changed
+from idp.audit import entries as audit
+from idp.audit.log import AuditLog
 from idp.jpki.profile import Purpose
 
 
@@ -73,8 +75,9 @@ class _Run:
 class Recheck:
     def __init__(self, sessions: sessionmaker[Session], lists: RevocationLists,
                  checker: AnchorChecker, changes: ChangeSink | None = None,
-                 decisions: Decisions | None = None) -> None:
+                 decisions: Decisions | None = None, audit: AuditLog | None = None) -> None:
         self._sessions = sessions
+        self._audit = audit  # the run, and each anchor whose state it changed
         self._lists = lists
         self._checker = checker
         self._changes = changes
@@ -173,6 +176,21 @@ class Recheck:
                                   changed=len(run.report.changes)))
             else:
                 recheck_write.stamp(db.connection(), run.at, recheck_read.live(run.cutoff))
+            self._audited(db, run)
+
+    def _audited(self, db: Session, run: _Run) -> None:
+        """The bulk part of the run in the audit log (anchors re-checked one by one were
+        recorded by the anchor checker): what changed, anchor by anchor, and the totals."""
+        if self._audit is None:
+            return
+        for change in run.report.changes:
+            self._audit.record("anchor.changed", actor=audit.system(),
+                               target=audit.person(change["private_id"]), outcome=change["to"],
+                               details={"from": change["from"], "reason": change["reason"]},
+                               db=db)
+        self._audit.record("recheck.run", actor=audit.system(), details={
+            "checked": run.report.checked, "states": dict(run.report.states),
+            "changed": len(run.report.changes), "due_only": run.cutoff is not None}, db=db)
 
 
 def _suspended(row: Live) -> bool:

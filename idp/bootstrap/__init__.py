@@ -20,6 +20,7 @@ from idp.accounts.anchor_check import AnchorChecker
 from idp.accounts.card_answers import CardAnswers, default_steps
 from idp.accounts.claims import ClaimsSource, JpkiClaimsSource
 from idp.accounts.recheck import Recheck
+from idp.audit.log import AuditLog
 from idp.bootstrap.trust import LazyTrust
 from idp.events.context import EventsContext
 from idp.events.emitter import Emitter
@@ -69,6 +70,7 @@ class Services:
     claims: ClaimsSource
     events: EventsContext  # the Shared Signals transmitter: streams and their delivery
     changes: Emitter  # what accounts changed -> the events owed to relying parties
+    audit: AuditLog  # the tamper-evident audit log (idp.audit): every hook records through it
 
     @classmethod
     def build(cls, settings: Settings, *, claims: ClaimsSource | None = None,
@@ -82,23 +84,25 @@ class Services:
         secret_key = settings.secret_key or instance_secret(settings, "flask-secret")
         throttles = Throttles.build(settings, sessions)
         keys = key_store(settings)
+        audit = AuditLog(sessions, origin=f"{settings.oidc.issuer.rstrip('/')}/audit")
         claims = claims or JpkiClaimsSource(sessions)
         oidc = OidcContext(
             settings=settings.oidc, keys=keys, clients=ClientCache(), sessions=sessions,
             claims=claims,
             pairwise_salt=settings.oidc.pairwise_salt or instance_secret(settings,
                                                                          "pairwise-salt"),
-            cookie_secret=secret_key, client_throttle=throttles.client_auth)
-        trust = LazyTrust(settings)
+            cookie_secret=secret_key, client_throttle=throttles.client_auth, audit=audit)
+        trust = LazyTrust(settings, audit)
         changes = Emitter(oidc.issuer, oidc.pairwise_salt)
-        anchors = anchors or AnchorChecker(sessions, trust, changes=changes)
+        anchors = anchors or AnchorChecker(sessions, trust, changes=changes, audit=audit)
         return cls(
             settings=settings, engine=engine, sessions=sessions, secret_key=secret_key,
             throttles=throttles, keys=keys, oidc=oidc, provider=Provider(oidc, interaction_rows),
-            trust=trust, anchors=anchors, recheck=Recheck(sessions, trust, anchors, changes),
-            card_answers=CardAnswers(sessions, trust, default_steps(trust, changes)),
-            passkeys=PasskeyService(sessions, settings.webauthn), claims=claims,
-            events=EventsContext(settings.events, oidc), changes=changes)
+            trust=trust, anchors=anchors,
+            recheck=Recheck(sessions, trust, anchors, changes, audit=audit),
+            card_answers=CardAnswers(sessions, trust, default_steps(trust, changes), audit=audit),
+            passkeys=PasskeyService(sessions, settings.webauthn, audit=audit), claims=claims,
+            events=EventsContext(settings.events, oidc), changes=changes, audit=audit)
 
     def close(self) -> None:
         """Return the database connections (CLI commands, tests)."""

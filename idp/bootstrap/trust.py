@@ -16,6 +16,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from idp.audit.log import AuditLog
 from idp.jlis import (
     Basic4Consent,
     BreakerJlisClient,
@@ -76,10 +77,10 @@ class TrustServices:
         return {serial: entry.reason for serial, entry in index.revoked_among(serials).items()}
 
 
-def build(settings: Settings) -> TrustServices:
+def build(settings: Settings, *, audit: AuditLog | None = None) -> TrustServices:
     jlis = BreakerJlisClient.around(HttpJlisClient.from_settings(
-        settings.jlis, default_key_file=settings.var_dir / "secrets" / "jlis-api-key"),
-        settings.jlis)
+        settings.jlis, default_key_file=settings.var_dir / "secrets" / "jlis-api-key",
+        audit=audit), settings.jlis)
     clock = SystemClock()
     policies = {Purpose.SIGN: settings.trust.sign, Purpose.AUTH: settings.trust.auth}
     # Sources per purpose, each with its purpose's limits; the CRL ones share one index cache.
@@ -127,15 +128,16 @@ class JlisLinkAdapter:
 class LazyTrust:
     """Builds :class:`TrustServices` on first use, once per process (a ``TrustPort``)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, audit: AuditLog | None = None) -> None:
         self._settings = settings
+        self._audit = audit  # J-LIS calls are audited (idp.jlis.http)
         self._services: TrustServices | None = None
         self._lock = threading.Lock()
 
     def get(self) -> TrustServices:
         with self._lock:
             if self._services is None:
-                self._services = build(self._settings)
+                self._services = build(self._settings, audit=self._audit)
             return self._services
 
     def verify(self, certificate: JpkiCertificate, purpose: Purpose,

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from idp.audit import entries as audit
 from idp.events import vocabulary
 from idp.events.context import EventsContext
 from idp.events.emitter import claims
@@ -63,5 +64,17 @@ def finish(ctx: EventsContext, event_id: int, error: str | None, *,
     elif error is None:
         values["attempts"] = SecurityEvent.attempts + 1
     with ctx.sessions() as db, db.begin():
-        db.execute(update(SecurityEvent).where(SecurityEvent.id == event_id,
-                                               SecurityEvent.state == PENDING).values(**values))
+        done = db.execute(update(SecurityEvent).where(
+            SecurityEvent.id == event_id, SecurityEvent.state == PENDING).values(**values)
+            .returning(SecurityEvent.stream_id, SecurityEvent.jti)).first()
+        if done is not None:
+            audited(ctx, db, done.stream_id, [done.jti], values["state"], error)
+
+
+def audited(ctx: EventsContext, db: Session, stream_id: str, jtis: list[str], state: str,
+            error: str | None = None) -> None:
+    """The audit entry of SETs whose delivery ended (pushed, acknowledged, given up)."""
+    ctx.oidc.audit.record("event.delivered", actor=audit.system(),
+                          target=f"stream:{stream_id}", outcome=state,
+                          details={"jti": jtis, "error": error[:300] if error else None},
+                          db=db)

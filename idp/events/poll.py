@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import not_, select, update
 from sqlalchemy.orm import Session
 
-from idp.events import vocabulary
+from idp.events import outbox, vocabulary
 from idp.events.context import POLL, EventsContext
 from idp.events.emitter import claims
 from idp.events.errors import EventsError
@@ -47,7 +47,7 @@ def poll(ctx: EventsContext, client_id: str, stream_id: str, body: Any) -> dict[
     now = time.time()
     with ctx.sessions() as db, db.begin():
         _drop_unconsented(db, stream_id, client_id)
-        _acknowledge(db, stream_id, asked)
+        _acknowledge(ctx, db, stream_id, asked)
         served = _serve(db, stream_id, status, asked.max_events, now,
                         now + ctx.settings.poll_redelivery_seconds)
         sets = {row.jti: ctx.sign(claims(ctx.issuer, client_id, stream_id, row))
@@ -90,17 +90,23 @@ def _drop_unconsented(db: Session, stream_id: str, client_id: str) -> None:
         state=DROPPED, last_error=DROPPED_NO_CONSENT, finished_at=int(time.time())))
 
 
-def _acknowledge(db: Session, stream_id: str, asked: PollRequest) -> None:
+def _acknowledge(ctx: EventsContext, db: Session, stream_id: str, asked: PollRequest) -> None:
     finished = int(time.time())
     if asked.ack:
-        db.execute(update(SecurityEvent).where(
+        acked = db.scalars(update(SecurityEvent).where(
             SecurityEvent.stream_id == stream_id, SecurityEvent.state == PENDING,
-            SecurityEvent.jti.in_(asked.ack)).values(state=DELIVERED, finished_at=finished))
+            SecurityEvent.jti.in_(asked.ack)).values(state=DELIVERED, finished_at=finished)
+            .returning(SecurityEvent.jti)).all()
+        if acked:
+            outbox.audited(ctx, db, stream_id, sorted(acked), DELIVERED)
     for jti, error in asked.errors.items():
-        db.execute(update(SecurityEvent).where(
+        failed = db.scalar(update(SecurityEvent).where(
             SecurityEvent.stream_id == stream_id, SecurityEvent.state == PENDING,
             SecurityEvent.jti == jti).values(state=FAILED, last_error=error,
-                                             finished_at=finished))
+                                             finished_at=finished)
+            .returning(SecurityEvent.jti))
+        if failed is not None:
+            outbox.audited(ctx, db, stream_id, [failed], FAILED, error)
 
 
 def _serve(db: Session, stream_id: str, status: str, limit: int, now: float,

@@ -8,12 +8,15 @@ never appears in a message or a log line.
 from __future__ import annotations
 
 import base64
+import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from idp.audit import entries
+from idp.audit.log import AuditLog
 from idp.errors import ConfigurationError
 from idp.jlis.errors import (
     JlisError,
@@ -40,15 +43,17 @@ class HttpJlisClient:
     """A :class:`~idp.jlis.values.JlisClient` over HTTP."""
 
     def __init__(self, url: str, api_key: str, *, timeout_seconds: float = 5.0,
-                 session: requests.Session | None = None) -> None:
+                 session: requests.Session | None = None,
+                 audit: AuditLog | None = None) -> None:
         self._url = url.rstrip("/")
+        self._audit = audit  # every call: the service, its outcome and latency
         self._timeout = timeout_seconds
         self._session = session or requests.Session()
         self._headers = {"Authorization": f"Bearer {api_key}"}
 
     @classmethod
-    def from_settings(cls, settings: JlisSettings, *,
-                      default_key_file: Path | None = None) -> HttpJlisClient:
+    def from_settings(cls, settings: JlisSettings, *, default_key_file: Path | None = None,
+                      audit: AuditLog | None = None) -> HttpJlisClient:
         """The verifier client of ``settings``: the key from ``jlis.api_key``, else
         ``jlis.api_key_file``, else ``default_key_file`` (where ``idp demo`` writes it)."""
         key = settings.api_key
@@ -58,7 +63,7 @@ class HttpJlisClient:
         if not key:
             raise ConfigurationError("no J-LIS API key: set jlis.api_key or jlis.api_key_file "
                                      "(the card steps need J-LIS)")
-        return cls(settings.url, key, timeout_seconds=settings.timeout_seconds)
+        return cls(settings.url, key, timeout_seconds=settings.timeout_seconds, audit=audit)
 
     # --- status -----------------------------------------------------------------------------
     def list_cas(self) -> tuple[CaInfo, ...]:
@@ -111,6 +116,23 @@ class HttpJlisClient:
 
     def _call(self, method: str, path: str, *, headers: dict[str, str] | None = None,
               **kwargs: Any) -> requests.Response:
+        started, outcome = time.perf_counter(), "unavailable"
+        try:
+            response = self._request(method, path, headers, **kwargs)
+            outcome = "ok" if response.status_code < 400 else str(response.status_code)
+        finally:
+            if self._audit is not None:
+                self._audit.record("jlis.call", actor=entries.system(), target=path,
+                                   outcome=outcome, details={
+                                       "method": method, "service": _service(path),
+                                       "latency_ms": round(
+                                           (time.perf_counter() - started) * 1000)})
+        if response.status_code >= 400:
+            raise _error(path, response)
+        return response
+
+    def _request(self, method: str, path: str, headers: dict[str, str] | None,
+                 **kwargs: Any) -> requests.Response:
         try:
             response = self._session.request(
                 method, self._url + path, headers={**self._headers, **(headers or {})},
@@ -118,9 +140,12 @@ class HttpJlisClient:
         except requests.RequestException as exc:
             raise JlisUnavailableError(f"J-LIS at {self._url} is unreachable "
                                        f"({type(exc).__name__}); try again later") from exc
-        if response.status_code >= 400:
-            raise _error(path, response)
         return response
+
+
+def _service(path: str) -> str:
+    """The J-LIS service a path calls ("/v1/ocsp", "/v1/links"), without the serial in it."""
+    return "/".join(path.split("/")[:3])
 
 
 def _error(path: str, response: requests.Response) -> JlisError:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from idp.audit import entries as audit
 from idp.oidc.context import OidcContext
 from idp.oidc.models import Consent, Grant, Token
 
@@ -81,4 +82,8 @@ def withdraw(ctx: OidcContext, private_id: str, client_id: str) -> bool:
     """The person withdraws their consent to ``client_id`` (``revoke``, in its own unit of
     work); False when there was none."""
     with ctx.sessions() as db, db.begin():
-        return revoke(db, private_id, client_id)
+        withdrawn = revoke(db, private_id, client_id)
+        if withdrawn:
+            ctx.audit.record("consent.withdrawn", actor=audit.person(private_id),
+                             target=audit.client(client_id), db=db)
+        return withdrawn

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp.accounts.claims import ClaimsSource
+from idp.audit.log import AuditLog
 from idp.oidc.clients import ClientCache
 from idp.oidc.errors import InvalidClientError
 from idp.oidc.keys import KeyStore
@@ -27,6 +28,7 @@ class OidcContext:
     pairwise_salt: str
     cookie_secret: str
     client_throttle: FailureThrottle  # failed client authentications, per presented client_id
+    audit: AuditLog  # the audit log: tokens issued, consents, logouts, events delivered
 
     @property
     def issuer(self) -> str:

@@ -20,6 +20,7 @@ from idp.accounts.anchors import anchor_summary
 from idp.accounts.models import PrivateId
 from idp.assurance import levels
 from idp.assurance.policy import UNMET, Prompt, Requirements, SessionFacts, evaluate
+from idp.audit import entries as audit
 from idp.oidc import consent as consents
 from idp.oidc import par
 from idp.oidc import signing_flow as signing
@@ -217,15 +218,25 @@ class Provider:
             db.execute(update(Interaction).where(Interaction.uid == uid)
                        .values(login_session_id=started.id))
             self.rows.forget(uid)
-            # As for any session a code is issued on: only for an active private ID.
-            if not continue_if_done or not _active(db, private_id):
-                return started, None
-            record = self._consent(db, request, started)
-            if self._prompt(request, started, record, started.id) is not None or \
-                    signing.pending(db, request, uid, private_id):
-                return started, None
-            self._finish(db, uid)
-            return started, self._issue_code(db, request, started, record, uid)
+            done = self._code_if_done(db, request, uid, started) if continue_if_done else None
+            # The audit entry last: its head lock is held only until this commit.
+            self.ctx.audit.record("login", actor=audit.person(private_id),
+                                  target=audit.client(request.client_id),
+                                  details={"method": amr, "level": acr}, db=db)
+            return started, done
+
+    def _code_if_done(self, db: Session, request: AuthorizationRequest, uid: str,
+                      started: ActiveSession) -> str | None:
+        """The relying party's URL with a code, when nothing is left to ask."""
+        # As for any session a code is issued on: only for an active private ID.
+        if not _active(db, started.private_id):
+            return None
+        record = self._consent(db, request, started)
+        if self._prompt(request, started, record, started.id) is not None or \
+                signing.pending(db, request, uid, started.private_id):
+            return None
+        self._finish(db, uid)
+        return self._issue_code(db, request, started, record, uid)
 
     def csrf_token(self, uid: str) -> str:
         with self.ctx.sessions() as db:
@@ -254,9 +265,14 @@ class Provider:
                 return error_url(request.redirect_uri, self.ctx.issuer, request.state,
                                  AccessDeniedError("the person declined to share their data"))
             asked = consentable(request.scope, request.claims)
-            consents.give(db, session.private_id, request.client_id, asked=asked,
-                          approved=frozenset(claims) & asked)
-            return self._decide_or_error(db, request, session_id, row, consented=True)
+            given = consents.give(db, session.private_id, request.client_id, asked=asked,
+                                  approved=frozenset(claims) & asked)
+            url = self._decide_or_error(db, request, session_id, row, consented=True)
+            self.ctx.audit.record("consent.given", actor=audit.person(session.private_id),
+                                  target=audit.client(request.client_id),
+                                  details={"approved": sorted(given.approved),
+                                           "asked": sorted(asked)}, db=db)
+            return url
 
     def abort(self, uid: str, reason: str = "the person cancelled the sign-in") -> str:
         with self.ctx.sessions() as db, db.begin():

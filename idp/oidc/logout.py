@@ -24,6 +24,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 from sqlalchemy import select, update
 
 from idp.accounts import sessions as login_sessions
+from idp.audit import entries as audit
 from idp.oidc import logout_outbox
 from idp.oidc.context import OidcContext
 from idp.oidc.errors import InvalidRequestError, InvalidTokenError
@@ -89,6 +90,12 @@ def end_session(ctx: OidcContext, request: LogoutRequest, session_id: str | None
                 owed.append(logout_outbox.enqueue(
                     db, ctx, client, sub=subject(client, session.private_id, ctx.pairwise_salt),
                     sid=session_sid(session_id)))
+        if session is not None:
+            ctx.audit.record("logout", actor=audit.person(session.private_id),
+                             target=audit.client(request.params["client_id"])
+                             if "client_id" in request.params else None,
+                             details={"grants_revoked": len(online),
+                                      "backchannel": len(owed)}, db=db)
     report = logout_outbox.deliver(ctx, owed)  # after the commit: the rows are durable
     return LogoutOutcome(redirect_to, report.delivered)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from idp.audit import entries as audit
 from idp.oidc import client_credentials, disclosure
 from idp.oidc import token_sql as sql
 from idp.oidc.clients import ClientInfo
@@ -27,6 +28,8 @@ from idp.oidc.context import OidcContext, now
 from idp.oidc.errors import InvalidGrantError, InvalidRequestError, UnsupportedGrantTypeError
 from idp.oidc.pairwise import subject
 from idp.oidc.prepared import Transaction, transaction, write_one
+
+Issued = tuple[dict[str, Any], sql.GrantInfo]  # the token response, and the grant it is of
 
 
 def digest(value: str) -> str:
@@ -42,17 +45,29 @@ def token_response(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]
         dict[str, Any]:
     grant_type = form.get("grant_type")
     if grant_type == "authorization_code":
-        return _exchange_code(ctx, client, form)
+        return _audited(ctx, client, grant_type, *_exchange_code(ctx, client, form))
     if grant_type == "refresh_token":
-        return _refresh(ctx, client, form)
+        return _audited(ctx, client, grant_type, *_refresh(ctx, client, form))
     if grant_type == "client_credentials":  # a relying party's Shared Signals stream
-        return client_credentials.token_response(ctx, client, form)
+        response = client_credentials.token_response(ctx, client, form)
+        ctx.audit.record("token.issued", actor=audit.client(client.client_id),
+                         details={"grant_type": grant_type, "scope": response["scope"]})
+        return response
     raise UnsupportedGrantTypeError("grant_type must be authorization_code, refresh_token or "
                                     "client_credentials")
 
 
-def _exchange_code(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> \
-        dict[str, Any]:
+def _audited(ctx: OidcContext, client: ClientInfo, grant_type: str, response: dict[str, Any],
+             grant: sql.GrantInfo) -> dict[str, Any]:
+    """The audit entry of tokens issued (after their transaction: never the tokens)."""
+    ctx.audit.record("token.issued", actor=audit.client(client.client_id),
+                     target=audit.person(grant.private_id),
+                     details={"grant_type": grant_type, "acr": grant.acr, "amr": grant.amr,
+                              "scope": grant.scope, "grant": grant.id})
+    return response
+
+
+def _exchange_code(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> Issued:
     code, verifier = form.get("code"), form.get("code_verifier")
     if not code or not verifier:
         raise InvalidRequestError("code and code_verifier are required")
@@ -75,7 +90,7 @@ def _exchange_code(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]
 
 
 def _exchange_in_one_statement(ctx: OidcContext, engine: Engine, client: ClientInfo,
-                               keys: dict[str, Any]) -> dict[str, Any]:
+                               keys: dict[str, Any]) -> Issued:
     """The code redeemed, checked and its tokens stored by one autocommit statement; a second
     transaction only when no code of this client's was redeemable, to say why (and revoke)."""
     minted = _Minted.new(client)
@@ -119,7 +134,7 @@ def s256(verifier: str) -> str:
                                     .digest()).rstrip(b"=").decode()
 
 
-def _refresh(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> dict[str, Any]:
+def _refresh(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> Issued:
     presented = form.get("refresh_token")
     if not presented:
         raise InvalidRequestError("refresh_token is required")
@@ -136,7 +151,7 @@ def _refresh(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> d
 
 
 def _rotate_in_one_statement(ctx: OidcContext, engine: Engine, client: ClientInfo,
-                             keys: dict[str, Any]) -> dict[str, Any]:
+                             keys: dict[str, Any]) -> Issued:
     """Rotation and the new tokens in one autocommit statement; a second transaction only
     when the refresh token did not rotate, to say why (and revoke)."""
     minted = _Minted.new(client)
@@ -188,7 +203,7 @@ class _Minted:
 
 
 def issue(ctx: OidcContext, tx: Transaction, client: ClientInfo, grant: sql.GrantInfo) -> \
-        dict[str, Any]:
+        Issued:
     """Access token, ID token and a new refresh token for ``grant``, stored in ``tx``."""
     minted = _Minted.new(client)
     tx.execute(sql.INSERT_TOKENS, {**minted.rows(ctx), "b_grant": grant.id})
@@ -196,7 +211,7 @@ def issue(ctx: OidcContext, tx: Transaction, client: ClientInfo, grant: sql.Gran
 
 
 def _response(ctx: OidcContext, client: ClientInfo, grant: sql.GrantInfo, minted: _Minted) -> \
-        dict[str, Any]:
+        Issued:
     """The token response (RFC 6749 §5.1) for tokens already stored."""
     sub = subject(client, grant.private_id, ctx.pairwise_salt)
     lifetime = ctx.settings.access_token_lifetime_seconds
@@ -207,7 +222,7 @@ def _response(ctx: OidcContext, client: ClientInfo, grant: sql.GrantInfo, minted
                 "id_token": id_token(ctx, client, grant, sub, minted.issued)}
     if "authorization_details" in grant.claims:  # RFC 9396 §7: what was authorized (signed)
         response["authorization_details"] = grant.claims["authorization_details"]
-    return response
+    return response, grant
 
 
 def _jwt_access_token(ctx: OidcContext, client: ClientInfo, grant: sql.GrantInfo, sub: str,

@@ -14,6 +14,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from idp.audit import entries
+from idp.audit.log import AuditLog
 from idp.db import transaction
 from idp.errors import account_not_active
 from idp.passkeys import ceremonies, directory
@@ -50,8 +52,10 @@ class PasskeyService:
         *,
         clock: Callable[[], datetime] = _utcnow,
         challenge_store: Callable[[Session], ChallengeStore] | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         self._sessions = sessions
+        self._audit = audit  # refused sign-ins (a login's success is Provider.log_in's)
         self._settings = settings
         self._clock = clock
         self._store = challenge_store or (lambda session: SqlChallengeStore(session, clock))
@@ -127,11 +131,15 @@ class PasskeyService:
                 return self._signed_in(session, pending, response_json)
         except (ChallengeUnknown, ChallengeExpired):
             raise
-        except PasskeyError:
+        except PasskeyError as refused:
             # Refused: nothing of the answer was kept (rolled back), and the challenge is spent
             # all the same, so the answer cannot be tried again.
             with transaction(self._sessions) as session:
                 self._store(session).take(handle)
+                if self._audit is not None:
+                    self._audit.record("login", actor=entries.anonymous(), outcome="refused",
+                                       details={"method": ["passkey"], "reason": refused.code},
+                                       db=session)
             raise
 
     def _signed_in(self, session: Session, pending: PendingChallenge,

@@ -80,7 +80,8 @@ def _code_and_tokens(app: Flask, code: str) -> tuple[bool, list[tuple[str, bool]
 
 
 @ON_POSTGRESQL
-def test_a_code_exchange_is_one_statement_in_one_round_trip(db_rp: Rp) -> None:
+def test_a_code_exchange_is_one_statement_in_one_round_trip_and_its_audit_entry_one_more(
+        db_rp: Rp) -> None:
     db_rp.login()
     db_rp.exchange(*db_rp.code())  # the pool's first connection and the client cache, warm
     code, verifier = db_rp.code()
@@ -88,22 +89,25 @@ def test_a_code_exchange_is_one_statement_in_one_round_trip(db_rp: Rp) -> None:
         db_rp, grant_type="authorization_code", code=code, code_verifier=verifier,
         redirect_uri=REDIRECT)
     assert answer.status_code == 200, answer.get_json()
-    assert _round_trips(lines) == ["I"]  # autocommit: no BEGIN, no COMMIT
-    [statement] = _statements(lines)
+    # Autocommit, no BEGIN, no COMMIT: the exchange, then its audit entry (idp.audit.append:
+    # one statement too, after the tokens are stored; docs/adr/0003-audit-log.md).
+    assert _round_trips(lines) == ["I", "I"]
+    statement, audited = _statements(lines)
     assert statement.startswith('"" "WITH redeemed AS')
+    assert audited.startswith('"" "WITH old AS')
     assert _code_and_tokens(db_rp.app, code) == (True, [("access", False), ("refresh", False)])
     bearer = {"Authorization": f"Bearer {answer.get_json()['access_token']}"}
     assert db_rp.browser.get("/userinfo", headers=bearer).status_code == 200
 
 
 @ON_POSTGRESQL
-def test_a_refresh_rotation_is_one_round_trip(db_rp: Rp) -> None:
+def test_a_refresh_rotation_is_one_round_trip_and_its_audit_entry_one_more(db_rp: Rp) -> None:
     db_rp.login()
     first = db_rp.exchange(*db_rp.code()).get_json()
     answer, lines = _traced_token_request(db_rp, grant_type="refresh_token",
                                           refresh_token=first["refresh_token"])
     assert answer.status_code == 200, answer.get_json()
-    assert _round_trips(lines) == ["I"]
+    assert _round_trips(lines) == ["I", "I"]  # the rotation, then its audit entry
     again = db_rp.token(grant_type="refresh_token", refresh_token=answer.get_json()[
         "refresh_token"])
     assert again.status_code == 200

@@ -1,0 +1,100 @@
+"""Recording to the audit log (``AuditLog.record``), and reading it back.
+
+An append (``idp.audit.append``) locks the head row until its transaction ends, so a flow that
+records inside its own transaction (``db=``) does it as its last write; on its own, an append
+is one autocommit statement on PostgreSQL. Why appends are synchronous, not buffered:
+docs/adr/0003-audit-log.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from idp.audit.append import append
+from idp.audit.entries import Entry, clean_details, timestamp
+from idp.audit.models import AuditHead, AuditRow
+from idp.request_context import current_request_id
+
+_BATCH = 1000
+
+
+class AuditLog:
+    """The one way to write an audit entry (``record``) and to read entries back."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, origin: str) -> None:
+        self.sessions = sessions
+        engine = sessions.kw["bind"]
+        # One statement needs no transaction of its own on PostgreSQL (idp.audit.append).
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT") \
+            if engine.dialect.name == "postgresql" else None
+        self.origin = origin  # names this log in its checkpoints: "<issuer>/audit"
+
+    def record(self, action: str, *, actor: str, target: str | None = None,
+               outcome: str = "ok", details: Mapping[str, Any] | None = None,
+               db: Session | None = None) -> Entry:
+        """Append one entry; with ``db``, inside that session's transaction (as its last
+        write: the head stays locked until it commits), else in a transaction of its own."""
+        body = {"time": timestamp(), "actor": actor, "action": action, "target": target,
+                "outcome": outcome, "request_id": current_request_id(),
+                "details": clean_details(details)}
+        if db is not None:
+            return append(db.connection(), body)
+        if self._autocommit is not None:
+            with self._autocommit.connect() as connection:
+                return append(connection, body)
+        with self.sessions.kw["bind"].begin() as connection:
+            return append(connection, body)
+
+    def head(self) -> tuple[int, str]:
+        """(seq, hash) of the last entry: (0, 64 zeros) for an empty log."""
+        with self.sessions() as db:
+            head = db.get_one(AuditHead, 1)
+            return head.seq, head.hash
+
+    def entries(self, *, since: int | datetime | None = None, actor: str | None = None,
+                action: str | None = None, limit: int | None = 100,
+                newest_first: bool = False) -> list[Entry]:
+        """Entries filtered for an administrator: from seq ``since`` (inclusive) or from a
+        time; ``action`` matches exactly or, ending in ".", as a prefix ("login.")."""
+        query = select(AuditRow)
+        if isinstance(since, datetime):
+            query = query.where(AuditRow.time >= timestamp(since))
+        elif since is not None:
+            query = query.where(AuditRow.seq >= since)
+        if actor is not None:
+            query = query.where(AuditRow.actor == actor)
+        if action is not None:
+            query = query.where(AuditRow.action.startswith(action, autoescape=True)
+                                if action.endswith(".") else AuditRow.action == action)
+        query = query.order_by(AuditRow.seq.desc() if newest_first else AuditRow.seq)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.sessions() as db:
+            return [to_entry(row) for row in db.scalars(query)]
+
+    def scan(self, *, since: int | datetime | None = None,
+             until: int | None = None) -> Iterator[Entry]:
+        """Every entry from ``since`` (to seq ``until``) in seq order, read in batches (export,
+        verification)."""
+        after = None
+        while True:
+            batch = self.entries(since=since if after is None else after + 1, limit=_BATCH)
+            if until is not None and batch and batch[-1].seq > until:
+                yield from (entry for entry in batch if entry.seq <= until)
+                return
+            yield from batch
+            if len(batch) < _BATCH:
+                return
+            after = batch[-1].seq
+
+
+def to_entry(row: AuditRow) -> Entry:
+    return Entry(seq=row.seq, time=row.time, actor=row.actor, action=row.action,
+                 target=row.target, outcome=row.outcome, request_id=row.request_id,
+                 details=json.loads(row.details), prev_hash=row.prev_hash, hash=row.hash)
