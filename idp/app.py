@@ -24,6 +24,7 @@ from idp.web import (
     binding,
     card,
     card_app,
+    device,
     errors,
     headers,
     interaction,
@@ -87,8 +88,10 @@ def _register_routes(app: Flask, services: Services) -> None:
             passkeys.blueprint(flow),
             account.blueprint(services.oidc, services.passkeys),
             ssf.blueprint(services.events),
+            device.blueprint(provider, services.throttles.device_user_code,
+                             services.throttles.device_authorization),
             interaction.blueprint(provider, action_hooks=(
-                card.actions_hook, signing.actions_hook, flow.actions))):
+                card.actions_hook, signing.actions_hook, flow.actions, device.actions_hook))):
         app.register_blueprint(blueprint)
 
 

@@ -132,6 +132,14 @@ class OidcSettings(_Section):
     interaction_lifetime_seconds: int = Field(
         900, description="How long a person has to finish a login/consent interaction."
     )
+    device_code_lifetime_seconds: int = Field(
+        600, ge=60, le=1800, description="How long a device authorization (RFC 8628: its "
+        "device code and user code) may be approved and polled for."
+    )
+    device_poll_interval_seconds: int = Field(
+        5, ge=1, le=60, description="The polling `interval` a device is given; each `slow_down` "
+        "adds 5 seconds for that device."
+    )
     backchannel_timeout_seconds: float = Field(
         3.0, description="Timeout of one back-channel logout delivery."
     )
@@ -206,6 +214,12 @@ class ThrottleSettings(_Section):
     card_answer: ThrottleRule = Field(default_factory=ThrottleRule, description="Refused card "
                                       "answers (bad signature, wrong digest, wrong certificate "
                                       "type) per client address.")
+    device_user_code: ThrottleRule = Field(
+        default_factory=lambda: ThrottleRule(limit=10), description="Unknown or expired user "
+        "codes typed on /device, per client address and per browser (RFC 8628 §5.1).")
+    device_authorization: ThrottleRule = Field(
+        default_factory=lambda: ThrottleRule(limit=30), description="Device authorization "
+        "requests (/device_authorization) per client address, each one counted.")
 
 
 class ServerSettings(_Section):

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from idp.oidc import client_credentials, disclosure
+from idp.oidc import client_credentials, device, device_codes, disclosure
 from idp.oidc import token_sql as sql
 from idp.oidc.clients import ClientInfo
 from idp.oidc.context import OidcContext, now
@@ -47,8 +47,10 @@ def token_response(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]
         return _refresh(ctx, client, form)
     if grant_type == "client_credentials":  # a relying party's Shared Signals stream
         return client_credentials.token_response(ctx, client, form)
-    raise UnsupportedGrantTypeError("grant_type must be authorization_code, refresh_token or "
-                                    "client_credentials")
+    if grant_type == device_codes.GRANT_TYPE:  # a TV polling (RFC 8628 §3.4)
+        return device.token_response(ctx, client, form)
+    raise UnsupportedGrantTypeError("grant_type must be authorization_code, refresh_token, "
+                                    "client_credentials or " + device_codes.GRANT_TYPE)
 
 
 def _exchange_code(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> \
@@ -57,7 +59,7 @@ def _exchange_code(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]
     if not code or not verifier:
         raise InvalidRequestError("code and code_verifier are required")
     keys = {"b_code": digest(code), "b_client": client.client_id}
-    engine = _engine(ctx)
+    engine = engine_of(ctx)
     if engine.dialect.name in sql.ONE_STATEMENT_DIALECTS:
         return _exchange_in_one_statement(ctx, engine, client, keys | {
             "b_challenge": s256(verifier), "b_redirect": form.get("redirect_uri")})
@@ -89,7 +91,7 @@ def _exchange_in_one_statement(ctx: OidcContext, engine: Engine, client: ClientI
     return _response(ctx, client, sql.GrantInfo.of(row[1:]), minted)
 
 
-def _engine(ctx: OidcContext) -> Engine:
+def engine_of(ctx: OidcContext) -> Engine:
     engine: Engine = ctx.sessions.kw["bind"]
     return engine
 
@@ -124,7 +126,7 @@ def _refresh(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> d
     if not presented:
         raise InvalidRequestError("refresh_token is required")
     keys = {"b_key": digest(presented), "b_client": client.client_id, "b_now": now()}
-    engine = _engine(ctx)
+    engine = engine_of(ctx)
     if engine.dialect.name in sql.ONE_STATEMENT_DIALECTS:
         return _rotate_in_one_statement(ctx, engine, client, keys)
     with transaction(engine) as tx:

@@ -73,6 +73,9 @@ def _face(state: dict[str, Any], language: str, hooks: tuple[ActionsHook, ...]) 
         message = i18n.translate(language, "prompt.consent", client=client_name)
     elif prompt == "done":
         message = i18n.translate(language, "prompt.done.optional", client=client_name)
+    elif prompt == "approve":
+        message = i18n.translate(language, "prompt.approve_device", client=client_name,
+                                 user_code=state["device"]["user_code"])
     elif prompt == "sign":
         message = i18n.translate(language, "prompt.sign", client=client_name)
     elif steps := [r for r in state["reasons"] if r in STEP_UP_REASONS]:
@@ -84,7 +87,7 @@ def _face(state: dict[str, Any], language: str, hooks: tuple[ActionsHook, ...]) 
             message += " " + i18n.translate(language, "prompt.login.unavailable")
     face = {key: state[key] for key in ("uid", "prompt", "reasons", "client", "requested",
                                         "csrf_token")}
-    for key in ("account", "document"):
+    for key in ("account", "document", "device"):
         if state.get(key):
             face[key] = state[key]
     face["message"] = message

@@ -1,0 +1,279 @@
+"""The device authorization grant (RFC 8628) over HTTP, on SQLite and PostgreSQL: codes, the
+polling states, approval on /device, tokens once, refusals."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import update
+
+from idp import db
+from idp.accounts.models import PrivateId
+from idp.accounts.sessions import COOKIE_NAME
+from idp.app import create_app, services_of
+from idp.settings import Settings
+from tests.support.device import Phone, Tv, register_tv
+from tests.support.login import login_session
+from tests.unit.oidc.conftest import ISSUER, register
+
+GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+@pytest.fixture
+def app(settings: Settings) -> Iterator[Flask]:
+    oidc = settings.oidc.model_copy(update={"issuer": ISSUER})
+    application = create_app(settings.model_copy(update={"oidc": oidc}))
+    yield application
+    services_of(application).engine.dispose()
+
+
+@pytest.fixture
+def tv(app: Flask) -> Tv:
+    return Tv.of(app, register_tv(app))
+
+
+@pytest.fixture
+def phone(app: Flask) -> Phone:
+    return Phone(app.test_client())
+
+
+def signed_in(app: Flask, phone: Phone, **login: Any) -> str:
+    private_id, cookie = login_session(app, **login)
+    phone.http.set_cookie(COOKIE_NAME, cookie, domain="localhost")
+    return private_id
+
+
+def approve(phone: Phone, user_code: str, *, consent: bool = True) -> dict[str, Any]:
+    """Type the code, consent, and approve: the /device/done face."""
+    entered = phone.enter(user_code)
+    assert entered.status_code == 200, entered.get_json()
+    location = entered.get_json()["redirect_to"]
+    state = phone.interaction(location)
+    if state["prompt"] == "consent":
+        phone.act(state, "consent", {"approve": consent, "claims": state["requested"]["claims"]})
+        state = phone.interaction(location)
+    assert state["prompt"] == "approve", state
+    assert state["device"]["user_code"] == user_code
+    assert user_code in state["message"]
+    answer = phone.act(state, "approve")
+    assert answer.status_code == 200, answer.get_json()
+    done = phone.http.get(answer.get_json()["redirect_to"].removeprefix(ISSUER),
+                          headers={"Accept": "application/json"})
+    found: dict[str, Any] = done.get_json()
+    return found
+
+
+def claims_of(jwt: str) -> dict[str, Any]:
+    payload = jwt.split(".")[1]
+    found: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload)
+                                                                              % 4)))
+    return found
+
+
+def test_discovery_names_the_device_endpoint_and_grant(app: Flask) -> None:
+    metadata = app.test_client().get("/.well-known/openid-configuration").get_json()
+    assert metadata["device_authorization_endpoint"] == ISSUER + "/device_authorization"
+    assert GRANT in metadata["grant_types_supported"]
+
+
+def test_the_device_gets_codes_a_verification_uri_and_an_interval(tv: Tv) -> None:
+    answer = tv.authorize()
+    assert answer.headers["Cache-Control"] == "no-store"
+    codes = answer.get_json()
+    assert set(codes) == {"device_code", "user_code", "verification_uri",
+                          "verification_uri_complete", "expires_in", "interval"}
+    assert codes["verification_uri"] == ISSUER + "/device"
+    user_code = codes["user_code"].replace("-", "")
+    assert codes["verification_uri_complete"] == f"{ISSUER}/device?user_code={user_code}"
+    assert codes["user_code"][4] == "-" and len(codes["user_code"]) == 9
+    assert (codes["expires_in"], codes["interval"]) == (600, 5)
+
+
+def test_a_code_flow_client_or_an_unknown_one_gets_no_device_codes(app: Flask, tv: Tv) -> None:
+    web_client, _ = register(app, auth_method="none")
+    refused = tv.authorize(client_id=web_client)
+    assert (refused.status_code, refused.get_json()["error"]) == (400, "unauthorized_client")
+    unknown = tv.authorize(client_id="rp_nobody")
+    assert (unknown.status_code, unknown.get_json()["error"]) == (401, "invalid_client")
+    no_openid = tv.authorize(scope="profile")
+    assert no_openid.get_json()["error"] == "invalid_scope"
+
+
+def test_polling_pending_then_too_fast_slows_the_device_down_by_five_seconds(tv: Tv) -> None:
+    codes = tv.codes()
+    first = tv.poll(codes["device_code"])
+    assert (first.status_code, first.get_json()["error"]) == (400, "authorization_pending")
+    too_fast = tv.poll(codes["device_code"])
+    assert too_fast.get_json()["error"] == "slow_down"
+    assert "10 seconds" in too_fast.get_json()["error_description"]
+    tv.wait(codes["device_code"], 7)  # enough before slow_down, not after (interval now 10)
+    assert tv.poll(codes["device_code"]).get_json()["error"] == "slow_down"
+    tv.wait(codes["device_code"], 16)  # 15 s from now on
+    assert tv.poll(codes["device_code"]).get_json()["error"] == "authorization_pending"
+
+
+def test_an_approved_device_gets_tokens_once_at_the_level_of_the_approval(
+        app: Flask, tv: Tv, phone: Phone) -> None:
+    codes = tv.codes()
+    assert tv.poll(codes["device_code"]).get_json()["error"] == "authorization_pending"
+    signed_in(app, phone, acr="urn:jpki-idp:acr:ial2-aal2", amr=("sc", "hwk", "pin", "mfa"))
+    done = approve(phone, codes["user_code"])
+    assert done["status"] == "approved"
+    tv.wait(codes["device_code"])
+    tokens = tv.poll(codes["device_code"])
+    assert tokens.status_code == 200, tokens.get_json()
+    body = tokens.get_json()
+    id_token = claims_of(body["id_token"])
+    assert id_token["aud"] == tv.client_id
+    assert id_token["acr"] == "urn:jpki-idp:acr:ial2-aal2"
+    assert id_token["amr"] == ["sc", "hwk", "pin", "mfa"]
+    assert isinstance(id_token["auth_time"], int)
+    assert claims_of(body["access_token"])["acr"] == "urn:jpki-idp:acr:ial2-aal2"
+    userinfo = tv.http.get("/userinfo", headers={"Authorization": "Bearer "
+                                                 + body["access_token"]})
+    assert userinfo.get_json()["name"] == "山田 太郎"
+    tv.wait(codes["device_code"])
+    again = tv.poll(codes["device_code"])
+    assert (again.status_code, again.get_json()["error"]) == (400, "invalid_grant")
+    revoked = tv.http.get("/userinfo", headers={"Authorization": "Bearer "
+                                                + body["access_token"]})
+    assert revoked.status_code == 401  # the replay took back what the code gave
+
+
+def test_a_denied_request_answers_access_denied_on_every_poll_then_expired_token(
+        app: Flask, tv: Tv, phone: Phone) -> None:
+    codes = tv.codes()
+    signed_in(app, phone)
+    state = phone.interaction(phone.enter(codes["user_code"]).get_json()["redirect_to"])
+    phone.act(state, "consent", {"approve": True, "claims": state["requested"]["claims"]})
+    state = phone.interaction(state_location(phone, state))
+    answer = phone.act(state, "deny")
+    assert "/device/done?error=access_denied" in answer.get_json()["redirect_to"]
+    for _ in range(2):
+        tv.wait(codes["device_code"])
+        denied = tv.poll(codes["device_code"])
+        assert (denied.status_code, denied.get_json()["error"]) == (400, "access_denied")
+    tv.expire(codes["device_code"])
+    assert tv.poll(codes["device_code"]).get_json()["error"] == "expired_token"
+    assert phone.enter(codes["user_code"]).get_json()["error"] == "invalid_user_code"
+
+
+def state_location(phone: Phone, state: dict[str, Any]) -> str:
+    return f"/interaction/{state['uid']}"
+
+
+def test_declining_consent_denies_the_device(app: Flask, tv: Tv, phone: Phone) -> None:
+    codes = tv.codes()
+    signed_in(app, phone)
+    state = phone.interaction(phone.enter(codes["user_code"]).get_json()["redirect_to"])
+    assert state["prompt"] == "consent"
+    answer = phone.act(state, "consent", {"approve": False, "claims": []})
+    assert "error=access_denied" in answer.get_json()["redirect_to"]
+    tv.wait(codes["device_code"])
+    assert tv.poll(codes["device_code"]).get_json()["error"] == "access_denied"
+
+
+def test_an_expired_device_code_gets_expired_token_and_its_user_code_is_refused(
+        tv: Tv, phone: Phone) -> None:
+    codes = tv.codes()
+    tv.expire(codes["device_code"])
+    assert tv.poll(codes["device_code"]).get_json()["error"] == "expired_token"
+    refused = phone.enter(codes["user_code"])
+    assert (refused.status_code, refused.get_json()["error"]) == (400, "invalid_user_code")
+
+
+def test_a_device_code_of_another_client_is_refused_and_stays_usable_by_its_own(
+        app: Flask, tv: Tv, phone: Phone) -> None:
+    codes = tv.codes()
+    other = Tv.of(app, register_tv(app, name="Kitchen TV"))
+    stolen = other.poll(codes["device_code"])
+    assert (stolen.status_code, stolen.get_json()["error"]) == (400, "invalid_grant")
+    signed_in(app, phone)
+    approve(phone, codes["user_code"])
+    assert other.poll(codes["device_code"]).get_json()["error"] == "invalid_grant"
+    assert tv.poll(codes["device_code"]).status_code == 200
+
+
+def test_an_unknown_device_code_or_none_is_refused(tv: Tv) -> None:
+    assert tv.poll("not-a-device-code").get_json()["error"] == "invalid_grant"
+    missing = tv.http.post("/token", data={"grant_type": GRANT, "client_id": tv.client_id})
+    assert missing.get_json()["error"] == "invalid_request"
+
+
+def test_a_private_id_suspended_after_the_approval_gets_no_tokens(
+        app: Flask, tv: Tv, phone: Phone) -> None:
+    """The account's state is checked again at redemption, not only at approval."""
+    codes = tv.codes()
+    private_id = signed_in(app, phone)
+    approve(phone, codes["user_code"])
+    with db.transaction(services_of(app).sessions) as session:
+        session.execute(update(PrivateId).where(PrivateId.id == private_id)
+                        .values(state="suspended"))
+    refused = tv.poll(codes["device_code"])
+    assert (refused.status_code, refused.get_json()["error"]) == (400, "access_denied")
+
+
+def test_the_page_prefills_the_code_of_verification_uri_complete(tv: Tv, phone: Phone) -> None:
+    codes = tv.codes()
+    face = phone.page(user_code=codes["user_code"].replace("-", "").lower())
+    assert face["prompt"] == "user_code"
+    assert face["user_code"] == codes["user_code"]
+    assert set(face["actions"]) == {"user_code"}
+    html = phone.http.get("/device", query_string={"user_code": codes["user_code"]})
+    assert codes["user_code"] in html.get_data(as_text=True)
+
+
+def test_the_user_code_needs_the_pages_csrf_token(tv: Tv, phone: Phone) -> None:
+    codes = tv.codes()
+    face = phone.page()
+    refused = phone.http.post("/device", json={"user_code": codes["user_code"]})
+    assert (refused.status_code, refused.get_json()["error"]) == (403, "csrf_failed")
+    bad = phone.http.post("/device", json={"user_code": 12},
+                          headers={"X-CSRF-Token": face["csrf_token"]})
+    assert bad.status_code == 400
+
+
+def test_a_code_typed_anyhow_finds_its_request_and_the_login_is_the_usual_one(
+        tv: Tv, phone: Phone) -> None:
+    codes = tv.codes()
+    typed = " " + codes["user_code"].lower().replace("-", " ") + " "
+    entered = phone.enter(typed)
+    state = phone.interaction(entered.get_json()["redirect_to"])
+    assert state["prompt"] == "login"
+    assert state["client"]["name"] == "Living-room TV"
+    assert {"passkey_options", "card", "abort"} <= set(state["actions"])
+
+
+def test_guessing_user_codes_is_throttled_per_address(tv: Tv, phone: Phone) -> None:
+    codes = tv.codes()
+    for _ in range(10):
+        assert phone.enter("BCDF-GHJK").get_json()["error"] == "invalid_user_code"
+    locked = phone.enter(codes["user_code"])
+    assert locked.status_code == 429
+    assert locked.get_json()["error"] == "too_many_attempts"
+    assert int(locked.headers["Retry-After"]) > 0
+
+
+def test_a_flood_of_device_authorizations_from_one_address_is_refused(tv: Tv) -> None:
+    for _ in range(30):
+        assert tv.authorize().status_code == 200
+    flooded = tv.http.post("/device_authorization", data={"client_id": tv.client_id},
+                           headers={"Accept-Language": "en"})
+    assert flooded.status_code == 429
+    assert flooded.get_json()["error"] == "too_many_requests"
+    assert "device sign-in requests" in flooded.get_json()["error_description"]
+    assert flooded.headers["Retry-After"]
+
+
+def test_the_done_page_says_what_happened(phone: Phone) -> None:
+    approved = phone.http.get("/device/done?status=approved", headers={"Accept":
+                                                                       "application/json"})
+    assert approved.get_json()["status"] == "approved"
+    other = phone.http.get("/device/done?error=<script>", headers={"Accept": "application/json"})
+    assert other.get_json()["status"] == "denied"
+    assert "<script>" not in phone.http.get("/device/done?error=<script>").get_data(as_text=True)
