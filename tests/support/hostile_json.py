@@ -74,7 +74,8 @@ def unthrottled(base: Settings) -> Settings:
     of a 429 once a few have been refused."""
     unlimited = ThrottleRule(limit=1_000_000, window_seconds=1)
     return base.model_copy(update={"throttle": ThrottleSettings(
-        client_auth=unlimited, passkey=unlimited, card_answer=unlimited)})
+        client_auth=unlimited, passkey=unlimited, card_answer=unlimited,
+        device_user_code=unlimited, device_authorization=unlimited)})
 
 
 def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

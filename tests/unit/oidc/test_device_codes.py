@@ -30,8 +30,9 @@ def test_a_user_code_is_shown_in_two_groups_of_four() -> None:
     assert codes.display("BCDFGHJK") == "BCDF-GHJK"
 
 
-@pytest.mark.parametrize("typed", ["BCDF-GHJK", "bcdf-ghjk", "bcdfghjk", " BCDF GHJK ",
-                                   "Bcdf–Ghjk", "ＢＣＤＦ－ＧＨＪＫ", "BCDF\u3000GHJK", "bc-df-gh-jk"])
+@pytest.mark.parametrize("typed", [
+    "BCDF-GHJK", "bcdf-ghjk", "bcdfghjk", " BCDF GHJK ", "Bcdf–Ghjk", "ＢＣＤＦ－ＧＨＪＫ",
+    "BCDF\u3000GHJK", "bc-df-gh-jk"])
 def test_typed_codes_are_normalised_whatever_the_case_dashes_and_spaces(typed: str) -> None:
     assert codes.normalise(typed) == "BCDFGHJK"
 
@@ -47,7 +48,8 @@ def test_user_codes_are_stored_keyed_so_a_database_copy_cannot_search_them() -> 
     one = codes.user_code_hash("BCDFGHJK", "instance-secret")
     assert one == codes.user_code_hash("BCDFGHJK", "instance-secret")
     assert one != codes.user_code_hash("BCDFGHJK", "another-secret")
-    assert "BCDFGHJK" not in one and len(one) == 64
+    assert "BCDFGHJK" not in one
+    assert len(one) == 64
 
 
 def test_device_codes_carry_256_bits_and_never_repeat() -> None:

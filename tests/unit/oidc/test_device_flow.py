@@ -90,7 +90,8 @@ def test_the_device_gets_codes_a_verification_uri_and_an_interval(tv: Tv) -> Non
     assert codes["verification_uri"] == ISSUER + "/device"
     user_code = codes["user_code"].replace("-", "")
     assert codes["verification_uri_complete"] == f"{ISSUER}/device?user_code={user_code}"
-    assert codes["user_code"][4] == "-" and len(codes["user_code"]) == 9
+    assert codes["user_code"][4] == "-"
+    assert len(codes["user_code"]) == 9
     assert (codes["expires_in"], codes["interval"]) == (600, 5)
 
 
