@@ -201,6 +201,21 @@ class ThrottleRule(_Section):
     window_seconds: int = Field(300, ge=1, description="Length of the fixed window.")
 
 
+class UserCodeRule(ThrottleRule):
+    """Unknown or expired user codes typed on /device (RFC 8628 §5.1: with 8 characters of 20,
+    a handful of guesses per code lifetime keeps a guess's odds below 2^-32)."""
+
+    limit: int = Field(10, ge=1, description="Wrong codes allowed per window, per client "
+                       "address and per browser; further codes are refused until it ends.")
+
+
+class DeviceRequestRule(ThrottleRule):
+    """Device authorization requests (every one counts, not only failures)."""
+
+    limit: int = Field(30, ge=1, description="Device authorization requests allowed per window "
+                       "and client address; further ones are refused (429) until it ends.")
+
+
 class ThrottleSettings(_Section):
     """Throttling of failed credential attempts (docs/operations.md, "Throttling failed
     attempts"). The card limits PIN tries itself; these limit what reaches the IdP."""
@@ -214,12 +229,12 @@ class ThrottleSettings(_Section):
     card_answer: ThrottleRule = Field(default_factory=ThrottleRule, description="Refused card "
                                       "answers (bad signature, wrong digest, wrong certificate "
                                       "type) per client address.")
-    device_user_code: ThrottleRule = Field(
-        default_factory=lambda: ThrottleRule(limit=10), description="Unknown or expired user "
-        "codes typed on /device, per client address and per browser (RFC 8628 §5.1).")
-    device_authorization: ThrottleRule = Field(
-        default_factory=lambda: ThrottleRule(limit=30), description="Device authorization "
-        "requests (/device_authorization) per client address, each one counted.")
+    device_user_code: UserCodeRule = Field(
+        default_factory=UserCodeRule, description="Unknown or expired user codes typed on "
+        "/device, per client address and per browser (RFC 8628 §5.1).")
+    device_authorization: DeviceRequestRule = Field(
+        default_factory=DeviceRequestRule, description="Device authorization requests "
+        "(/device_authorization) per client address, each one counted.")
 
 
 class ServerSettings(_Section):
