@@ -1,11 +1,13 @@
-"""`idp demo`: the whole stack for IDP_VAR_DIR — simulator, IdP (sample RPs once they exist).
+"""`idp demo`: the whole stack for IDP_VAR_DIR — simulator, IdP and the sample relying parties.
 
 First run prepares the instance: the IdP database (`idp db upgrade`), the simulator's CAs exported
 as the IdP's trust anchors (`{var_dir}/trust/`), a registered verifier whose API key the IdP reads
 from `{var_dir}/secrets/jlis-api-key`, and three demo residents with card files under
 `{var_dir}/cards/` (an adult, a person who will move, a 12-year-old without a signing certificate).
-Every run then starts `idp serve` on P and `idp sim serve` on P+1, waits until both answer
-`/healthz`, prints the URLs and residents, and stops both on Ctrl-C or SIGTERM.
+Every run then registers the sample RPs not yet registered (trust/demo_rps.py), starts `idp
+serve` on P, `idp sim serve` on P+1 and each RP (`python -m rp_examples.NAME`) from P+2, waits
+until all answer, writes what runs into `{var_dir}/demo.json` (the IdP's front door page reads
+it), prints it, and stops everything on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,12 +29,13 @@ import requests
 
 from idp.cli.support import Refused, echo_json, get_settings
 from idp.settings import Settings
+from trust import demo_rps
 from trust.jlis_sim import residents, verifiers
 from trust.jlis_sim.store import open_sim
 
 _IDP = [sys.executable, "-c", "from idp.cli import main; main()"]
 _STATE_FILE = "demo.json"
-_START_TIMEOUT_SECONDS = 60.0
+_START_TIMEOUT_SECONDS = 90.0
 
 
 def _demo_people(today: date) -> list[dict[str, Any]]:
@@ -55,17 +59,26 @@ def demo(base_port: int, as_json: bool) -> None:
     idp_url, sim_url = f"http://localhost:{base_port}", f"http://127.0.0.1:{base_port + 1}"
     env = _env(settings, idp_url, sim_url)
     state = _prepare(settings, env, sim_url)
+    rps = demo_rps.prepare(_IDP, env, settings.var_dir / "secrets", base_port)
+    _check_ports_free([base_port, base_port + 1, *(rp.port for rp in rps)])
+    peers = {rp.entry.name: rp.url for rp in rps}
     processes = [
         subprocess.Popen([*_IDP, "sim", "serve"], env=env),  # noqa: S603  (our own CLI)
         subprocess.Popen([*_IDP, "serve", "--host", "127.0.0.1", "--port", str(base_port),  # noqa: S603
                           "--workers", "1"], env=env),
+        *(subprocess.Popen(rp.command(), env=rp.env(env, idp_url, peers))  # noqa: S603
+          for rp in rps),
     ]
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         for url in (sim_url, idp_url):
-            _wait_healthy(url, processes)
-        summary = {"idp": idp_url, "jlis": sim_url, "rps": {}, "residents": state["residents"]}
-        _announce(summary, as_json)
+            _wait_healthy(f"{url}/healthz", processes)
+        for rp in rps:
+            _wait_healthy(f"{rp.url}/whoami", processes)
+        summary = {"idp": idp_url, "jlis": sim_url, "rps": {rp.entry.name: rp.url for rp in rps},
+                   "residents": state["residents"], "admin": None}
+        _record(settings, {**state, **summary, "rps": demo_rps.listing(rps)})
+        _announce(summary, rps, as_json)
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
         raise Refused("a demo process stopped; see its output above")
@@ -73,6 +86,24 @@ def demo(base_port: int, as_json: bool) -> None:
         pass
     finally:
         _stop(processes)
+
+
+def _check_ports_free(ports: list[int]) -> None:
+    """Refuse at once (exit 1) when a port the demo needs is taken, rather than start half."""
+    for port in ports:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise Refused(f"port {port} is in use; try --base-port with another "
+                              "number") from None
+
+
+def _record(settings: Settings, state: dict[str, Any]) -> None:
+    """``{var_dir}/demo.json``: what runs now (read by the IdP's front door page)."""
+    state_file = settings.var_dir / _STATE_FILE
+    state_file.write_text(json.dumps(state, ensure_ascii=False, indent=1), encoding="utf-8")
+    state_file.chmod(0o600)  # it lists the demo PINs
 
 
 def _env(settings: Settings, idp_url: str, sim_url: str) -> dict[str, str]:
@@ -130,25 +161,47 @@ def _wait_healthy(url: str, processes: list[subprocess.Popen[bytes]]) -> None:
         if any(p.poll() is not None for p in processes):
             raise Refused(f"a demo process exited before {url} answered")
         try:
-            if requests.get(f"{url}/healthz", timeout=1).ok:
+            if requests.get(url, timeout=2).ok:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:
             pass
         time.sleep(0.1)
-    raise Refused(f"{url}/healthz did not answer within {_START_TIMEOUT_SECONDS:.0f} s")
+    raise Refused(f"{url} did not answer within {_START_TIMEOUT_SECONDS:.0f} s")
 
 
-def _announce(summary: dict[str, Any], as_json: bool) -> None:
+def _announce(summary: dict[str, Any], rps: list[demo_rps.DemoRp], as_json: bool) -> None:
     if as_json:
         echo_json(summary)
         sys.stdout.flush()
         return
-    click.echo(f"IdP:             {summary['idp']}\nJ-LIS simulator: {summary['jlis']}")
-    click.echo("Demo residents (card file, signing PIN / auth PIN):")
+    say = click.echo
+    say(click.style("jpki-idp デモ / demo", bold=True))
+    say(f"\nはじめにこちらを開いてください / Start here:  {summary['idp']}/")
+    say("  マイナンバーカードで本人確認するOpenID Connectプロバイダ（テスト用のJ-LIS模擬環境）。")
+    say("  An OpenID Connect provider anchored to the My Number Card (against a J-LIS simulator).")
+    say("\nサンプルの事業者 / Sample relying parties:")
+    for rp in rps:
+        say(f"  {rp.url:<24} {rp.entry.title['ja']} / {rp.entry.title['en']}")
+        say(f"  {'':<24} {rp.entry.shows['ja']}")
+    say("\nデモの住民（カードファイル、署名用PIN / 利用者証明用PIN）/ Demo residents (card file, "
+        "signing PIN / auth PIN):")
     for person in summary["residents"]:
-        click.echo(f"  {person['name']} ({person['person_id']}): {person['card_file']}  "
-                   f"sign {person['sign_pin'] or '— (under 15)'} / auth {person['auth_pin']}")
-    click.echo("Try: idp card sign <request URL> --card-file <card file>.  Ctrl-C stops all.")
+        say(f"  {person['name']} ({person['person_id']})")
+        say(f"    {person['card_file']}  sign {person['sign_pin'] or '— (15歳未満 / under 15)'}"
+            f" / auth {person['auth_pin']}")
+    first = summary["residents"][0]
+    say("\nカードの読み取りを求められたら、ページのURLで / When a page asks for the card, with "
+        "the URL it shows:")
+    say(f"  idp card sign <URL> --card-file {first['card_file']} --pin {first['sign_pin']}"
+        "   (登録・署名 / onboarding, signing)")
+    say(f"  idp card sign <URL> --card-file {first['card_file']} --pin {first['auth_pin']}"
+        "       (ログイン / login)")
+    say("\n暮らしの出来事を試す / Try a life event (then log in again and see what changes):")
+    mover = summary["residents"][1] if len(summary["residents"]) > 1 else first
+    say(f"  idp sim person move {mover['person_id']} --address '大阪府大阪市中央区大手前2-1-22'")
+    say(f"  idp sim person renew {mover['person_id']}      "
+        "(idp sim person --help: rename, lose-card, ...)")
+    say(f"\nJ-LIS 模擬環境 / simulator: {summary['jlis']}     Ctrl-C で終了 / Ctrl-C stops all.")
 
 
 def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:

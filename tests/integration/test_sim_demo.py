@@ -1,48 +1,84 @@
-"""`idp demo --json`: prepares a fresh instance, runs simulator and IdP, prints one JSON line,
-and stops everything on SIGTERM."""
+"""`idp demo --json`: prepares a fresh instance, registers and runs the simulator, the IdP and
+the sample relying parties, prints one JSON line, records it in demo.json, and stops everything
+on SIGTERM."""
 
 from __future__ import annotations
 
 import json
 import socket
+import stat
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
+from rp_examples.catalogue import available
 from tests.support.sim import IDP, sim_env
 
+ATTEMPTS = 3  # another process may take a port between our probe and the demo's bind
 
-def _two_free_ports() -> int:
-    for _ in range(50):
+
+def _free_ports(count: int) -> int:
+    """A base port P with P .. P+count-1 all free now."""
+    for _ in range(100):
         with socket.socket() as first:
             first.bind(("127.0.0.1", 0))
-            port: int = first.getsockname()[1]
-            with socket.socket() as second:
-                try:
-                    second.bind(("127.0.0.1", port + 1))
-                except OSError:
-                    continue
-                return port
-    raise RuntimeError("no two consecutive free ports")
+            base: int = first.getsockname()[1]
+        if base + count > 65535:
+            continue
+        if all(_free(base + offset) for offset in range(count)):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def _start(var_dir: Path, log: Path) -> tuple[subprocess.Popen[str], dict[str, Any], int]:
+    """The demo, and the JSON line it printed; a new base port when a port was taken."""
+    for _ in range(ATTEMPTS):
+        base = _free_ports(2 + max(offset for offset, _ in available()) + 1)
+        with log.open("w") as errors:
+            demo = subprocess.Popen([IDP, "demo", "--base-port", str(base), "--json"],
+                                    env=sim_env(var_dir, "http://127.0.0.1:1"),
+                                    stdout=subprocess.PIPE, stderr=errors, text=True)
+        assert demo.stdout is not None
+        line = demo.stdout.readline()
+        if line:
+            return demo, json.loads(line), base
+        demo.wait(timeout=30)
+        demo.stdout.close()
+        if "is in use" not in log.read_text():
+            break
+    raise AssertionError(f"idp demo printed nothing:\n{log.read_text()}")
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)
 def test_demo_prints_the_stack_and_stops_on_sigterm(tmp_path: Path) -> None:
-    base = _two_free_ports()
     var_dir = tmp_path / "var"
-    demo = subprocess.Popen([IDP, "demo", "--base-port", str(base), "--json"],
-                            env=sim_env(var_dir, "http://127.0.0.1:1"),
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    demo, summary, base = _start(var_dir, tmp_path / "demo.log")
     try:
-        assert demo.stdout is not None
-        summary = json.loads(demo.stdout.readline())
         assert summary["idp"] == f"http://localhost:{base}"
         assert summary["jlis"] == f"http://127.0.0.1:{base + 1}"
-        assert summary["rps"] == {}
+        assert {"shop", "age_gate", "portal", "portal_mail"} <= set(summary["rps"])
+        assert summary["rps"]["shop"] == f"http://localhost:{base + 3}"
         for url in (summary["idp"], summary["jlis"]):
             assert requests.get(f"{url}/healthz", timeout=5).json()["status"] == "ok"
+        for url in summary["rps"].values():
+            assert requests.get(f"{url}/whoami", timeout=5).json()["logged_in"] is False
+        # Each RP knows its client: its login goes to the IdP with its client_id.
+        to_idp = requests.get(f"{summary['rps']['shop']}/login", allow_redirects=False,
+                              timeout=10).headers["Location"]
+        assert to_idp.startswith(f"{summary['idp']}/authorize?")
         adult, mover, child = summary["residents"]
         assert adult["sign_pin"]
         assert mover["sign_pin"]
@@ -53,11 +89,22 @@ def test_demo_prints_the_stack_and_stops_on_sigterm(tmp_path: Path) -> None:
                            headers={"Authorization": f"Bearer {key}"})
         assert cas.status_code == 200
         assert sorted(p.name for p in (var_dir / "trust" / "auth").glob("*.pem"))
+        recorded = json.loads((var_dir / "demo.json").read_text())
+        assert recorded["idp"] == summary["idp"]
+        assert recorded["residents"] == summary["residents"]
+        listed = {rp["name"]: rp for rp in recorded["rps"]}
+        assert listed["age_gate"]["url"] == summary["rps"]["age_gate"]
+        assert listed["shop"]["title"] == {"ja": "テストショップ", "en": "Test Shop"}
+        assert listed["portal"]["shows"]["en"]
+        credentials = var_dir / "secrets" / "rp-clients.json"
+        assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
+        assert json.loads(credentials.read_text())["shop"]["client_secret"]
     finally:
         demo.terminate()
         status = demo.wait(timeout=30)
         if demo.stdout is not None:
             demo.stdout.close()
     assert status == 0
-    with pytest.raises(requests.ConnectionError):
-        requests.get(f"{summary['jlis']}/healthz", timeout=2)
+    for url in (summary["jlis"], summary["rps"]["shop"]):
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{url}/healthz", timeout=2)

@@ -1,0 +1,274 @@
+"""``make_app(profile)``: the Flask app every sample RP is, configured from its environment.
+
+Routes (the contract's "The sample relying parties"):
+
+=========================  ===============================================================
+``GET /``                  the RP's page (its profile's template), Japanese unless ?lang=en
+``GET /login``             to the IdP: code flow, PKCE S256, state, nonce; ``?action=NAME``
+                           asks what that action needs (scope, acr_values, claims);
+                           ``?next=/path`` returns there
+``GET /callback``          the redirect URI: validates the answer and the ID token
+``GET|POST /logout``       ends the RP session, then RP-initiated logout at the IdP
+``POST /backchannel-logout``  Back-Channel Logout 1.0: ends the sessions the token names
+``GET /whoami``            JSON: logged_in, sub, acr, amr, claims, allowed, why
+``GET /theme.css``         the profile's colours
+=========================  ===============================================================
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from authlib.integrations.base_client import OAuthError
+from flask import Flask, Response, jsonify, redirect, render_template, request, session
+from jinja2 import ChoiceLoader, PackageLoader
+
+from rp_examples.common import oidc
+from rp_examples.common.config import LANGUAGES, RpConfig
+from rp_examples.common.profile import Action, Ask, Decision, Login, Profile, decide
+from rp_examples.common.sessions import SessionStore
+from rp_examples.common.words import MESSAGES, acr_words, amr_words
+
+# Answers to prompt=none that mean "ask the person" (OIDC Core §3.1.2.6).
+SILENT_ERRORS = frozenset({"login_required", "consent_required", "interaction_required",
+                           "account_selection_required"})
+INTERACTIVE, SILENT_THEN_LOGIN, SILENT_ONLY = "interactive", "silent_then_login", "silent_only"
+_MAX_PENDING = 8  # logins started and not finished, per browser
+
+
+@dataclass
+class RpState:
+    """What one RP app holds: ``app.extensions["rp"]``."""
+
+    profile: Profile
+    config: RpConfig
+    client: Any  # Authlib's Flask OAuth2 client
+    store: SessionStore = field(default_factory=SessionStore)
+    seen_jti: set[str] = field(default_factory=set)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def state_of(app: Flask) -> RpState:
+    rp: RpState = app.extensions["rp"]
+    return rp
+
+
+def make_app(profile: Profile, config: RpConfig | None = None) -> Flask:
+    """The RP ``profile`` describes, for the IdP and client ``config`` names (default: from
+    the environment, :meth:`RpConfig.from_env`)."""
+    config = config or RpConfig.from_env(default_port=profile.default_port)
+    app = Flask(f"rp_examples.{profile.name}", static_folder=str(Path(__file__).parent /
+                                                                  "static"))
+    app.config.update(SECRET_KEY=config.secret_key, SESSION_COOKIE_NAME=f"rp_{profile.name}",
+                      SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
+                      SESSION_COOKIE_SECURE=config.base_url.startswith("https:"))
+    loaders: list[Any] = [PackageLoader("rp_examples.common")]
+    if profile.templates:
+        loaders.insert(0, PackageLoader(profile.templates))
+    app.jinja_loader = ChoiceLoader(loaders)
+    rp = RpState(profile, config, oidc.register_client(app, config, profile.scope))
+    app.extensions["rp"] = rp
+    _routes(app, rp)
+    if profile.setup:
+        profile.setup(app)
+    return app
+
+
+# -- per request --------------------------------------------------------------------------------
+def language() -> str:
+    """?lang= first (and remembered), then the cookie, then RP_LANG."""
+    rp = state_of(_app())
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return str(asked)
+    cookie = request.cookies.get(f"rp_{rp.profile.name}_lang")
+    return cookie if cookie in LANGUAGES else rp.config.lang
+
+
+def current_login() -> Login | None:
+    """This browser's login, or None (also when a logout ended it since its last visit)."""
+    rp = state_of(_app())
+    handle = session.get("handle")
+    login = rp.store.get(handle)
+    if login is None and handle:
+        session.pop("handle", None)
+        if rp.store.was_ended(handle):
+            session.pop("silent_tried", None)  # a new login at the IdP may be found again
+    return login
+
+
+def decisions(rp: RpState, login: Login | None, lang: str) -> list[tuple[Action, Decision]]:
+    return [(action, decide(action, login, lang)) for action in rp.profile.actions]
+
+
+def whoami(rp: RpState, login: Login | None, lang: str) -> dict[str, Any]:
+    decided = decisions(rp, login, lang)
+    return {"logged_in": login is not None, "sub": login.sub if login else None,
+            "acr": login.acr if login else None, "amr": list(login.amr) if login else [],
+            "claims": dict(login.claims) if login else {},
+            "allowed": {a.name: d.allowed for a, d in decided},
+            "why": {a.name: d.why for a, d in decided if not d.allowed}}
+
+
+def render(template: str, status: int = 200, **extra: Any) -> Response:
+    """A page of this RP, with the words, the login and the gating table at hand."""
+    rp = state_of(_app())
+    lang, login = language(), current_login()
+    view = rp.profile.view(login, lang) if rp.profile.view else {}
+    html = render_template(
+        template, profile=rp.profile, theme=rp.profile.theme, lang=lang,
+        other_lang="en" if lang == "ja" else "ja", login=login, config=rp.config,
+        decisions=decisions(rp, login, lang), t=_translator(rp.profile.messages, lang),
+        acr_words=acr_words, amr_words=amr_words, **view, **extra)
+    return Response(html, status=status, mimetype="text/html")
+
+
+def start_login(ask: Ask, *, action: str | None = None, mode: str = INTERACTIVE,
+                next_path: str = "/") -> Response:
+    """Send the browser to the IdP; the callback finds ``action``, ``mode`` and ``next_path``
+    again by the request's state."""
+    rp = state_of(_app())
+    prompt = "none" if mode != INTERACTIVE else None
+    params = oidc.request_params(rp.profile.scope, ask, prompt=prompt, lang=language())
+    data = oidc.authorization_url(rp.client, rp.config, params)
+    rp.client.save_authorize_data(redirect_uri=rp.config.url("/callback"), **data)
+    pending = dict(session.get("pending", {}))
+    while len(pending) >= _MAX_PENDING:
+        pending.pop(next(iter(pending)))
+    pending[data["state"]] = {"action": action, "mode": mode, "next": next_path}
+    session["pending"] = pending
+    return redirect(data["url"])  # type: ignore[return-value]
+
+
+def safe_next(value: str | None) -> str:
+    """Only a path of this RP (no scheme, no host, no '//')."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+def _app() -> Flask:
+    from flask import current_app
+
+    return current_app
+
+
+def _translator(own: Mapping[str, Mapping[str, str]], lang: str) -> Any:
+    def t(key: str) -> str:
+        words = own.get(key) or MESSAGES.get(key)
+        return words[lang] if words else key
+
+    return t
+
+
+# -- routes -------------------------------------------------------------------------------------
+def _routes(app: Flask, rp: RpState) -> None:
+    profile, config = rp.profile, rp.config
+
+    @app.get("/")
+    def home() -> Response:
+        if profile.single_sign_on and current_login() is None and \
+                not session.get("silent_tried"):
+            session["silent_tried"] = True  # once: a refused silent login stays quiet
+            return start_login(profile.ask, mode=SILENT_ONLY, next_path="/")
+        return render(profile.template)
+
+    @app.get("/login")
+    def login() -> Response:
+        action = profile.action(request.args.get("action", ""))
+        ask = action.ask if action and action.ask else profile.ask
+        mode = SILENT_THEN_LOGIN if profile.single_sign_on and action is None else INTERACTIVE
+        return start_login(ask, action=action.name if action else None, mode=mode,
+                           next_path=safe_next(request.args.get("next")))
+
+    @app.get("/callback")
+    def callback() -> Response:
+        state = request.args.get("state", "")
+        pending = dict(session.get("pending", {}))
+        started = pending.pop(state, None)
+        session["pending"] = pending
+        if started is None:
+            return render("rp_error.html", 400, error="invalid_request",
+                          description="unknown or reused state")
+        error = request.args.get("error")
+        if error:
+            rp.client.framework.clear_state_data(session, state)
+            if started["mode"] != INTERACTIVE and error in SILENT_ERRORS:
+                if started["mode"] == SILENT_THEN_LOGIN:
+                    action = profile.action(started["action"] or "")
+                    return start_login(action.ask if action and action.ask else profile.ask,
+                                       action=started["action"], next_path=started["next"])
+                return redirect(started["next"])  # type: ignore[return-value]
+            return render("rp_error.html", 400, error=error,
+                          description=request.args.get("error_description", ""))
+        try:
+            token = rp.client.authorize_access_token()
+            made = oidc.login_from_token(rp.client, token, userinfo=profile.userinfo,
+                                         action=started["action"])
+        except (OAuthError, ValueError, KeyError) as failure:
+            return render("rp_error.html", 400, error=getattr(failure, "error", "invalid_token"),
+                          description=str(failure))
+        rp.store.end(session.get("handle"))
+        session["handle"] = rp.store.start(made)
+        if profile.on_login:
+            answer = profile.on_login(made)
+            if answer is not None:
+                return answer  # type: ignore[no-any-return]
+        return redirect(started["next"])  # type: ignore[return-value]
+
+    @app.route("/logout", methods=["GET", "POST"])
+    def logout() -> Response:
+        made = current_login()
+        rp.store.end(session.pop("handle", None))
+        if made is None:
+            return redirect("/")  # type: ignore[return-value]
+        url = rp.client.create_logout_url(post_logout_redirect_uri=config.url("/"),
+                                          id_token_hint=made.id_token)["url"]
+        return redirect(url)  # type: ignore[return-value]
+
+    @app.post("/backchannel-logout")
+    def backchannel_logout() -> Response:
+        raw = request.form.get("logout_token", "")
+        try:
+            if not raw:
+                raise oidc.LogoutTokenError("logout_token is missing")
+            claims = oidc.verify_logout_token(rp.client, config, raw)
+            with rp.lock:
+                if claims["jti"] in rp.seen_jti:
+                    raise oidc.LogoutTokenError("this logout token was used before")
+                rp.seen_jti.add(claims["jti"])
+        except oidc.LogoutTokenError as refused:
+            answer = jsonify(error="invalid_request", error_description=str(refused))
+            answer.status_code = 400
+            return answer
+        rp.store.end_matching(sid=claims.get("sid"), sub=claims.get("sub"))
+        return Response("", 200)
+
+    @app.get("/whoami")
+    def whoami_route() -> Response:
+        return jsonify(whoami(rp, current_login(), language()))
+
+    @app.get("/theme.css")
+    def theme_css() -> Response:
+        theme = profile.theme
+        css = (f":root{{--accent:{theme.accent};--bg:{theme.background};--ink:{theme.ink};"
+               f"--font:{theme.font};--radius:{theme.radius}}}\n")
+        return Response(css, mimetype="text/css")
+
+    @app.after_request
+    def headers(answer: Response) -> Response:
+        lang = request.args.get("lang")
+        if lang in LANGUAGES:
+            answer.set_cookie(f"rp_{profile.name}_lang", str(lang), max_age=365 * 86400,
+                              samesite="Lax", httponly=True)
+        answer.headers.setdefault("Cache-Control", "no-store")
+        answer.headers["X-Content-Type-Options"] = "nosniff"
+        answer.headers["Referrer-Policy"] = "no-referrer"
+        answer.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+            f"form-action 'self' {config.issuer}; frame-ancestors 'none'; base-uri 'none'")
+        return answer
