@@ -146,6 +146,9 @@ def decide(db: Session, device_id: str, grant_id: str | None) -> bool:
 def token_response(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> \
         dict[str, Any]:
     """The tokens, once, for an approved device code of ``client``; else the error of §3.5."""
+    if codes.GRANT_TYPE not in client.grant_types:
+        raise UnauthorizedClientError("this client is not registered for the device "
+                                      "authorization grant")
     device_code = form.get("device_code")
     if not device_code:
         raise InvalidRequestError("device_code is required")

@@ -166,8 +166,12 @@ class Provider:
         # The requested value the session satisfies, else the historic value of the session's
         # own: a voluntary acr_values the session does not reach still gets a code.
         acr = levels.asserted(session.acr, list(request.acr_values))
+        # A device's grant is its own sign-in, not part of the browser session that approved
+        # it: logging out on the phone does not sign the TV out (the TV's logout, or revoking
+        # the consent at /account, does).
         grant = Grant(id=secrets.token_urlsafe(18), client_id=request.client_id,
-                      private_id=session.private_id, session_id=session.id,
+                      private_id=session.private_id,
+                      session_id=None if request.device else session.id,
                       scope=" ".join(request.scope),
                       claims=signing.with_details(db, request, uid, session.private_id, {
                           "request": request.claims, "allowed": sorted(allowed)}),

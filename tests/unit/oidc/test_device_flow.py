@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -278,3 +279,56 @@ def test_the_done_page_says_what_happened(phone: Phone) -> None:
     other = phone.http.get("/device/done?error=<script>", headers={"Accept": "application/json"})
     assert other.get_json()["status"] == "denied"
     assert "<script>" not in phone.http.get("/device/done?error=<script>").get_data(as_text=True)
+
+
+def test_a_code_flow_client_may_not_use_the_device_code_grant(app: Flask, tv: Tv) -> None:
+    codes = tv.codes()
+    web_client, secret = register(app)
+    refused = tv.http.post("/token", data={"grant_type": GRANT, "device_code": codes[
+        "device_code"]}, auth=(web_client, secret))
+    assert (refused.status_code, refused.get_json()["error"]) == (400, "unauthorized_client")
+
+
+def test_approving_after_the_codes_expired_issues_nothing(
+        app: Flask, tv: Tv, phone: Phone) -> None:
+    codes = tv.codes()
+    signed_in(app, phone)
+    state = phone.interaction(phone.enter(codes["user_code"]).get_json()["redirect_to"])
+    phone.act(state, "consent", {"approve": True, "claims": state["requested"]["claims"]})
+    state = phone.interaction(state_location(phone, state))
+    tv.expire(codes["device_code"])
+    late = phone.act(state, "approve")
+    assert (late.status_code, late.get_json()["error"]) == (400, "invalid_user_code")
+    assert tv.poll(codes["device_code"]).get_json()["error"] == "expired_token"
+
+
+def test_a_code_approved_in_one_browser_cannot_be_answered_in_another(
+        app: Flask, tv: Tv, phone: Phone) -> None:
+    codes = tv.codes()
+    other = Phone(app.test_client())
+    signed_in(app, other)
+    first = other.interaction(other.enter(codes["user_code"]).get_json()["redirect_to"])
+    signed_in(app, phone)
+    assert approve(phone, codes["user_code"])["status"] == "approved"
+    other.act(first, "consent", {"approve": True, "claims": first["requested"]["claims"]})
+    first = other.interaction(state_location(other, first))
+    assert other.act(first, "approve").get_json()["error"] == "invalid_user_code"
+    assert tv.poll(codes["device_code"]).status_code == 200
+
+
+def test_logging_out_on_the_phone_does_not_sign_the_tv_out(
+        app: Flask, tv: Tv, phone: Phone) -> None:
+    codes = tv.codes()
+    signed_in(app, phone)
+    approve(phone, codes["user_code"])
+    tokens = tv.poll(codes["device_code"]).get_json()
+    assert "sid" not in claims_of(tokens["id_token"])  # no browser session of the TV's own
+    asked = phone.http.get("/logout").get_data(as_text=True)  # the IdP asks first
+    token = re.search(r'name="csrf_token" value="([^"]+)"', asked)
+    assert token is not None
+    ended = phone.http.post("/logout/confirm", data={"csrf_token": token.group(1)})
+    assert ended.status_code == 200
+    assert phone.http.get("/account", headers={"Accept": "application/json"}).status_code == 401
+    userinfo = tv.http.get("/userinfo", headers={"Authorization": "Bearer "
+                                                 + tokens["access_token"]})
+    assert userinfo.status_code == 200
