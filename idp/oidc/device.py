@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -124,8 +124,9 @@ def find(ctx: OidcContext, typed: str) -> PendingDevice:
     except codes.UserCodeFormatError as error:
         raise InvalidUserCodeError() from error
     with ctx.sessions() as db:
-        row = db.query(DeviceAuthorization).filter_by(
-            user_code_hash=codes.user_code_hash(user_code, ctx.cookie_secret)).one_or_none()
+        row = db.scalar(select(DeviceAuthorization).where(
+            DeviceAuthorization.user_code_hash == codes.user_code_hash(user_code,
+                                                                       ctx.cookie_secret)))
         if row is None or row.status != "pending" or row.expires_at < now():
             raise InvalidUserCodeError()
         return PendingDevice(row.id, row.client_id, tuple(row.scope.split()),

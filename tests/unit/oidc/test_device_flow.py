@@ -7,6 +7,7 @@ import base64
 import json
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -332,3 +333,19 @@ def test_logging_out_on_the_phone_does_not_sign_the_tv_out(
     userinfo = tv.http.get("/userinfo", headers={"Authorization": "Bearer "
                                                  + tokens["access_token"]})
     assert userinfo.status_code == 200
+
+
+def test_concurrent_polls_of_an_approved_code_issue_tokens_once(
+        app: Flask, tv: Tv, phone: Phone) -> None:
+    """Of polls racing each other exactly one gets the tokens; the others find the code used
+    (and, as for a replayed authorization code, take the tokens back)."""
+    codes = tv.codes()
+    signed_in(app, phone)
+    approve(phone, codes["user_code"])
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: Tv.of(app, tv.client_id).poll(codes["device_code"]),
+                                range(4)))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200, 400, 400, 400]
+    assert {answer.get_json()["error"] for answer in answers if answer.status_code == 400} == {
+        "invalid_grant"}
