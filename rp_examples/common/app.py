@@ -17,12 +17,15 @@ Routes (the contract's "The sample relying parties"):
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+import requests
 from authlib.integrations.base_client import OAuthError
 from flask import Flask, Response, jsonify, redirect, render_template, request, session
 from jinja2 import ChoiceLoader, PackageLoader
@@ -70,6 +73,7 @@ def make_app(profile: Profile, config: RpConfig | None = None) -> Flask:
     if profile.templates:
         loaders.insert(0, PackageLoader(profile.templates))
     app.jinja_loader = ChoiceLoader(loaders)
+    app.jinja_env.filters["claim"] = _claim_text
     rp = RpState(profile, config, oidc.register_client(app, config, profile.scope))
     app.extensions["rp"] = rp
     _routes(app, rp)
@@ -137,8 +141,8 @@ def start_login(ask: Ask, *, action: str | None = None, mode: str = INTERACTIVE,
     data = oidc.authorization_url(rp.client, rp.config, params)
     rp.client.save_authorize_data(redirect_uri=rp.config.url("/callback"), **data)
     pending = dict(session.get("pending", {}))
-    while len(pending) >= _MAX_PENDING:
-        pending.pop(next(iter(pending)))
+    while len(pending) >= _MAX_PENDING:  # abandoned logins: forget the oldest (and its PKCE)
+        rp.client.framework.clear_state_data(session, pending.pop(next(iter(pending))))
     pending[data["state"]] = {"action": action, "mode": mode, "next": next_path}
     session["pending"] = pending
     return redirect(data["url"])  # type: ignore[return-value]
@@ -155,6 +159,11 @@ def _app() -> Flask:
     from flask import current_app
 
     return current_app
+
+
+def _claim_text(value: Any) -> str:
+    """A claim's value as its JSON (true, {"formatted": ...}), strings as they are."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def _translator(own: Mapping[str, Mapping[str, str]], lang: str) -> Any:
@@ -209,7 +218,7 @@ def _routes(app: Flask, rp: RpState) -> None:
             token = rp.client.authorize_access_token()
             made = oidc.login_from_token(rp.client, token, userinfo=profile.userinfo,
                                          action=started["action"])
-        except (OAuthError, ValueError, KeyError) as failure:
+        except (OAuthError, ValueError, KeyError, TypeError) as failure:
             return render("rp_error.html", 400, error=getattr(failure, "error", "invalid_token"),
                           description=str(failure))
         rp.store.end(session.get("handle"))
@@ -226,9 +235,10 @@ def _routes(app: Flask, rp: RpState) -> None:
         rp.store.end(session.pop("handle", None))
         if made is None:
             return redirect("/")  # type: ignore[return-value]
-        url = rp.client.create_logout_url(post_logout_redirect_uri=config.url("/"),
-                                          id_token_hint=made.id_token)["url"]
-        return redirect(url)  # type: ignore[return-value]
+        # RP-Initiated Logout 1.0 §2: the hint names this session, so the IdP ends it at once.
+        end = rp.client.load_server_metadata()["end_session_endpoint"]
+        return redirect(end + "?" + urlencode(  # type: ignore[return-value]
+            {"id_token_hint": made.id_token, "post_logout_redirect_uri": config.url("/")}))
 
     @app.post("/backchannel-logout")
     def backchannel_logout() -> Response:
@@ -258,6 +268,12 @@ def _routes(app: Flask, rp: RpState) -> None:
         css = (f":root{{--accent:{theme.accent};--bg:{theme.background};--ink:{theme.ink};"
                f"--font:{theme.font};--radius:{theme.radius}}}\n")
         return Response(css, mimetype="text/css")
+
+    @app.errorhandler(requests.RequestException)
+    @app.errorhandler(oidc.IdpRefusedError)
+    def idp_unreachable(failure: Exception) -> Response:
+        """The IdP did not answer (or refused a pushed request): say so, never a 500."""
+        return render("rp_error.html", 502, error="idp_unavailable", description=str(failure))
 
     @app.after_request
     def headers(answer: Response) -> Response:

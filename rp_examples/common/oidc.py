@@ -35,6 +35,10 @@ CLIENT_NAME = "idp"
 _TIMEOUT = 10
 
 
+class IdpRefusedError(RuntimeError):
+    """The IdP refused a request the RP made on its own (the pushed authorization request)."""
+
+
 class LogoutTokenError(ValueError):
     """A logout token this RP must refuse (§2.6); the message says which check failed."""
 
@@ -100,7 +104,7 @@ def _pushed(client: Any, config: RpConfig, url: str) -> str:
         auth = (config.client_id, config.client_secret)
     answer = requests.post(endpoint, data=form, auth=auth, timeout=_TIMEOUT)
     if answer.status_code != 201:
-        raise RuntimeError(f"the IdP refused the pushed request: {answer.status_code} "
+        raise IdpRefusedError(f"the IdP refused the pushed request: {answer.status_code} "
                            f"{answer.text[:200]}")
     request_uri = answer.json()["request_uri"]
     return str(metadata["authorization_endpoint"]) + "?" + urlencode(
@@ -120,7 +124,7 @@ def login_from_token(client: Any, token: Mapping[str, Any], *, userinfo: bool,
     return Login(sub=str(id_claims["sub"]), sid=id_claims.get("sid"), acr=id_claims.get("acr"),
                  amr=tuple(str(a) for a in amr), claims=claims, id_token=token["id_token"],
                  id_token_claims=id_claims, auth_time=id_claims.get("auth_time"),
-                 action=action)
+                 action=action, tokens={k: v for k, v in token.items() if k != "userinfo"})
 
 
 def verify_logout_token(client: Any, config: RpConfig, raw: str) -> dict[str, Any]:
@@ -144,7 +148,9 @@ def verify_logout_token(client: Any, config: RpConfig, raw: str) -> dict[str, An
     claims = dict(token.claims)
     typ = token.header.get("typ")
     if typ is not None and typ.lower() not in ("logout+jwt", "application/logout+jwt"):
-        raise LogoutTokenError(f"the logout token's typ is {typ!r}")  # §2.4 explicit typing
+        # §2.4 recommends explicit typing; this IdP uses it, so another typ (an ID token's
+        # "JWT") is refused: one token can never pass for the other.
+        raise LogoutTokenError(f"the logout token's typ is {typ!r}")
     events = claims.get("events")
     if not isinstance(events, dict) or BACKCHANNEL_EVENT not in events:
         raise LogoutTokenError("the logout token lacks the back-channel logout event")

@@ -32,6 +32,9 @@ class Login:
     id_token_claims: Mapping[str, Any] = field(repr=False)
     auth_time: int | None = None
     action: str | None = None  # the action this login was made for, if any
+    # The token response (access_token, refresh_token, expires_at, ...; not the ID token's
+    # parsed claims): for calls to resource servers.
+    tokens: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)

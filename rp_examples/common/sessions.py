@@ -39,6 +39,12 @@ class SessionStore:
                 return None
             return item[1]
 
+    def logins(self) -> list[Login]:
+        """Every live login (what this RP holds about the people logged in)."""
+        now = time.monotonic()
+        with self._lock:
+            return [login for expires, login in self._items.values() if expires > now]
+
     def end(self, handle: str | None) -> None:
         with self._lock:
             if handle and self._items.pop(handle, None) is not None:

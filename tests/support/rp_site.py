@@ -163,7 +163,8 @@ def live_rp(profile: Profile, idp: LiveIdp, *, sector: str | None = None,
             public = {k: v for k, v in private_jwk.items() if k not in ("d", "p", "q", "dp",
                                                                          "dq", "qi")}
             metadata.update(auth_method="private_key_jwt", jwks={"keys": [public]})
-        client_id, secret = idp.register(profile.name, url, sector=sector, **metadata)
+        client_id, secret = idp.register(profile.title["ja"], url,
+                                         sector=sector or f"{profile.name}.example", **metadata)
         config = RpConfig(issuer=idp.url, client_id=client_id, base_url=url,
                           client_secret=secret, private_jwk=private_jwk,
                           par=private_jwk is not None)

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from idp.settings import Settings
+from rp_examples.common import state_of
 from rp_examples.shop import PROFILE as SHOP
 from tests.support.rp_site import live_idp, live_rp
 
@@ -34,6 +35,9 @@ def test_a_login_at_the_shop_lands_in_its_whoami(sqlite_settings: Settings) -> N
         assert who["amr"] == ["hwk", "pin", "mfa"]
         assert who["allowed"] == {"buy": True, "pay_later": True}
         assert who["why"] == {}
+        (login,) = state_of(shop.app).store.logins()
+        assert login.tokens["access_token"]  # kept for resource-server calls
+        assert login.sid == login.id_token_claims["sid"]
 
 
 def test_logout_ends_the_rp_session_and_the_idp_session(sqlite_settings: Settings) -> None:
