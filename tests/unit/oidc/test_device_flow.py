@@ -262,6 +262,23 @@ def test_guessing_user_codes_is_throttled_per_address(tv: Tv, phone: Phone) -> N
     assert int(locked.headers["Retry-After"]) > 0
 
 
+def test_guessing_is_throttled_per_browser_too_whatever_its_address(
+        tv: Tv, phone: Phone) -> None:
+    """A guesser hopping addresses (a mobile network, a proxy pool) is still counted by its
+    browser's binding cookie."""
+    face = phone.page()
+    for number in range(10):
+        wrong = phone.http.post(
+            "/device", json={"user_code": "BCDF-GHJK"},
+            headers={"X-CSRF-Token": face["csrf_token"]},
+            environ_base={"REMOTE_ADDR": f"198.51.100.{number}"})
+        assert wrong.get_json()["error"] == "invalid_user_code"
+    locked = phone.http.post("/device", json={"user_code": tv.codes()["user_code"]},
+                             headers={"X-CSRF-Token": face["csrf_token"]},
+                             environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert locked.status_code == 429
+
+
 def test_a_flood_of_device_authorizations_from_one_address_is_refused(tv: Tv) -> None:
     for _ in range(30):
         assert tv.authorize().status_code == 200
