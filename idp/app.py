@@ -91,7 +91,8 @@ def _register_routes(app: Flask, services: Services) -> None:
             device.blueprint(provider, services.throttles.device_user_code,
                              services.throttles.device_authorization),
             interaction.blueprint(provider, action_hooks=(
-                card.actions_hook, signing.actions_hook, flow.actions, device.actions_hook))):
+                card.actions_hook, signing.actions_hook, flow.actions, device.actions_hook),
+                face_hooks=(device.face_hook,))):
         app.register_blueprint(blueprint)
 
 

@@ -49,8 +49,8 @@ class AuthorizationRequest:
     claims: ClaimsRequest
     # The document of a ``jpki_signature`` authorization detail (signing_details.py), as JSON.
     document: dict[str, str] | None = None
-    # A device authorization's interaction (idp.oidc.device): {"id", "user_code"}; it ends by
-    # the person's approval on the page, not with a code.
+    # A device authorization's interaction (idp.oidc.device): {"id"}; it ends by the person's
+    # approval on the page, not with a code.
     device: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:

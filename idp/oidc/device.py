@@ -75,7 +75,7 @@ class PendingDevice:
             client_id=self.client_id, redirect_uri=issuer + DONE_PATH, scope=self.scope,
             state=None, nonce=None, code_challenge="", prompt=frozenset(), max_age=None,
             acr_values=self.acr_values, acr_essential=False, claims={},
-            device={"id": self.id, "user_code": codes.display(self.user_code)})
+            device={"id": self.id})  # never the user code: it is stored hashed only
 
 
 # -- 1. the device authorization endpoint (§3.1, §3.2) ---------------------------------------

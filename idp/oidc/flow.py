@@ -213,7 +213,7 @@ class Provider:
                           "claims": sorted(consentable(request.scope, request.claims))},
             "account": account, "csrf_token": row.csrf_token,
             **({"document": request.document} if request.document else {}),
-            **({"device": {"user_code": request.device["user_code"]}} if request.device else {})}
+            **({"device": {}} if request.device else {})}
 
     def log_in(self, uid: str, *, private_id: str, acr: str, amr: list[str],
                continue_if_done: bool) -> tuple[ActiveSession, str | None]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, render_template, request, url_for
+from flask import Blueprint, Response, jsonify, render_template, request, session, url_for
 
 from idp import i18n
 from idp.accounts.card_requests import browser_hash
@@ -33,6 +33,8 @@ from idp.web.interaction import checked_body
 from idp.web.oidc import authenticated_client, single_valued_form
 
 _PURPOSE = "device"  # of the /device page's CSRF token (bound to the browser cookie)
+_TYPED = "device_codes"  # Flask session: {uid: the user code typed}, the approval shows it
+_KEPT = 5  # device interactions remembered per browser (the cookie stays small)
 _DONE = frozenset({"approved", "access_denied", "unmet_authentication_requirements",
                    "login_required", "consent_required"})
 
@@ -44,6 +46,21 @@ def actions_hook(state: dict[str, Any]) -> dict[str, Action]:
     uid = state["uid"]
     return {"approve": post(url_for("device.approve", uid=uid)),
             "deny": post(url_for("device.deny", uid=uid))}
+
+
+def face_hook(state: dict[str, Any]) -> dict[str, Any]:
+    """The code this browser typed, shown again at the approval so that the person can compare
+    it with their TV. Kept in the browser's own (signed) session cookie: the IdP stores user
+    codes hashed only."""
+    if "device" not in state:
+        return {}
+    typed = session.get(_TYPED, {}).get(state["uid"])
+    return {"device": {"user_code": typed}} if typed else {"device": {}}
+
+
+def _remember_typed(uid: str, user_code: str) -> None:
+    kept = list(session.get(_TYPED, {}).items())[-_KEPT + 1:]
+    session[_TYPED] = {**dict(kept), uid: user_code}
 
 
 def blueprint(provider: Provider, user_codes: FailureThrottle,
@@ -94,7 +111,9 @@ def blueprint(provider: Provider, user_codes: FailureThrottle,
                                    counts=(InvalidUserCodeError,)):
             pending = device.find(ctx, typed)
         binding.bind_new_interaction(browser)
-        response = jsonify({"redirect_to": provider.start_device(pending)})
+        location = provider.start_device(pending)
+        _remember_typed(location.rsplit("/", 1)[-1], device_codes.display(pending.user_code))
+        response = jsonify({"redirect_to": location})
         binding.set_browser_cookie(response, browser)
         return response
 

@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from idp import db
 from idp.accounts.models import PrivateId
 from idp.accounts.sessions import COOKIE_NAME
 from idp.app import create_app, services_of
+from idp.oidc.models import DeviceAuthorization, Interaction
 from idp.settings import Settings
 from tests.support.device import Phone, Tv, register_tv
 from tests.support.login import login_session
@@ -366,3 +367,26 @@ def test_concurrent_polls_of_an_approved_code_issue_tokens_once(
     assert statuses == [200, 400, 400, 400]
     assert {answer.get_json()["error"] for answer in answers if answer.status_code == 400} == {
         "invalid_grant"}
+
+
+def test_no_table_holds_a_user_code_in_clear(app: Flask, tv: Tv, phone: Phone) -> None:
+    """Device authorizations keep an HMAC of the user code; the interaction keeps only the
+    authorization's id; the approval shows the code from the browser's own session cookie."""
+    codes = tv.codes()
+    signed_in(app, phone)
+    location = phone.enter(codes["user_code"]).get_json()["redirect_to"]
+    plain = codes["user_code"].replace("-", "")
+    with services_of(app).sessions() as session:
+        rows = [json.dumps(row.params) for row in session.scalars(select(Interaction))]
+        rows += [json.dumps([d.user_code_hash, d.device_code_hash, d.scope])
+                 for d in session.scalars(select(DeviceAuthorization))]
+    assert rows
+    assert not [row for row in rows if plain in row or codes["user_code"] in row]
+    state = phone.interaction(location)
+    phone.act(state, "consent", {"approve": True, "claims": state["requested"]["claims"]})
+    assert phone.interaction(location)["device"] == {"user_code": codes["user_code"]}
+    elsewhere = Phone(app.test_client())  # the same person in a browser that typed nothing
+    elsewhere.http.set_cookie(COOKIE_NAME, phone.http.get_cookie(COOKIE_NAME).value,
+                              domain="localhost")
+    assert elsewhere.http.get(location, headers={"Accept": "application/json"}
+                              ).status_code == 403  # and the interaction is not its anyway
