@@ -8,7 +8,8 @@ Routes (the contract's "The sample relying parties"):
                            asks what that action needs (scope, acr_values, claims);
                            ``?next=/path`` returns there
 ``GET /callback``          the redirect URI: validates the answer and the ID token
-``GET|POST /logout``       ends the RP session, then RP-initiated logout at the IdP
+``GET /logout``            asks; ``POST /logout`` ends the RP session, then RP-initiated
+                           logout at the IdP
 ``POST /backchannel-logout``  Back-Channel Logout 1.0: ends the sessions the token names
 ``GET /whoami``            JSON: logged_in, sub, acr, amr, claims, allowed, why
 ``GET /theme.css``         the profile's colours
@@ -17,47 +18,36 @@ Routes (the contract's "The sample relying parties"):
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 import requests
 from authlib.integrations.base_client import OAuthError
-from flask import Flask, Response, jsonify, redirect, render_template, request, session
+from flask import Flask, Response, jsonify, redirect, request, session
 from jinja2 import ChoiceLoader, PackageLoader
 
 from rp_examples.common import oidc
 from rp_examples.common.config import LANGUAGES, RpConfig
-from rp_examples.common.profile import Action, Ask, Decision, Login, Profile, decide
-from rp_examples.common.sessions import SessionStore
-from rp_examples.common.words import MESSAGES, acr_words, amr_words
+from rp_examples.common.pages import (
+    INTERACTIVE,
+    SILENT_ERRORS,
+    SILENT_ONLY,
+    SILENT_THEN_LOGIN,
+    RpState,
+    claim_text,
+    current_login,
+    decisions,
+    language,
+    render,
+    safe_next,
+    start_login,
+    state_of,
+    whoami,
+)
+from rp_examples.common.profile import Profile
 
-# Answers to prompt=none that mean "ask the person" (OIDC Core §3.1.2.6).
-SILENT_ERRORS = frozenset({"login_required", "consent_required", "interaction_required",
-                           "account_selection_required"})
-INTERACTIVE, SILENT_THEN_LOGIN, SILENT_ONLY = "interactive", "silent_then_login", "silent_only"
-_MAX_PENDING = 8  # logins started and not finished, per browser
-
-
-@dataclass
-class RpState:
-    """What one RP app holds: ``app.extensions["rp"]``."""
-
-    profile: Profile
-    config: RpConfig
-    client: Any  # Authlib's Flask OAuth2 client
-    store: SessionStore = field(default_factory=SessionStore)
-    seen_jti: set[str] = field(default_factory=set)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-def state_of(app: Flask) -> RpState:
-    rp: RpState = app.extensions["rp"]
-    return rp
+__all__ = ["RpState", "current_login", "decisions", "language", "make_app", "render",
+           "safe_next", "start_login", "state_of", "whoami"]
 
 
 def make_app(profile: Profile, config: RpConfig | None = None) -> Flask:
@@ -69,109 +59,17 @@ def make_app(profile: Profile, config: RpConfig | None = None) -> Flask:
     app.config.update(SECRET_KEY=config.secret_key, SESSION_COOKIE_NAME=f"rp_{profile.name}",
                       SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_HTTPONLY=True,
                       SESSION_COOKIE_SECURE=config.base_url.startswith("https:"))
-    loaders: list[Any] = [PackageLoader("rp_examples.common")]
+    loaders: list[PackageLoader] = [PackageLoader("rp_examples.common")]
     if profile.templates:
         loaders.insert(0, PackageLoader(profile.templates))
     app.jinja_loader = ChoiceLoader(loaders)
-    app.jinja_env.filters["claim"] = _claim_text
+    app.jinja_env.filters["claim"] = claim_text
     rp = RpState(profile, config, oidc.register_client(app, config, profile.scope))
     app.extensions["rp"] = rp
     _routes(app, rp)
     if profile.setup:
         profile.setup(app)
     return app
-
-
-# -- per request --------------------------------------------------------------------------------
-def language() -> str:
-    """?lang= first (and remembered), then the cookie, then RP_LANG."""
-    rp = state_of(_app())
-    asked = request.args.get("lang")
-    if asked in LANGUAGES:
-        return str(asked)
-    cookie = request.cookies.get(f"rp_{rp.profile.name}_lang")
-    return cookie if cookie in LANGUAGES else rp.config.lang
-
-
-def current_login() -> Login | None:
-    """This browser's login, or None (also when a logout ended it since its last visit)."""
-    rp = state_of(_app())
-    handle = session.get("handle")
-    login = rp.store.get(handle)
-    if login is None and handle:
-        session.pop("handle", None)
-        if rp.store.was_ended(handle):
-            session.pop("silent_tried", None)  # a new login at the IdP may be found again
-    return login
-
-
-def decisions(rp: RpState, login: Login | None, lang: str) -> list[tuple[Action, Decision]]:
-    return [(action, decide(action, login, lang)) for action in rp.profile.actions]
-
-
-def whoami(rp: RpState, login: Login | None, lang: str) -> dict[str, Any]:
-    decided = decisions(rp, login, lang)
-    return {"logged_in": login is not None, "sub": login.sub if login else None,
-            "acr": login.acr if login else None, "amr": list(login.amr) if login else [],
-            "claims": dict(login.claims) if login else {},
-            "allowed": {a.name: d.allowed for a, d in decided},
-            "why": {a.name: d.why for a, d in decided if not d.allowed}}
-
-
-def render(template: str, status: int = 200, **extra: Any) -> Response:
-    """A page of this RP, with the words, the login and the gating table at hand."""
-    rp = state_of(_app())
-    lang, login = language(), current_login()
-    view = rp.profile.view(login, lang) if rp.profile.view else {}
-    html = render_template(
-        template, profile=rp.profile, theme=rp.profile.theme, lang=lang,
-        other_lang="en" if lang == "ja" else "ja", login=login, config=rp.config,
-        decisions=decisions(rp, login, lang), t=_translator(rp.profile.messages, lang),
-        acr_words=acr_words, amr_words=amr_words, **view, **extra)
-    return Response(html, status=status, mimetype="text/html")
-
-
-def start_login(ask: Ask, *, action: str | None = None, mode: str = INTERACTIVE,
-                next_path: str = "/") -> Response:
-    """Send the browser to the IdP; the callback finds ``action``, ``mode`` and ``next_path``
-    again by the request's state."""
-    rp = state_of(_app())
-    prompt = "none" if mode != INTERACTIVE else None
-    params = oidc.request_params(rp.profile.scope, ask, prompt=prompt, lang=language())
-    data = oidc.authorization_url(rp.client, rp.config, params)
-    rp.client.save_authorize_data(redirect_uri=rp.config.url("/callback"), **data)
-    pending = dict(session.get("pending", {}))
-    while len(pending) >= _MAX_PENDING:  # abandoned logins: forget the oldest (and its PKCE)
-        rp.client.framework.clear_state_data(session, pending.pop(next(iter(pending))))
-    pending[data["state"]] = {"action": action, "mode": mode, "next": next_path}
-    session["pending"] = pending
-    return redirect(data["url"])  # type: ignore[return-value]
-
-
-def safe_next(value: str | None) -> str:
-    """Only a path of this RP (no scheme, no host, no '//')."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return "/"
-    return value
-
-
-def _app() -> Flask:
-    from flask import current_app
-
-    return current_app
-
-
-def _claim_text(value: Any) -> str:
-    """A claim's value as its JSON (true, {"formatted": ...}), strings as they are."""
-    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _translator(own: Mapping[str, Mapping[str, str]], lang: str) -> Any:
-    def t(key: str) -> str:
-        words = own.get(key) or MESSAGES.get(key)
-        return words[lang] if words else key
-
-    return t
 
 
 # -- routes -------------------------------------------------------------------------------------
@@ -229,7 +127,14 @@ def _routes(app: Flask, rp: RpState) -> None:
                 return answer  # type: ignore[no-any-return]
         return redirect(started["next"])  # type: ignore[return-value]
 
-    @app.route("/logout", methods=["GET", "POST"])
+    @app.get("/logout")
+    def logout_page() -> Response:
+        """A link may lead here from anywhere: ask, and log out only on the page's POST."""
+        if current_login() is None:
+            return redirect("/")  # type: ignore[return-value]
+        return render("rp_logout.html")
+
+    @app.post("/logout")
     def logout() -> Response:
         made = current_login()
         rp.store.end(session.pop("handle", None))

@@ -11,6 +11,7 @@ from rp_examples.common.profile import Text, text
 MESSAGES: dict[str, Text] = {
     "login": text("ログイン", "Log in"),
     "logout": text("ログアウト", "Log out"),
+    "logout_ask": text("ログアウトしますか？", "Log out?"),
     "logged_in_as": text("ログイン中", "Logged in"),
     "not_logged_in": text("ログインしていません", "Not logged in"),
     "login_with_idp": text("マイナンバーカードのIDでログイン", "Log in with your My Number ID"),

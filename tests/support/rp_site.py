@@ -155,9 +155,10 @@ class LiveRp:
 
 @contextmanager
 def live_rp(profile: Profile, idp: LiveIdp, *, sector: str | None = None,
-            private_jwk: dict[str, Any] | None = None, **metadata: Any) -> Iterator[LiveRp]:
-    """``profile``'s RP, registered at ``idp`` (client secret, or private_key_jwt with PAR
-    when ``private_jwk`` is given) and served."""
+            private_jwk: dict[str, Any] | None = None, par: bool | None = None,
+            **metadata: Any) -> Iterator[LiveRp]:
+    """``profile``'s RP, registered at ``idp`` (client secret, or private_key_jwt when
+    ``private_jwk`` is given; PAR by default with a key) and served."""
     with _served() as (late, url):
         if private_jwk is not None:
             public = {k: v for k, v in private_jwk.items() if k not in ("d", "p", "q", "dp",
@@ -167,6 +168,6 @@ def live_rp(profile: Profile, idp: LiveIdp, *, sector: str | None = None,
                                          sector=sector or f"{profile.name}.example", **metadata)
         config = RpConfig(issuer=idp.url, client_id=client_id, base_url=url,
                           client_secret=secret, private_jwk=private_jwk,
-                          par=private_jwk is not None)
+                          par=private_jwk is not None if par is None else par)
         late.app = make_app(profile, config)
         yield LiveRp(url, late.app, config, client_id)

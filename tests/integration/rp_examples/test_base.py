@@ -44,7 +44,10 @@ def test_logout_ends_the_rp_session_and_the_idp_session(sqlite_settings: Setting
     with live_idp(sqlite_settings) as idp, live_rp(SHOP, idp) as shop:
         browser = idp.browser()
         idp.follow(browser, f"{shop.url}/login")
-        back = idp.follow(browser, f"{shop.url}/logout")
+        asked = browser.get(f"{shop.url}/logout")
+        assert 'id="logout-confirm"' in asked.text  # a GET only asks
+        assert browser.get(f"{shop.url}/whoami").json()["logged_in"] is True
+        back = idp.follow(browser, _posted(browser, f"{shop.url}/logout"))
         assert back.url.startswith(shop.url)
         assert browser.get(f"{shop.url}/whoami").json()["logged_in"] is False
         # The IdP's session ended too: a silent login now needs the person.
@@ -63,11 +66,14 @@ def test_back_channel_logout_refuses_a_forged_token(sqlite_settings: Settings) -
         assert forged.json()["error"] == "invalid_request"
 
 
-def test_par_and_private_key_jwt(sqlite_settings: Settings) -> None:
+@pytest.mark.parametrize("with_key", [True, False], ids=["private_key_jwt", "client_secret"])
+def test_a_pushed_authorization_request(sqlite_settings: Settings, with_key: bool) -> None:
     from joserfc.jwk import ECKey
 
-    key = {**ECKey.generate_key("P-256").as_dict(private=True), "kid": "shop-1"}
-    with live_idp(sqlite_settings) as idp, live_rp(SHOP, idp, private_jwk=key) as shop:
+    key = {**ECKey.generate_key("P-256").as_dict(private=True), "kid": "shop-1"} \
+        if with_key else None
+    with live_idp(sqlite_settings) as idp, \
+            live_rp(SHOP, idp, private_jwk=key, par=True) as shop:
         browser = idp.browser()
         to_idp = browser.get(f"{shop.url}/login", allow_redirects=False).headers["Location"]
         asked = parse_qs(urlsplit(to_idp).query)
@@ -90,3 +96,10 @@ def test_a_logout_elsewhere_reaches_the_rp_over_the_back_channel(
         done = browser.post(f"{idp.url}/logout/confirm", data={"csrf_token": token[1]})
         assert done.status_code == 200, done.text
         assert browser.get(f"{shop.url}/whoami").json()["logged_in"] is False
+
+
+def _posted(browser: requests.Session, url: str) -> str:
+    """POST ``url`` (a form's button); where it redirects."""
+    answer = browser.post(url, allow_redirects=False)
+    assert answer.status_code in (302, 303), answer.text
+    return str(answer.headers["Location"])

@@ -80,7 +80,7 @@ def test_portal_and_mail_share_one_login_and_one_logout(sqlite_settings: Setting
         assert at_mail["logged_in"] is True
         assert at_mail["sub"] == at_portal["sub"]  # one operator, one sector: one sub
 
-        idp.follow(browser, f"{portal.url}/logout")
+        idp.follow(browser, _posted(browser, f"{portal.url}/logout"))
         assert browser.get(f"{portal.url}/whoami").json()["logged_in"] is False
         assert browser.get(f"{mail.url}/whoami").json()["logged_in"] is False
 
@@ -98,3 +98,10 @@ def test_portal_and_mail_share_one_login_and_one_logout(sqlite_settings: Setting
         assert not any("/interaction/" in hop for hop in hops), hops
         assert any("prompt=none" in hop for hop in hops), hops
         assert browser.get(f"{mail.url}/whoami").json()["logged_in"] is True
+
+
+def _posted(browser: requests.Session, url: str) -> str:
+    """POST ``url`` (a form's button); where it redirects."""
+    answer = browser.post(url, allow_redirects=False)
+    assert answer.status_code in (302, 303), answer.text
+    return str(answer.headers["Location"])
