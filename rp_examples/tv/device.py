@@ -6,9 +6,9 @@ signed cookie) naming its flow here. ``GET /screen`` is the TV screen; it reload
 refresh: a TV browser may run no script) and each load polls the IdP when the interval has
 passed, never sooner, growing the interval by 5 s when the IdP answers ``slow_down``. Tokens
 come once; their ID token is validated (Authlib: signature by the IdP's JWKS, iss, aud, exp)
-before the login is kept. ``/login`` and ``/logout`` of the RP base are replaced here: a TV has
-no redirect URI, and its logout ends the TV's session and revokes its refresh token (the person's
-session at the IdP lives on their phone).
+before the login is kept. ``GET /login`` and ``POST /logout`` of the RP base are replaced here:
+a TV has no redirect URI, and its logout ends the TV's session and revokes its refresh token (the
+person's session at the IdP lives on their phone; ``GET /logout`` still only asks).
 """
 
 from __future__ import annotations
@@ -23,9 +23,8 @@ import requests
 from authlib.integrations.base_client import OAuthError
 from flask import Flask, Response, jsonify, redirect, request, session
 
-from rp_examples.common import Ask, render, state_of
+from rp_examples.common import Ask, current_login, render, state_of
 from rp_examples.common import oidc as rp_oidc
-from rp_examples.common.app import current_login
 from rp_examples.common.qr import qr_data_uri
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:device_code"
