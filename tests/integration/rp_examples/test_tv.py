@@ -106,8 +106,13 @@ def test_the_tv_shows_a_code_and_qr_then_the_health_page_after_the_phone_approve
         assert who["allowed"] == {"watch": True, "health_record": True}
         assert who["claims"]["name"].startswith("山田")
 
+        (refresh,) = tv_rp.app.extensions["tv_flows"].refresh_tokens.values()
         tv.post(f"{tv_rp.url}/logout")
         assert tv.get(f"{tv_rp.url}/whoami").json()["logged_in"] is False
+        reused = requests.post(f"{idp.url}/token", timeout=10, data={
+            "grant_type": "refresh_token", "refresh_token": refresh,
+            "client_id": tv_rp.client_id})
+        assert reused.json()["error"] == "invalid_grant"  # the TV's logout revoked its grant
 
 
 def test_a_declined_sign_in_leaves_the_tv_signed_out_and_saying_so(
