@@ -25,6 +25,7 @@ from idp.web import (
     binding,
     card,
     card_app,
+    device,
     errors,
     front,
     headers,
@@ -92,8 +93,11 @@ def _register_routes(app: Flask, services: Services) -> None:
             account.blueprint(services.oidc, services.passkeys),
             front.blueprint(DemoFile(settings.demo_file_path), settings.var_dir),
             ssf.blueprint(services.events),
+            device.blueprint(provider, services.throttles.device_user_code,
+                             services.throttles.device_authorization),
             interaction.blueprint(provider, action_hooks=(
-                card.actions_hook, signing.actions_hook, flow.actions))):
+                card.actions_hook, signing.actions_hook, flow.actions, device.actions_hook),
+                face_hooks=(device.face_hook,))):
         app.register_blueprint(blueprint)
 
 

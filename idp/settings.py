@@ -133,6 +133,14 @@ class OidcSettings(_Section):
     interaction_lifetime_seconds: int = Field(
         900, description="How long a person has to finish a login/consent interaction."
     )
+    device_code_lifetime_seconds: int = Field(
+        600, ge=60, le=1800, description="How long a device authorization (RFC 8628: its "
+        "device code and user code) may be approved and polled for."
+    )
+    device_poll_interval_seconds: int = Field(
+        5, ge=1, le=60, description="The polling `interval` a device is given; each `slow_down` "
+        "adds 5 seconds for that device."
+    )
     backchannel_timeout_seconds: float = Field(
         3.0, description="Timeout of one back-channel logout delivery."
     )
@@ -194,6 +202,21 @@ class ThrottleRule(_Section):
     window_seconds: int = Field(300, ge=1, description="Length of the fixed window.")
 
 
+class UserCodeRule(ThrottleRule):
+    """Unknown or expired user codes typed on /device (RFC 8628 §5.1: with 8 characters of 20,
+    a handful of guesses per code lifetime keeps a guess's odds below 2^-32)."""
+
+    limit: int = Field(10, ge=1, description="Wrong codes allowed per window, per client "
+                       "address and per browser; further codes are refused until it ends.")
+
+
+class DeviceRequestRule(ThrottleRule):
+    """Device authorization requests (every one counts, not only failures)."""
+
+    limit: int = Field(30, ge=1, description="Device authorization requests allowed per window "
+                       "and client address; further ones are refused (429) until it ends.")
+
+
 class ThrottleSettings(_Section):
     """Throttling of failed credential attempts (docs/operations.md, "Throttling failed
     attempts"). The card limits PIN tries itself; these limit what reaches the IdP."""
@@ -207,6 +230,12 @@ class ThrottleSettings(_Section):
     card_answer: ThrottleRule = Field(default_factory=ThrottleRule, description="Refused card "
                                       "answers (bad signature, wrong digest, wrong certificate "
                                       "type) per client address.")
+    device_user_code: UserCodeRule = Field(
+        default_factory=UserCodeRule, description="Unknown or expired user codes typed on "
+        "/device, per client address and per browser (RFC 8628 §5.1).")
+    device_authorization: DeviceRequestRule = Field(
+        default_factory=DeviceRequestRule, description="Device authorization requests "
+        "(/device_authorization) per client address, each one counted.")
 
 
 class ServerSettings(_Section):

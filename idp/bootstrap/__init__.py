@@ -42,6 +42,8 @@ class Throttles:
     client_auth: FailureThrottle  # client authentication at /token, /par, /revoke, /introspect
     passkey: FailureThrottle  # refused passkey sign-ins, per client address
     card_answer: FailureThrottle  # refused card answers, per client address
+    device_user_code: FailureThrottle  # unknown user codes on /device, per address and browser
+    device_authorization: FailureThrottle  # every device authorization request, per address
 
     @classmethod
     def build(cls, settings: Settings, sessions: sessionmaker[Session]) -> Throttles:
@@ -49,7 +51,10 @@ class Throttles:
         return cls(*(FailureThrottle(sessions, scope, rule.limit, rule.window_seconds)
                      for scope, rule in (("client_auth", rules.client_auth),
                                          ("passkey", rules.passkey),
-                                         ("card_answer", rules.card_answer))))
+                                         ("card_answer", rules.card_answer),
+                                         ("device_user_code", rules.device_user_code),
+                                         ("device_authorization",
+                                          rules.device_authorization))))
 
 
 @dataclass(frozen=True)

@@ -37,8 +37,10 @@ def clients_group() -> None:
 
 @clients_group.command("add")
 @click.option("--name", required=True, help="Name shown to people on the consent page.")
-@click.option("--redirect-uri", "redirect_uris", multiple=True, required=True,
-              help="Exact redirect URI (repeat for several).")
+@click.option("--redirect-uri", "redirect_uris", multiple=True,
+              help="Exact redirect URI (repeat for several; required but with --device).")
+@click.option("--device", is_flag=True, help="A TV or set-top box: a public client for the "
+              "device authorization grant (RFC 8628), with no redirect URI.")
 @click.option("--auth-method", type=click.Choice(client_registry.AUTH_METHODS),
               default="client_secret_basic", show_default=True,
               help="Token endpoint authentication (none: a public client with PKCE).")
@@ -62,7 +64,7 @@ def clients_group() -> None:
 @click.option("--id-token-alg", type=click.Choice(["ES256", "RS256", "PS256"]), default=None,
               help="Default: oidc.id_token_alg.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"client_id", "client_secret"}.')
-def add(name: str, redirect_uris: tuple[str, ...], auth_method: str, public: bool,
+def add(name: str, redirect_uris: tuple[str, ...], device: bool, auth_method: str, public: bool,
         default_acr: str | None, post_logout: tuple[str, ...],
         backchannel_logout_uri: str | None, jwks_file: Path | None, jwks_uri: str | None,
         subject_type: str,
@@ -70,6 +72,13 @@ def add(name: str, redirect_uris: tuple[str, ...], auth_method: str, public: boo
         id_token_alg: str | None, as_json: bool) -> None:
     """Register a relying party and print its credentials (the secret is shown only now)."""
     settings = get_settings()
+    if device:
+        _add_device(name, redirect_uris, default_acr, subject_type, sector_identifier,
+                    access_token_format or settings.oidc.access_token_format,
+                    id_token_alg or settings.oidc.id_token_alg, as_json)
+        return
+    if not redirect_uris:
+        raise click.UsageError("--redirect-uri is required (or --device for a TV or box)")
     jwks = _read_jwks(jwks_file) if jwks_file else None
     with services() as built, db.transaction(built.sessions) as session:
         client_id, secret = client_registry.register(
@@ -86,6 +95,23 @@ def add(name: str, redirect_uris: tuple[str, ...], auth_method: str, public: boo
         click.echo(f"client_id: {client_id}")
         if secret:
             click.echo(f"client_secret: {secret}")
+
+
+def _add_device(name: str, redirect_uris: tuple[str, ...], default_acr: str | None,
+                subject_type: str, sector_identifier: str | None, access_token_format: str,
+                id_token_alg: str, as_json: bool) -> None:
+    """``--device``: a public client for the device authorization grant (no redirect URI)."""
+    if redirect_uris:
+        raise click.UsageError("a device client has no redirect URI: drop --redirect-uri")
+    with services() as built, db.transaction(built.sessions) as session:
+        client_id = client_registry.register_device(
+            session, name=name, default_acr=default_acr, subject_type=subject_type,
+            sector_identifier=sector_identifier, access_token_format=access_token_format,
+            id_token_alg=id_token_alg)
+    if as_json:
+        echo_json({"client_id": client_id, "client_secret": None})
+    else:
+        click.echo(f"client_id: {client_id}")
 
 
 def _read_jwks(path: Path) -> dict[str, object]:

@@ -1,11 +1,12 @@
 """Delete rows that are past their expiry and can no longer be used (`idp db prune`).
 
 Every table here is written on the login and token paths and only ever read while its rows are
-live: a code, interaction, pushed request, card request or passkey challenge past ``expires_at``
-is refused when presented, a client assertion past its ``exp`` is refused before its jti is
-looked up (RFC 7523 §3), a token past its lifetime (revoked or not) is inactive (RFC 7662
-§2.2), and a window of failed attempts past its end no longer counts (``idp.throttle``). A
-rotated refresh token stays until it expires, so a replay is still detected (RFC 9700 §4.14.2).
+live: a code, interaction, pushed request, card request, device authorization (RFC 8628) or
+passkey challenge past ``expires_at`` is refused when presented, a client assertion past its
+``exp`` is refused before its jti is looked up (RFC 7523 §3), a token past its lifetime (revoked
+or not) is inactive (RFC 7662 §2.2), and a window of failed attempts past its end no longer
+counts (``idp.throttle``). A rotated refresh token stays until it expires, so a replay is still
+detected (RFC 9700 §4.14.2).
 Deleting them only stops the tables from growing. Back-channel logout deliveries and Security
 Event Tokens (``ssf_events``) have no expiry: a delivered (or, for events, dropped) one goes
 after the margin, one given up on stays a week longer so an operator can still see which
@@ -29,7 +30,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from idp.accounts.jpki_models import CardRequestRow
 from idp.db import Base
 from idp.events.models import DROPPED, SecurityEvent
-from idp.oidc.models import AuthorizationCode, Interaction, PushedRequest, Token, UsedAssertion
+from idp.oidc.models import (
+    AuthorizationCode,
+    DeviceAuthorization,
+    Interaction,
+    PushedRequest,
+    Token,
+    UsedAssertion,
+)
 from idp.oidc.outbox_models import DELIVERED, FAILED, LogoutDelivery
 from idp.passkeys.models import PasskeyChallenge
 from idp.throttle.models import FailedAttempts
@@ -41,7 +49,7 @@ FAILED_DELIVERY_RETENTION_SECONDS = 7 * 24 * 3600
 # Tables whose expires_at holds epoch seconds; card requests keep a timezone-aware datetime.
 _EPOCH_TABLES = tuple(Base.metadata.tables[model.__tablename__] for model in (
     AuthorizationCode, Interaction, PushedRequest, UsedAssertion, Token, PasskeyChallenge,
-    FailedAttempts))
+    FailedAttempts, DeviceAuthorization))
 _DATETIME_TABLES = (Base.metadata.tables[CardRequestRow.__tablename__],)
 _OUTBOX = Base.metadata.tables[LogoutDelivery.__tablename__]
 _EVENTS = Base.metadata.tables[SecurityEvent.__tablename__]

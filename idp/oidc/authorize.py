@@ -49,6 +49,9 @@ class AuthorizationRequest:
     claims: ClaimsRequest
     # The document of a ``jpki_signature`` authorization detail (signing_details.py), as JSON.
     document: dict[str, str] | None = None
+    # A device authorization's interaction (idp.oidc.device): {"id"}; it ends by the person's
+    # approval on the page, not with a code.
+    device: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"client_id": self.client_id, "redirect_uri": self.redirect_uri,
@@ -56,14 +59,14 @@ class AuthorizationRequest:
                 "code_challenge": self.code_challenge, "prompt": sorted(self.prompt),
                 "max_age": self.max_age, "acr_values": list(self.acr_values),
                 "acr_essential": self.acr_essential, "claims": self.claims,
-                "document": self.document}
+                "document": self.document, "device": self.device}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AuthorizationRequest:
         return cls(data["client_id"], data["redirect_uri"], tuple(data["scope"]), data["state"],
                    data["nonce"], data["code_challenge"], frozenset(data["prompt"]),
                    data["max_age"], tuple(data["acr_values"]), data["acr_essential"],
-                   data["claims"], data.get("document"))
+                   data["claims"], data.get("document"), data.get("device"))
 
 
 def single_valued(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:

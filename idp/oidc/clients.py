@@ -24,6 +24,7 @@ from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError
 from sqlalchemy.orm import Session
 
+from idp.oidc import device_codes
 from idp.oidc.client_keys import (
     InlineKeys,
     KeySource,
@@ -37,6 +38,9 @@ from idp.oidc.models import Client
 AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
 CLIENT_JWT_ALGS = ["ES256", "RS256", "PS256"]
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+# RFC 7591 §2 grant_types of a client registered without any (the code flow's).
+DEFAULT_GRANT_TYPES = ("authorization_code", "refresh_token")
+DEVICE_GRANT_TYPES = (device_codes.GRANT_TYPE, "refresh_token")
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,7 @@ class ClientInfo:
     access_token_format: str
     id_token_alg: str
     default_acr: str | None
+    grant_types: tuple[str, ...] = DEFAULT_GRANT_TYPES
 
     @property
     def public(self) -> bool:
@@ -135,7 +140,8 @@ class ClientCache:
             row.client_id, row.name, row.secret_hash, row.auth_method, tuple(row.redirect_uris),
             tuple(row.post_logout_redirect_uris), row.backchannel_logout_uri, row.jwks,
             row.jwks_uri, self._key_source(row), row.subject_type, row.sector_identifier,
-            row.access_token_format, row.id_token_alg, row.default_acr)
+            row.access_token_format, row.id_token_alg, row.default_acr,
+            tuple(row.grant_types or DEFAULT_GRANT_TYPES))
         with self._lock:
             self._items[client_id] = (time.monotonic() + self._ttl, info)
         return info
@@ -187,3 +193,19 @@ def _decode(token: str, source: KeySource, *, refresh: bool) -> dict[str, Any]:
         raise
     except Exception as error:  # any other joserfc failure: bad signature, bad alg, not a JWT
         raise InvalidClientError("the client's JWT signature does not verify") from error
+
+
+def register_device(db: Session, *, name: str, **metadata: Any) -> str:
+    """Store a new device client (a TV, a set-top box: RFC 8628): public, since a device cannot
+    keep a secret, with no redirect URI (it never receives a browser), allowed the device_code
+    grant. Its pairwise sector is its own client_id: no other client shares its subjects unless
+    ``sector_identifier`` says so. Returns the client_id."""
+    client_id = "rp_" + secrets.token_urlsafe(12)
+    given = metadata.pop("sector_identifier", None)
+    sector = sector_of([], given) if given else client_id
+    db.add(Client(client_id=client_id, name=name, auth_method="none", secret_hash=None,
+                  redirect_uris=[], post_logout_redirect_uris=[], sector_identifier=sector,
+                  grant_types=list(DEVICE_GRANT_TYPES),
+                  **{k: v for k, v in metadata.items() if v is not None}))
+    db.flush()
+    return client_id

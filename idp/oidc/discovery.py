@@ -1,5 +1,5 @@
 """OpenID Provider metadata (OIDC Discovery 1.0 §3, RFC 8414, RFC 9126 §5, RFC 9207 §3,
-Back-Channel Logout §2.1, RP-Initiated Logout §2.1, RFC 9396 §10)."""
+Back-Channel Logout §2.1, RP-Initiated Logout §2.1, RFC 9396 §10, RFC 8628 §4)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from idp.assurance import levels
 from idp.oidc import client_credentials, verified_claims
 from idp.oidc.claims import CLAIMS_SUPPORTED, SCOPES_SUPPORTED
 from idp.oidc.clients import AUTH_METHODS, CLIENT_JWT_ALGS
+from idp.oidc.device_codes import GRANT_TYPE
 from idp.oidc.keys import ALGORITHMS
 from idp.oidc.signing_details import TYPES_SUPPORTED
 
@@ -28,10 +29,12 @@ def metadata(issuer: str) -> dict[str, Any]:
         "revocation_endpoint": url("/revoke"),
         "introspection_endpoint": url("/introspect"),
         "end_session_endpoint": url("/logout"),
+        "device_authorization_endpoint": url("/device_authorization"),  # RFC 8628 §4
         "scopes_supported": [*SCOPES_SUPPORTED, client_credentials.SCOPE],
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials",
+                                  GRANT_TYPE],
         "code_challenge_methods_supported": ["S256"],
         "subject_types_supported": ["pairwise", "public"],
         "id_token_signing_alg_values_supported": list(ALGORITHMS),

@@ -8,6 +8,7 @@ may not while the client or its redirect URI is unverified (RFC 6749 §4.1.2.1, 
 from __future__ import annotations
 
 from idp.errors import IdpError
+from idp.throttle import TooManyAttemptsError
 
 
 class OidcError(IdpError):
@@ -79,6 +80,32 @@ class AccessDeniedError(OidcError):
     code = "access_denied"
 
 
+class AuthorizationPendingError(OidcError):
+    """The person has not approved the sign-in on this device yet; keep polling (RFC 8628
+    §3.5)."""
+
+    code = "authorization_pending"
+
+
+class SlowDownError(OidcError):
+    """Polling too fast: wait 5 seconds more between requests from now on (RFC 8628 §3.5)."""
+
+    code = "slow_down"
+
+
+class ExpiredTokenError(OidcError):
+    """The device code has expired: start the sign-in again on the device (RFC 8628 §3.5)."""
+
+    code = "expired_token"
+
+
+class InvalidUserCodeError(OidcError):
+    """This code is unknown or has expired. Check the code on your TV, or start again there."""
+
+    code = "invalid_user_code"
+    redirectable = False
+
+
 class LoginRequiredError(OidcError):
     """The person must log in, but prompt=none forbids asking."""
 
@@ -139,3 +166,10 @@ class NotLoggedInError(OidcError):
     code = "login_required"
     status = 401
     redirectable = False
+
+
+class TooManyDeviceRequestsError(TooManyAttemptsError):
+    """Too many device sign-in requests from this address. Wait a few minutes, then start again
+    on the device."""
+
+    code = "too_many_requests"

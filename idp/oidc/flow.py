@@ -22,7 +22,7 @@ from idp.assurance import levels
 from idp.assurance.policy import UNMET, Prompt, Requirements, SessionFacts, evaluate
 from idp.audit import entries as audit
 from idp.oidc import consent as consents
-from idp.oidc import par
+from idp.oidc import device, par
 from idp.oidc import signing_flow as signing
 from idp.oidc.authorize import (
     AuthorizationRequest,
@@ -38,6 +38,7 @@ from idp.oidc.errors import (
     ConsentRequiredError,
     InteractionNotFoundError,
     InvalidRequestObjectError,
+    InvalidUserCodeError,
     LoginRequiredError,
     NotLoggedInError,
     OidcError,
@@ -87,6 +88,8 @@ class Provider:
         prompt = self._prompt(request, session, record, made_here, consented)
         unsigned = session is not None and signing.pending(db, request, uid, session.private_id)
         if prompt is None and session is not None and not unsigned:
+            if request.device and uid is not None:  # the person approves on the page (§5.4)
+                return self.ctx.endpoint(f"/interaction/{uid}")
             if uid is not None:
                 self._finish(db, uid)
             return self._issue_code(db, request, session, record, uid)
@@ -147,27 +150,37 @@ class Provider:
 
     def _issue_code(self, db: Session, request: AuthorizationRequest, session: ActiveSession,
                     record: consents.ConsentRecord | None, uid: str | None = None) -> str:
-        allowed = consentable(request.scope, request.claims) & (
-            record.approved if record else frozenset())
-        # The requested value the session satisfies, else the historic value of the session's
-        # own: a voluntary acr_values the session does not reach still gets a code.
-        acr = levels.asserted(session.acr, list(request.acr_values))
-        grant = Grant(id=secrets.token_urlsafe(18), client_id=request.client_id,
-                      private_id=session.private_id, session_id=session.id,
-                      scope=" ".join(request.scope),
-                      claims=signing.with_details(db, request, uid, session.private_id, {
-                          "request": request.claims, "allowed": sorted(allowed)}),
-                      nonce=request.nonce, acr=acr, amr=list(session.amr),
-                      auth_time=session.auth_time, revoked=False, created_at=now())
+        grant = self._grant(db, request, session, record, uid)
         code = secrets.token_urlsafe(32)
-        db.add(grant)
-        db.flush()
         db.add(AuthorizationCode(code_hash=digest(code), grant_id=grant.id,
                                  redirect_uri=request.redirect_uri,
                                  code_challenge=request.code_challenge,
                                  expires_at=now() + self.ctx.settings.code_lifetime_seconds,
                                  used=False))
         return response_url(request.redirect_uri, self.ctx.issuer, request.state, code=code)
+
+    def _grant(self, db: Session, request: AuthorizationRequest, session: ActiveSession,
+               record: consents.ConsentRecord | None, uid: str | None) -> Grant:
+        """What the person granted, at the level of their session (stored, flushed)."""
+        allowed = consentable(request.scope, request.claims) & (
+            record.approved if record else frozenset())
+        # The requested value the session satisfies, else the historic value of the session's
+        # own: a voluntary acr_values the session does not reach still gets a code.
+        acr = levels.asserted(session.acr, list(request.acr_values))
+        # A device's grant is its own sign-in, not part of the browser session that approved
+        # it: logging out on the phone does not sign the TV out (the TV's logout, or revoking
+        # the consent at /account, does).
+        grant = Grant(id=secrets.token_urlsafe(18), client_id=request.client_id,
+                      private_id=session.private_id,
+                      session_id=None if request.device else session.id,
+                      scope=" ".join(request.scope),
+                      claims=signing.with_details(db, request, uid, session.private_id, {
+                          "request": request.claims, "allowed": sorted(allowed)}),
+                      nonce=request.nonce, acr=acr, amr=list(session.amr),
+                      auth_time=session.auth_time, revoked=False, created_at=now())
+        db.add(grant)
+        db.flush()
+        return grant
 
     # -- interactions (the login package's port) ------------------------------------------------
     def state(self, uid: str, session_id: str | None) -> dict[str, Any]:
@@ -185,7 +198,9 @@ class Provider:
                 "state": "active", "acr": session.acr, "auth_time": session.auth_time,
                 "anchor": anchor}
         name = prompt.name if prompt else "done"
-        if name == "done" and unsigned:
+        if name == "done" and request.device and prompt is None:
+            name = "approve"  # a device's sign-in ends by the person's approval (RFC 8628 §5.4)
+        elif name == "done" and unsigned:
             name = "sign"  # the document is shown and signed last, by the signed-in person
         elif name in ("done", "unmet") and anchor and anchor["state"] == "needs_reissue":
             name = "reissue"  # asked before returning; ``skip`` continues without it
@@ -198,7 +213,8 @@ class Provider:
             "requested": {"acr_values": list(request.acr_values), "scope": list(request.scope),
                           "claims": sorted(consentable(request.scope, request.claims))},
             "account": account, "csrf_token": row.csrf_token,
-            **({"document": request.document} if request.document else {})}
+            **({"document": request.document} if request.document else {}),
+            **({"device": {}} if request.device else {})}
 
     def log_in(self, uid: str, *, private_id: str, acr: str, amr: list[str],
                continue_if_done: bool) -> tuple[ActiveSession, str | None]:
@@ -233,7 +249,7 @@ class Provider:
             return None
         record = self._consent(db, request, started)
         if self._prompt(request, started, record, started.id) is not None or \
-                signing.pending(db, request, uid, started.private_id):
+                signing.pending(db, request, uid, started.private_id) or request.device:
             return None
         self._finish(db, uid)
         return self._issue_code(db, request, started, record, uid)
@@ -261,9 +277,8 @@ class Provider:
                 raise NotLoggedInError("log in again before consenting: "
                                        + ", ".join(prompt.reasons))
             if not approve:
-                self._finish(db, uid)
-                return error_url(request.redirect_uri, self.ctx.issuer, request.state,
-                                 AccessDeniedError("the person declined to share their data"))
+                return self._refuse(db, request, uid,
+                                    AccessDeniedError("the person declined to share their data"))
             asked = consentable(request.scope, request.claims)
             given = consents.give(db, session.private_id, request.client_id, asked=asked,
                                   approved=frozenset(claims) & asked)
@@ -277,9 +292,7 @@ class Provider:
     def abort(self, uid: str, reason: str = "the person cancelled the sign-in") -> str:
         with self.ctx.sessions() as db, db.begin():
             _row, request = self._interaction(db, uid)
-            self._finish(db, uid)
-            return error_url(request.redirect_uri, self.ctx.issuer, request.state,
-                             AccessDeniedError(reason))
+            return self._refuse(db, request, uid, AccessDeniedError(reason))
 
     def _decide_or_error(self, db: Session, request: AuthorizationRequest,
                          session_id: str | None, row: Interaction,
@@ -288,8 +301,44 @@ class Provider:
             return self._decide(db, request, session_id, started_at=row.started_at, uid=row.uid,
                                 made_here=row.login_session_id, consented=consented)
         except OidcError as error:
-            self._finish(db, row.uid)
-            return error_url(request.redirect_uri, self.ctx.issuer, request.state, error)
+            return self._refuse(db, request, row.uid, error)
+
+    def _refuse(self, db: Session, request: AuthorizationRequest, uid: str,
+                error: OidcError) -> str:
+        """End interaction ``uid`` with ``error``: the relying party's URL with it (a device's
+        request is denied, so that its polls hear access_denied)."""
+        self._finish(db, uid)
+        if request.device:
+            device.decide(db, request.device["id"], None)
+        return error_url(request.redirect_uri, self.ctx.issuer, request.state, error)
+
+    # -- the device authorization grant (idp.oidc.device) ----------------------------------------
+    def start_device(self, pending: device.PendingDevice) -> str:
+        """The interaction where the person signs in for a device and approves it: its URL."""
+        with self.ctx.sessions() as db, db.begin():
+            uid = self._start_interaction(db, pending.request(self.ctx.issuer), now())
+        return self.ctx.endpoint(f"/interaction/{uid}")
+
+    def approve_device(self, uid: str, session_id: str | None, *, approve: bool) -> str:
+        """The person's answer on the approval step: the grant for the device (its next poll
+        gets the tokens) or its refusal; the URL of the page that says so."""
+        with self.ctx.sessions() as db, db.begin():
+            row, request = self._interaction(db, uid)
+            session = self._session(db, session_id)
+            if request.device is None or session is None:
+                raise NotLoggedInError("sign in first, then approve the device")
+            if not approve:
+                return self._refuse(db, request, uid, AccessDeniedError(
+                    "the person declined the sign-in on the device"))
+            record = self._consent(db, request, session)
+            if self._prompt(request, session, record, row.login_session_id) is not None:
+                raise NotLoggedInError("sign in and answer the consent before approving")
+            grant = self._grant(db, request, session, record, uid)
+            if not device.decide(db, request.device["id"], grant.id):
+                raise InvalidUserCodeError("this sign-in request has expired or was already "
+                                           "answered; start again on the device")
+            self._finish(db, uid)
+            return response_url(request.redirect_uri, self.ctx.issuer, None, status="approved")
 
     def _interaction(self, db: Session, uid: str) -> tuple[Interaction, AuthorizationRequest]:
         row = self.rows.load(db, uid)

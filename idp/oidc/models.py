@@ -35,6 +35,9 @@ class Client(Base):
     access_token_format: Mapped[str] = mapped_column(String(16), default="jwt")
     id_token_alg: Mapped[str] = mapped_column(String(8), default="ES256")
     default_acr: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # RFC 7591 §2 ``grant_types``; None: the code flow's (authorization_code, refresh_token).
+    # A device client (``idp clients add --device``) names the device_code grant here.
+    grant_types: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -134,3 +137,25 @@ class UsedAssertion(Base):
 
     jti: Mapped[str] = mapped_column(String(255), primary_key=True)
     expires_at: Mapped[int] = mapped_column(Integer)
+
+
+class DeviceAuthorization(Base):
+    """A device authorization request (RFC 8628 §3.1) and where it stands: ``pending`` until the
+    person approves (``approved``, with the grant) or declines (``denied``) on /device; then
+    ``redeemed`` once the device has its tokens. Both codes are stored as SHA-256 hashes."""
+
+    __tablename__ = "oidc_device_authorizations"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oidc_clients.client_id"))
+    scope: Mapped[str] = mapped_column(String(500))
+    acr_values: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    grant_id: Mapped[str | None] = mapped_column(ForeignKey("oidc_grants.id"), nullable=True)
+    interval: Mapped[int] = mapped_column(Integer)  # seconds between polls; +5 at slow_down
+    last_polled_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)  # the last poll's
+    created_at: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[int] = mapped_column(Integer, index=True)

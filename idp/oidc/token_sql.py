@@ -64,7 +64,7 @@ class GrantInfo:
         return cls(*values)
 
 
-def _grant_of(grant_id: Any) -> list[Any]:
+def grant_of(grant_id: Any) -> list[Any]:
     """The grant's columns, as scalar subqueries on its primary key (for RETURNING)."""
     return [select(GRANTS.c[name]).where(GRANTS.c.id == grant_id).scalar_subquery().label(
         f"grant_{name}") for name in _GRANT_COLUMNS]
@@ -101,7 +101,7 @@ _REDEEMABLE = (CODES.c.code_hash == bindparam("b_code"), CODES.c.used.is_(False)
                _clients_grant(CODES.c.grant_id))  # this client's code, not used yet
 REDEEM_CODE = Prepared(update(CODES).where(*_REDEEMABLE).values(used=True).returning(
     CODES.c.redirect_uri, CODES.c.code_challenge, CODES.c.expires_at,
-    *_grant_of(CODES.c.grant_id)))
+    *grant_of(CODES.c.grant_id)))
 _USED_CODE_GRANT = select(CODES.c.grant_id).where(
     CODES.c.code_hash == bindparam("b_code"), CODES.c.used.is_(True)).scalar_subquery()
 REVOKE_REPLAYED_CODE = Prepared(update(GRANTS).where(
@@ -123,7 +123,7 @@ _LIVE_REFRESH = (TOKENS.c.key == bindparam("b_key"), TOKENS.c.kind == "refresh",
 _ROTATABLE = (*_LIVE_REFRESH, TOKENS.c.used.is_(False),
               _clients_grant(TOKENS.c.grant_id, GRANTS.c.revoked.is_(False)))
 ROTATE_REFRESH = Prepared(update(TOKENS).where(*_ROTATABLE).values(  # RETURNING the grant's columns
-    used=True).returning(*_grant_of(TOKENS.c.grant_id)))
+    used=True).returning(*grant_of(TOKENS.c.grant_id)))
 _USED_REFRESH_GRANT = select(TOKENS.c.grant_id).where(
     *_LIVE_REFRESH, TOKENS.c.used.is_(True)).scalar_subquery()
 REVOKE_REPLAYED_REFRESH = Prepared(update(GRANTS).where(

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from idp.audit import entries as audit
-from idp.oidc import client_credentials, disclosure
+from idp.oidc import client_credentials, device, device_codes, disclosure
 from idp.oidc import token_sql as sql
 from idp.oidc.clients import ClientInfo
 from idp.oidc.context import OidcContext, now
@@ -53,8 +53,10 @@ def token_response(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]
         ctx.audit.record("token.issued", actor=audit.client(client.client_id),
                          details={"grant_type": grant_type, "scope": response["scope"]})
         return response
-    raise UnsupportedGrantTypeError("grant_type must be authorization_code, refresh_token or "
-                                    "client_credentials")
+    if grant_type == device_codes.GRANT_TYPE:  # a TV polling (RFC 8628 §3.4)
+        return _audited(ctx, client, grant_type, *device.token_response(ctx, client, form))
+    raise UnsupportedGrantTypeError("grant_type must be authorization_code, refresh_token, "
+                                    "client_credentials or " + device_codes.GRANT_TYPE)
 
 
 def _audited(ctx: OidcContext, client: ClientInfo, grant_type: str, response: dict[str, Any],
@@ -72,7 +74,7 @@ def _exchange_code(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]
     if not code or not verifier:
         raise InvalidRequestError("code and code_verifier are required")
     keys = {"b_code": digest(code), "b_client": client.client_id}
-    engine = _engine(ctx)
+    engine = engine_of(ctx)
     if engine.dialect.name in sql.ONE_STATEMENT_DIALECTS:
         return _exchange_in_one_statement(ctx, engine, client, keys | {
             "b_challenge": s256(verifier), "b_redirect": form.get("redirect_uri")})
@@ -104,7 +106,7 @@ def _exchange_in_one_statement(ctx: OidcContext, engine: Engine, client: ClientI
     return _response(ctx, client, sql.GrantInfo.of(row[1:]), minted)
 
 
-def _engine(ctx: OidcContext) -> Engine:
+def engine_of(ctx: OidcContext) -> Engine:
     engine: Engine = ctx.sessions.kw["bind"]
     return engine
 
@@ -139,7 +141,7 @@ def _refresh(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> I
     if not presented:
         raise InvalidRequestError("refresh_token is required")
     keys = {"b_key": digest(presented), "b_client": client.client_id, "b_now": now()}
-    engine = _engine(ctx)
+    engine = engine_of(ctx)
     if engine.dialect.name in sql.ONE_STATEMENT_DIALECTS:
         return _rotate_in_one_statement(ctx, engine, client, keys)
     with transaction(engine) as tx:

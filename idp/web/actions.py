@@ -12,6 +12,9 @@ from typing import Any
 
 Action = dict[str, str]
 ActionsHook = Callable[[dict[str, Any]], dict[str, Action]]
+# Adds to the state what only the web side knows (e.g. the user code this browser typed) before
+# the face is built: ``{KEY: value}`` merged into the state.
+FaceHook = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def post(href: str) -> Action:

@@ -59,6 +59,12 @@ def browser_binding() -> str:
     return f"{nonce}.{_mac(nonce)}"
 
 
+def bind_new_interaction(browser: str) -> None:
+    """Bind the interaction this request makes (as /authorize does) to ``browser``: a value
+    :func:`browser_binding` gave, whose cookie the route then sets (the /device page)."""
+    g.setdefault(_BROWSER, browser)
+
+
 def set_browser_cookie(response: Response, browser: str) -> None:
     response.set_cookie(BROWSER_COOKIE, browser, httponly=True, samesite="Lax",
                         secure=request.is_secure)

@@ -16,7 +16,7 @@ from idp import i18n
 from idp.assurance.policy import STEP_UP_REASONS
 from idp.oidc.flow import Provider
 from idp.web import request as web
-from idp.web.actions import ActionsHook, collect
+from idp.web.actions import ActionsHook, FaceHook, collect
 from idp.web.request import BadBodyError
 
 
@@ -25,7 +25,8 @@ def checked_body(interactions: Provider, uid: str) -> dict[str, Any]:
     return web.checked_json(interactions.csrf_token(uid))
 
 
-def blueprint(interactions: Provider, action_hooks: tuple[ActionsHook, ...] = ()) -> Blueprint:
+def blueprint(interactions: Provider, action_hooks: tuple[ActionsHook, ...] = (),
+              face_hooks: tuple[FaceHook, ...] = ()) -> Blueprint:
     bp = Blueprint("login", __name__)
 
     @bp.get("/interaction/<uid>")
@@ -36,6 +37,8 @@ def blueprint(interactions: Provider, action_hooks: tuple[ActionsHook, ...] = ()
             target = interactions.resume(uid, web.session_id())
             return jsonify({"uid": uid, "prompt": "done", "redirect_to": target}) \
                 if web.wants_json() else redirect(target, code=303)
+        for hook in face_hooks:
+            state = {**state, **hook(state)}
         face = _face(state, web.language(), action_hooks)
         if web.wants_json():
             return jsonify(face)
@@ -73,6 +76,11 @@ def _face(state: dict[str, Any], language: str, hooks: tuple[ActionsHook, ...]) 
         message = i18n.translate(language, "prompt.consent", client=client_name)
     elif prompt == "done":
         message = i18n.translate(language, "prompt.done.optional", client=client_name)
+    elif prompt == "approve":
+        user_code = (state.get("device") or {}).get("user_code")
+        message = i18n.translate(language, "prompt.approve_device", client=client_name,
+                                 user_code=user_code) if user_code else \
+            i18n.translate(language, "prompt.approve_device.typed", client=client_name)
     elif prompt == "sign":
         message = i18n.translate(language, "prompt.sign", client=client_name)
     elif steps := [r for r in state["reasons"] if r in STEP_UP_REASONS]:
@@ -84,7 +92,7 @@ def _face(state: dict[str, Any], language: str, hooks: tuple[ActionsHook, ...]) 
             message += " " + i18n.translate(language, "prompt.login.unavailable")
     face = {key: state[key] for key in ("uid", "prompt", "reasons", "client", "requested",
                                         "csrf_token")}
-    for key in ("account", "document"):
+    for key in ("account", "document", "device"):
         if state.get(key):
             face[key] = state[key]
     face["message"] = message

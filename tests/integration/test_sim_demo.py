@@ -69,7 +69,7 @@ def test_demo_prints_the_stack_and_stops_on_sigterm(tmp_path: Path) -> None:
     try:
         assert summary["idp"] == f"http://localhost:{base}"
         assert summary["jlis"] == f"http://127.0.0.1:{base + 1}"
-        assert {"shop", "age_gate", "portal", "portal_mail"} <= set(summary["rps"])
+        assert {"shop", "age_gate", "portal", "portal_mail", "tv"} <= set(summary["rps"])
         assert summary["rps"]["shop"] == f"http://localhost:{base + 3}"
         for url in (summary["idp"], summary["jlis"]):
             assert requests.get(f"{url}/healthz", timeout=5).json()["status"] == "ok"
@@ -79,6 +79,14 @@ def test_demo_prints_the_stack_and_stops_on_sigterm(tmp_path: Path) -> None:
         to_idp = requests.get(f"{summary['rps']['shop']}/login", allow_redirects=False,
                               timeout=10).headers["Location"]
         assert to_idp.startswith(f"{summary['idp']}/authorize?")
+        # The TV is a device client: its login shows a code from the IdP on its screen.
+        tv = requests.Session()
+        screen = tv.get(f"{summary['rps']['tv']}/login", timeout=10)
+        assert screen.url == f"{summary['rps']['tv']}/screen"
+        shown = tv.get(f"{summary['rps']['tv']}/screen/status", timeout=10).json()
+        assert shown["status"] == "waiting"
+        assert shown["verification_uri"] == f"{summary['idp']}/device"
+        assert shown["user_code"] in screen.text
         adult, mover, child = summary["residents"]
         assert adult["sign_pin"]
         assert mover["sign_pin"]

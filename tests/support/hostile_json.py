@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-from idp.settings import Settings, ThrottleRule, ThrottleSettings
+from idp.settings import DeviceRequestRule, Settings, ThrottleRule, ThrottleSettings, UserCodeRule
 
 # Modest example counts keep the suite fast; the app and its database are shared by a test's
 # examples (function-scoped fixtures), which is what these tests want: state carries over.
@@ -74,7 +74,9 @@ def unthrottled(base: Settings) -> Settings:
     of a 429 once a few have been refused."""
     unlimited = ThrottleRule(limit=1_000_000, window_seconds=1)
     return base.model_copy(update={"throttle": ThrottleSettings(
-        client_auth=unlimited, passkey=unlimited, card_answer=unlimited)})
+        client_auth=unlimited, passkey=unlimited, card_answer=unlimited,
+        device_user_code=UserCodeRule(limit=1_000_000, window_seconds=1),
+        device_authorization=DeviceRequestRule(limit=1_000_000, window_seconds=1))})
 
 
 def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

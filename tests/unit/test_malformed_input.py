@@ -46,6 +46,9 @@ SWEPT = frozenset({
     "/ssf/subjects:add", "/ssf/subjects:remove", "/ssf/verify",
     # The front page (issue 14)
     "/",
+    # The device authorization grant (issue 15)
+    "/device_authorization", "/device", "/device/done", "/interaction/<uid>/approve",
+    "/interaction/<uid>/deny",
 })
 EXCLUDED = {
     "/static/<path:filename>": "Flask's own file server (send_from_directory): no IdP code "
@@ -67,7 +70,7 @@ def _jwt_alg_none() -> str:
 
 # Every field name a route of the IdP reads from a JSON body, each given a value of a wrong type.
 FIELDS = ("approve", "claims", "agree", "version", "name", "credential", "certificate",
-          "signature", "request_id", "private_id", "id", "response", "purpose")
+          "signature", "request_id", "private_id", "id", "response", "purpose", "user_code")
 WRONG_TYPES: tuple[Any, ...] = (123, [1, 2], {"a": {"b": ["c"]}}, None, "", "x" * 100_000)
 DEEP = "[" * 50_000 + "]" * 50_000
 
@@ -288,10 +291,11 @@ def test_a_nul_character_anywhere_is_a_400_on_both_databases(db_app: Flask) -> N
                                                  "redirect_uri": NUL, "token": NUL}},
                                {"data": {"client_id": NUL, "client_secret": NUL, "token": NUL,
                                          "code": NUL, "grant_type": "authorization_code",
-                                         "refresh_token": NUL, "code_verifier": NUL}},
+                                         "refresh_token": NUL, "code_verifier": NUL,
+                                         "device_code": NUL, "scope": NUL}},
                                {"data": {"token": NUL}, "headers": {"Authorization": basic}},
                                {"json": {"name": NUL, "approve": True, "claims": [NUL],
-                                         "agree": True, "version": NUL}}):
+                                         "agree": True, "version": NUL, "user_code": NUL}}):
                     headers = {**kwargs.pop("headers", {}), "X-CSRF-Token": (
                         world.account_csrf if rule.startswith("/account")
                         else world.interaction_csrf)}

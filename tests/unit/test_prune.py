@@ -21,6 +21,7 @@ from idp.maintenance.prune import prune
 from idp.oidc import clients
 from idp.oidc.models import (
     AuthorizationCode,
+    DeviceAuthorization,
     Grant,
     Interaction,
     PushedRequest,
@@ -34,7 +35,7 @@ from idp.throttle.models import FailedAttempts
 
 NOW = 1_900_000_000
 MODELS: tuple[Any, ...] = (AuthorizationCode, Interaction, PushedRequest, UsedAssertion, Token,
-                           PasskeyChallenge, CardRequestRow, FailedAttempts)
+                           PasskeyChallenge, CardRequestRow, FailedAttempts, DeviceAuthorization)
 
 
 @pytest.fixture
@@ -64,6 +65,10 @@ def _rows(name: str, expires_at: int, client_id: str, grant_id: str) -> list[Any
                        expires_at=datetime.fromtimestamp(expires_at, UTC)),
         FailedAttempts(scope="client_auth", subject=f"rp-{name}", window_start=expires_at - 300,
                        count=1, expires_at=expires_at),
+        DeviceAuthorization(id=f"dev-{name}", device_code_hash=f"dc-{name}",
+                            user_code_hash=f"uc-{name}", client_id=client_id, scope="openid",
+                            acr_values=[], status="redeemed", grant_id=grant_id, interval=5,
+                            created_at=expires_at - 600, expires_at=expires_at),
     ]
 
 
@@ -108,7 +113,7 @@ def test_batches_repeat_until_every_expired_row_is_gone(
     _seed(sessions, **{f"old{i}": NOW - 1000 - i for i in range(5)}, live=NOW + 60)
     result = prune(sessions, now=NOW, margin_seconds=0, batch_size=2)
     assert result.deleted["oidc_used_jtis"] == 5
-    assert result.total == 5 * 9
+    assert result.total == 5 * 10
     assert _keys(sessions)["oidc_used_jtis"] == 1
 
 
@@ -123,7 +128,7 @@ def test_idp_db_prune_prints_counts_and_json(
     text = runner.invoke(cli, [*args, "db", "prune"])
     assert text.exit_code == 0, text.output
     assert "oidc_codes: 1 deleted" in text.output
-    assert "total: 9 deleted" in text.output
+    assert "total: 10 deleted" in text.output
     again = runner.invoke(cli, [*args, "db", "prune", "--json"])
     assert again.exit_code == 0, again.output
     assert json.loads(again.output)["total"] == 0

@@ -58,6 +58,10 @@ if (face.actions.passkey_register_options) {
   document.getElementById("skip").onclick = () => act("skip", {});
 }
 document.getElementById("abort").onclick = () => act("abort", {});
+if (face.actions.approve) {  // a device's sign-in (RFC 8628): the person's explicit approval
+  document.getElementById("device-approve").onclick = () => act("approve", {});
+  document.getElementById("device-deny").onclick = () => act("deny", {});
+}
 const cardUi = {
   panel: document.getElementById("card-request"), link: document.getElementById("card-link"),
   qr: document.getElementById("card-qr"),

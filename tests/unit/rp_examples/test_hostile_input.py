@@ -10,6 +10,7 @@ from rp_examples.common import Profile, RpConfig, make_app
 from rp_examples.portal import PROFILE as PORTAL
 from rp_examples.portal_mail import PROFILE as PORTAL_MAIL
 from rp_examples.shop import PROFILE as SHOP
+from rp_examples.tv import PROFILE as TV
 from tests.support.sim import free_port
 
 REQUESTS = [
@@ -24,10 +25,12 @@ REQUESTS = [
     ("POST", "/buy", {"product": "<script>", "how": "nothing"}),
     ("GET", "/kiosk?ticket=unknown", None), ("GET", "/kiosk/unknown", None),
     ("GET", "/kiosk/done", None),
+    ("GET", "/screen", None), ("GET", "/screen/status", None),
+    ("GET", "/login?action=health_record", None), ("GET", "/login?action=%00", None),
 ]
 
 
-@pytest.mark.parametrize("profile", [SHOP, AGE_GATE, PORTAL, PORTAL_MAIL],
+@pytest.mark.parametrize("profile", [SHOP, AGE_GATE, PORTAL, PORTAL_MAIL, TV],
                          ids=lambda p: p.name)
 def test_no_request_makes_a_500(profile: Profile) -> None:
     config = RpConfig(issuer=f"http://127.0.0.1:{free_port()}", client_id="rp_1",
