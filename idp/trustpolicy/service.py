@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -29,6 +29,8 @@ from idp.jpki.certificate import medium_of
 from idp.jpki.profile import Medium
 from idp.settings import RevocationPolicy, Settings
 from idp.trustpolicy.document import (
+    MEDIA,
+    PURPOSES,
     AnchorEntry,
     CaCertificate,
     MediumName,
@@ -159,18 +161,18 @@ class TrustPolicyService:
         return self.commit(lambda p: with_value(p, key, value), actor=actor,
                            reason=reason or f"set {key}", expected_version=expected_version)
 
-    def add_anchor(self, data: bytes, *, purpose: PurposeName, actor: str, reason: str = "",
-                   medium: MediumName | None = None, generation: str | None = None,
+    def add_anchor(self, data: bytes, *, purpose: str, actor: str, reason: str = "",
+                   medium: str | None = None, generation: str | None = None,
                    source: str = "", enabled: bool = True) -> PolicyVersion:
         """Trust the CA certificate(s) in ``data`` (PEM or DER) for ``purpose``. Refused unless
         each is a CA certificate (basicConstraints cA, keyUsage keyCertSign). ``medium``
         defaults to what the CA's name says, ``generation`` to its first year. A certificate
         already listed for that purpose is enabled (and its medium/generation updated)."""
-        _check_name(purpose, ("sign", "auth"), "purpose")
-        if medium is not None:
-            _check_name(medium, ("card", "smartphone"), "medium")
+        purpose_name = cast(PurposeName, _check_name(purpose, PURPOSES, "purpose"))
+        medium_name = (cast(MediumName, _check_name(medium, MEDIA, "medium"))
+                       if medium is not None else None)
         cas = read_ca_certificates(data, source or "the file")
-        entries = [entry_for(ca, purpose, medium=medium or _medium(ca.certificate),
+        entries = [entry_for(ca, purpose_name, medium=medium_name or _medium(ca.certificate),
                              generation=generation, enabled=enabled, source=source)
                    for ca in cas]
         self._store(cas)
@@ -185,7 +187,7 @@ class TrustPolicyService:
         return self.commit(change, actor=actor, reason=reason or f"add {purpose} CA {names}")
 
     def retire(self, *, actor: str, reason: str = "", fingerprint: str | None = None,
-               purpose: PurposeName | None = None, medium: MediumName | None = None,
+               purpose: str | None = None, medium: str | None = None,
                generation: str | None = None) -> PolicyVersion:
         """Stop trusting the matching CA generation(s): their certificates are refused at the
         next login. Select by ``fingerprint`` (or a unique prefix) or by purpose, medium and
@@ -193,7 +195,7 @@ class TrustPolicyService:
         return self._set_enabled(False, actor, reason, fingerprint, purpose, medium, generation)
 
     def enable(self, *, actor: str, reason: str = "", fingerprint: str | None = None,
-               purpose: PurposeName | None = None, medium: MediumName | None = None,
+               purpose: str | None = None, medium: str | None = None,
                generation: str | None = None) -> PolicyVersion:
         """Trust the matching (retired) CA generation(s) again."""
         return self._set_enabled(True, actor, reason, fingerprint, purpose, medium, generation)
@@ -289,9 +291,9 @@ class TrustPolicyService:
             raise TrustPolicyError("name the CA: a fingerprint, or --purpose/--medium/"
                                    "--generation")
         if purpose is not None:
-            _check_name(purpose, ("sign", "auth"), "purpose")
+            _check_name(purpose, PURPOSES, "purpose")
         if medium is not None:
-            _check_name(medium, ("card", "smartphone"), "medium")
+            _check_name(medium, MEDIA, "medium")
         wanted = (fingerprint or "").lower().replace(":", "")
 
         def matches(entry: AnchorEntry) -> bool:
@@ -325,9 +327,10 @@ def _selector(fingerprint: str, purpose: str | None, medium: str | None,
     return ", ".join(parts)
 
 
-def _check_name(value: str, allowed: tuple[str, ...], what: str) -> None:
+def _check_name(value: str, allowed: tuple[str, ...], what: str) -> str:
     if value not in allowed:
         raise TrustPolicyError(f"unknown {what} {value!r} (one of {', '.join(allowed)})")
+    return value
 
 
 def _newest() -> Any:
