@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from idp.cli.support import echo_json, services
+from idp.cli.support import Refused, echo_json, services
+from idp.errors import IdpError
 from idp.trustpolicy.document import (
     MEDIA,
     PURPOSES,
@@ -37,7 +38,18 @@ def cli_actor() -> str:
     return f"cli:{user}"
 
 
-@click.group("trust")
+class _Group(click.Group):
+    """A refusal of the service is one line on stderr and exit status 1, also when this group
+    runs by itself (as the root ``idp`` group does for every command)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except IdpError as error:
+            raise Refused(error.description) from error
+
+
+@click.group("trust", cls=_Group)
 def trust_group() -> None:
     """The trust policy: CA anchors, revocation checks, reason mapping, media levels."""
 
