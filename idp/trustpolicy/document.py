@@ -116,6 +116,18 @@ class ReasonMapping(_Part):
         return tuple(sorted(set(value)))
 
 
+# The two readings of the reasons (docs/trust-core.md, "Revocation reasons"): the current CPS
+# (default), and seed 001's, where affiliationChanged means death or moving abroad, never a
+# change of the 4 info, so on the signing certificate alone (the auth certificate's status
+# unknown) it is not a re-issue but the card-level reason it names (closed).
+READINGS: dict[str, dict[str, Any]] = {
+    "cps": {"reading": "cps", "card_revocation": dict(_CPS_CARD_REVOCATION),
+            "reissue_reasons": ["affiliationChanged", "superseded", "unspecified"]},
+    "seed001": {"reading": "seed001", "card_revocation": dict(_CPS_CARD_REVOCATION),
+                "reissue_reasons": ["superseded", "unspecified"]},
+}
+
+
 def _known_reason(reason: str) -> None:
     if reason not in REASONS:
         raise ValueError(f"unknown revocation reason {reason!r} (one of {', '.join(REASONS)})")
@@ -207,8 +219,9 @@ def _describe(error: ValidationError) -> str:
 _ALIASES = {"sign": "revocation.sign", "auth": "revocation.auth",
             "trust.sign": "revocation.sign", "trust.auth": "revocation.auth"}
 SETTABLE = ("revocation.{sign|auth}.{method|max_ocsp_age_seconds|max_crl_staleness_seconds|"
-            "fail_closed}", "reasons.reading", "reasons.card_revocation.<REASON>",
-            "reasons.reissue_reasons", "media.{card|smartphone}.max_ial")
+            "fail_closed}", "reasons (cps|seed001: a whole reading)", "reasons.reading",
+            "reasons.card_revocation.<REASON>", "reasons.reissue_reasons",
+            "media.{card|smartphone}.max_ial")
 
 
 def parse_value(text: str) -> Any:
@@ -227,6 +240,13 @@ def with_value(policy: TrustPolicy, key: str, value: Any) -> TrustPolicy:
     if path[0] == "anchors":
         raise TrustPolicyError("anchors are changed with `idp trust anchors add|retire|enable`, "
                                "not by key")
+    if path == ["reasons"]:
+        if value not in READINGS:
+            raise TrustPolicyError(f"unknown reading {value!r} of the revocation reasons (one "
+                                   f"of {', '.join(READINGS)}); set single reasons with "
+                                   "reasons.card_revocation.<REASON>")
+        data["reasons"] = READINGS[value]
+        return parse_policy(data)
     if path == ["reasons", "reissue_reasons"] and isinstance(value, str):
         value = [part.strip() for part in value.split(",") if part.strip()]
     if path[:2] == ["reasons", "card_revocation"] and len(path) == 3:

@@ -31,8 +31,9 @@ def write_anchor_dir(var_dir: Path) -> None:
 def instance(tmp_path: Path, database_url: str) -> Settings:
     write_anchor_dir(tmp_path / "var")
     return Settings(var_dir=tmp_path / "var", database_url=database_url,
-                    trust={"sign": {"method": "ocsp"}, "auth": {"method": "crl",
-                                                             "max_crl_staleness_seconds": 60}})
+                    jlis={"api_key": "unused"},
+                    trust={"sign": {"method": "ocsp"},
+                           "auth": {"method": "crl", "max_crl_staleness_seconds": 60}})
 
 
 @pytest.fixture

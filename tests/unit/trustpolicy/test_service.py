@@ -19,6 +19,7 @@ from idp.trustpolicy.document import TrustPolicyConflictError, TrustPolicyError,
 from idp.trustpolicy.models import TrustPolicyVersion
 from idp.trustpolicy.service import SHIPPED_ANCHORS_DIR, TrustPolicyService
 from tests.support import jpki_pki as pki
+from tests.support import schema
 from tests.unit.trustpolicy.conftest import pem
 
 ACTOR = "cli:tester"
@@ -235,3 +236,8 @@ def test_concurrent_first_reads_seed_one_version(
     assert seen == [1] * readers
     with sessions() as db:
         assert db.execute(select(TrustPolicyVersion.version)).scalars().all() == [1]
+
+
+def test_the_migration_makes_the_tables_the_models_describe(database_url: str) -> None:
+    assert schema.differences(database_url, "trust_policy_versions") == []
+    assert schema.differences(database_url, "trust_ca_certificates") == []
