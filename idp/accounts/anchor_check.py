@@ -42,6 +42,7 @@ from idp.jpki.errors import (
     CertificateExpiredError,
     CertificateRevokedError,
     JpkiError,
+    RetiredCaError,
     RevocationReason,
 )
 from idp.jpki.profile import Purpose
@@ -82,6 +83,7 @@ class CertAnswer:
     reason: ReasonFlags | None = None
     source: str | None = None  # the revocation source that answered: "ocsp" or "crl"
     max_ial: int = 2  # the highest IAL the trust policy lets the issuing CA's medium reach
+    ca_retired: bool = False  # unknown because the trust policy retired the issuing CA
 
 
 def reason_flag(reason: RevocationReason) -> ReasonFlags:
@@ -135,7 +137,8 @@ class AnchorChecker:
             auth = self.status(auth_der, Purpose.AUTH, at) if auth_der else \
                 CertAnswer(CertStatus.NOT_CHECKED)
         decision = decide(Observation(sign.status, sign.reason, auth.status, auth.reason,
-                                      presented, suspended=found.state == "suspended"),
+                                      presented, suspended=found.state == "suspended",
+                                      sign_ca_retired=sign.ca_retired),
                           self._reasons())
         person = (found.state, _PERSON_STATE.get(decision.state, "active"))
         with dbm.transaction(self._sessions) as db:
@@ -171,6 +174,8 @@ class AnchorChecker:
             return CertAnswer(CertStatus.EXPIRED)
         except CertificateRevokedError as revoked:
             return CertAnswer(CertStatus.REVOKED, reason_flag(revoked.reason))
+        except RetiredCaError:
+            return CertAnswer(CertStatus.UNKNOWN, ca_retired=True)
         except JpkiError:
             return CertAnswer(CertStatus.UNKNOWN)  # fail closed: unavailable or untrusted now
         answer = answer_for(checked)  # fail-open returns UNKNOWN rather than raising

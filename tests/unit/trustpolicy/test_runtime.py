@@ -79,3 +79,13 @@ def test_the_two_readings_of_affiliation_changed(
     assert decide(Observation(CertStatus.REVOKED, ReasonFlags.affiliation_changed,
                               CertStatus.REVOKED, ReasonFlags.affiliation_changed),
                   reasons_of(state.policy)).state is AnchorState.SUSPENDED
+
+
+def test_an_anchor_of_a_retired_generation_is_unverifiable_for_that_reason() -> None:
+    retired = Observation(CertStatus.UNKNOWN, sign_ca_retired=True)
+    decision = decide(retired)
+    assert (decision.state, decision.reason, decision.next_step) == (
+        AnchorState.UNVERIFIABLE, "ca_retired", "reissue")
+    suspended = decide(Observation(CertStatus.UNKNOWN, sign_ca_retired=True, suspended=True))
+    assert suspended.state is AnchorState.SUSPENDED  # a lost card's stays suspended
+    assert decide(Observation(CertStatus.UNKNOWN)).reason == "status_unknown"

@@ -101,7 +101,7 @@ def test_retiring_a_ca_generation_refuses_its_certificates_at_the_next_login(
             purpose="sign", generation="2023", actor="admin:1", reason="test")
         next_login()
         assert passkey_sign_in(browser(found.second), holder) == \
-            "ial1-aal2; unverifiable (status_unknown)"
+            "ial1-aal2; unverifiable (ca_retired), next: reissue"
 
         services_of(found.first).trust_policy.rollback(1, actor="admin:1")
         next_login()  # (one successful card login per test: card_login reads its session)
