@@ -41,6 +41,7 @@ from idp.trustpolicy.document import (
     TrustPolicy,
     TrustPolicyConflictError,
     TrustPolicyError,
+    TrustPolicyVersionNotFoundError,
     diff,
     entry_for,
     parse_policy,
@@ -116,7 +117,7 @@ class TrustPolicyService:
         with self._reads() as db:
             row = db.get(TrustPolicyVersion, number)
         if row is None:
-            raise TrustPolicyError(f"there is no trust policy version {number}")
+            raise TrustPolicyVersionNotFoundError(f"there is no trust policy version {number}")
         return _version(row)
 
     def history(self) -> list[PolicyVersion]:
