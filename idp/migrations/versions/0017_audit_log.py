@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_audit_log"
-down_revision = "0014_device_authorization"
+down_revision = "0016_trust_policy"
 branch_labels = None
 depends_on = None
 
