@@ -27,6 +27,8 @@ from idp.web import (
     errors,
     headers,
     interaction,
+    metrics,
+    observe,
     oidc,
     passkeys,
     signing,
@@ -52,9 +54,11 @@ def create_app(settings: Settings, *, claims: ClaimsSource | None = None,
     app.extensions[SERVICES] = services
     app.extensions[EXTENSION] = WebContext(services.sessions, services.secret_key,
                                            settings.default_language, services.oidc.issuer)
+    observe.install(app, services.sessions)  # first: the request id before any other hook
     errors.install(app)
     headers.install(app)
     _register_routes(app, services)
+    metrics.install(app, services.sessions, settings.crl_cache_dir, settings.metrics.token)
 
     @app.get("/healthz")
     def healthz() -> tuple[dict[str, object], int]:

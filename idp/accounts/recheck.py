@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db as dbm
+from idp import metering
 from idp.accounts import anchors, recheck_read, recheck_write
 from idp.accounts.anchor_check import AnchorChecker, CertAnswer
 from idp.accounts.anchor_policy import AnchorState, Decision
@@ -82,7 +83,12 @@ class Recheck:
 
     def run(self, *, cutoff: datetime | None = None) -> RecheckReport:
         """Re-check every live anchor of a private ID that is not closed; with ``cutoff``,
-        only those not checked since (by a login, or by a full run started after it)."""
+        only those not checked since (by a login, or by a full run started after it). Its
+        validity checks are metered as ``recheck``'s (docs/operations.md, "Metering")."""
+        with metering.on_behalf_of(metering.RECHECK):
+            return self._run(cutoff)
+
+    def _run(self, cutoff: datetime | None) -> RecheckReport:
         at = anchors.now()
         with self._sessions() as db:
             connection = db.connection()

@@ -24,6 +24,7 @@ from idp.bootstrap.trust import LazyTrust
 from idp.events.context import EventsContext
 from idp.events.emitter import Emitter
 from idp.instance import instance_secret
+from idp.metering import Meter, MeteringReport
 from idp.oidc.clients import ClientCache
 from idp.oidc.context import OidcContext
 from idp.oidc.flow import Provider
@@ -69,6 +70,7 @@ class Services:
     claims: ClaimsSource
     events: EventsContext  # the Shared Signals transmitter: streams and their delivery
     changes: Emitter  # what accounts changed -> the events owed to relying parties
+    metering: MeteringReport  # the validity checks made for each relying party, priced
 
     @classmethod
     def build(cls, settings: Settings, *, claims: ClaimsSource | None = None,
@@ -89,7 +91,7 @@ class Services:
             pairwise_salt=settings.oidc.pairwise_salt or instance_secret(settings,
                                                                          "pairwise-salt"),
             cookie_secret=secret_key, client_throttle=throttles.client_auth)
-        trust = LazyTrust(settings)
+        trust = LazyTrust(settings, Meter(sessions))
         changes = Emitter(oidc.issuer, oidc.pairwise_salt)
         anchors = anchors or AnchorChecker(sessions, trust, changes=changes)
         return cls(
@@ -98,7 +100,8 @@ class Services:
             trust=trust, anchors=anchors, recheck=Recheck(sessions, trust, anchors, changes),
             card_answers=CardAnswers(sessions, trust, default_steps(trust, changes)),
             passkeys=PasskeyService(sessions, settings.webauthn), claims=claims,
-            events=EventsContext(settings.events, oidc), changes=changes)
+            events=EventsContext(settings.events, oidc), changes=changes,
+            metering=MeteringReport(sessions, settings.metering))
 
     def close(self) -> None:
         """Return the database connections (CLI commands, tests)."""

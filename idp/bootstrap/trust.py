@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
+from idp import metrics
 from idp.jlis import (
     Basic4Consent,
     BreakerJlisClient,
@@ -26,7 +27,7 @@ from idp.jlis import (
 )
 from idp.jpki.anchors import TrustAnchors, load_anchors
 from idp.jpki.certificate import JpkiCertificate
-from idp.jpki.errors import RevocationReason, UnknownIssuerError
+from idp.jpki.errors import CertificateRevokedError, RevocationReason, UnknownIssuerError
 from idp.jpki.profile import Basic4Info, Purpose
 from idp.jpki.revocation import (
     CheckedStatus,
@@ -36,6 +37,7 @@ from idp.jpki.revocation import (
     SystemClock,
 )
 from idp.jpki.validation import VerifiedCertificate, verify_certificate
+from idp.metering import Meter, certificate_key
 from idp.settings import RevocationPolicy, Settings
 
 
@@ -48,6 +50,7 @@ class TrustServices:
     # them every batch re-check goes person by person.
     policies: Mapping[Purpose, RevocationPolicy] = field(default_factory=dict)
     crl: Mapping[Purpose, CrlSource] = field(default_factory=dict)
+    meter: Meter | None = None  # counts the validity checks made (idp.metering)
 
     def verify(self, certificate: JpkiCertificate, purpose: Purpose,
                at: datetime) -> VerifiedCertificate:
@@ -56,8 +59,25 @@ class TrustServices:
                                   at=at)
 
     def check_now(self, verified: VerifiedCertificate) -> CheckedStatus:
-        """Revocation under the trust policy (raises CertificateRevokedError or unavailable)."""
-        return self.revocation.check(verified)
+        """Revocation under the trust policy (raises CertificateRevokedError or unavailable).
+
+        Every answer of a source (OCSP, or the CRL: the one that answered, a fallback
+        included) is a validity check made for the relying party bound to this request: metered
+        (``idp.metering``) and counted in ``idp_validity_checks_total``. No source answering
+        (an outage let through by ``fail_closed = false``) made no check."""
+        try:
+            checked = self.revocation.check(verified)
+        except CertificateRevokedError as revoked:
+            self._checked(verified, revoked.source)
+            raise
+        self._checked(verified, checked.status.source)
+        return checked
+
+    def _checked(self, verified: VerifiedCertificate, source: str) -> None:
+        certificate = verified.certificate
+        if source in ("ocsp", "crl"):
+            _count(self.meter, verified.purpose, source,
+                   [certificate_key(certificate.authority_key_id, certificate.serial_hex)])
 
     def bulk(self, purpose: Purpose) -> bool:
         """Whether a batch may take ``purpose``'s status from the CRL (``RevocationLists``)."""
@@ -73,7 +93,18 @@ class TrustServices:
             raise UnknownIssuerError(f"no trusted {purpose.value} CA has key id "
                                      f"{issuer_key_id.hex()}")
         index = self.crl[purpose].index_for(anchor.certificate)
-        return {serial: entry.reason for serial, entry in index.revoked_among(serials).items()}
+        listed = {serial: entry.reason for serial, entry in index.revoked_among(serials).items()}
+        _count(self.meter, purpose, "crl",
+               [certificate_key(issuer_key_id, serial) for serial in serials])
+        return listed
+
+
+def _count(meter: Meter | None, purpose: Purpose, method: str, keys: Collection[str]) -> None:
+    if not keys:
+        return
+    metrics.validity_check(purpose.value, method, len(keys))
+    if meter is not None:
+        meter.checked_many(purpose.value, method, keys, datetime.now(UTC))
 
 
 def build(settings: Settings) -> TrustServices:
@@ -99,43 +130,54 @@ class JlisLinkAdapter:
     """``JlisLinks`` over the J-LIS client. A link J-LIS does not have (unknown serial, no
     consent to serial linking) counts as no link; J-LIS not answering is not "no link" but a
     refusal to decide (``JlisUnavailableError``, 424): onboarding must not open a second private
-    ID for a person only because J-LIS was down when it asked."""
+    ID for a person only because J-LIS was down when it asked. Every answer is metered as J-LIS
+    charges it: a check of the purpose of the serial it names (methods "link" and "basic4")."""
 
-    def __init__(self, jlis: JlisClient) -> None:
+    def __init__(self, jlis: JlisClient, meter: Meter | None = None) -> None:
         self._jlis = jlis
+        self._meter = meter
 
     def paired_auth(self, sign_serial: str) -> str | None:
         try:
-            return self._jlis.pair_link(sign_serial, "sign").auth_serial
+            found = self._jlis.pair_link(sign_serial, "sign").auth_serial
         except (JlisNotFoundError, JlisRefusedError):
             return None
+        self._charge(Purpose.SIGN, "link", sign_serial)
+        return found
 
     def previous(self, serial: str, purpose: Purpose) -> tuple[str, ...]:
         try:
-            return self._jlis.previous_serials(
+            found = self._jlis.previous_serials(
                 serial, "sign" if purpose is Purpose.SIGN else "auth").previous_serials
         except (JlisNotFoundError, JlisRefusedError):
             return ()
+        self._charge(purpose, "link", serial)
+        return found
 
     def provide_basic4(self, serial: str, *, certificate: bytes, to_be_signed: bytes,
                        consent_text: str, signature: bytes) -> tuple[str, Basic4Info]:
         answer = self._jlis.basic4(serial, Basic4Consent(certificate, to_be_signed,
                                                          consent_text, signature))
+        self._charge(Purpose.SIGN, "basic4", serial)
         return answer.serial, answer.basic4
+
+    def _charge(self, purpose: Purpose, method: str, serial: str) -> None:
+        _count(self._meter, purpose, method, [certificate_key(None, serial)])
 
 
 class LazyTrust:
     """Builds :class:`TrustServices` on first use, once per process (a ``TrustPort``)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, meter: Meter | None = None) -> None:
         self._settings = settings
+        self._meter = meter  # counts the validity checks for metering
         self._services: TrustServices | None = None
         self._lock = threading.Lock()
 
     def get(self) -> TrustServices:
         with self._lock:
             if self._services is None:
-                self._services = build(self._settings)
+                self._services = replace(build(self._settings), meter=self._meter)
             return self._services
 
     def verify(self, certificate: JpkiCertificate, purpose: Purpose,
@@ -154,7 +196,7 @@ class LazyTrust:
 
     @property
     def links(self) -> JlisLinkAdapter:
-        return JlisLinkAdapter(self.get().jlis)
+        return JlisLinkAdapter(self.get().jlis, self._meter)
 
     def jlis_breakers(self) -> dict[str, str]:
         """Each J-LIS service's breaker state; {} until a card step first needed J-LIS."""
