@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from idp.cli.support import echo_json, services
-from idp.metering import parse_month
+from idp.metering import BadMonthError, parse_month
 from idp.metering.report import as_csv, as_json, totals
 
 
@@ -20,15 +20,22 @@ def metering_group() -> None:
     """What the validity checks made for relying parties cost."""
 
 
+def _month(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+    try:
+        return parse_month(value)
+    except BadMonthError as error:
+        raise click.BadParameter(error.description) from error
+
+
 @metering_group.command("report")
-@click.option("--month", required=True, metavar="YYYY-MM", help="The month (Japan time).")
+@click.option("--month", required=True, metavar="YYYY-MM", callback=_month,
+              help="The month (Japan time).")
 @click.option("--json", "json_out", is_flag=True, help="The report as JSON.")
 @click.option("--csv", "csv_out", is_flag=True, help="The report as CSV.")
 def report(month: str, json_out: bool, csv_out: bool) -> None:
     """Checks per relying party, kind and method in MONTH, with their price in yen."""
     if json_out and csv_out:
         raise click.UsageError("give --json or --csv, not both")
-    month = parse_month(month)
     with services() as built:
         rows = built.metering.report(month)
     if json_out:

@@ -47,13 +47,15 @@ def start(request_id: str | None) -> str:
 
 
 def finish(method: str, path: str, status: int, started: float) -> None:
-    """A request was answered: its log line and its count."""
+    """A request was answered: its log line and its count; its relying party is unbound (the
+    thread may do other work before its next request)."""
     metrics.http_request(method, status)
     if requests_log.isEnabledFor(logging.INFO):
         requests_log.info("%s %s %d", method, path, status, extra={
             "http": {"method": method, "path": path, "status": status,
                      "duration_ms": round((time.perf_counter() - started) * 1000, 2)},
             "client_id": metering.current_client()})
+    metering.bind_client(None)
 
 
 def install(app: Flask, sessions: sessionmaker[Session]) -> None:
