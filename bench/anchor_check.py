@@ -38,14 +38,19 @@ from idp.accounts.jpki_models import AuthLink, JpkiAnchor
 from idp.accounts.models import AccountClaims, PrivateId
 from idp.bootstrap.trust import LazyTrust
 from idp.jpki.revocation.crl import anchor_key_id
+from idp.metering import Meter
 from idp.settings import Settings
 
 
-def time_checks(settings: Settings, private_ids: list[str], checks: int) -> list[float]:
-    """Milliseconds per ``check``, after a warm-up (opening the indexes, the first connection)."""
+def time_checks(settings: Settings, private_ids: list[str], checks: int, *,
+                metered: bool = True) -> list[float]:
+    """Milliseconds per ``check``, after a warm-up (opening the indexes, the first connection).
+    ``metered``: the checks are counted for metering, as in the IdP (``idp.metering``)."""
     engine = db.make_engine(settings.database_url)
     try:
-        checker = AnchorChecker(db.make_sessionmaker(engine), LazyTrust(settings))
+        sessions = db.make_sessionmaker(engine)
+        meter = Meter(sessions) if metered else None
+        checker = AnchorChecker(sessions, LazyTrust(settings, meter), meter=meter)
         for private_id in private_ids[:5]:
             _expect_current(checker.check(private_id).state)
         samples = []

@@ -12,6 +12,7 @@ never good, and it never lifts a suspension (only J-LIS saying the card is valid
 from __future__ import annotations
 
 import base64
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,6 +47,7 @@ from idp.jpki.errors import (
 )
 from idp.jpki.profile import Purpose
 from idp.jpki.revocation import CertState, CheckedStatus
+from idp.metering import Meter
 
 _PERSON_STATE = {AnchorState.SUSPENDED: "suspended", AnchorState.CLOSED: "closed"}
 
@@ -100,8 +102,9 @@ def answer_for(checked: CheckedStatus) -> CertAnswer:
 class AnchorChecker:
     def __init__(self, sessions: sessionmaker[Session], trust: TrustPort,
                  policy: AnchorPolicy = DEFAULT_POLICY,
-                 changes: ChangeSink | None = None) -> None:
+                 changes: ChangeSink | None = None, meter: Meter | None = None) -> None:
         self._sessions = sessions
+        self._meter = meter  # its counts of this check's J-LIS answers join the result's write
         self._reads = dbm.single_read_sessions(sessions)  # _inputs is one SELECT
         self._trust = trust
         self._policy = policy
@@ -110,6 +113,10 @@ class AnchorChecker:
     def check(self, private_id: str, *, auth: CertAnswer | None = None) -> AnchorCheck:
         """Ask now, decide, record. ``auth``: the status of the auth certificate a card login has
         just presented and checked, so it is not asked twice (and weighs as the credential)."""
+        with self._meter.deferred() if self._meter is not None else nullcontext():
+            return self._check(private_id, auth)
+
+    def _check(self, private_id: str, auth: CertAnswer | None) -> AnchorCheck:
         at = anchors.now()
         with self._reads() as db:
             found = db.execute(_inputs(private_id)).first()
@@ -129,6 +136,8 @@ class AnchorChecker:
         person = (found.state, _PERSON_STATE.get(decision.state, "active"))
         with dbm.transaction(self._sessions) as db:
             anchors.set_checked(db, anchor_id, decision.state.value, decision.reason, at)
+            if self._meter is not None:
+                self._meter.write_pending(db)
             if person[1] != person[0]:
                 _set_person_state(db, private_id, decision.state)  # a change: rare
             self._tell(db, found, decision, person, at)

@@ -91,9 +91,10 @@ class Services:
             pairwise_salt=settings.oidc.pairwise_salt or instance_secret(settings,
                                                                          "pairwise-salt"),
             cookie_secret=secret_key, client_throttle=throttles.client_auth)
-        trust = LazyTrust(settings, Meter(sessions))
+        meter = Meter(sessions)  # the validity checks made for each relying party
+        trust = LazyTrust(settings, meter)
         changes = Emitter(oidc.issuer, oidc.pairwise_salt)
-        anchors = anchors or AnchorChecker(sessions, trust, changes=changes)
+        anchors = anchors or AnchorChecker(sessions, trust, changes=changes, meter=meter)
         return cls(
             settings=settings, engine=engine, sessions=sessions, secret_key=secret_key,
             throttles=throttles, keys=keys, oidc=oidc, provider=Provider(oidc, interaction_rows),

@@ -44,6 +44,8 @@ SWEPT = frozenset({
     "/interaction/<uid>/sign", "/interaction/<uid>/sign/continue",
     "/.well-known/ssf-configuration", "/ssf/poll/<stream_id>", "/ssf/status", "/ssf/stream",
     "/ssf/subjects:add", "/ssf/subjects:remove", "/ssf/verify",
+    # Operations (issue 17)
+    "/metrics",
 })
 EXCLUDED = {
     "/static/<path:filename>": "Flask's own file server (send_from_directory): no IdP code "
