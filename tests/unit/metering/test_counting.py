@@ -14,6 +14,7 @@ import pytest
 from cryptography import x509
 from sqlalchemy.orm import Session, sessionmaker
 
+from idp import db as dbm
 from idp import metering
 from idp.bootstrap.trust import TrustServices
 from idp.jpki.certificate import JpkiCertificate, parse_certificate
@@ -180,3 +181,27 @@ def test_concurrent_checks_lose_no_count(sessions: sessionmaker[Session]) -> Non
     assert _rows(sessions, MONTH) == {
         ("bank", "auth", "ocsp"): (workers * each, workers * each, 2 * workers * each),
         ("bank", "sign", "crl"): (workers * each, each, 20 * each)}
+
+
+def test_counts_deferred_to_the_callers_transaction_are_written_there_or_alone(
+        sessions: sessionmaker[Session]) -> None:
+    meter = Meter(sessions)
+    with meter.deferred():
+        meter.checked("sign", "ocsp", "a:1", AT)
+        assert _rows(sessions, MONTH) == {}  # waiting for the caller's write
+        with dbm.transaction(sessions) as session:
+            meter.write_pending(session)
+        meter.checked("auth", "ocsp", "b:1", AT)  # after the caller's write: written alone
+    assert _rows(sessions, MONTH) == {("none", "sign", "ocsp"): (1, 1, 20),
+                                      ("none", "auth", "ocsp"): (1, 1, 2)}
+
+    def refused_after_writing() -> None:
+        with meter.deferred():
+            meter.checked("sign", "crl", "a:2", AT)
+            with dbm.transaction(sessions) as session:
+                meter.write_pending(session)
+                raise RuntimeError("the caller's transaction rolls back")
+
+    with pytest.raises(RuntimeError):
+        refused_after_writing()
+    assert _rows(sessions, MONTH)[("none", "sign", "crl")] == (1, 1, 20)  # written alone
