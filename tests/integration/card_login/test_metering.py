@@ -11,7 +11,9 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import requests
 from click.testing import CliRunner
+from prometheus_client.parser import text_string_to_metric_families
 
 from idp import db
 from idp.app import services_of
@@ -39,6 +41,13 @@ def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {kind: after[kind] - before[kind] for kind in after}
 
 
+def _scraped(idp: Idp, sample: str, **labels: str) -> float:
+    answer = requests.get(f"{idp.url}/metrics", timeout=10)
+    assert answer.status_code == 200, answer.text
+    return sum(s.value for family in text_string_to_metric_families(answer.text)
+               for s in family.samples if s.name == sample and labels.items() <= s.labels.items())
+
+
 def _cli(idp: Idp, *args: str) -> str:
     result = CliRunner().invoke(metering_group, ["report", *args], obj={"settings": idp.settings})
     assert result.exit_code == 0, result.output
@@ -52,6 +61,9 @@ def test_logins_are_metered_for_their_relying_party_as_jlis_billed_them(
                                            redirect_uris=[REDIRECT])
     shop = dataclasses.replace(idp, client_id=shop_id, secret=secret)
     billed, metered = _billed(idp), _metered(idp, shop_id)
+    logins = _scraped(idp, "idp_logins_total", method="card", outcome="success")
+    card_logins = _scraped(idp, "idp_card_requests_total", purpose="login", outcome="accepted")
+    ocsp_calls = _scraped(idp, "idp_jlis_call_seconds_count", service="ocsp", outcome="ok")
     hanako = person(idp.sim, tmp_path, "佐藤　花子")
     _onboard(shop, hanako["card_file"])
     _card_login(shop, hanako["card_file"])
@@ -60,6 +72,16 @@ def test_logins_are_metered_for_their_relying_party_as_jlis_billed_them(
     assert checks["sign"] >= 3, checks  # each login asked J-LIS
     assert checks["auth"] >= 2, checks
     assert _delta(_metered(idp, shop_id), metered) == checks
+
+    # The same logins in /metrics: three sign-ins by card, two card logins, the OCSP calls.
+    assert _scraped(idp, "idp_logins_total", method="card", outcome="success") == logins + 3
+    assert _scraped(idp, "idp_card_requests_total", purpose="login",
+                    outcome="accepted") == card_logins + 2
+    ocsp = {kind: sum(r.checks for r in services_of(idp.app).metering.report(
+        month_of(datetime.now(UTC))) if r.client_id == shop_id and r.kind == kind
+        and r.method == "ocsp") for kind in ("sign", "auth")}
+    assert _scraped(idp, "idp_jlis_call_seconds_count", service="ocsp",
+                    outcome="ok") == ocsp_calls + ocsp["sign"] + ocsp["auth"]
 
     month = month_of(datetime.now(UTC))
     rows = [r for r in services_of(idp.app).metering.report(month) if r.client_id == shop_id]

@@ -26,6 +26,7 @@ from idp.oidc.outbox_models import LogoutDelivery
 from idp.settings import Settings
 from idp.settings_ops import LoggingSettings
 from idp.web.metering import fragment
+from idp.web.observe import LOGIN_ENDPOINTS
 from tests.support import jpki_pki as pki
 from tests.unit.oidc.conftest import REDIRECT, Rp, register
 
@@ -83,6 +84,10 @@ def test_metrics_parse_as_prometheus_text_and_have_every_family(rp: Rp) -> None:
     assert _value(scraped, "idp_token_requests_total", grant="authorization_code",
                   outcome="ok") >= 1
     assert _value(scraped, "idp_http_requests_total", method="POST", status="200") >= 1
+
+
+def test_the_counted_sign_in_endpoints_exist(app: Flask) -> None:
+    assert set(LOGIN_ENDPOINTS) <= set(app.view_functions)
 
 
 def test_token_requests_are_counted_by_grant_and_outcome(rp: Rp) -> None:
