@@ -31,6 +31,7 @@ from idp.metering import Meter, MeteringReport, month_of
 from idp.settings import RevocationPolicy
 from idp.settings_ops import MeteringSettings
 from tests.support import jpki_pki as pki
+from tests.support.schema import differences
 
 SIGN, AUTH = pki.ca(Purpose.SIGN), pki.ca(Purpose.AUTH)
 AT = datetime(2026, 4, 10, 3, 0, tzinfo=UTC)
@@ -205,3 +206,7 @@ def test_counts_deferred_to_the_callers_transaction_are_written_there_or_alone(
     with pytest.raises(RuntimeError):
         refused_after_writing()
     assert _rows(sessions, MONTH)[("none", "sign", "crl")] == (1, 1, 20)  # written alone
+
+
+def test_the_migration_builds_the_metering_tables_the_models_describe(database_url: str) -> None:
+    assert differences(database_url, "metering") == []
