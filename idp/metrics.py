@@ -12,8 +12,9 @@ Names (docs/operations.md, "Metrics"):
 ``idp_logins_total``                sign-ins by ``method`` (passkey, card) and ``outcome``
 ``idp_card_requests_total``         card answers by ``purpose`` and ``outcome`` (accepted,
                                     refused: the error code)
-``idp_jlis_call_seconds``           J-LIS calls by ``service`` and ``outcome`` (ok, answered an
-                                    error, unavailable, breaker_open): a histogram
+``idp_jlis_call_seconds``           J-LIS calls by ``service`` and ``outcome`` (ok; error: a
+                                    refusal; unavailable; breaker_open: not asked; failed:
+                                    neither, a bug): a histogram
 ``idp_jlis_breaker_state``          per ``service``: 0 closed, 1 half open, 2 open (the worst
                                     of the live workers)
 ``idp_validity_checks_total``       revocation checks by ``kind`` (sign, auth) and ``method``
