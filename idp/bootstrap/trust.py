@@ -27,7 +27,12 @@ from idp.jlis import (
 )
 from idp.jpki.anchors import TrustAnchors, load_anchors
 from idp.jpki.certificate import JpkiCertificate
-from idp.jpki.errors import CertificateRevokedError, RevocationReason, UnknownIssuerError
+from idp.jpki.errors import (
+    CertificateRevokedError,
+    RevocationReason,
+    StatusUnknownError,
+    UnknownIssuerError,
+)
 from idp.jpki.profile import Basic4Info, Purpose
 from idp.jpki.revocation import (
     CheckedStatus,
@@ -67,8 +72,8 @@ class TrustServices:
         (an outage let through by ``fail_closed = false``) made no check."""
         try:
             checked = self.revocation.check(verified)
-        except CertificateRevokedError as revoked:
-            self._checked(verified, revoked.source)
+        except (CertificateRevokedError, StatusUnknownError) as answered:
+            self._checked(verified, answered.source or "")  # a refused answer is a check too
             raise
         self._checked(verified, checked.status.source)
         return checked

@@ -18,7 +18,11 @@ from idp import db as dbm
 from idp import metering
 from idp.bootstrap.trust import TrustServices
 from idp.jpki.certificate import JpkiCertificate, parse_certificate
-from idp.jpki.errors import CertificateRevokedError, OcspUnavailableError
+from idp.jpki.errors import (
+    CertificateRevokedError,
+    OcspUnavailableError,
+    StatusUnknownError,
+)
 from idp.jpki.profile import Purpose
 from idp.jpki.revocation import (
     CertState,
@@ -43,13 +47,15 @@ class Ocsp:
     """Answers good for every certificate, revoked for ``revoked``; unavailable when ``down``."""
 
     revoked: int | None = None
+    unknown: int | None = None
     down: bool = False
 
     def status(self, certificate: JpkiCertificate,
                issuer: x509.Certificate) -> RevocationStatus:
         if self.down:
             raise OcspUnavailableError("the responder does not answer")
-        state = CertState.REVOKED if certificate.serial == self.revoked else CertState.GOOD
+        state = CertState.REVOKED if certificate.serial == self.revoked else \
+            CertState.UNKNOWN if certificate.serial == self.unknown else CertState.GOOD
         return RevocationStatus(state, "ocsp", datetime.now(UTC), None)
 
 
@@ -100,15 +106,19 @@ def test_ocsp_checks_are_charged_each_to_the_bound_relying_party(
         ("none", "auth", "ocsp"): (1, 1, 2)}
 
 
-def test_a_revoked_answer_is_a_check_and_an_outage_let_through_is_none(
+def test_revoked_and_unknown_answers_are_checks_and_an_outage_let_through_is_none(
         sessions: sessionmaker[Session], tmp_path: Path) -> None:
     revoked = _trust(sessions, tmp_path, method="ocsp", ocsp=Ocsp(revoked=0x1001))
     with metering.on_behalf_of("bank"), pytest.raises(CertificateRevokedError):
         _check(revoked, pki.sign_cert(SIGN), Purpose.SIGN)
+    unknown = _trust(sessions, tmp_path, method="ocsp", ocsp=Ocsp(unknown=0x2001))
+    with metering.on_behalf_of("bank"), pytest.raises(StatusUnknownError):
+        _check(unknown, pki.auth_cert(AUTH), Purpose.AUTH)
     down = _trust(sessions, tmp_path, method="ocsp", ocsp=Ocsp(down=True), fail_closed=False)
     with metering.on_behalf_of("bank"):
         assert _check(down, pki.sign_cert(SIGN), Purpose.SIGN).status.state is CertState.UNKNOWN
-    assert _rows(sessions, _this_month()) == {("bank", "sign", "ocsp"): (1, 1, 20)}
+    assert _rows(sessions, _this_month()) == {("bank", "sign", "ocsp"): (1, 1, 20),
+                                              ("bank", "auth", "ocsp"): (1, 1, 2)}
 
 
 def test_an_ocsp_outage_falling_back_to_the_crl_is_charged_as_a_crl_check(
