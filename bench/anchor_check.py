@@ -43,21 +43,25 @@ from idp.accounts.jpki_models import AuthLink, JpkiAnchor
 from idp.accounts.models import AccountClaims, PrivateId
 from idp.bootstrap.trust import LazyTrust
 from idp.jpki.revocation.crl import anchor_key_id
+from idp.metering import Meter
 from idp.settings import Settings
 from idp.trustpolicy.service import TrustPolicyService
 
 
 def time_checks(settings: Settings, private_ids: list[str], checks: int,
-                policy_check_seconds: float | None = None) -> list[float]:
+                policy_check_seconds: float | None = None, *, metered: bool = True) -> list[float]:
     """Milliseconds per ``check``, after a warm-up (opening the indexes, the first connection).
     With ``policy_check_seconds`` the trust services follow the trust policy in the database,
-    asking for its version at most that often; without, they are built from the settings."""
+    asking for its version at most that often; without, they are built from the settings.
+    ``metered``: the checks are counted for metering, as in the IdP (``idp.metering``)."""
     engine = db.make_engine(settings.database_url)
     try:
         sessions = db.make_sessionmaker(engine)
-        trust = LazyTrust(settings) if policy_check_seconds is None else LazyTrust(
-            settings, TrustPolicyService(sessions, settings), check_seconds=policy_check_seconds)
-        checker = AnchorChecker(sessions, trust)
+        meter = Meter(sessions) if metered else None
+        trust = LazyTrust(settings, meter=meter) if policy_check_seconds is None else LazyTrust(
+            settings, TrustPolicyService(sessions, settings), check_seconds=policy_check_seconds,
+            meter=meter)
+        checker = AnchorChecker(sessions, trust, meter=meter)
         for private_id in private_ids[:5]:
             _expect_current(checker.check(private_id).state)
         samples = []

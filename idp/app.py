@@ -30,6 +30,8 @@ from idp.web import (
     front,
     headers,
     interaction,
+    metrics,
+    observe,
     oidc,
     passkeys,
     signing,
@@ -56,10 +58,12 @@ def create_app(settings: Settings, *, claims: ClaimsSource | None = None,
     app.extensions[EXTENSION] = WebContext(services.sessions, services.secret_key,
                                            settings.default_language, services.oidc.issuer,
                                            settings.time_zone)
+    observe.install(app, services.sessions)  # first: the request id before any other hook
     errors.install(app)
     headers.install(app)
     app.after_request(remember_language)
     _register_routes(app, services)
+    metrics.install(app, services.sessions, settings.crl_cache_dir, settings.metrics.token)
 
     @app.get("/healthz")
     def healthz() -> tuple[dict[str, object], int]:

@@ -24,6 +24,7 @@ from pydantic_settings import (
 )
 
 from idp.settings_events import EventsSettings
+from idp.settings_ops import LoggingSettings, MeteringSettings, MetricsSettings
 
 DEFAULT_CONFIG_FILE = Path("config/idp.toml")
 
@@ -295,6 +296,9 @@ class Settings(BaseSettings):
     webauthn: WebauthnSettings = Field(default_factory=WebauthnSettings)
     throttle: ThrottleSettings = Field(default_factory=ThrottleSettings)
     events: EventsSettings = Field(default_factory=EventsSettings)
+    metering: MeteringSettings = Field(default_factory=MeteringSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
 
     @field_validator("time_zone")
     @classmethod
@@ -344,6 +348,10 @@ class Settings(BaseSettings):
     @property
     def keys_dir(self) -> Path:
         return self.var_dir / "keys"
+
+    @property
+    def metrics_dir(self) -> Path:
+        return self.metrics.multiproc_dir or self.var_dir / "metrics"
 
 
 # The settings file of one load_settings call (a context variable, so no thread or other call

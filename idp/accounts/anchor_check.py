@@ -12,6 +12,7 @@ never good, and it never lifts a suspension (only J-LIS saying the card is valid
 from __future__ import annotations
 
 import base64
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -50,6 +51,7 @@ from idp.jpki.errors import (
 from idp.jpki.profile import Purpose
 from idp.jpki.revocation import CertState, CheckedStatus
 from idp.jpki.validation import VerifiedCertificate
+from idp.metering import Meter
 
 _PERSON_STATE = {AnchorState.SUSPENDED: "suspended", AnchorState.CLOSED: "closed"}
 
@@ -120,9 +122,11 @@ def _max_ial(trust: TrustPort, verified: VerifiedCertificate) -> int:
 class AnchorChecker:
     def __init__(self, sessions: sessionmaker[Session], trust: TrustPort,
                  policy: AnchorPolicy | None = None,
-                 changes: ChangeSink | None = None, audit: AuditLog | None = None) -> None:
+                 changes: ChangeSink | None = None, audit: AuditLog | None = None,
+                 meter: Meter | None = None) -> None:
         self._sessions = sessions
         self._audit = audit  # each re-check: both certificates' status, and the decision
+        self._meter = meter  # its counts of this check's J-LIS answers join the result's write
         self._reads = dbm.single_read_sessions(sessions)  # _inputs is one SELECT
         self._trust = trust
         self._policy = policy  # None: the trust policy's current reason mapping
@@ -131,6 +135,10 @@ class AnchorChecker:
     def check(self, private_id: str, *, auth: CertAnswer | None = None) -> AnchorCheck:
         """Ask now, decide, record. ``auth``: the status of the auth certificate a card login has
         just presented and checked, so it is not asked twice (and weighs as the credential)."""
+        with self._meter.deferred() if self._meter is not None else nullcontext():
+            return self._check(private_id, auth)
+
+    def _check(self, private_id: str, auth: CertAnswer | None) -> AnchorCheck:
         at = anchors.now()
         with self._reads() as db:
             found = db.execute(_inputs(private_id)).first()
@@ -151,6 +159,8 @@ class AnchorChecker:
         person = (found.state, _PERSON_STATE.get(decision.state, "active"))
         with dbm.transaction(self._sessions) as db:
             anchors.set_checked(db, anchor_id, decision.state.value, decision.reason, at)
+            if self._meter is not None:
+                self._meter.write_pending(db)
             if person[1] != person[0]:
                 _set_person_state(db, private_id, decision.state)  # a change: rare
             self._tell(db, found, decision, person, at)

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db as dbm
+from idp import metrics
 from idp.accounts import card_requests, card_signing, people
 from idp.accounts.anchor_check import CertAnswer, answer_for
 from idp.accounts.anchor_policy import CertStatus
@@ -120,12 +121,14 @@ class CardAnswers:
         try:
             result = self._verify_and_run(row, answer, issuer, now)
         except IdpError as error:
+            metrics.card_request(row.purpose, error.code)
             with dbm.transaction(self._sessions) as db:
                 card_requests.record(db, request_id, outcome="refused",
                                      error=(error.code, error.description))
                 self._audited(db, row, "refused", {"reason": error.code,
                                                    "certificate": _named(answer)})
             raise
+        metrics.card_request(row.purpose, "accepted")
         return result
 
     def _verify_and_run(self, row: CardRequestRow, answer: Answer, issuer: str,

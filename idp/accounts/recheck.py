@@ -33,6 +33,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db as dbm
+from idp import metering
 from idp.accounts import anchors, recheck_read, recheck_write
 from idp.accounts.anchor_check import AnchorChecker, CertAnswer
 from idp.accounts.anchor_policy import AnchorState, Decision
@@ -86,7 +87,12 @@ class Recheck:
 
     def run(self, *, cutoff: datetime | None = None) -> RecheckReport:
         """Re-check every live anchor of a private ID that is not closed; with ``cutoff``,
-        only those not checked since (by a login, or by a full run started after it)."""
+        only those not checked since (by a login, or by a full run started after it). Its
+        validity checks are metered as ``recheck``'s (docs/operations.md, "Metering")."""
+        with metering.on_behalf_of(metering.RECHECK):
+            return self._run(cutoff)
+
+    def _run(self, cutoff: datetime | None) -> RecheckReport:
         at = anchors.now()
         # The trust policy's reason mapping as the run starts (a trust port that does not hold
         # one, e.g. a test's fake, means the default).

@@ -25,6 +25,7 @@ from idp.bootstrap.trust import LazyTrust
 from idp.events.context import EventsContext
 from idp.events.emitter import Emitter
 from idp.instance import instance_secret
+from idp.metering import Meter, MeteringReport
 from idp.oidc.clients import ClientCache
 from idp.oidc.context import OidcContext
 from idp.oidc.flow import Provider
@@ -78,6 +79,7 @@ class Services:
     events: EventsContext  # the Shared Signals transmitter: streams and their delivery
     changes: Emitter  # what accounts changed -> the events owed to relying parties
     audit: AuditLog  # the tamper-evident audit log (idp.audit): every hook records through it
+    metering: MeteringReport  # the validity checks made for each relying party, priced
 
     @classmethod
     def build(cls, settings: Settings, *, claims: ClaimsSource | None = None,
@@ -99,10 +101,12 @@ class Services:
             pairwise_salt=settings.oidc.pairwise_salt or instance_secret(settings,
                                                                          "pairwise-salt"),
             cookie_secret=secret_key, client_throttle=throttles.client_auth, audit=audit)
+        meter = Meter(sessions)  # the validity checks made for each relying party
         trust_policy = TrustPolicyService(sessions, settings)
-        trust = LazyTrust(settings, trust_policy, audit=audit)
+        trust = LazyTrust(settings, trust_policy, audit=audit, meter=meter)
         changes = Emitter(oidc.issuer, oidc.pairwise_salt)
-        anchors = anchors or AnchorChecker(sessions, trust, changes=changes, audit=audit)
+        anchors = anchors or AnchorChecker(sessions, trust, changes=changes, audit=audit,
+                                           meter=meter)
         return cls(
             settings=settings, engine=engine, sessions=sessions, secret_key=secret_key,
             throttles=throttles, keys=keys, oidc=oidc, provider=Provider(oidc, interaction_rows),
@@ -110,7 +114,8 @@ class Services:
             recheck=Recheck(sessions, trust, anchors, changes, audit=audit),
             card_answers=CardAnswers(sessions, trust, default_steps(trust, changes), audit=audit),
             passkeys=PasskeyService(sessions, settings.webauthn, audit=audit), claims=claims,
-            events=EventsContext(settings.events, oidc), changes=changes, audit=audit)
+            events=EventsContext(settings.events, oidc), changes=changes, audit=audit,
+            metering=MeteringReport(sessions, settings.metering))
 
     def close(self) -> None:
         """Return the database connections (CLI commands, tests)."""

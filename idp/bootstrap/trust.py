@@ -19,12 +19,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
 from cryptography import x509
 from cryptography.x509 import ReasonFlags
 
+from idp import metrics
 from idp.accounts.anchor_policy import DEFAULT_POLICY, AnchorPolicy, AnchorState
 from idp.audit.log import AuditLog
 from idp.jlis import (
@@ -37,7 +38,13 @@ from idp.jlis import (
 )
 from idp.jpki.anchors import TrustAnchor, TrustAnchors, anchor_from_certificate, load_anchors
 from idp.jpki.certificate import JpkiCertificate
-from idp.jpki.errors import RetiredCaError, RevocationReason, UnknownIssuerError
+from idp.jpki.errors import (
+    CertificateRevokedError,
+    RetiredCaError,
+    RevocationReason,
+    StatusUnknownError,
+    UnknownIssuerError,
+)
 from idp.jpki.profile import Basic4Info, Medium, Purpose
 from idp.jpki.revocation import (
     CheckedStatus,
@@ -47,6 +54,7 @@ from idp.jpki.revocation import (
     SystemClock,
 )
 from idp.jpki.validation import VerifiedCertificate, issuing_anchor, verify_certificate
+from idp.metering import Meter, certificate_key
 from idp.settings import RevocationPolicy, Settings
 from idp.trustpolicy.document import TrustPolicy
 from idp.trustpolicy.service import PolicyVersion, TrustPolicyService, revocation_policy
@@ -69,6 +77,7 @@ class TrustServices:
     # The highest IAL an anchor of each CA proves, by (purpose, key id); 2 when not named.
     max_ial_of: Mapping[tuple[Purpose, bytes], int] = field(default_factory=dict)
     version: int = 0  # the trust policy version these were built from (0: from the settings)
+    meter: Meter | None = None  # counts the validity checks made (idp.metering)
 
     def verify(self, certificate: JpkiCertificate, purpose: Purpose,
                at: datetime) -> VerifiedCertificate:
@@ -86,8 +95,25 @@ class TrustServices:
                                  "trust policy retired it)") from None
 
     def check_now(self, verified: VerifiedCertificate) -> CheckedStatus:
-        """Revocation under the trust policy (raises CertificateRevokedError or unavailable)."""
-        return self.revocation.check(verified)
+        """Revocation under the trust policy (raises CertificateRevokedError or unavailable).
+
+        Every answer of a source (OCSP, or the CRL: the one that answered, a fallback
+        included) is a validity check made for the relying party bound to this request: metered
+        (``idp.metering``) and counted in ``idp_validity_checks_total``. No source answering
+        (an outage let through by ``fail_closed = false``) made no check."""
+        try:
+            checked = self.revocation.check(verified)
+        except (CertificateRevokedError, StatusUnknownError) as answered:
+            self._checked(verified, answered.source or "")  # a refused answer is a check too
+            raise
+        self._checked(verified, checked.status.source)
+        return checked
+
+    def _checked(self, verified: VerifiedCertificate, source: str) -> None:
+        certificate = verified.certificate
+        if source in ("ocsp", "crl"):
+            _count(self.meter, verified.purpose, source,
+                   [certificate_key(certificate.authority_key_id, certificate.serial_hex)])
 
     def reasons(self) -> AnchorPolicy:
         """The trust policy's revocation-reason mapping (``idp.accounts.anchor_policy``)."""
@@ -111,7 +137,18 @@ class TrustServices:
             raise UnknownIssuerError(f"no trusted {purpose.value} CA has key id "
                                      f"{issuer_key_id.hex()}")
         index = self.crl[purpose].index_for(anchor.certificate)
-        return {serial: entry.reason for serial, entry in index.revoked_among(serials).items()}
+        listed = {serial: entry.reason for serial, entry in index.revoked_among(serials).items()}
+        _count(self.meter, purpose, "crl",
+               [certificate_key(issuer_key_id, serial) for serial in serials])
+        return listed
+
+
+def _count(meter: Meter | None, purpose: Purpose, method: str, keys: Collection[str]) -> None:
+    if not keys:
+        return
+    metrics.validity_check(purpose.value, method, len(keys))
+    if meter is not None:
+        meter.checked_many(purpose.value, method, keys, datetime.now(UTC))
 
 
 @dataclass(frozen=True)
@@ -189,29 +226,39 @@ class JlisLinkAdapter:
     """``JlisLinks`` over the J-LIS client. A link J-LIS does not have (unknown serial, no
     consent to serial linking) counts as no link; J-LIS not answering is not "no link" but a
     refusal to decide (``JlisUnavailableError``, 424): onboarding must not open a second private
-    ID for a person only because J-LIS was down when it asked."""
+    ID for a person only because J-LIS was down when it asked. Every answer is metered as J-LIS
+    charges it: a check of the purpose of the serial it names (methods "link" and "basic4")."""
 
-    def __init__(self, jlis: JlisClient) -> None:
+    def __init__(self, jlis: JlisClient, meter: Meter | None = None) -> None:
         self._jlis = jlis
+        self._meter = meter
 
     def paired_auth(self, sign_serial: str) -> str | None:
         try:
-            return self._jlis.pair_link(sign_serial, "sign").auth_serial
+            found = self._jlis.pair_link(sign_serial, "sign").auth_serial
         except (JlisNotFoundError, JlisRefusedError):
             return None
+        self._charge(Purpose.SIGN, "link", sign_serial)
+        return found
 
     def previous(self, serial: str, purpose: Purpose) -> tuple[str, ...]:
         try:
-            return self._jlis.previous_serials(
+            found = self._jlis.previous_serials(
                 serial, "sign" if purpose is Purpose.SIGN else "auth").previous_serials
         except (JlisNotFoundError, JlisRefusedError):
             return ()
+        self._charge(purpose, "link", serial)
+        return found
 
     def provide_basic4(self, serial: str, *, certificate: bytes, to_be_signed: bytes,
                        consent_text: str, signature: bytes) -> tuple[str, Basic4Info]:
         answer = self._jlis.basic4(serial, Basic4Consent(certificate, to_be_signed,
                                                          consent_text, signature))
+        self._charge(Purpose.SIGN, "basic4", serial)
         return answer.serial, answer.basic4
+
+    def _charge(self, purpose: Purpose, method: str, serial: str) -> None:
+        _count(self._meter, purpose, method, [certificate_key(None, serial)])
 
 
 class LazyTrust:
@@ -223,10 +270,12 @@ class LazyTrust:
     once (``TrustPolicyService.on_change``)."""
 
     def __init__(self, settings: Settings, policy: TrustPolicyService | None = None, *,
-                 check_seconds: float | None = None, audit: AuditLog | None = None) -> None:
+                 check_seconds: float | None = None, audit: AuditLog | None = None,
+                 meter: Meter | None = None) -> None:
         self._settings = settings
         self._policy = policy
         self._audit = audit  # J-LIS calls are audited (idp.jlis.http)
+        self._meter = meter  # counts the validity checks for metering
         self._check_seconds = (settings.trust.policy_check_seconds if check_seconds is None
                                else check_seconds)
         self._services: TrustServices | None = None
@@ -244,7 +293,8 @@ class LazyTrust:
         with self._lock:
             if self._policy is None:
                 if self._services is None:
-                    self._services = build(self._settings, audit=self._audit)
+                    self._services = replace(build(self._settings, audit=self._audit),
+                                             meter=self._meter)
                 return self._services
             now = time.monotonic()
             if self._services is None or now >= self._next_check:
@@ -255,14 +305,15 @@ class LazyTrust:
     def _follow(self, services: TrustServices | None) -> TrustServices:
         policy = self._policy
         if policy is None:
-            return services or build(self._settings, audit=self._audit)
+            return services or replace(build(self._settings, audit=self._audit),
+                                       meter=self._meter)
         if services is not None and policy.current_version() == services.version:
             return services
         current = policy.current()
         if self._shared is None:
             self._shared = _Shared.of(self._settings, self._audit)
         certificates = policy.certificates(a.fingerprint for a in current.policy.anchors)
-        return build_from_policy(self._shared, current, certificates)
+        return replace(build_from_policy(self._shared, current, certificates), meter=self._meter)
 
     def verify(self, certificate: JpkiCertificate, purpose: Purpose,
                at: datetime) -> VerifiedCertificate:
@@ -286,7 +337,7 @@ class LazyTrust:
 
     @property
     def links(self) -> JlisLinkAdapter:
-        return JlisLinkAdapter(self.get().jlis)
+        return JlisLinkAdapter(self.get().jlis, self._meter)
 
     def jlis_breakers(self) -> dict[str, str]:
         """Each J-LIS service's breaker state; {} until a card step first needed J-LIS."""

@@ -31,6 +31,7 @@ BUILTIN_COMMANDS = [
     "idp.cli.events:events_group",
     "idp.cli.audit:audit_group",
     "idp.cli.trust:trust_group",
+    "idp.cli.metering:metering_group",
 ]
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import click
 
+from idp import logs
 from idp.cli.support import get_settings
 
 
@@ -31,6 +33,9 @@ def serve(host: str | None, port: int | None, workers: int | None, threads: int 
     )
 
     settings = get_settings()
+    logs.configure(settings.logging, settings.log_level)
+    if not dev:  # the workers' metrics, summed at every scrape (docs/operations.md, "Metrics")
+        _multiprocess_metrics(settings.metrics_dir)
 
     def app() -> Any:  # with its delivery threads: logout tokens, Security Event Tokens
         return with_events_worker(with_logout_worker(create_app(settings)))
@@ -52,7 +57,25 @@ def serve(host: str | None, port: int | None, workers: int | None, threads: int 
         "worker_class": "gthread" if threads > 1 else "sync", "threads": threads,
         "accesslog": None, "errorlog": "-",
         "worker_tmp_dir": str(_shm_or_tmp()), "preload_app": False,
+        "child_exit": _child_exit,
     }).run()
+
+
+def _multiprocess_metrics(directory: Path) -> None:
+    """Prometheus multi-process mode for the workers about to be forked: their metric files
+    under ``directory``, emptied of an earlier run's (whose counts are gone with its workers).
+    Set before any metric exists (``idp.metrics`` makes them on first use, in the workers)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory.resolve())
+
+
+def _child_exit(_server: Any, worker: Any) -> None:
+    """gunicorn: a worker ended; its live gauges (breaker states) stop counting."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
 def _shm_or_tmp() -> Path:

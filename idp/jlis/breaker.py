@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import ParamSpec, TypeVar
 
+from idp import metrics
 from idp.jlis.errors import JlisError, JlisUnavailableError
 from idp.jlis.values import (
     AgeAnswer,
@@ -83,21 +84,31 @@ class CircuitBreaker:
             return self._state
 
     def call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """``fn(*args, **kwargs)``, or JlisUnavailableError at once while the breaker is open."""
-        trial = self._admit()
+        """``fn(*args, **kwargs)``, or JlisUnavailableError at once while the breaker is open.
+        Each call is observed in ``idp_jlis_call_seconds`` (outcome ``ok``, ``error``: J-LIS
+        answered with a refusal, ``unavailable``, ``breaker_open``: not asked)."""
+        started = time.perf_counter()
+        try:
+            trial = self._admit()
+        except JlisUnavailableError:
+            metrics.jlis_call(self.service, "breaker_open", time.perf_counter() - started)
+            raise
         answered: bool | None = None  # None: neither (a bug in fn, an interrupt)
+        outcome = "failed"
         try:
             result = fn(*args, **kwargs)
-            answered = True
+            answered, outcome = True, "ok"
             return result
         except JlisUnavailableError:
-            answered = False
+            answered, outcome = False, "unavailable"
             raise
         except JlisError:
-            answered = True  # J-LIS answered: not found, refused, a body of the wrong shape
-            raise
+            answered, outcome = True, "error"  # J-LIS answered: not found, refused, a body of
+            raise  # the wrong shape
         finally:
             self._settle(trial, answered)
+            metrics.jlis_call(self.service, outcome, time.perf_counter() - started)
+            metrics.breaker_state(self.service, self._state.value)
 
     def _period_over(self) -> bool:
         return self._clock() - self._opened_at >= self._reset

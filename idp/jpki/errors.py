@@ -185,6 +185,7 @@ class StatusUnknownError(RevocationUnavailableError):
     """J-LIS does not know this certificate (OCSP status "unknown")."""
 
     code = "revocation_status_unknown"
+    source: str | None = None  # the source that answered "unknown" (an answer J-LIS charges)
 
 
 class CrlUnavailableError(RevocationUnavailableError):

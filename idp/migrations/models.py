@@ -10,6 +10,7 @@ from idp.accounts import models as _accounts  # noqa: F401
 from idp.audit import models as _audit  # noqa: F401
 from idp.db import Base
 from idp.events import models as _events  # noqa: F401
+from idp.metering import models as _metering  # noqa: F401
 from idp.oidc import models as _oidc  # noqa: F401
 from idp.oidc import outbox_models as _oidc_outbox  # noqa: F401
 from idp.passkeys import models as _passkeys  # noqa: F401

@@ -15,6 +15,8 @@ endpoint's WSGI fast path (``idp.web.token``), so the two cannot drift.
   discovery, JWKS): interaction state and pages, CSRF tokens, the account and its JSON, card
   request status and the terms never stay in a browser or shared cache. A route that sets its
   own ``Cache-Control`` keeps it.
+- ``X-Request-Id``: the id of this request (``idp.request_context``; the caller's own when it sent
+  a well-formed one), as the log line and the audit entries of the request carry it.
 - Flask's own ``session`` cookie (passkey ceremony handles, the terms agreement) is ``Secure``
   when the request came over https, as ``idp_browser`` and ``idp_session`` are.
 """
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface
+
+from idp.request_context import current_request_id
 
 Headers = tuple[tuple[str, str], ...]
 
@@ -46,6 +50,7 @@ def security_headers(mimetype: str) -> Headers:
 
 
 JSON_ANSWER = security_headers("application/json")  # the token endpoint's, computed once
+REQUEST_ID = "X-Request-Id"
 
 
 class SessionCookies(SecureCookieSessionInterface):
@@ -64,6 +69,9 @@ def install(app: Flask) -> None:
     def secure(response: Response) -> Response:
         for name, value in security_headers(response.mimetype or ""):
             response.headers[name] = value
+        request_id = current_request_id()
+        if request_id is not None:
+            response.headers[REQUEST_ID] = request_id
         if request.endpoint not in CACHEABLE and "Cache-Control" not in response.headers:
             response.headers.extend(NO_STORE)
         return response

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
@@ -24,14 +25,14 @@ from flask import Flask, jsonify, request
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.wrappers import Request
 
-from idp import i18n
+from idp import i18n, metering, metrics
 from idp.errors import IdpError
 from idp.oidc import client_auth, tokens
 from idp.oidc.authorize import single_valued
 from idp.oidc.context import OidcContext
 from idp.oidc.errors import InvalidClientError, InvalidRequestError
-from idp.web import errors
-from idp.web.headers import JSON_ANSWER, NO_STORE
+from idp.web import errors, observe
+from idp.web.headers import JSON_ANSWER, NO_STORE, REQUEST_ID
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +49,21 @@ def exchange(ctx: OidcContext, form: dict[str, str], authorization: str | None, 
              audiences: set[str] | None = None) -> dict[str, Any]:
     """The token endpoint: authenticate the client, then answer its grant (raises refusals)."""
     # The throttle's count is written after the session closed: it never waits for it.
-    presented = client_auth.presented(form, authorization)
-    with ctx.client_throttle.attempt(presented.throttled_as(address),
-                                     counts=(InvalidClientError,)), \
-            _SessionOnDemand(ctx.sessions) as database:
-        client = client_auth.authenticate(
-            database, ctx.clients, presented, audiences=audiences or ctx.audiences(),
-            seen_jti=lambda jti, exp: ctx.remember_jti(database(), jti, exp))
-    return tokens.token_response(ctx, client, form)
+    try:
+        presented = client_auth.presented(form, authorization)
+        with ctx.client_throttle.attempt(presented.throttled_as(address),
+                                         counts=(InvalidClientError,)), \
+                _SessionOnDemand(ctx.sessions) as database:
+            client = client_auth.authenticate(
+                database, ctx.clients, presented, audiences=audiences or ctx.audiences(),
+                seen_jti=lambda jti, exp: ctx.remember_jti(database(), jti, exp))
+        metering.bind_client(client.client_id)  # the log line names it
+        answer = tokens.token_response(ctx, client, form)
+    except IdpError as error:
+        metrics.token_request(form.get("grant_type"), error.code)
+        raise
+    metrics.token_request(form.get("grant_type"), "ok")
+    return answer
 
 
 class TokenEndpoint:
@@ -74,6 +82,8 @@ class TokenEndpoint:
         raw = self._body(environ)
         if raw is None:
             return self._app(environ, start_response)
+        started = time.perf_counter()
+        request_id = observe.start(environ.get("HTTP_X_REQUEST_ID"))
         try:
             body = exchange(self._ctx, _form(raw), environ.get("HTTP_AUTHORIZATION"),
                             environ.get("REMOTE_ADDR", ""), self._audiences)
@@ -88,7 +98,9 @@ class TokenEndpoint:
             status, headers, body = _answer(found)
         data = _JSON.encode(body).encode()
         start_response(_STATUS_LINES[status], [_JSON_TYPE, *JSON_ANSWER, *headers,
+                                               (REQUEST_ID, request_id),
                                                ("Content-Length", str(len(data)))])
+        observe.finish("POST", self._path, status, started)
         return [data]
 
     def _language(self, environ: dict[str, Any]) -> str:

@@ -49,6 +49,8 @@ SWEPT = frozenset({
     # The device authorization grant (issue 15)
     "/device_authorization", "/device", "/device/done", "/interaction/<uid>/approve",
     "/interaction/<uid>/deny",
+    # Operations (issue 17)
+    "/metrics",
 })
 EXCLUDED = {
     "/static/<path:filename>": "Flask's own file server (send_from_directory): no IdP code "

@@ -81,9 +81,12 @@ class RevocationChecker:
             reason = status.reason or RevocationReason.UNSPECIFIED
             raise CertificateRevokedError(reason, status.revoked_at, status.source)
         if status.state is CertState.UNKNOWN and policy.fail_closed:
-            raise StatusUnknownError(f"J-LIS ({status.source}) does not know certificate "
-                                     f"{verified.certificate.serial_hex}; it may be too new or not "
-                                     "issued by J-LIS; try again later")
+            unknown = StatusUnknownError(
+                f"J-LIS ({status.source}) does not know certificate "
+                f"{verified.certificate.serial_hex}; it may be too new or not issued by J-LIS; "
+                "try again later")
+            unknown.source = status.source
+            raise unknown
         return CheckedStatus(verified, status)
 
     def _ask(self, policy: RevocationPolicy, verified: VerifiedCertificate) -> RevocationStatus:
