@@ -21,6 +21,8 @@ from idp.oidc.logout_outbox import LogoutWorker
 from idp.settings import Settings
 from idp.web import (
     account,
+    admin_api,
+    admin_ui,
     binding,
     card,
     card_app,
@@ -87,6 +89,8 @@ def _register_routes(app: Flask, services: Services) -> None:
             passkeys.blueprint(flow),
             account.blueprint(services.oidc, services.passkeys),
             ssf.blueprint(services.events),
+            admin_api.blueprint(services.admin),
+            admin_ui.blueprint(services.admin),
             interaction.blueprint(provider, action_hooks=(
                 card.actions_hook, signing.actions_hook, flow.actions))):
         app.register_blueprint(blueprint)

@@ -20,6 +20,8 @@ from idp.accounts.anchor_check import AnchorChecker
 from idp.accounts.card_answers import CardAnswers, default_steps
 from idp.accounts.claims import ClaimsSource, JpkiClaimsSource
 from idp.accounts.recheck import Recheck
+from idp.admin import AdminService
+from idp.admin.health import HealthSources
 from idp.bootstrap.trust import LazyTrust
 from idp.events.context import EventsContext
 from idp.events.emitter import Emitter
@@ -69,6 +71,7 @@ class Services:
     claims: ClaimsSource
     events: EventsContext  # the Shared Signals transmitter: streams and their delivery
     changes: Emitter  # what accounts changed -> the events owed to relying parties
+    admin: AdminService  # the administration: /admin, /admin/api, `idp admin`
 
     @classmethod
     def build(cls, settings: Settings, *, claims: ClaimsSource | None = None,
@@ -98,7 +101,14 @@ class Services:
             trust=trust, anchors=anchors, recheck=Recheck(sessions, trust, anchors, changes),
             card_answers=CardAnswers(sessions, trust, default_steps(trust, changes)),
             passkeys=PasskeyService(sessions, settings.webauthn), claims=claims,
-            events=EventsContext(settings.events, oidc), changes=changes)
+            events=EventsContext(settings.events, oidc), changes=changes,
+            admin=AdminService.build(
+                settings, sessions, client_cache=oidc.clients, changes=changes,
+                pairwise_salt=oidc.pairwise_salt, health=HealthSources(
+                    jlis_breakers=trust.jlis_breakers,
+                    jlis_probe=lambda: len(trust.get().jlis.list_cas()),
+                    crl_dir=settings.crl_cache_dir, anchors_dir=settings.anchors_dir,
+                    signing_keys=settings.keys_dir / "signing.json")))
 
     def close(self) -> None:
         """Return the database connections (CLI commands, tests)."""

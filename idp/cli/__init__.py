@@ -29,6 +29,7 @@ BUILTIN_COMMANDS = [
     "idp.cli.card:card",
     "idp.cli.recheck:recheck",
     "idp.cli.events:events_group",
+    "idp.cli.admin:admin_group",
 ]
 
 

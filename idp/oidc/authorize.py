@@ -97,6 +97,10 @@ def parse(client: ClientInfo, params: dict[str, Any], *, require_nonce: bool) ->
     scope = tuple(str(params.get("scope") or "").split())
     if "openid" not in scope:
         raise InvalidScopeError("the scope must include openid")
+    refused = [s for s in scope if client.allowed_scopes is not None
+               and s != "openid" and s not in client.allowed_scopes]
+    if refused:
+        raise InvalidScopeError(f"scope {' '.join(refused)} is not allowed for this client")
     _check_pkce(params)
     nonce = params.get("nonce")
     if require_nonce and not nonce:
@@ -109,6 +113,8 @@ def parse(client: ClientInfo, params: dict[str, Any], *, require_nonce: bool) ->
     acr_values, essential = acr_request(claims)
     if not acr_values:
         acr_values = str(params.get("acr_values") or client.default_acr or "").split()
+    if client.allowed_acrs is not None:  # an administrator limited the levels it may ask for
+        acr_values = [v for v in acr_values if v in client.allowed_acrs]
     if essential and not any(levels.lookup(v) for v in acr_values):
         raise UnmetAuthenticationRequirementsError(
             "none of the essential acr values is offered by this IdP")
