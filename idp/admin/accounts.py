@@ -23,11 +23,10 @@ from idp.accounts.jpki_models import Basic4Record
 from idp.accounts.models import AccountLock, LoginSession, PrivateId
 from idp.admin.errors import AdminNotFoundError, InvalidAdminInputError, ReasonRequiredError
 from idp.admin.identity import Identity
-from idp.admin.record import record_admin_action
-from idp.admin.roles import Actor, Permission, require
+from idp.admin.record import authorise, record_admin_action
+from idp.admin.roles import Actor, Permission
 from idp.admin.schemas import AccountDetail, AccountQuery, AccountSummary, FourInfo, LockState
 from idp.db import transaction
-from idp.errors import IdpError
 from idp.oidc.models import Client, Consent
 from idp.oidc.pairwise import subject_for
 from idp.passkeys.models import Passkey
@@ -45,14 +44,14 @@ class AccountAdmin:
 
     # -- finding -------------------------------------------------------------------------------
     def find(self, actor: Actor, query: AccountQuery) -> list[AccountSummary]:
-        self._allowed(actor, Permission.FIND_ACCOUNTS, "account.find", None)
+        authorise(actor, Permission.FIND_ACCOUNTS, "account.find", None)
         with self._sessions() as db:
             if query.private_id:
                 ids = [query.private_id]
             elif query.client_id and query.sub:
                 ids = self._by_sub(db, query.client_id, query.sub)
             elif query.name:
-                self._allowed(actor, Permission.FIND_BY_NAME, "account.find_by_name", None)
+                authorise(actor, Permission.FIND_BY_NAME, "account.find_by_name", None)
                 _reason(actor, "account.find_by_name", query.reason)
                 ids = _by_name(db, query.name)
             else:
@@ -78,7 +77,7 @@ class AccountAdmin:
 
     # -- looking -------------------------------------------------------------------------------
     def detail(self, actor: Actor, private_id: str) -> AccountDetail:
-        self._allowed(actor, Permission.FIND_ACCOUNTS, "account.view", private_id)
+        authorise(actor, Permission.FIND_ACCOUNTS, "account.view", private_id)
         with self._sessions() as db:
             person = db.get(PrivateId, private_id)
             if person is None:
@@ -111,7 +110,7 @@ class AccountAdmin:
 
     def reveal(self, actor: Actor, private_id: str, reason: str | None) -> FourInfo:
         """The account's 4 info (current and history), for a reason that is recorded."""
-        self._allowed(actor, Permission.REVEAL_4INFO, "account.reveal_4info", private_id)
+        authorise(actor, Permission.REVEAL_4INFO, "account.reveal_4info", private_id)
         _reason(actor, "account.reveal_4info", reason)
         self._identity.require_confirmed(actor, "account.reveal_4info", private_id)
         with self._sessions() as db:
@@ -125,7 +124,7 @@ class AccountAdmin:
 
     # -- locking -------------------------------------------------------------------------------
     def lock(self, actor: Actor, private_id: str, reason: str | None) -> LockState:
-        self._allowed(actor, Permission.LOCK_ACCOUNTS, "account.lock", private_id)
+        authorise(actor, Permission.LOCK_ACCOUNTS, "account.lock", private_id)
         _reason(actor, "account.lock", reason)
         assert reason is not None  # noqa: S101 (checked above)
         now = int(time.time())
@@ -145,7 +144,7 @@ class AccountAdmin:
         return LockState(private_id=private_id, locked=True, state=state)
 
     def unlock(self, actor: Actor, private_id: str, reason: str | None) -> LockState:
-        self._allowed(actor, Permission.LOCK_ACCOUNTS, "account.unlock", private_id)
+        authorise(actor, Permission.LOCK_ACCOUNTS, "account.unlock", private_id)
         _reason(actor, "account.unlock", reason)
         now = int(time.time())
         with transaction(self._sessions) as db:
@@ -160,13 +159,6 @@ class AccountAdmin:
         record_admin_action(actor, "account.unlock", private_id, reason, "done")
         return LockState(private_id=private_id, locked=False, state=state)
 
-    def _allowed(self, actor: Actor, permission: Permission, action: str,
-                 target: str | None) -> None:
-        try:
-            require(actor, permission)
-        except IdpError:
-            record_admin_action(actor, action, target, None, "refused", {"why": "forbidden"})
-            raise
 
 
 def _reason(actor: Actor, action: str, reason: str | None) -> None:

@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idp.admin.errors import AdminNotFoundError, InvalidAdminInputError
 from idp.admin.identity import Identity
-from idp.admin.record import record_admin_action
-from idp.admin.roles import Actor, Permission, require
+from idp.admin.record import authorise, record_admin_action
+from idp.admin.roles import Actor, Permission
 from idp.admin.schemas import ClientCreate, ClientOut, ClientPatch
 from idp.assurance import levels
 from idp.db import transaction
@@ -48,14 +48,14 @@ class ClientAdmin:
 
     # -- reads ---------------------------------------------------------------------------------
     def all(self, actor: Actor) -> list[ClientOut]:
-        require(actor, Permission.READ_CLIENTS)
+        authorise(actor, Permission.READ_CLIENTS, "client.list", None)
         with self._sessions() as db:
             streams = {s.client_id: s for s in db.scalars(select(Stream))}
             return [_out(row, streams.get(row.client_id))
                     for row in db.scalars(select(Client).order_by(Client.name))]
 
     def get(self, actor: Actor, client_id: str) -> ClientOut:
-        require(actor, Permission.READ_CLIENTS)
+        authorise(actor, Permission.READ_CLIENTS, "client.view", client_id)
         with self._sessions() as db:
             row = _row(db, client_id)
             return _out(row, db.scalar(select(Stream).where(Stream.client_id == client_id)))
@@ -63,7 +63,7 @@ class ClientAdmin:
     # -- changes -------------------------------------------------------------------------------
     def register(self, actor: Actor, draft: ClientCreate) -> tuple[ClientOut, str | None]:
         """A new relying party and its secret (shown once; None for keyless methods)."""
-        self._allowed(actor, Permission.CHANGE_CLIENTS, "client.register", None)
+        authorise(actor, Permission.CHANGE_CLIENTS, "client.register", None)
         self._check_uris(draft.redirect_uris, draft.post_logout_redirect_uris,
                          draft.backchannel_logout_uri, draft.jwks_uri)
         _check_allowed_lists(draft.allowed_acrs, draft.default_acr)
@@ -89,7 +89,7 @@ class ClientAdmin:
         return out, secret
 
     def update(self, actor: Actor, client_id: str, patch: ClientPatch) -> ClientOut:
-        self._allowed(actor, Permission.CHANGE_CLIENTS, "client.update", client_id)
+        authorise(actor, Permission.CHANGE_CLIENTS, "client.update", client_id)
         changes = patch.model_dump(exclude_unset=True)
         try:
             with transaction(self._sessions) as db:
@@ -111,7 +111,7 @@ class ClientAdmin:
 
     def rotate_secret(self, actor: Actor, client_id: str) -> str:
         """A new client secret; the old one stops working at once."""
-        self._allowed(actor, Permission.ROTATE_SECRETS, "client.rotate_secret", client_id)
+        authorise(actor, Permission.ROTATE_SECRETS, "client.rotate_secret", client_id)
         self._identity.require_confirmed(actor, "client.rotate_secret", client_id)
         with transaction(self._sessions) as db:
             row = _row(db, client_id)
@@ -128,7 +128,7 @@ class ClientAdmin:
                      reason: str) -> ClientOut:
         """Disable (high-risk) or enable a relying party, with a reason."""
         action = "client.disable" if disabled else "client.enable"
-        self._allowed(actor, Permission.DISABLE_CLIENTS, action, client_id)
+        authorise(actor, Permission.DISABLE_CLIENTS, action, client_id)
         if disabled:
             self._identity.require_confirmed(actor, action, client_id)
         with transaction(self._sessions) as db:
@@ -141,13 +141,6 @@ class ClientAdmin:
         return out
 
     # -- rules ---------------------------------------------------------------------------------
-    def _allowed(self, actor: Actor, permission: Permission, action: str,
-                 target: str | None) -> None:
-        try:
-            require(actor, permission)
-        except IdpError:
-            record_admin_action(actor, action, target, None, "refused", {"why": "forbidden"})
-            raise
 
     def _refused(self, actor: Actor, action: str, target: str | None, error: IdpError) -> Any:
         record_admin_action(actor, action, target, None, "refused", {"why": error.description})
@@ -166,9 +159,8 @@ class ClientAdmin:
         if row.auth_method == "private_key_jwt" and not (row.jwks or row.jwks_uri):
             raise InvalidAdminInputError("private_key_jwt needs the client's public keys (jwks or "
                                     "jwks_uri)")
-        if row.auth_method.startswith("client_secret") and row.secret_hash is None:
-            raise InvalidAdminInputError("switching to a client secret: rotate the secret to "
-                                         "get one")
+        if not row.auth_method.startswith("client_secret"):
+            row.secret_hash = None  # a keyless method: a secret left behind would still work
         if not explicit_sector and _hosts(row.redirect_uris) != {row.sector_identifier}:
             raise InvalidAdminInputError("these redirect URIs are not all on the client's sector "
                                     f"{row.sector_identifier!r}: every person's pairwise sub "

@@ -21,8 +21,8 @@ from cryptography import x509
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from idp.admin.record import record_admin_action
-from idp.admin.roles import Actor, Permission, require
+from idp.admin.record import authorise, record_admin_action
+from idp.admin.roles import Actor, Permission
 from idp.admin.schemas import Health
 from idp.errors import IdpError
 from idp.events.models import PENDING as EVENT_PENDING
@@ -51,7 +51,7 @@ class PlatformHealth:
         self._sources = sources
 
     def report(self, actor: Actor) -> Health:
-        require(actor, Permission.READ_HEALTH)
+        authorise(actor, Permission.READ_HEALTH, "health.read", None)
         health = Health(jlis=self._jlis(), crl=self._crls(), signing_keys=self._keys(),
                         backlogs=self._backlogs())
         record_admin_action(actor, "health.read", None, None, "done")

@@ -38,8 +38,8 @@ from idp.admin.models import (
     AdminSession,
     AdminToken,
 )
-from idp.admin.record import record_admin_action
-from idp.admin.roles import Actor, Permission, Role, require
+from idp.admin.record import authorise, record_admin_action
+from idp.admin.roles import Actor, Permission, Role
 from idp.db import transaction
 from idp.passkeys import ceremonies
 from idp.passkeys.errors import PasskeyError
@@ -108,7 +108,7 @@ class Identity:
     # -- administrators ------------------------------------------------------------------------
     def add(self, actor: Actor, name: str, role: str) -> tuple[str, str]:
         """A new administrator and the secret of their one-time enrolment URL."""
-        require(actor, Permission.CHANGE_ADMINS)
+        authorise(actor, Permission.CHANGE_ADMINS, "admin.add", None)
         name = name.strip()
         if not name or len(name) > 100:
             raise errors.InvalidAdminInputError("an administrator's name is 1 to 100 characters")
@@ -137,7 +137,7 @@ class Identity:
         return secret
 
     def all(self, actor: Actor) -> list[AdminView]:
-        require(actor, Permission.READ_ADMINS)
+        authorise(actor, Permission.READ_ADMINS, "admin.list", None)
         with self._sessions() as db:
             enrolled = set(db.scalars(select(AdminCredential.admin_id)))
             return [AdminView(a.id, a.name, a.role, a.id in enrolled, a.created_at,

@@ -14,7 +14,8 @@ import time
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from idp.admin.roles import Actor
+from idp.admin.errors import NotPermittedError
+from idp.admin.roles import Actor, Permission, require
 
 log = logging.getLogger("idp.admin.actions")
 Outcome = Literal["done", "refused"]
@@ -33,3 +34,13 @@ def record_admin_action(actor: Actor | None, action: str, target: str | None,
     log.info("admin action %s", json.dumps(entry, ensure_ascii=False, sort_keys=True,
                                            default=str))
     return entry
+
+
+def authorise(actor: Actor, permission: Permission, action: str, target: str | None) -> None:
+    """The one check of every action: refuse (403, recorded) unless ``actor``'s role has
+    ``permission``."""
+    try:
+        require(actor, permission)
+    except NotPermittedError:
+        record_admin_action(actor, action, target, None, "refused", {"why": "forbidden"})
+        raise
