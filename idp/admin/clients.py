@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from idp.admin.errors import AdminNotFoundError, InvalidAdminInputError
+from idp.admin.errors import AdminError, AdminNotFoundError, InvalidAdminInputError
 from idp.admin.identity import Identity
 from idp.admin.record import authorise, record_admin_action
 from idp.admin.roles import Actor, Permission
@@ -144,6 +144,8 @@ class ClientAdmin:
 
     def _refused(self, actor: Actor, action: str, target: str | None, error: IdpError) -> Any:
         record_admin_action(actor, action, target, None, "refused", {"why": error.description})
+        if isinstance(error, AdminError):
+            raise error
         raise InvalidAdminInputError(error.description) from error
 
     def _check_row(self, row: Client, *, explicit_sector: bool) -> None:

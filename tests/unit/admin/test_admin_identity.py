@@ -36,7 +36,9 @@ def test_an_administrator_enrols_a_passkey_and_signs_in_with_it(app: Flask) -> N
     assert (me["name"], me["role"], me["via"]) == ("alice", "admin", "session")
     assert "change_clients" in me["permissions"]
     cookie = admin.browser.get_cookie("idp_admin", path="/admin")
-    assert cookie is not None and cookie.http_only and cookie.same_site == "Strict"
+    assert cookie is not None
+    assert cookie.http_only
+    assert cookie.same_site == "Strict"
 
 
 def test_an_enrolment_url_works_once(app: Flask) -> None:
@@ -54,7 +56,8 @@ def test_an_expired_enrolment_url_is_refused(app: Flask, monkeypatch: pytest.Mon
     status, body = _enrol_with(app, secret)
     assert (status, body["error"]) == (400, "enrolment_expired")
     page = app.test_client().get(f"/admin/enrol/{secret}?lang=en")
-    assert page.status_code == 400 and b"has expired" in page.data
+    assert page.status_code == 400
+    assert b"has expired" in page.data
 
 
 def test_an_unknown_enrolment_url_is_refused(app: Flask) -> None:
@@ -140,7 +143,8 @@ def test_an_api_token_carries_the_role(app: Flask) -> None:
     assert expires_at - time.time() == pytest.approx(120, abs=5)
     client = app.test_client()
     me = client.get("/admin/api/session", headers={"Authorization": f"Bearer {token}"})
-    assert me.get_json()["role"] == "auditor" and me.get_json()["via"] == "token"
+    assert me.get_json()["role"] == "auditor"
+    assert me.get_json()["via"] == "token"
     refused = client.post("/admin/api/admins", json={"name": "x", "role": "admin"},
                           headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 403
@@ -179,7 +183,8 @@ def test_only_the_stored_digest_of_a_token_is_kept(app: Flask) -> None:
     token, _ = services_of(app).admin.identity.issue_token("script", 60)
     with services_of(app).sessions() as db:
         stored = db.scalars(select(AdminToken.token_hash)).all()
-    assert token not in stored and len(stored) == 1
+    assert token not in stored
+    assert len(stored) == 1
 
 
 def test_administrator_names_are_unique(app: Flask) -> None:

@@ -93,7 +93,8 @@ def test_support_sees_the_4_info_only_after_giving_a_reason(app: Flask, support:
     found = support.call("GET", f"/admin/api/accounts?private_id={private_id}").get_json()
     assert [a["private_id"] for a in found["accounts"]] == [private_id]
     detail = support.call("GET", f"/admin/api/accounts/{private_id}").get_json()
-    assert detail["four_info"] is None and detail["four_info_hidden"] is True
+    assert detail["four_info"] is None
+    assert detail["four_info_hidden"] is True
     assert "山田" not in json.dumps(detail, ensure_ascii=False)
     no_reason = support.call("POST", f"/admin/api/accounts/{private_id}/reveal", {"reason": ""})
     assert no_reason.status_code == 400
