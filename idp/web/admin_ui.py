@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, redirect, render_template, request
 from pydantic import ValidationError
 
 from idp.admin import AdminService
@@ -54,13 +54,7 @@ class Pages:
             found = self.service.identity.session_actor(admin_cookie())
             if found is None:
                 return redirect("/admin/login")
-            try:
-                return page(found[0], **path)
-            except AdminError as error:
-                if error.status not in (403, 404, 400):
-                    raise
-                return Response(self.render("refused.html", found[0], error=error),
-                                error.status, mimetype="text/html")
+            return page(found[0], **path)  # a refusal: the one error renderer (idp.web.errors)
         view.__name__ = page.__name__
         return view
 
@@ -69,11 +63,8 @@ class Pages:
         return self.render("login.html")
 
     def enrol(self, token: str) -> Any:
-        try:
-            admin = self.service.identity.enrolment(token)
-        except AdminError as error:
-            return Response(self.render("enrol.html", error=error), error.status,
-                            mimetype="text/html")
+        """The enrolment page; an expired, used or unknown URL is refused (error page)."""
+        admin = self.service.identity.enrolment(token)
         return self.render("enrol.html", admin=admin, token=token)
 
     # -- signed in -----------------------------------------------------------------------------

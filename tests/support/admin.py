@@ -84,3 +84,28 @@ def signed_in(app: Flask, name: str, role: str) -> Admin:
     admin = enrol(app, name, role)
     assert admin.sign_in().status_code == 200
     return admin
+
+
+def admin_browser(app: Flask, name: str = "sweeper", role: str = "admin") -> tuple[FlaskClient,
+                                                                                    str]:
+    """A browser with an administrator's session written straight into the database (as
+    ``tests.support.login`` does for people; no route can do this), and its CSRF token."""
+    import hashlib
+    import hmac
+    import secrets
+    import time
+
+    from idp import db
+    from idp.admin.identity import digest
+    from idp.admin.models import AdminSession
+
+    admin_id, _secret = add_admin(app, name, role)
+    token, now = secrets.token_urlsafe(32), int(time.time())
+    with db.transaction(services_of(app).sessions) as session:
+        session.add(AdminSession(id_hash=digest(token), admin_id=admin_id, created_at=now,
+                                 expires_at=now + 3600, confirmed_at=now))
+    browser = app.test_client()
+    browser.set_cookie("idp_admin", token, domain="localhost", path="/admin")
+    csrf = hmac.new(services_of(app).secret_key.encode(), f"admin:{token}".encode(),
+                    hashlib.sha256).hexdigest()
+    return browser, csrf
