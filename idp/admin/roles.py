@@ -69,4 +69,4 @@ def allowed(role: Role, permission: Permission) -> bool:
 def require(actor: Actor, permission: Permission) -> None:
     """Refuse (403) unless ``actor``'s role has ``permission``."""
     if not allowed(actor.role, permission):
-        raise NotPermittedError(f"the {actor.role.value} role may not {permission.value}")
+        raise NotPermittedError()  # its catalogue text, in the administrator's language
