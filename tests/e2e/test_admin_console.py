@@ -104,7 +104,8 @@ def test_enrol_a_passkey_and_sign_in_with_it(idp: tuple[Flask, str]) -> None:
         page.locator("#enrolled").wait_for()
         assert len(authenticator.credentials()) == 1
         again = page.goto(f"{base}/admin/enrol/{secret}")
-        assert again is not None and again.status == 400
+        assert again is not None
+        assert again.status == 400
         assert "enrolment_used" in page.content()  # the URL works once
 
         page.goto(f"{base}/admin/")
@@ -217,8 +218,8 @@ def test_an_auditor_is_refused_every_change(idp: tuple[Flask, str]) -> None:
         refusals = []
         page.goto(f"{base}/admin/clients/{client_id}?lang=en")
         for form in ("#client-form", "#rotate-form", "#disable-form"):
-            page.fill(f"{form} input[name=reason]", "audit") \
-                if page.locator(f"{form} input[name=reason]").count() else None
+            if page.locator(f"{form} input[name=reason]").count():
+                page.fill(f"{form} input[name=reason]", "audit")
             page.click(f"{form} button[type=submit]")
             error = page.locator(f"{form} .error[data-code=forbidden]")
             error.wait_for()
