@@ -1,7 +1,7 @@
 """The anchor re-check of a passkey sign-in: ``AnchorChecker.check`` alone, with a 1M-entry CRL.
 
     python -m bench anchor [--revoked 1000000] [--people 200] [--checks 2000] [--no-ocsp]
-                           [--no-write]
+                           [--no-write] [--policy]
 
 The real checker (``idp.accounts.anchor_check``) over the real trust services
 (``idp.bootstrap.trust.LazyTrust``) with the trust policy ``method = "crl"`` for both
@@ -10,6 +10,11 @@ index (``revoked`` entries, built from a real signed CRL), the read of the ancho
 link and the write of the result — on SQLite and on a throwaway PostgreSQL cluster. For
 comparison, ``method = "ocsp"`` against a running simulator (one person onboarded there).
 Results go to stdout and to ``docs/benchmarks.md`` (section "Anchor check").
+
+``--policy`` measures instead what following the trust policy (``idp.trustpolicy``) costs: the
+same check with the trust services built from the settings alone, from the policy in the
+database with its version asked at most once a second (the default), and asked at every use of
+the trust services (``trust.policy_check_seconds = 0``); section "Anchor check: trust policy".
 """
 
 from __future__ import annotations
@@ -39,13 +44,20 @@ from idp.accounts.models import AccountClaims, PrivateId
 from idp.bootstrap.trust import LazyTrust
 from idp.jpki.revocation.crl import anchor_key_id
 from idp.settings import Settings
+from idp.trustpolicy.service import TrustPolicyService
 
 
-def time_checks(settings: Settings, private_ids: list[str], checks: int) -> list[float]:
-    """Milliseconds per ``check``, after a warm-up (opening the indexes, the first connection)."""
+def time_checks(settings: Settings, private_ids: list[str], checks: int,
+                policy_check_seconds: float | None = None) -> list[float]:
+    """Milliseconds per ``check``, after a warm-up (opening the indexes, the first connection).
+    With ``policy_check_seconds`` the trust services follow the trust policy in the database,
+    asking for its version at most that often; without, they are built from the settings."""
     engine = db.make_engine(settings.database_url)
     try:
-        checker = AnchorChecker(db.make_sessionmaker(engine), LazyTrust(settings))
+        sessions = db.make_sessionmaker(engine)
+        trust = LazyTrust(settings) if policy_check_seconds is None else LazyTrust(
+            settings, TrustPolicyService(sessions, settings), check_seconds=policy_check_seconds)
+        checker = AnchorChecker(sessions, trust)
         for private_id in private_ids[:5]:
             _expect_current(checker.check(private_id).state)
         samples = []
@@ -88,6 +100,48 @@ def crl_rows(revoked: int, people: int, checks: int) -> list[tuple[str, list[flo
             rows.append(("PostgreSQL 15", time_checks(world.settings, world.private_ids,
                                                       checks)))
     return rows
+
+
+POLICY_MODES = (("settings only", None), ("policy, version asked ≤ 1/s", 1.0),
+                ("policy, version asked at every use", 0.0))
+
+
+def policy_rows(revoked: int, people: int, checks: int) -> list[tuple[str, list[float]]]:
+    from tests.support.postgres import throwaway_cluster
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-anchor-policy-") as base, \
+            throwaway_cluster() as cluster:
+        for name, url in (("SQLite", None), ("PostgreSQL 15", cluster.create_database())):
+            var_dir = Path(base) / name.split()[0]
+            world = build_world(var_dir, url or f"sqlite:///{var_dir / 'idp.sqlite3'}",
+                                people=people, revoked=revoked)
+            for mode, seconds in POLICY_MODES:
+                rows.append((f"{name}, {mode}",
+                             time_checks(world.settings, world.private_ids, checks, seconds)))
+    return rows
+
+
+def _policy_report(rows: list[tuple[str, list[float]]], revoked: int, people: int) -> str:
+    machine = f"{platform.python_implementation()} {platform.python_version()}, " \
+              f"{os.cpu_count()} CPU(s), {platform.machine()}"
+    lines = ["| database, trust services | checks | p50 | p99 | mean |", "|---|---|---|---|---|"]
+    for name, samples in rows:
+        p50, p99, mean = _percentiles(samples)
+        lines.append(f"| {name} | {len(samples):,} | {p50:.2f} ms | {p99:.2f} ms | "
+                     f"{mean:.2f} ms |")
+    return (f"Command: `python -m bench anchor --policy --revoked {revoked}` "
+            f"({datetime.now(UTC):%Y-%m-%d}, {machine}, shared with other work; one process, "
+            f"one thread, {people} anchored people checked in turn, CRL index of {revoked:,} "
+            "entries per CA).\n\n" + "\n".join(lines) + "\n\n"
+            "What is measured: the anchor check of section \"Anchor check\" with the trust "
+            "services built three ways: from the settings alone (as before the trust policy "
+            "was data); from the trust policy in the database, whose current version number "
+            "each worker asks (`SELECT max(version)`, an index read) at most once a second "
+            "(`trust.policy_check_seconds = 1`, the default): a change holds everywhere within "
+            "a second; and asked at every use of the trust services (`0`: about six reads per "
+            "check, one per certificate verified, status asked, reason mapping and level "
+            "read).")
 
 
 def ocsp_row(checks: int) -> tuple[str, list[float]]:
@@ -179,7 +233,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checks", type=int, default=2000)
     parser.add_argument("--no-ocsp", action="store_true", help="skip the OCSP comparison")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    parser.add_argument("--policy", action="store_true",
+                        help="measure the trust policy version check instead")
     args = parser.parse_args(argv)
+    if args.policy:
+        report = _policy_report(_measure("trust policy", lambda: policy_rows(
+            args.revoked, args.people, args.checks)), args.revoked, args.people)
+        print(report)
+        if not args.no_write:
+            write_section("Anchor check: trust policy", report)
+        return 0
     rows = _measure("CRL", lambda: crl_rows(args.revoked, args.people, args.checks))
     if not args.no_ocsp:
         rows += _measure("OCSP", lambda: [ocsp_row(min(args.checks, 100))])

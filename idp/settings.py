@@ -89,14 +89,23 @@ class RevocationPolicy(_Section):
 
 
 class TrustSettings(_Section):
-    """What the IdP trusts: CA anchors and revocation policy, per certificate purpose."""
+    """What the IdP trusts. The trust policy is data in the database (`idp trust show`); these
+    settings seed its first version only (docs/trust-core.md, "The trust policy")."""
 
     anchors_dir: Path | None = Field(
-        None, description="Directory of trust anchors: `sign/*.pem` and `auth/*.pem`. Default: "
-        "`{var_dir}/trust`."
+        None, description="Directory of trust anchors (`sign/*.pem` and `auth/*.pem`) the first "
+        "trust policy version trusts; later changes go through `idp trust anchors add|retire|"
+        "enable`. Default: `{var_dir}/trust`."
     )
-    sign: RevocationPolicy = Field(default_factory=RevocationPolicy)
-    auth: RevocationPolicy = Field(default_factory=RevocationPolicy)
+    sign: RevocationPolicy = Field(default_factory=RevocationPolicy, description="Seeds the "
+                                   "first trust policy version's `revocation.sign`.")
+    auth: RevocationPolicy = Field(default_factory=RevocationPolicy, description="Seeds the "
+                                   "first trust policy version's `revocation.auth`.")
+    policy_check_seconds: float = Field(
+        1.0, ge=0, description="How often each worker asks the database for the current trust "
+        "policy version (one indexed read; 0: at every use). A change made anywhere holds "
+        "everywhere within this time."
+    )
     crl_cache_dir: Path | None = Field(
         None, description="Where CRL indexes are kept (shared by worker processes). Default: "
         "`{var_dir}/crl`."

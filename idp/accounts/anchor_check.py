@@ -12,7 +12,7 @@ never good, and it never lifts a suspension (only J-LIS saying the card is valid
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -42,10 +42,12 @@ from idp.jpki.errors import (
     CertificateExpiredError,
     CertificateRevokedError,
     JpkiError,
+    RetiredCaError,
     RevocationReason,
 )
 from idp.jpki.profile import Purpose
 from idp.jpki.revocation import CertState, CheckedStatus
+from idp.jpki.validation import VerifiedCertificate
 
 _PERSON_STATE = {AnchorState.SUSPENDED: "suspended", AnchorState.CLOSED: "closed"}
 
@@ -58,13 +60,15 @@ class AnchorCheck:
     next_step: str | None
     checked_at: datetime
     sign_source: str | None = None  # who answered for the anchor: "ocsp" (now) or "crl"
+    max_ial: int = 2  # the trust policy's limit for the anchor CA's medium
     locked: bool = False  # an administrator locked the private ID (idp.admin.accounts)
 
     @property
     def proofing(self) -> Proofing:
         """What this check proves of the person's identity (idp.assurance.evidence): checked now
-        when OCSP answered for the anchor during this check, else current by a CRL."""
-        if self.state is not AnchorState.CURRENT:
+        when OCSP answered for the anchor during this check, else current by a CRL; never
+        proven when the trust policy lets the anchor's medium reach IAL1 only."""
+        if self.state is not AnchorState.CURRENT or self.max_ial < 2:
             return Proofing.NOT_CURRENT
         return Proofing.CHECKED_NOW if self.sign_source == "ocsp" else Proofing.CURRENT
 
@@ -81,6 +85,8 @@ class CertAnswer:
     status: CertStatus
     reason: ReasonFlags | None = None
     source: str | None = None  # the revocation source that answered: "ocsp" or "crl"
+    max_ial: int = 2  # the highest IAL the trust policy lets the issuing CA's medium reach
+    ca_retired: bool = False  # unknown because the trust policy retired the issuing CA
 
 
 def reason_flag(reason: RevocationReason) -> ReasonFlags:
@@ -100,14 +106,21 @@ def answer_for(checked: CheckedStatus) -> CertAnswer:
     return CertAnswer(_CERT_STATUS[status.state], reason, status.source)
 
 
+def _max_ial(trust: TrustPort, verified: VerifiedCertificate) -> int:
+    """The trust policy's IAL limit for the medium of ``verified``'s CA (2 for a trust port that
+    does not say, e.g. a test's fake)."""
+    limit = getattr(trust, "max_ial", None)
+    return int(limit(verified)) if limit is not None else 2
+
+
 class AnchorChecker:
     def __init__(self, sessions: sessionmaker[Session], trust: TrustPort,
-                 policy: AnchorPolicy = DEFAULT_POLICY,
+                 policy: AnchorPolicy | None = None,
                  changes: ChangeSink | None = None) -> None:
         self._sessions = sessions
         self._reads = dbm.single_read_sessions(sessions)  # _inputs is one SELECT
         self._trust = trust
-        self._policy = policy
+        self._policy = policy  # None: the trust policy's current reason mapping
         self._changes = changes  # told of a changed state, in the transaction recording it
 
     def check(self, private_id: str, *, auth: CertAnswer | None = None) -> AnchorCheck:
@@ -131,8 +144,9 @@ class AnchorChecker:
             auth = self.status(auth_der, Purpose.AUTH, at) if auth_der else \
                 CertAnswer(CertStatus.NOT_CHECKED)
         decision = decide(Observation(sign.status, sign.reason, auth.status, auth.reason,
-                                      presented, suspended=found.state == "suspended"),
-                          self._policy)
+                                      presented, suspended=found.state == "suspended",
+                                      sign_ca_retired=sign.ca_retired),
+                          self._reasons())
         person = (found.state, _PERSON_STATE.get(decision.state, "active"))
         with dbm.transaction(self._sessions) as db:
             anchors.set_checked(db, anchor_id, decision.state.value, decision.reason, at)
@@ -140,7 +154,13 @@ class AnchorChecker:
                 _set_person_state(db, private_id, decision.state)  # a change: rare
             self._tell(db, found, decision, person, at)
         return AnchorCheck(private_id, decision.state, decision.reason, decision.next_step, at,
-                           sign.source)
+                           sign.source, sign.max_ial)
+
+    def _reasons(self) -> AnchorPolicy:
+        if self._policy is not None:
+            return self._policy
+        current = getattr(self._trust, "reasons", None)
+        return current() if current is not None else DEFAULT_POLICY
 
     def _tell(self, db: Session, found: Any, decision: Decision, person: tuple[str, str],
               at: datetime) -> None:
@@ -155,14 +175,18 @@ class AnchorChecker:
         """One certificate's status under the trust policy; unknown when it cannot be told."""
         trust = self._trust
         try:
-            checked = trust.check_now(trust.verify(parse_certificate(der), purpose, at))
+            verified = trust.verify(parse_certificate(der), purpose, at)
+            checked = trust.check_now(verified)
         except CertificateExpiredError:
             return CertAnswer(CertStatus.EXPIRED)
         except CertificateRevokedError as revoked:
             return CertAnswer(CertStatus.REVOKED, reason_flag(revoked.reason))
+        except RetiredCaError:
+            return CertAnswer(CertStatus.UNKNOWN, ca_retired=True)
         except JpkiError:
             return CertAnswer(CertStatus.UNKNOWN)  # fail closed: unavailable or untrusted now
-        return answer_for(checked)  # fail-open returns UNKNOWN rather than raising
+        answer = answer_for(checked)  # fail-open returns UNKNOWN rather than raising
+        return replace(answer, max_ial=_max_ial(trust, verified))
 
 
     def record_revoked_card(self, body: Any, revoked: CertificateRevokedError) -> None:

@@ -17,6 +17,9 @@ both revoked            card lost/returned or moved abroad (cessationOfOperation
 both revoked            death or emigration (affiliationChanged): closed by default
 auth revoked, signing   the card is (lost, returned, death): suspended, never
 status unknown          closed until the signing certificate's own answer says so
+signing CA retired      the trust policy no longer trusts the CA generation that issued
+                        the signing certificate: unverifiable (``ca_retired``), re-issue
+                        with a certificate of a trusted generation
 no status within        unverifiable (identity claims withheld); a private ID
 policy                  already suspended stays suspended
 ======================  ==========================================================
@@ -64,6 +67,9 @@ class Observation:
     auth_presented: bool = False
     # The private ID is suspended: an earlier check found its card revoked (lost, returned).
     suspended: bool = False
+    # The signing certificate's status is unknown because the trust policy retired the CA
+    # generation that issued it (not because J-LIS did not answer).
+    sign_ca_retired: bool = False
 
 
 @dataclass(frozen=True)
@@ -149,6 +155,12 @@ RULES: tuple[Rule, ...] = (
          lambda o, p: Decision(AnchorState.SUSPENDED,
                                f"card_revoked:{(o.auth_reason or ReasonFlags.unspecified).name}",
                                "reissue")),
+    Rule("sign_ca_retired", "The trust policy retired the CA generation that issued the signing "
+         "certificate: its status is not asked; the person re-issues with a certificate of a "
+         "trusted generation (a suspended private ID stays suspended).",
+         lambda o, p: o.sign is CertStatus.UNKNOWN and o.sign_ca_retired,
+         lambda o, p: Decision(AnchorState.SUSPENDED if o.suspended
+                               else AnchorState.UNVERIFIABLE, "ca_retired", "reissue")),
     Rule("sign_unknown", "J-LIS did not answer for the signing certificate within policy (a "
          "suspended private ID stays suspended).",
          lambda o, p: o.sign is CertStatus.UNKNOWN,

@@ -78,12 +78,17 @@ class Recheck:
         self._lists = lists
         self._checker = checker
         self._changes = changes
+        self._fixed = decisions
         self._decisions = decisions or Decisions()
 
     def run(self, *, cutoff: datetime | None = None) -> RecheckReport:
         """Re-check every live anchor of a private ID that is not closed; with ``cutoff``,
         only those not checked since (by a login, or by a full run started after it)."""
         at = anchors.now()
+        # The trust policy's reason mapping as the run starts (a trust port that does not hold
+        # one, e.g. a test's fake, means the default).
+        reasons = getattr(self._lists, "reasons", None)
+        self._decisions = self._fixed or (Decisions(reasons()) if reasons else Decisions())
         with self._sessions() as db:
             connection = db.connection()
             last = recheck_read.last_full_run(connection)

@@ -34,6 +34,7 @@ from idp.oidc.keys import KeyStore
 from idp.passkeys.service import PasskeyService
 from idp.settings import Settings
 from idp.throttle import FailureThrottle
+from idp.trustpolicy.service import TrustPolicyService
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,8 @@ class Services:
     keys: KeyStore
     oidc: OidcContext
     provider: Provider
-    trust: LazyTrust  # trust anchors, revocation and J-LIS, built on first use
+    trust: LazyTrust  # trust anchors, revocation and J-LIS, following the trust policy
+    trust_policy: TrustPolicyService  # the trust policy: versions, changes, history, rollback
     anchors: AnchorChecker  # the anchor re-check at every login
     recheck: Recheck  # `idp recheck`: every anchor at once
     card_answers: CardAnswers
@@ -92,13 +94,15 @@ class Services:
             pairwise_salt=settings.oidc.pairwise_salt or instance_secret(settings,
                                                                          "pairwise-salt"),
             cookie_secret=secret_key, client_throttle=throttles.client_auth)
-        trust = LazyTrust(settings)
+        trust_policy = TrustPolicyService(sessions, settings)
+        trust = LazyTrust(settings, trust_policy)
         changes = Emitter(oidc.issuer, oidc.pairwise_salt)
         anchors = anchors or AnchorChecker(sessions, trust, changes=changes)
         return cls(
             settings=settings, engine=engine, sessions=sessions, secret_key=secret_key,
             throttles=throttles, keys=keys, oidc=oidc, provider=Provider(oidc, interaction_rows),
-            trust=trust, anchors=anchors, recheck=Recheck(sessions, trust, anchors, changes),
+            trust=trust, trust_policy=trust_policy, anchors=anchors,
+            recheck=Recheck(sessions, trust, anchors, changes),
             card_answers=CardAnswers(sessions, trust, default_steps(trust, changes)),
             passkeys=PasskeyService(sessions, settings.webauthn), claims=claims,
             events=EventsContext(settings.events, oidc), changes=changes,

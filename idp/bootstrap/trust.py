@@ -1,21 +1,31 @@
-"""The trust services the card steps need, built once from Settings and shared by the app.
+"""The trust services the card steps need, built from the trust policy and shared by the app.
 
 They implement ``idp.accounts.ports`` (TrustPort, JlisLinks, RevocationLists) over the trust
 core and J-LIS.
 
-Trust anchors (``{var_dir}/trust`` by default), the J-LIS verifier client and one revocation
-checker applying the per-purpose policy of ``settings.trust``. They are built on first use, so an
-IdP without a J-LIS key still serves everything but the card steps (which then refuse with a
-configuration error naming the missing key).
+What is trusted and how it is checked is the trust policy (``idp.trustpolicy``): the enabled CA
+generations, the revocation rule per purpose, the revocation-reason mapping and the highest level
+each medium may reach. :class:`LazyTrust` builds the services from its current version on first
+use and rebuilds them when the version moves (checked at most every
+``trust.policy_check_seconds``), keeping the J-LIS client (and its breakers) and the CRL index
+cache across rebuilds. Without a policy service (``build(settings)``, tests and tools) the
+services are built once from ``settings.trust`` and the anchor directory, as before the policy was
+data. An IdP without a J-LIS key still serves everything but the card steps (which then refuse
+with a configuration error naming the missing key).
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from cryptography import x509
+from cryptography.x509 import ReasonFlags
+
+from idp.accounts.anchor_policy import DEFAULT_POLICY, AnchorPolicy, AnchorState
 from idp.jlis import (
     Basic4Consent,
     BreakerJlisClient,
@@ -24,10 +34,10 @@ from idp.jlis import (
     JlisNotFoundError,
     JlisRefusedError,
 )
-from idp.jpki.anchors import TrustAnchors, load_anchors
+from idp.jpki.anchors import TrustAnchor, TrustAnchors, anchor_from_certificate, load_anchors
 from idp.jpki.certificate import JpkiCertificate
-from idp.jpki.errors import RevocationReason, UnknownIssuerError
-from idp.jpki.profile import Basic4Info, Purpose
+from idp.jpki.errors import RetiredCaError, RevocationReason, UnknownIssuerError
+from idp.jpki.profile import Basic4Info, Medium, Purpose
 from idp.jpki.revocation import (
     CheckedStatus,
     CrlSource,
@@ -35,8 +45,12 @@ from idp.jpki.revocation import (
     RevocationChecker,
     SystemClock,
 )
-from idp.jpki.validation import VerifiedCertificate, verify_certificate
+from idp.jpki.validation import VerifiedCertificate, issuing_anchor, verify_certificate
 from idp.settings import RevocationPolicy, Settings
+from idp.trustpolicy.document import TrustPolicy
+from idp.trustpolicy.service import PolicyVersion, TrustPolicyService, revocation_policy
+
+_MEDIA = {"card": Medium.CARD, "smartphone": Medium.PHONE}
 
 
 @dataclass(frozen=True)
@@ -48,16 +62,39 @@ class TrustServices:
     # them every batch re-check goes person by person.
     policies: Mapping[Purpose, RevocationPolicy] = field(default_factory=dict)
     crl: Mapping[Purpose, CrlSource] = field(default_factory=dict)
+    # Retired CA generations: their certificates are refused with ``ca_retired``.
+    retired: TrustAnchors = field(default_factory=lambda: TrustAnchors(()))
+    anchor_policy: AnchorPolicy = DEFAULT_POLICY  # what a revocation reason means
+    # The highest IAL an anchor of each CA proves, by (purpose, key id); 2 when not named.
+    max_ial_of: Mapping[tuple[Purpose, bytes], int] = field(default_factory=dict)
+    version: int = 0  # the trust policy version these were built from (0: from the settings)
 
     def verify(self, certificate: JpkiCertificate, purpose: Purpose,
                at: datetime) -> VerifiedCertificate:
-        """Path, purpose and validity (raises a JpkiError)."""
-        return verify_certificate(certificate, expected_purpose=purpose, anchors=self.anchors,
-                                  at=at)
+        """Path, purpose and validity (raises a JpkiError; ``ca_retired`` for a certificate of a
+        retired CA generation)."""
+        try:
+            return verify_certificate(certificate, expected_purpose=purpose,
+                                      anchors=self.anchors, at=at)
+        except UnknownIssuerError:
+            retired = issuing_anchor(certificate, purpose, self.retired)
+            if retired is None:
+                raise
+            raise RetiredCaError(f"the CA generation that issued this certificate "
+                                 f"({retired.label}) is no longer trusted by this service (the "
+                                 "trust policy retired it)") from None
 
     def check_now(self, verified: VerifiedCertificate) -> CheckedStatus:
         """Revocation under the trust policy (raises CertificateRevokedError or unavailable)."""
         return self.revocation.check(verified)
+
+    def reasons(self) -> AnchorPolicy:
+        """The trust policy's revocation-reason mapping (``idp.accounts.anchor_policy``)."""
+        return self.anchor_policy
+
+    def max_ial(self, verified: VerifiedCertificate) -> int:
+        """The highest identity assurance level the medium of ``verified``'s CA may reach."""
+        return self.max_ial_of.get((verified.purpose, verified.anchor.key_id), 2)
 
     def bulk(self, purpose: Purpose) -> bool:
         """Whether a batch may take ``purpose``'s status from the CRL (``RevocationLists``)."""
@@ -76,23 +113,74 @@ class TrustServices:
         return {serial: entry.reason for serial, entry in index.revoked_among(serials).items()}
 
 
-def build(settings: Settings) -> TrustServices:
-    jlis = BreakerJlisClient.around(HttpJlisClient.from_settings(
-        settings.jlis, default_key_file=settings.var_dir / "secrets" / "jlis-api-key"),
-        settings.jlis)
-    clock = SystemClock()
-    policies = {Purpose.SIGN: settings.trust.sign, Purpose.AUTH: settings.trust.auth}
+@dataclass(frozen=True)
+class _Shared:
+    """What outlives a policy change: the J-LIS client (its breakers) and the CRL index cache."""
+
+    jlis: JlisClient
+    crl: CrlSource
+    clock: SystemClock
+
+    @classmethod
+    def of(cls, settings: Settings) -> _Shared:
+        jlis = BreakerJlisClient.around(HttpJlisClient.from_settings(
+            settings.jlis, default_key_file=settings.var_dir / "secrets" / "jlis-api-key"),
+            settings.jlis)
+        clock = SystemClock()
+        return cls(jlis, CrlSource(jlis, settings.crl_cache_dir, clock), clock)
+
+
+def _assemble(shared: _Shared, anchors: TrustAnchors,
+              policies: Mapping[Purpose, RevocationPolicy], **extra: object) -> TrustServices:
     # Sources per purpose, each with its purpose's limits; the CRL ones share one index cache.
-    crl = CrlSource(jlis, settings.crl_cache_dir, clock)
-    crl_sources = {purpose: crl.with_staleness(policy.max_crl_staleness_seconds)
+    crl_sources = {purpose: shared.crl.with_staleness(policy.max_crl_staleness_seconds)
                    for purpose, policy in policies.items()}
     checker = RevocationChecker(
         policies,
-        ocsp={purpose: OcspSource(jlis, clock, max_age_seconds=policy.max_ocsp_age_seconds)
+        ocsp={purpose: OcspSource(shared.jlis, shared.clock,
+                                  max_age_seconds=policy.max_ocsp_age_seconds)
               for purpose, policy in policies.items()},
         crl=crl_sources)
-    return TrustServices(load_anchors(settings.anchors_dir), jlis, checker, policies,
-                         crl_sources)
+    return TrustServices(anchors, shared.jlis, checker, policies, crl_sources,
+                         **extra)  # type: ignore[arg-type]
+
+
+def build(settings: Settings) -> TrustServices:
+    """The services straight from the settings (``trust.*`` and the anchor directory)."""
+    policies = {Purpose.SIGN: settings.trust.sign, Purpose.AUTH: settings.trust.auth}
+    return _assemble(_Shared.of(settings), load_anchors(settings.anchors_dir), policies)
+
+
+def build_from_policy(shared: _Shared, current: PolicyVersion,
+                      certificates: Mapping[str, x509.Certificate]) -> TrustServices:
+    """The services of one trust policy version."""
+    policy = current.policy
+    anchors, retired = _anchors(policy, certificates, True), _anchors(policy, certificates, False)
+    max_ial = {(Purpose(entry.purpose), anchor.key_id): policy.media[entry.medium].max_ial
+               for entry in policy.anchors if entry.fingerprint in certificates
+               for anchor in (anchor_from_certificate(Purpose(entry.purpose),
+                                                      certificates[entry.fingerprint]),)}
+    policies = {Purpose(name): revocation_policy(rule) for name, rule in policy.revocation.items()}
+    return _assemble(shared, anchors, policies, retired=retired, anchor_policy=reasons_of(policy),
+                     max_ial_of=max_ial, version=current.version)
+
+
+def _anchors(policy: TrustPolicy, certificates: Mapping[str, x509.Certificate],
+             enabled: bool) -> TrustAnchors:
+    chosen: list[TrustAnchor] = [
+        anchor_from_certificate(Purpose(entry.purpose), certificates[entry.fingerprint])
+        for entry in policy.anchors
+        if entry.enabled is enabled and entry.fingerprint in certificates]
+    return TrustAnchors(tuple(chosen))
+
+
+def reasons_of(policy: TrustPolicy) -> AnchorPolicy:
+    """The anchor policy (``idp.accounts.anchor_policy``) of the policy's reason mapping."""
+    mapping = policy.reasons
+    return AnchorPolicy(
+        card_revocation={ReasonFlags(reason): AnchorState(state)
+                         for reason, state in mapping.card_revocation.items()},
+        reissue_reasons=frozenset(ReasonFlags(reason) for reason in mapping.reissue_reasons))
 
 
 class JlisLinkAdapter:
@@ -125,18 +213,53 @@ class JlisLinkAdapter:
 
 
 class LazyTrust:
-    """Builds :class:`TrustServices` on first use, once per process (a ``TrustPort``)."""
+    """The trust services of one process (a ``TrustPort``), built on first use.
 
-    def __init__(self, settings: Settings) -> None:
+    With a trust policy service, the services follow its current version: at most every
+    ``check_seconds`` one indexed read asks for the version number, and a new version rebuilds
+    the services (0 checks at every use). A version this process commits itself is taken at
+    once (``TrustPolicyService.on_change``)."""
+
+    def __init__(self, settings: Settings, policy: TrustPolicyService | None = None, *,
+                 check_seconds: float | None = None) -> None:
         self._settings = settings
+        self._policy = policy
+        self._check_seconds = (settings.trust.policy_check_seconds if check_seconds is None
+                               else check_seconds)
         self._services: TrustServices | None = None
+        self._shared: _Shared | None = None
+        self._next_check = 0.0
         self._lock = threading.Lock()
+        if policy is not None:
+            policy.on_change(lambda _version: self.expire())
+
+    def expire(self) -> None:
+        """Ask for the policy version at the next use."""
+        self._next_check = 0.0
 
     def get(self) -> TrustServices:
         with self._lock:
-            if self._services is None:
-                self._services = build(self._settings)
+            if self._policy is None:
+                if self._services is None:
+                    self._services = build(self._settings)
+                return self._services
+            now = time.monotonic()
+            if self._services is None or now >= self._next_check:
+                self._services = self._follow(self._services)
+                self._next_check = now + self._check_seconds
             return self._services
+
+    def _follow(self, services: TrustServices | None) -> TrustServices:
+        policy = self._policy
+        if policy is None:
+            return services or build(self._settings)
+        if services is not None and policy.current_version() == services.version:
+            return services
+        current = policy.current()
+        if self._shared is None:
+            self._shared = _Shared.of(self._settings)
+        certificates = policy.certificates(a.fingerprint for a in current.policy.anchors)
+        return build_from_policy(self._shared, current, certificates)
 
     def verify(self, certificate: JpkiCertificate, purpose: Purpose,
                at: datetime) -> VerifiedCertificate:
@@ -144,6 +267,12 @@ class LazyTrust:
 
     def check_now(self, verified: VerifiedCertificate) -> CheckedStatus:
         return self.get().check_now(verified)
+
+    def max_ial(self, verified: VerifiedCertificate) -> int:
+        return self.get().max_ial(verified)
+
+    def reasons(self) -> AnchorPolicy:
+        return self.get().reasons()
 
     def bulk(self, purpose: Purpose) -> bool:
         return self.get().bulk(purpose)

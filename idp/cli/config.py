@@ -51,7 +51,27 @@ def render_reference() -> str:
     ]
     lines += [f"| `{env}` | `{key}` | {default} | {doc} |" for env, key, default, doc
               in _fields(Settings, ())]
+    lines += ["", *TRUST_POLICY_NOTE]
     return "\n".join(lines) + "\n"
+
+
+TRUST_POLICY_NOTE = (
+    "## What moved into the trust policy",
+    "",
+    "Whom the IdP trusts and how it checks revocation is the trust policy, versioned data in "
+    "the database (docs/trust-core.md, \"The trust policy\"). `trust.anchors_dir`, "
+    "`trust.sign.*` and `trust.auth.*` only **seed its first version**, built the first time "
+    "the IdP needs it (every certificate of the anchor directory enabled, the shipped J-LIS "
+    "CAs of `trust/jpki_ca/` listed but retired, the revocation rules of `trust.sign` and "
+    "`trust.auth` as `revocation.sign` and `revocation.auth`). After that changing them does "
+    "nothing: change the policy with `idp trust policy set KEY VALUE` (`idp trust policy set "
+    "revocation.sign.max_crl_staleness_seconds 600`; the settings' names, "
+    "`trust.sign.method`, are accepted as keys), `idp trust anchors add|retire|enable` or the "
+    "admin UI, each change a version with who, when, why and a diff (`idp trust policy "
+    "history`, `idp trust policy rollback VERSION`). The revocation-reason mapping and the "
+    "level each medium may reach exist only in the policy. `trust.policy_check_seconds` and "
+    "`trust.crl_cache_dir` stay settings.",
+)
 
 
 def _fields(model: type[BaseModel], prefix: tuple[str, ...]) -> Iterator[tuple[str, ...]]:

@@ -67,6 +67,12 @@ class IssuerKeyMismatchError(UnknownIssuerError):
     code = "issuer_key_mismatch"
 
 
+class RetiredCaError(UnknownIssuerError):
+    """The CA generation that issued this card's certificate is no longer trusted here."""
+
+    code = "ca_retired"
+
+
 class CertificateExpiredError(JpkiError):
     """The certificate has expired; renew it at the municipal office (市区町村窓口)."""
 

@@ -91,6 +91,16 @@ def _find_issuer(certificate: JpkiCertificate, purpose: Purpose,
         "CA generation not in the trust anchors)")
 
 
+def issuing_anchor(certificate: JpkiCertificate, purpose: Purpose,
+                   anchors: TrustAnchors) -> TrustAnchor | None:
+    """The anchor among ``anchors`` whose key signed ``certificate``, if any (no other check):
+    e.g. to tell a certificate of a retired CA generation from an unknown one."""
+    try:
+        return _find_issuer(certificate, purpose, anchors)
+    except UnknownIssuerError:
+        return None
+
+
 def _check_validity(certificate: JpkiCertificate, anchor: TrustAnchor, at: datetime) -> None:
     if at < certificate.not_before:
         raise CertificateNotYetValidError(f"the certificate is valid only from "

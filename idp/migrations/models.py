@@ -13,5 +13,6 @@ from idp.oidc import models as _oidc  # noqa: F401
 from idp.oidc import outbox_models as _oidc_outbox  # noqa: F401
 from idp.passkeys import models as _passkeys  # noqa: F401
 from idp.throttle import models as _throttle  # noqa: F401
+from idp.trustpolicy import models as _trustpolicy  # noqa: F401
 
 __all__ = ["Base"]

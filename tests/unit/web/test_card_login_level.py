@@ -120,7 +120,7 @@ def _levels(app: Flask) -> tuple[str, str, tuple[str, str | None]]:
 
 def test_a_card_login_whose_auth_status_only_fail_open_let_through_gets_the_reduced_level(
         app: Flask, rp: Rp, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(card_services, "build", lambda settings: _trust(auth_crl_down=True))
+    monkeypatch.setattr(services_of(app).trust, "get", lambda: _trust(auth_crl_down=True))
     _onboarded(app)
     continued = _card_login(rp)
     assert (continued["anchor"]["state"], continued["anchor"]["reason"]) == (
@@ -131,7 +131,7 @@ def test_a_card_login_whose_auth_status_only_fail_open_let_through_gets_the_redu
 
 def test_a_card_login_whose_auth_certificate_is_good_gets_ial2(
         app: Flask, rp: Rp, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(card_services, "build", lambda settings: _trust(auth_crl_down=False))
+    monkeypatch.setattr(services_of(app).trust, "get", lambda: _trust(auth_crl_down=False))
     _onboarded(app)
     assert _card_login(rp)["anchor"]["state"] == "current"
     assert _levels(app) == ("good", IAL2_AAL2_CARD.value, ("current", "sign_good"))
@@ -139,7 +139,7 @@ def test_a_card_login_whose_auth_certificate_is_good_gets_ial2(
 
 def test_continuing_after_the_card_leads_back_to_the_issuer_whatever_the_host_header_says(
         app: Flask, rp: Rp, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(card_services, "build", lambda settings: _trust(auth_crl_down=False))
+    monkeypatch.setattr(services_of(app).trust, "get", lambda: _trust(auth_crl_down=False))
     _onboarded(app)
     continued = _card_login(rp, host="evil.example")
     assert continued["redirect_to"].startswith(f"{ISSUER}/interaction/")

@@ -81,7 +81,7 @@ def sign_method(request: pytest.FixtureRequest) -> str:
 def person(app: Flask, rp: Rp, monkeypatch: pytest.MonkeyPatch, sign_method: str) -> str:
     """An onboarded person signed in with a synced passkey (anchor current by a CRL), who has
     already consented to the relying party."""
-    monkeypatch.setattr(card_services, "build", lambda settings: _trust(sign_method))
+    monkeypatch.setattr(services_of(app).trust, "get", lambda: _trust(sign_method))
     signing = parse_certificate(pki.der(SIGNING))
     verified = VerifiedCertificate(signing, TrustAnchor(Purpose.SIGN, SIGN.certificate, b"\x01"),
                                    datetime.now(UTC))
