@@ -6,6 +6,7 @@ One service layer under the admin web UI, the admin JSON API (``idp.web.admin_ap
 - ``identity``: administrators, their passkeys, sessions, confirmations and API tokens;
 - ``roles``: the permissions of each role and the one check;
 - ``clients``: relying parties; ``accounts``: people's accounts; ``health``: the platform;
+  ``trust``: the trust policy (``idp.trustpolicy``) with the administrators' rules;
 - ``record``: ``record_admin_action``, where every action ends, done or refused.
 """
 
@@ -20,8 +21,10 @@ from idp.admin.accounts import AccountAdmin
 from idp.admin.clients import ClientAdmin
 from idp.admin.health import HealthSources, PlatformHealth
 from idp.admin.identity import Identity
+from idp.admin.trust import TrustAdmin
 from idp.oidc.clients import ClientCache
 from idp.settings import Settings
+from idp.trustpolicy.service import TrustPolicyService
 
 
 @dataclass(frozen=True)
@@ -30,12 +33,14 @@ class AdminService:
     clients: ClientAdmin
     accounts: AccountAdmin
     health: PlatformHealth
+    trust: TrustAdmin
 
     @classmethod
     def build(cls, settings: Settings, sessions: sessionmaker[Session], *,
               client_cache: ClientCache, changes: ChangeSink, pairwise_salt: str,
-              health: HealthSources) -> AdminService:
+              health: HealthSources, trust_policy: TrustPolicyService) -> AdminService:
         identity = Identity(sessions, settings.admin, settings.webauthn, settings.oidc.issuer)
         return cls(identity, ClientAdmin(sessions, settings, client_cache, identity),
                    AccountAdmin(sessions, identity, changes, pairwise_salt),
-                   PlatformHealth(sessions, health))
+                   PlatformHealth(sessions, health, trust_policy),
+                   TrustAdmin(trust_policy, identity))

@@ -32,6 +32,7 @@ from idp.jpki.revocation.crl import anchor_key_id
 from idp.jpki.revocation.crl_index import CrlIndex
 from idp.oidc.outbox_models import PENDING as LOGOUT_PENDING
 from idp.oidc.outbox_models import LogoutDelivery
+from idp.trustpolicy.service import TrustPolicyService
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,11 @@ class HealthSources:
 
 
 class PlatformHealth:
-    def __init__(self, sessions: sessionmaker[Session], sources: HealthSources) -> None:
+    def __init__(self, sessions: sessionmaker[Session], sources: HealthSources,
+                 trust_policy: TrustPolicyService | None = None) -> None:
         self._sessions = sessions
         self._sources = sources
+        self._policy = trust_policy
 
     def report(self, actor: Actor) -> Health:
         authorise(actor, Permission.READ_HEALTH, "health.read", None)
@@ -70,7 +73,7 @@ class PlatformHealth:
                 "breakers": self._sources.jlis_breakers()}
 
     def _crls(self) -> list[dict[str, Any]]:
-        names = _anchor_names(self._sources.anchors_dir)
+        names = {**_anchor_names(self._sources.anchors_dir), **self._policy_names()}
         found: list[dict[str, Any]] = []
         now = time.time()
         for path in sorted(self._sources.crl_dir.glob("*.idx")):
@@ -88,6 +91,16 @@ class PlatformHealth:
                           "stale": meta.next_update.timestamp() < now,
                           "revoked": index.count})
         return found
+
+    def _policy_names(self) -> dict[str, str]:
+        """Each CA of the trust policy, by key id: purpose/medium/generation and subject."""
+        if self._policy is None:
+            return {}
+        anchors = self._policy.current().policy.anchors
+        certificates = self._policy.certificates(a.fingerprint for a in anchors)
+        return {anchor_key_id(certificates[a.fingerprint]).hex():
+                f"{a.purpose}/{a.medium}/{a.generation}: {a.subject}"
+                for a in anchors if a.fingerprint in certificates}
 
     def _keys(self) -> list[dict[str, Any]]:
         try:

@@ -212,3 +212,66 @@ class Health(_Model):
     crl: list[dict[str, Any]]
     signing_keys: list[dict[str, Any]]
     backlogs: dict[str, int]
+
+
+# -- the trust policy (idp.trustpolicy) -----------------------------------------------------------
+class PolicyVersionOut(_Model):
+    """One version of the trust policy: who made it, when, why, what changed (``diff``: one
+    ``{"path", "from", "to"}`` per field) and, for the current one, the whole policy
+    (docs/trust-core.md, "The trust policy")."""
+
+    version: int
+    created_at: str
+    actor: str
+    reason: str
+    diff: list[dict[str, Any]]
+    rollback_of: int | None
+    policy: dict[str, Any] | None = None
+
+
+class PolicyVersions(_Model):
+    versions: list[PolicyVersionOut]
+
+
+class PolicyReplace(_Model):
+    """A whole new policy (as ``GET`` answers it), for a reason; ``expected_version``: refuse
+    (409) if the policy changed since it was read."""
+
+    policy: dict[str, Any]
+    reason: str = Text
+    expected_version: int | None = Field(None, ge=1)
+
+
+class PolicyKeySet(_Model):
+    """One field by its dotted key (``revocation.sign.method``, ``media.smartphone.max_ial``)."""
+
+    key: str = Field(min_length=1, max_length=200)
+    value: Any = None
+    reason: str = Text
+    expected_version: int | None = Field(None, ge=1)
+
+
+class PolicyRollback(_Model):
+    version: int = Field(ge=1)
+    reason: str = Text
+
+
+class AnchorSelector(_Model):
+    """A CA generation: by fingerprint (or a unique prefix), or by purpose, medium and
+    generation."""
+
+    fingerprint: str | None = Field(None, max_length=64, pattern=r"^[0-9a-fA-F:]+$")
+    purpose: Literal["sign", "auth"] | None = None
+    medium: Literal["card", "smartphone"] | None = None
+    generation: str | None = Field(None, max_length=32)
+    reason: str = Text
+
+
+class AnchorAdd(_Model):
+    """A CA certificate (PEM) to trust for ``purpose``."""
+
+    pem: str = Field(min_length=1, max_length=20_000)
+    purpose: Literal["sign", "auth"]
+    medium: Literal["card", "smartphone"] | None = None
+    generation: str | None = Field(None, max_length=32)
+    reason: str = Text

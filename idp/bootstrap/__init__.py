@@ -112,7 +112,8 @@ class Services:
                     jlis_breakers=trust.jlis_breakers,
                     jlis_probe=lambda: len(trust.get().jlis.list_cas()),
                     crl_dir=settings.crl_cache_dir, anchors_dir=settings.anchors_dir,
-                    signing_keys=settings.keys_dir / "signing.json")))
+                    signing_keys=settings.keys_dir / "signing.json"),
+                trust_policy=trust_policy))
 
     def close(self) -> None:
         """Return the database connections (CLI commands, tests)."""

@@ -231,6 +231,54 @@ def _unlock(service: AdminService, call: Call) -> s.LockState:
     return service.accounts.unlock(call.actor, call.path["private_id"], call.body.reason)
 
 
+def _policy(service: AdminService, call: Call) -> s.PolicyVersionOut:
+    assert call.actor is not None  # noqa: S101
+    return service.trust.current(call.actor)
+
+
+def _replace_policy(service: AdminService, call: Call) -> s.PolicyVersionOut:
+    assert call.actor is not None  # noqa: S101
+    return service.trust.replace(call.actor, call.body)
+
+
+def _set_policy(service: AdminService, call: Call) -> s.PolicyVersionOut:
+    assert call.actor is not None  # noqa: S101
+    return service.trust.set(call.actor, call.body)
+
+
+def _versions(service: AdminService, call: Call) -> s.PolicyVersions:
+    assert call.actor is not None  # noqa: S101
+    return service.trust.versions(call.actor)
+
+
+def _version(service: AdminService, call: Call) -> s.PolicyVersionOut:
+    assert call.actor is not None  # noqa: S101
+    number = call.path["version"]
+    if not number.isdigit() or len(number) > 9:
+        raise InvalidAdminInputError("a trust policy version is a number")
+    return service.trust.version(call.actor, int(number))
+
+
+def _rollback(service: AdminService, call: Call) -> s.PolicyVersionOut:
+    assert call.actor is not None  # noqa: S101
+    return service.trust.rollback(call.actor, call.body)
+
+
+def _retire(service: AdminService, call: Call) -> s.PolicyVersionOut:
+    assert call.actor is not None  # noqa: S101
+    return service.trust.set_enabled(call.actor, call.body, enabled=False)
+
+
+def _enable_anchor(service: AdminService, call: Call) -> s.PolicyVersionOut:
+    assert call.actor is not None  # noqa: S101
+    return service.trust.set_enabled(call.actor, call.body, enabled=True)
+
+
+def _add_anchor(service: AdminService, call: Call) -> s.PolicyVersionOut:
+    assert call.actor is not None  # noqa: S101
+    return service.trust.add_anchor(call.actor, call.body)
+
+
 def _credential(answer: s.PasskeyAnswer) -> str:
     import json
 
@@ -293,6 +341,29 @@ ROUTES: list[Route] = [
           _lock, body=s.Reason, tag="accounts"),
     Route("POST", "/accounts/{private_id}/unlock", "unlockAccount", "Unlock an account",
           s.LockState, _unlock, body=s.Reason, tag="accounts"),
+    Route("GET", "/trust/policy", "getTrustPolicy", "The current trust policy version",
+          s.PolicyVersionOut, _policy, tag="trust"),
+    Route("PUT", "/trust/policy", "replaceTrustPolicy", "A whole new policy, as a new version "
+          "(high-risk)", s.PolicyVersionOut, _replace_policy, body=s.PolicyReplace, tag="trust"),
+    Route("POST", "/trust/policy/set", "setTrustPolicyKey", "Change one field, as a new "
+          "version (high-risk)", s.PolicyVersionOut, _set_policy, body=s.PolicyKeySet,
+          tag="trust"),
+    Route("GET", "/trust/policy/versions", "trustPolicyVersions", "Every version: who, when, "
+          "why, what changed", s.PolicyVersions, _versions, tag="trust"),
+    Route("GET", "/trust/policy/versions/{version}", "trustPolicyVersion", "One version, "
+          "whole", s.PolicyVersionOut, _version, tag="trust"),
+    Route("POST", "/trust/policy/rollback", "rollbackTrustPolicy", "Make an earlier version "
+          "current again, as a new version (high-risk)", s.PolicyVersionOut, _rollback,
+          body=s.PolicyRollback, tag="trust"),
+    Route("POST", "/trust/anchors/retire", "retireCaGeneration", "Stop trusting a CA "
+          "generation: its certificates are refused at the next login (high-risk)",
+          s.PolicyVersionOut, _retire, body=s.AnchorSelector, tag="trust"),
+    Route("POST", "/trust/anchors/enable", "enableCaGeneration", "Trust a retired CA "
+          "generation again (high-risk)", s.PolicyVersionOut, _enable_anchor,
+          body=s.AnchorSelector, tag="trust"),
+    Route("POST", "/trust/anchors", "addCaCertificate", "Trust a CA certificate (PEM) for a "
+          "purpose (high-risk)", s.PolicyVersionOut, _add_anchor, body=s.AnchorAdd,
+          tag="trust", status=201),
 ]
 
 

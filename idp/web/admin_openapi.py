@@ -15,7 +15,7 @@ REFUSALS = {"400": "The request is not valid (the description says what to fix)"
             "403": "The role does not allow it, a passkey confirmation is needed, or the CSRF "
                    "token is missing",
             "404": "Nothing of that name",
-            "409": "The name is taken"}
+            "409": "The name is taken, or the trust policy changed since it was read"}
 REF = "#/components/schemas/{model}"
 
 

@@ -8,6 +8,7 @@ answered ``confirmation_required`` asks for the passkey again and is retried onc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -34,6 +35,7 @@ def blueprint(service: AdminService) -> Blueprint:
     bp.add_url_rule("/accounts", "accounts", pages.signed_in(pages.accounts))
     bp.add_url_rule("/accounts/<private_id>", "account", pages.signed_in(pages.account))
     bp.add_url_rule("/admins", "admins", pages.signed_in(pages.admins))
+    bp.add_url_rule("/trust", "trust", pages.signed_in(pages.trust))
     return bp
 
 
@@ -102,3 +104,11 @@ class Pages:
 
     def admins(self, actor: Actor) -> Any:
         return self.render("admins.html", actor, admins=self.service.identity.all(actor))
+
+    def trust(self, actor: Actor) -> Any:
+        current = self.service.trust.current(actor)
+        return self.render("trust.html", actor, current=current,
+                           policy=current.policy or {},
+                           policy_json=json.dumps(current.policy, ensure_ascii=False, indent=2),
+                           versions=self.service.trust.versions(actor).versions,
+                           settable=self.service.trust.settable)

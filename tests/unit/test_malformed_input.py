@@ -57,6 +57,10 @@ SWEPT = frozenset({
     "/admin/api/clients/<client_id>/enable", "/admin/api/accounts",
     "/admin/api/accounts/<private_id>", "/admin/api/accounts/<private_id>/reveal",
     "/admin/api/accounts/<private_id>/lock", "/admin/api/accounts/<private_id>/unlock",
+    "/admin/trust", "/admin/api/trust/policy", "/admin/api/trust/policy/set",
+    "/admin/api/trust/policy/versions", "/admin/api/trust/policy/versions/<version>",
+    "/admin/api/trust/policy/rollback", "/admin/api/trust/anchors/retire",
+    "/admin/api/trust/anchors/enable", "/admin/api/trust/anchors",
 })
 EXCLUDED = {
     "/static/<path:filename>": "Flask's own file server (send_from_directory): no IdP code "
@@ -79,7 +83,8 @@ def _jwt_alg_none() -> str:
 # Every field name a route of the IdP reads from a JSON body, each given a value of a wrong type.
 FIELDS = ("approve", "claims", "agree", "version", "name", "credential", "certificate",
           "signature", "request_id", "private_id", "id", "response", "purpose", "handle",
-          "reason", "role", "redirect_uris", "auth_method", "jwks", "jwks_uri")
+          "reason", "role", "redirect_uris", "auth_method", "jwks", "jwks_uri", "policy", "key",
+          "value", "pem", "fingerprint", "generation", "expected_version")
 WRONG_TYPES: tuple[Any, ...] = (123, [1, 2], {"a": {"b": ["c"]}}, None, "", "x" * 100_000)
 DEEP = "[" * 50_000 + "]" * 50_000
 
@@ -199,6 +204,7 @@ def _world(app: Flask, rp: Rp) -> World:
         "stream_id": ("no-such-stream", "%ff%fe"),
         "token": (enrolment, "no-such-enrolment"),
         "private_id": (person, "no-such-account"),
+        "version": ("1", "no-such-version"),
     }, admin, admin_csrf)
 
 

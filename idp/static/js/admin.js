@@ -58,6 +58,11 @@ function formBody(form) {
       else body[field.name] = null;
     } else if (field.hasAttribute("data-words")) {
       body[field.name] = value ? value.split(/\s+/) : null;
+    } else if (field.hasAttribute("data-int")) {
+      body[field.name] = value ? Number(value) : null;
+    } else if (field.hasAttribute("data-value")) {
+      // a policy value: JSON when it reads as JSON (numbers, true/false, lists), else the text
+      try { body[field.name] = JSON.parse(value); } catch (_text) { body[field.name] = value; }
     } else if (field.hasAttribute("data-json")) {
       body[field.name] = value ? JSON.parse(value) : null;
     } else if (field.hasAttribute("data-optional")) {
