@@ -60,3 +60,81 @@ def list_admins(as_json: bool) -> None:
         return
     for a in found:
         click.echo(f"{a.name}\t{a.role}\t{'enrolled' if a.enrolled else 'not enrolled'}")
+
+
+# -- the same actions as the console, from the shell (actor: cli, the admin role) -----------------
+@admin_group.group("account")
+def account_group() -> None:
+    """People's accounts: look one up, lock or unlock it (with a reason)."""
+
+
+@account_group.command("show")
+@click.argument("private_id")
+def account_show(private_id: str) -> None:
+    """An account as the console shows it (4 info hidden), as JSON."""
+    with services() as built:
+        echo_json(built.admin.accounts.detail(CLI, private_id).model_dump(mode="json"))
+
+
+@account_group.command("lock")
+@click.argument("private_id")
+@click.option("--reason", required=True, help="Why (recorded; relying parties are told).")
+def account_lock(private_id: str, reason: str) -> None:
+    """Lock an account: every sign-in refused, sessions ended, relying parties told."""
+    with services() as built:
+        echo_json(built.admin.accounts.lock(CLI, private_id, reason).model_dump(mode="json"))
+
+
+@account_group.command("unlock")
+@click.argument("private_id")
+@click.option("--reason", required=True, help="Why (recorded).")
+def account_unlock(private_id: str, reason: str) -> None:
+    """Unlock an account."""
+    with services() as built:
+        echo_json(built.admin.accounts.unlock(CLI, private_id, reason).model_dump(mode="json"))
+
+
+@admin_group.group("client")
+def client_group() -> None:
+    """Relying parties: show, disable or enable one, rotate its secret."""
+
+
+@client_group.command("show")
+@click.argument("client_id")
+def client_show(client_id: str) -> None:
+    """A relying party as JSON."""
+    with services() as built:
+        echo_json(built.admin.clients.get(CLI, client_id).model_dump(mode="json"))
+
+
+@client_group.command("disable")
+@click.argument("client_id")
+@click.option("--reason", required=True, help="Why (recorded).")
+def client_disable(client_id: str, reason: str) -> None:
+    """Disable a relying party: no more logins nor tokens."""
+    with services() as built:
+        built.admin.clients.set_disabled(CLI, client_id, disabled=True, reason=reason)
+    click.echo(f"{client_id} disabled")
+
+
+@client_group.command("enable")
+@click.argument("client_id")
+@click.option("--reason", required=True, help="Why (recorded).")
+def client_enable(client_id: str, reason: str) -> None:
+    """Enable a disabled relying party again."""
+    with services() as built:
+        built.admin.clients.set_disabled(CLI, client_id, disabled=False, reason=reason)
+    click.echo(f"{client_id} enabled")
+
+
+@client_group.command("rotate-secret")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True, help='Print {"client_id", "client_secret"}.')
+def client_rotate(client_id: str, as_json: bool) -> None:
+    """A new client secret (shown once); the old one stops working at once."""
+    with services() as built:
+        secret = built.admin.clients.rotate_secret(CLI, client_id)
+    if as_json:
+        echo_json({"client_id": client_id, "client_secret": secret})
+    else:
+        click.echo(secret)

@@ -248,3 +248,50 @@ def test_an_auditor_is_refused_every_change(idp: tuple[Flask, str]) -> None:
         context.close()
         admin.close()
     assert violations == []
+
+
+def test_change_the_trust_policy_and_roll_it_back(idp: tuple[Flask, str]) -> None:
+    app, base = idp
+    with browser() as chromium:
+        context = chromium.new_context(locale="ja-JP")
+        page = _enrol_and_sign_in(context, app, base, "alice", "admin")
+        violations = watch_csp(page)
+        page.goto(f"{base}/admin/trust")
+        first = int(page.get_attribute("#policy-version", "data-version") or 0)
+        row = page.locator("#anchors tr[data-purpose=sign][data-generation='2023']")
+        assert "廃止" in row.inner_text()  # the shipped J-LIS CAs start retired
+        row.locator("input[name=reason]").fill("本番の署名用 CA 2023 を信頼する")
+        with page.expect_navigation():
+            row.locator("button").click()
+        assert page.get_attribute("#policy-version", "data-version") == str(first + 1)
+
+        # Long after signing in: the change asks for the passkey again, then is made.
+        with db.transaction(services_of(app).sessions) as session:
+            session.execute(update(AdminSession).values(confirmed_at=int(time.time()) - 3600))
+        page.fill("#set-form input[name=key]", "revocation.sign.method")
+        page.fill("#set-form input[name=value]", "crl")
+        page.fill("#set-form input[name=reason]", "J-LIS OCSP の保守")
+        with page.expect_navigation():
+            page.click("#set-form button[type=submit]")
+        assert page.get_attribute("#policy-version", "data-version") == str(first + 2)
+        assert "crl" in page.inner_text("#revocation")
+        history = page.locator(f"#versions tr[data-version='{first + 2}']").inner_text()
+        assert "admin:alice" in history
+        assert "revocation.sign.method" in history
+
+        refused = page.locator("#set-form")
+        refused.locator("input[name=key]").fill("revocation.sign.method")
+        refused.locator("input[name=value]").fill("carrier-pigeon")
+        refused.locator("input[name=reason]").fill("x")
+        refused.locator("button[type=submit]").click()
+        refused.locator(".error[data-code=invalid_trust_policy]").wait_for()
+
+        back = page.locator(f"#versions tr[data-version='{first}']")
+        back.locator("input[name=reason]").fill("元に戻す")
+        with page.expect_navigation():
+            back.locator("button").click()
+        assert page.get_attribute("#policy-version", "data-version") == str(first + 3)
+        assert "ocsp_then_crl" in page.inner_text("#revocation")
+        page.screenshot(path=str(SCREENSHOTS / "admin-trust.png"))
+        context.close()
+    assert violations == []

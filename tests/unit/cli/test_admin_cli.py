@@ -101,3 +101,37 @@ def test_the_console_script_adds_an_administrator(tmp_path: Path) -> None:
     issued = subprocess.run([IDP, "admin", "token", "ops", "--json"], env=env, check=True,
                             capture_output=True, text=True)
     assert json.loads(issued.stdout)["token"].startswith("adm.")
+
+
+def test_accounts_and_clients_from_the_shell(instance: Settings) -> None:
+    """The console's actions on accounts and relying parties, as `idp admin account|client`."""
+    from idp.accounts.models import PrivateId
+    from idp.oidc import clients
+
+    app = create_app(instance)
+    try:
+        with db.transaction(services_of(app).sessions) as session:
+            person = PrivateId()
+            session.add(person)
+            session.flush()
+            private_id = person.id
+            client_id, _ = clients.register(session, name="Bank",
+                                            redirect_uris=["https://bank.example/cb"])
+    finally:
+        services_of(app).engine.dispose()
+    code, output = _run("admin", "account", "lock", private_id, "--reason", "ticket 5")
+    assert code == 0, output
+    assert json.loads(output)["locked"] is True
+    assert json.loads(_run("admin", "account", "show", private_id)[1])["lock"]["reason"] \
+        == "ticket 5"
+    assert json.loads(_run("admin", "account", "unlock", private_id, "--reason", "ok")[1]) \
+        ["locked"] is False
+    assert _run("admin", "account", "lock", private_id)[0] == 2  # --reason is required
+    assert _run("admin", "account", "show", "pid_nobody")[0] == 1
+
+    assert _run("admin", "client", "disable", client_id, "--reason", "ended")[0] == 0
+    assert json.loads(_run("admin", "client", "show", client_id)[1])["disabled"] is True
+    assert _run("admin", "client", "enable", client_id, "--reason", "renewed")[0] == 0
+    code, output = _run("admin", "client", "rotate-secret", client_id, "--json")
+    assert code == 0
+    assert len(json.loads(output)["client_secret"]) > 30
