@@ -31,6 +31,7 @@ from trust.jlis_sim.store import open_sim
 
 _IDP = [sys.executable, "-c", "from idp.cli import main; main()"]
 _STATE_FILE = "demo.json"
+_ADMIN = "demo-admin"  # the demo's administrator (docs/admin.md)
 _START_TIMEOUT_SECONDS = 60.0
 
 
@@ -64,7 +65,9 @@ def demo(base_port: int, as_json: bool) -> None:
     try:
         for url in (sim_url, idp_url):
             _wait_healthy(url, processes)
-        summary = {"idp": idp_url, "jlis": sim_url, "rps": {}, "residents": state["residents"]}
+        summary = {"idp": idp_url, "jlis": sim_url, "rps": {},
+                   "admin": {"url": f"{idp_url}/admin/", "enroll_url": _enrol_url(env)},
+                   "residents": state["residents"]}
         _announce(summary, as_json)
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
@@ -73,6 +76,17 @@ def demo(base_port: int, as_json: bool) -> None:
         pass
     finally:
         _stop(processes)
+
+
+def _enrol_url(env: dict[str, str]) -> str:
+    """A fresh one-time enrolment URL (valid 15 minutes) for the demo's administrator, made on
+    the first run and given a new URL at every run."""
+    for command in (["admin", "enrol", _ADMIN], ["admin", "add", _ADMIN, "--role", "admin"]):
+        made = subprocess.run([*_IDP, *command, "--json"], env=env, capture_output=True,  # noqa: S603
+                              text=True, check=False)
+        if made.returncode == 0:
+            return str(json.loads(made.stdout)["enroll_url"])
+    raise Refused(f"could not make the demo administrator: {made.stderr.strip()}")
 
 
 def _env(settings: Settings, idp_url: str, sim_url: str) -> dict[str, str]:
@@ -144,6 +158,8 @@ def _announce(summary: dict[str, Any], as_json: bool) -> None:
         sys.stdout.flush()
         return
     click.echo(f"IdP:             {summary['idp']}\nJ-LIS simulator: {summary['jlis']}")
+    click.echo(f"Administration:  {summary['admin']['url']}  (register your passkey once at "
+               f"{summary['admin']['enroll_url']})")
     click.echo("Demo residents (card file, signing PIN / auth PIN):")
     for person in summary["residents"]:
         click.echo(f"  {person['name']} ({person['person_id']}): {person['card_file']}  "

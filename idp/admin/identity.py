@@ -130,6 +130,16 @@ class Identity:
                             {"name": name, "role": role_value.value})
         return admin_id, secret
 
+    def reenrol(self, actor: Actor, name: str) -> tuple[str, str]:
+        """A new one-time enrolment URL's secret for an existing administrator (a new device,
+        a lost passkey); their passkeys so far keep working."""
+        authorise(actor, Permission.CHANGE_ADMINS, "admin.reenrol", name)
+        admin = self.by_name(name)
+        with transaction(self._sessions) as db:
+            secret = self._new_enrolment(db, admin.id)
+        record_admin_action(actor, "admin.reenrol", admin.id, None, "done")
+        return admin.id, secret
+
     def _new_enrolment(self, db: Session, admin_id: str) -> str:
         secret = secrets.token_urlsafe(32)
         db.add(AdminEnrolment(token_hash=digest(secret), admin_id=admin_id,

@@ -32,6 +32,21 @@ def add(name: str, role: str, as_json: bool) -> None:
         click.echo(f"enrolment URL (once, within 15 minutes): {url}")
 
 
+@admin_group.command("enrol")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help='Print {"admin_id", "enroll_url"}.')
+def enrol(name: str, as_json: bool) -> None:
+    """A new one-time enrolment URL for an existing administrator (a new device, a lost
+    passkey)."""
+    with services() as built:
+        admin_id, secret = built.admin.identity.reenrol(CLI, name)
+        url = built.admin.identity.enrol_url(secret)
+    if as_json:
+        echo_json({"admin_id": admin_id, "enroll_url": url})
+    else:
+        click.echo(f"enrolment URL for {name} (once, within 15 minutes): {url}")
+
+
 @admin_group.command("token")
 @click.argument("name")
 @click.option("--ttl", type=click.IntRange(min=1), default=None,

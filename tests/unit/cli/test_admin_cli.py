@@ -135,3 +135,13 @@ def test_accounts_and_clients_from_the_shell(instance: Settings) -> None:
     code, output = _run("admin", "client", "rotate-secret", client_id, "--json")
     assert code == 0
     assert len(json.loads(output)["client_secret"]) > 30
+
+
+def test_enrol_gives_an_existing_administrator_a_new_url(instance: Settings) -> None:
+    first = json.loads(_run("admin", "add", "alice", "--role", "admin", "--json")[1])
+    code, output = _run("admin", "enrol", "alice", "--json")
+    assert code == 0, output
+    again = json.loads(output)
+    assert again["admin_id"] == first["admin_id"]
+    assert again["enroll_url"] != first["enroll_url"]
+    assert _run("admin", "enrol", "nobody")[0] == 1
