@@ -36,8 +36,12 @@ The service (``service.TrustPolicyService(sessions, settings)``; ``Services.trus
 ``PolicyVersion``: ``version``, ``created_at``, ``actor`` (``"settings"`` for the seed,
 ``"cli:<user>"``, ``"admin:<id>"``), ``reason``, ``policy``, ``diff`` (``[{"path", "from",
 "to"}]``), ``rollback_of``; ``as_json(with_policy=True)``. Every refusal is a
-``TrustPolicyError`` (400, ``invalid_trust_policy``) or ``TrustPolicyConflictError`` (409,
-``trust_policy_conflict``: ``expected_version`` is not current), and nothing is changed.
+``TrustPolicyError`` (400, ``invalid_trust_policy``), ``TrustPolicyConflictError`` (409,
+``trust_policy_conflict``: ``expected_version`` is not current) or
+``TrustPolicyVersionNotFoundError`` (404, ``not_found``: ``version``/``rollback`` of a version
+that does not exist), all in ``document``, and nothing is changed. The document's JSON Schema
+(for the admin API's OpenAPI): ``document.TrustPolicy.model_json_schema()``. A PUT body is the
+``policy`` object alone (unknown fields are refused).
 
 The trust services (``idp.bootstrap.trust.LazyTrust``) check ``current_version()`` at most once
 a second (``trust.policy_check_seconds``) and rebuild anchors and revocation rules when it moved,

@@ -43,6 +43,13 @@ class TrustPolicyConflictError(TrustPolicyError):
     status = 409
 
 
+class TrustPolicyVersionNotFoundError(TrustPolicyError):
+    """There is no such version of the trust policy."""
+
+    code = "not_found"
+    status = 404
+
+
 class _Part(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 

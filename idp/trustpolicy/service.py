@@ -41,6 +41,7 @@ from idp.trustpolicy.document import (
     TrustPolicy,
     TrustPolicyConflictError,
     TrustPolicyError,
+    TrustPolicyVersionNotFoundError,
     diff,
     entry_for,
     parse_policy,
@@ -116,7 +117,7 @@ class TrustPolicyService:
         with self._reads() as db:
             row = db.get(TrustPolicyVersion, number)
         if row is None:
-            raise TrustPolicyError(f"there is no trust policy version {number}")
+            raise TrustPolicyVersionNotFoundError(f"there is no trust policy version {number}")
         return _version(row)
 
     def history(self) -> list[PolicyVersion]:
@@ -149,8 +150,8 @@ class TrustPolicyService:
         """Make ``policy`` (a whole document, e.g. the admin API's PUT) the new version. With
         ``expected_version``, refused (409) if the current version is another one. Every anchor
         it names must already be stored (added through :meth:`add_anchor` once)."""
-        new = policy if isinstance(policy, TrustPolicy) else parse_policy(dict(policy))
-        self._require_certificates(new)
+        new = self._with_certificate_facts(
+            policy if isinstance(policy, TrustPolicy) else parse_policy(dict(policy)))
         return self.commit(lambda _: new, actor=actor, reason=reason,
                            expected_version=expected_version)
 
@@ -277,12 +278,18 @@ class TrustPolicyService:
             except IntegrityError:
                 pass  # stored meanwhile by another writer: the same bytes
 
-    def _require_certificates(self, policy: TrustPolicy) -> None:
+    def _with_certificate_facts(self, policy: TrustPolicy) -> TrustPolicy:
+        """``policy`` with each anchor's subject and validity taken from its stored certificate
+        (a document says which CA and how it is trusted, not what the certificate holds);
+        refused when it names a certificate never added."""
         stored = self.certificates(a.fingerprint for a in policy.anchors)
         missing = sorted({a.fingerprint for a in policy.anchors} - stored.keys())
         if missing:
             raise TrustPolicyError("unknown CA certificate(s) " + ", ".join(
                 m[:12] for m in missing) + ": add them first (`idp trust anchors add`)")
+        return policy.model_copy(update={"anchors": tuple(
+            entry.model_copy(update=_facts(stored[entry.fingerprint]))
+            for entry in policy.anchors)})
 
     def _set_enabled(self, enabled: bool, actor: str, reason: str, fingerprint: str | None,
                      purpose: str | None, medium: str | None,
@@ -341,6 +348,12 @@ def _version(row: TrustPolicyVersion) -> PolicyVersion:
     return PolicyVersion(row.version, datetime.fromtimestamp(row.created_at, UTC), row.actor,
                          row.reason, TrustPolicy.model_validate(row.document),
                          tuple(row.diff or ()), row.rollback_of)
+
+
+def _facts(certificate: x509.Certificate) -> dict[str, str]:
+    return {"subject": certificate.subject.rfc4514_string(),
+            "not_before": certificate.not_valid_before_utc.isoformat(),
+            "not_after": certificate.not_valid_after_utc.isoformat()}
 
 
 def _medium(certificate: x509.Certificate) -> MediumName:

@@ -174,6 +174,11 @@ def test_a_whole_document_replaces_the_policy_against_the_version_read(
     assert replaced.policy.media["smartphone"].max_ial == 1
     with pytest.raises(TrustPolicyConflictError, match="version 2, not 1"):
         service.replace(document, actor="admin:1", reason="stale", expected_version=1)
+    document["anchors"][0]["subject"] = "CN=Not what the certificate says"
+    document["anchors"][0]["enabled"] = not document["anchors"][0]["enabled"]
+    toggled = service.replace(document, actor="admin:1", reason="toggle one")
+    assert [c["path"].rsplit(".", 1)[1] for c in toggled.diff] == ["enabled"]  # facts kept
+    document = toggled.policy.as_json()
     document["revocation"]["sign"]["method"] = "smoke_signals"
     with pytest.raises(TrustPolicyError, match=r"revocation\.sign\.method"):
         service.replace(document, actor="admin:1", reason="bad")
@@ -183,7 +188,7 @@ def test_a_whole_document_replaces_the_policy_against_the_version_read(
         service.replace(document, actor="admin:1", reason="bad")
     with pytest.raises(TrustPolicyError, match="actor"):
         service.set("revocation.sign.method", "crl", actor=" ")
-    assert service.current_version() == 2
+    assert service.current_version() == 3
 
 
 def test_two_writers_never_record_the_same_version(
