@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from idp.trustpolicy.document import TrustPolicy
+
 Text = Field(min_length=1, max_length=500)
 Uri = Field(min_length=1, max_length=500)
 
@@ -226,7 +228,7 @@ class PolicyVersionOut(_Model):
     reason: str
     diff: list[dict[str, Any]]
     rollback_of: int | None
-    policy: dict[str, Any] | None = None
+    policy: TrustPolicy | None = None
 
 
 class PolicyVersions(_Model):
@@ -237,7 +239,7 @@ class PolicyReplace(_Model):
     """A whole new policy (as ``GET`` answers it), for a reason; ``expected_version``: refuse
     (409) if the policy changed since it was read."""
 
-    policy: dict[str, Any]
+    policy: TrustPolicy
     reason: str = Text
     expected_version: int | None = Field(None, ge=1)
 

@@ -107,8 +107,8 @@ class Pages:
 
     def trust(self, actor: Actor) -> Any:
         current = self.service.trust.current(actor)
-        return self.render("trust.html", actor, current=current,
-                           policy=current.policy or {},
-                           policy_json=json.dumps(current.policy, ensure_ascii=False, indent=2),
+        policy = current.policy.as_json() if current.policy else {}
+        return self.render("trust.html", actor, current=current, policy=policy,
+                           policy_json=json.dumps(policy, ensure_ascii=False, indent=2),
                            versions=self.service.trust.versions(actor).versions,
                            settable=self.service.trust.settable)
