@@ -1,7 +1,7 @@
-"""A trust policy change made through the admin API on one app instance holds at the next
-login on another instance on the same database (two workers or nodes), over a J-LIS that is a
-real HTTP server on loopback: a retired CA generation's card is refused, a medium held to IAL1
-withholds the identity level, and a rollback restores both."""
+"""Admin changes made through the API on one app instance hold at the next login on another
+instance on the same database (two workers or nodes), over a J-LIS that is a real HTTP server on
+loopback: a retired CA generation's card is refused, a medium held to IAL1 withholds the
+identity level, a rollback restores both; a locked account is refused until unlocked."""
 
 from __future__ import annotations
 
@@ -47,3 +47,21 @@ def test_admin_api_changes_hold_at_the_next_login_elsewhere(tmp_path: Path,
         assert back.status_code == 200, back.get_json()
         next_login()
         assert card_login(browser(found.second), holder) == "ial2-aal2; current (sign_good)"
+
+
+def test_a_locked_account_is_refused_at_its_next_sign_in_on_every_instance(
+        tmp_path: Path, database_url: str) -> None:
+    """Locked through the API on one instance: the passkey and the card are refused on the
+    other with ``account_locked`` (the person is told to contact support); unlocked, they
+    sign in again."""
+    with instances(tmp_path, database_url) as found:
+        holder = found.people.holder
+        api, headers = found.first.test_client(), _token(found.first)
+        locked = api.post(f"/admin/api/accounts/{holder.private_id}/lock", headers=headers,
+                          json={"reason": "test: reported stolen"})
+        assert locked.status_code == 200, locked.get_json()
+        assert passkey_sign_in(browser(found.second), holder) == "403 account_locked"
+        assert card_login(browser(found.second), holder) == "403 account_locked"
+        api.post(f"/admin/api/accounts/{holder.private_id}/unlock", headers=headers,
+                 json={"reason": "test: found"})
+        assert passkey_sign_in(browser(found.second), holder) == "ial2-aal2; current (sign_good)"
