@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from idp.assurance import levels
-from idp.oidc.claims import ClaimsRequest, acr_request, parse_claims_parameter
+from idp.oidc.claims import ClaimsRequest, acr_request, consentable, parse_claims_parameter
 from idp.oidc.clients import ClientInfo
 from idp.oidc.errors import (
     InvalidRequestError,
@@ -109,6 +109,11 @@ def parse(client: ClientInfo, params: dict[str, Any], *, require_nonce: bool) ->
     if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
         raise InvalidRequestError("prompt must be none, or any of login and consent")
     claims = parse_claims_parameter(params.get("claims"))
+    if client.allowed_claims is not None:  # an administrator limited what it may ask for
+        beyond = sorted(consentable((), claims) - set(client.allowed_claims))
+        if beyond:
+            raise InvalidRequestError(f"claims {', '.join(beyond)} are not allowed for this "
+                                      "client")
     document = parse_authorization_details(params.get("authorization_details"))
     acr_values, essential = acr_request(claims)
     if not acr_values:

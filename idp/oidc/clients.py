@@ -59,6 +59,7 @@ class ClientInfo:
     # What an administrator allows it to ask for (None: anything offered; idp.admin.clients).
     allowed_scopes: tuple[str, ...] | None = None
     allowed_acrs: tuple[str, ...] | None = None
+    allowed_claims: tuple[str, ...] | None = None  # in the claims parameter
 
     @property
     def public(self) -> bool:
@@ -141,7 +142,7 @@ class ClientCache:
             tuple(row.post_logout_redirect_uris), row.backchannel_logout_uri, row.jwks,
             row.jwks_uri, self._key_source(row), row.subject_type, row.sector_identifier,
             row.access_token_format, row.id_token_alg, row.default_acr,
-            _tuple(row.allowed_scopes), _tuple(row.allowed_acrs))
+            _tuple(row.allowed_scopes), _tuple(row.allowed_acrs), _tuple(row.allowed_claims))
         with self._lock:
             self._items[client_id] = (time.monotonic() + self._ttl, info)
         return info

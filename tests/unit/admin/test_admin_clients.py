@@ -4,6 +4,7 @@ limited to the scopes and levels an administrator allows."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Any
 
@@ -143,3 +144,35 @@ def test_allowed_scopes_and_levels_limit_what_a_client_may_ask(app: Flask,
     assert "error=invalid_scope" in location
     location, _ = rp.authorize(scope="openid profile")
     assert "error=" not in location
+
+
+def test_allowed_claims_limit_the_claims_parameter(app: Flask, admin: Admin) -> None:
+    import json
+
+    created = _register(admin, allowed_claims=["name"])
+    rp = _rp(app, created)
+    rp.login()
+    asked = json.dumps({"userinfo": {"birthdate": None}})
+    location, _ = rp.authorize(claims=asked)
+    assert "error=invalid_request" in location
+    assert "birthdate" in location
+    location, _ = rp.authorize(claims=json.dumps({"userinfo": {"name": None}}))
+    assert "error=" not in location
+
+
+def test_allowed_levels_limit_the_acr_a_client_may_ask_for(app: Flask, admin: Admin) -> None:
+    import json
+
+    ial1 = "urn:jpki-idp:acr:ial1-aal2"
+    created = _register(admin, allowed_acrs=[ial1])
+    rp = _rp(app, created)
+    rp.login()
+    essential = {"id_token": {"acr": {"essential": True,
+                                      "values": ["urn:jpki-idp:acr:ial2-aal2-now"]}}}
+    location, _ = rp.authorize(claims=json.dumps(essential))
+    assert "error=unmet_authentication_requirements" in location
+    code, verifier = rp.code(acr_values=f"urn:jpki-idp:acr:ial2-aal2 {ial1}")
+    tokens = rp.exchange(code, verifier).get_json()
+    payload = tokens["id_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    assert claims["acr"] == ial1  # the level it may ask for, not the higher one it named first
