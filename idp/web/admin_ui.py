@@ -71,7 +71,10 @@ class Pages:
 
     # -- signed in -----------------------------------------------------------------------------
     def home(self, actor: Actor) -> Any:
-        return self.render("home.html", actor, health=self.service.health.report(actor))
+        trust = (self.service.trust.current(actor) if Permission.READ_TRUST in
+                 PERMISSIONS[actor.role] else None)
+        return self.render("home.html", actor, health=self.service.health.report(actor),
+                           trust=trust)
 
     def clients(self, actor: Actor) -> Any:
         return self.render("clients.html", actor, clients=self.service.clients.all(actor))
