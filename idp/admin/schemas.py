@@ -75,6 +75,10 @@ class Me(_Model):
     confirmed_until: int | None = None
 
 
+class SignedOut(_Model):
+    signed_out: bool
+
+
 class Confirmed(_Model):
     confirmed_until: int
 

@@ -10,6 +10,7 @@ PATCH and DELETE. No credentials: 401; a role without the right: 403 (``idp.admi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -280,13 +281,8 @@ def _add_anchor(service: AdminService, call: Call) -> s.PolicyVersionOut:
 
 
 def _credential(answer: s.PasskeyAnswer) -> str:
-    import json
-
+    """The browser's credential as py_webauthn parses it: JSON text."""
     return json.dumps(answer.credential)
-
-
-class SignedOut(BaseModel):
-    signed_out: bool
 
 
 ROUTES: list[Route] = [
@@ -297,7 +293,7 @@ ROUTES: list[Route] = [
           tag="session"),
     Route("GET", "/session", "me", "Who is signed in, with which permissions", s.Me, _me,
           tag="session"),
-    Route("POST", "/session/logout", "signOut", "End this browser session", SignedOut,
+    Route("POST", "/session/logout", "signOut", "End this browser session", s.SignedOut,
           _sign_out, tag="session"),
     Route("POST", "/session/confirm/options", "confirmOptions", "Start a passkey "
           "confirmation (before a high-risk action)", s.PasskeyOptions, _confirm_options,
