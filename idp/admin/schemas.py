@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from idp.trustpolicy.document import TrustPolicy
 
 Text = Field(min_length=1, max_length=500)
+VERSION_MAX = 2**31 - 1  # a trust policy version number: what every database's INTEGER holds
 Uri = Field(min_length=1, max_length=500)
 
 
@@ -245,7 +246,7 @@ class PolicyReplace(_Model):
 
     policy: TrustPolicy
     reason: str = Text
-    expected_version: int | None = Field(None, ge=1)
+    expected_version: int | None = Field(None, ge=1, le=VERSION_MAX)
 
 
 class PolicyKeySet(_Model):
@@ -254,11 +255,11 @@ class PolicyKeySet(_Model):
     key: str = Field(min_length=1, max_length=200)
     value: Any = None
     reason: str = Text
-    expected_version: int | None = Field(None, ge=1)
+    expected_version: int | None = Field(None, ge=1, le=VERSION_MAX)
 
 
 class PolicyRollback(_Model):
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=VERSION_MAX)
     reason: str = Text
 
 

@@ -124,3 +124,13 @@ def test_the_trust_page_shows_the_policy_and_its_history(admin: Admin) -> None:
     assert "Trust policy" in page
     assert "admin:alice" in page
     assert "revocation.sign.method" in page
+
+
+def test_a_version_number_beyond_any_database_integer_is_refused(admin: Admin) -> None:
+    """Found by Schemathesis: 2**63 reached SQLite as an OverflowError (a 500)."""
+    answer = admin.call("POST", "/admin/api/trust/policy/rollback",
+                        {"version": 2**63, "reason": "x"})
+    assert answer.status_code == 400
+    unknown = admin.call("POST", "/admin/api/trust/policy/rollback",
+                         {"version": 999, "reason": "x"})
+    assert unknown.status_code == 404
