@@ -142,7 +142,8 @@ class ClientCache:
             tuple(row.post_logout_redirect_uris), row.backchannel_logout_uri, row.jwks,
             row.jwks_uri, self._key_source(row), row.subject_type, row.sector_identifier,
             row.access_token_format, row.id_token_alg, row.default_acr,
-            _tuple(row.allowed_scopes), _tuple(row.allowed_acrs), _tuple(row.allowed_claims))
+            allowed_scopes=_tuple(row.allowed_scopes), allowed_acrs=_tuple(row.allowed_acrs),
+            allowed_claims=_tuple(row.allowed_claims))
         with self._lock:
             self._items[client_id] = (time.monotonic() + self._ttl, info)
         return info
