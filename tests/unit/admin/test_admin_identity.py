@@ -191,3 +191,15 @@ def test_administrator_names_are_unique(app: Flask) -> None:
     add_admin(app, "alice", "admin")
     with pytest.raises(Exception, match="exists already"):
         services_of(app).admin.identity.add(CLI, "alice", "support")
+
+
+def test_enrolment_sign_in_and_replay_on_both_databases(db_app: Flask) -> None:
+    """The one-time enrolment, the challenge taken by one DELETE ... RETURNING and the
+    session, on SQLite and PostgreSQL."""
+    admin = enrol(db_app, "pat", "admin")
+    started = admin.browser.post("/admin/api/session/options").get_json()
+    answer = json.loads(admin.authenticator.get(json.dumps(started["options"]), origin=ORIGIN))
+    body = {"handle": started["handle"], "credential": answer}
+    assert admin.browser.post("/admin/api/session", json=body).status_code == 200
+    assert db_app.test_client().post("/admin/api/session", json=body).status_code == 401
+    assert admin.browser.get("/admin/api/session").get_json()["name"] == "pat"
