@@ -22,6 +22,8 @@ from idp.oidc.logout_outbox import LogoutWorker
 from idp.settings import Settings
 from idp.web import (
     account,
+    admin_api,
+    admin_ui,
     binding,
     card,
     card_app,
@@ -99,6 +101,8 @@ def _register_routes(app: Flask, services: Services) -> None:
             ssf.blueprint(services.events),
             device.blueprint(provider, services.throttles.device_user_code,
                              services.throttles.device_authorization),
+            admin_api.blueprint(services.admin),
+            admin_ui.blueprint(services.admin),
             interaction.blueprint(provider, action_hooks=(
                 card.actions_hook, signing.actions_hook, flow.actions, device.actions_hook),
                 face_hooks=(device.face_hook,))):

@@ -70,6 +70,13 @@ class AccountClosedError(AccountNotActiveError):
     code = "account_closed"
 
 
+class AccountLockedError(AccountNotActiveError):
+    """This private ID has been locked by the platform's administrators and cannot sign in
+    for now. Contact the support desk to find out why and what to do."""
+
+    code = "account_locked"
+
+
 def account_not_active(state: str | None) -> AccountNotActiveError:
     """The refusal that tells the person what their private ID's ``state`` means for them."""
     refusals: dict[str, type[AccountNotActiveError]] = {

@@ -265,6 +265,28 @@ class ServerSettings(_Section):
         "address (throttles, logs) and https (Secure cookies) then come from the proxy's headers.")
 
 
+class AdminSettings(_Section):
+    """The administration (/admin, /admin/api, `idp admin`); docs/admin.md."""
+
+    session_lifetime_seconds: int = Field(
+        900, ge=60, le=8 * 3600, description="How long an administrator's browser session "
+        "lasts after signing in with their passkey (short: the console can change everything).")
+    confirm_window_seconds: int = Field(
+        300, ge=30, le=3600, description="How long a passkey confirmation covers high-risk "
+        "actions (policy changes, disabling a CA generation or a client, rotating a secret, "
+        "revealing 4 info) before the passkey is asked for again.")
+    enrolment_lifetime_seconds: int = Field(
+        900, ge=60, le=24 * 3600, description="How long an enrolment URL from `idp admin add` "
+        "stays valid (it works once).")
+    token_default_ttl_seconds: int = Field(
+        900, ge=60, description="Lifetime of an API token from `idp admin token` without --ttl.")
+    token_max_ttl_seconds: int = Field(
+        3600, ge=60, description="The longest lifetime `idp admin token --ttl` may ask for.")
+    production: bool | None = Field(
+        None, description="Production mode: relying parties' redirect, logout and JWKS URIs "
+        "must be https. Default: on when the issuer is an https URL.")
+
+
 class Settings(BaseSettings):
     """The IdP's settings. Frozen: build a new one instead of mutating."""
 
@@ -299,6 +321,7 @@ class Settings(BaseSettings):
     metering: MeteringSettings = Field(default_factory=MeteringSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    admin: AdminSettings = Field(default_factory=AdminSettings)
 
     @field_validator("time_zone")
     @classmethod

@@ -35,6 +35,7 @@ from trust.jlis_sim.store import open_sim
 
 _IDP = [sys.executable, "-c", "from idp.cli import main; main()"]
 _STATE_FILE = "demo.json"
+_ADMIN = "demo-admin"  # the demo's administrator (docs/admin.md)
 _START_TIMEOUT_SECONDS = 90.0
 
 
@@ -76,7 +77,8 @@ def demo(base_port: int, as_json: bool) -> None:
         for rp in rps:
             _wait_healthy(f"{rp.url}/whoami", processes)
         summary = {"idp": idp_url, "jlis": sim_url, "rps": {rp.entry.name: rp.url for rp in rps},
-                   "residents": state["residents"], "admin": None}
+                   "residents": state["residents"],
+                   "admin": {"url": f"{idp_url}/admin/", "enroll_url": _enrol_url(env)}}
         _record(settings, {**state, **summary, "rps": demo_rps.listing(rps)})
         _announce(summary, rps, as_json)
         while all(p.poll() is None for p in processes):
@@ -104,6 +106,17 @@ def _record(settings: Settings, state: dict[str, Any]) -> None:
     state_file = settings.var_dir / _STATE_FILE
     state_file.write_text(json.dumps(state, ensure_ascii=False, indent=1), encoding="utf-8")
     state_file.chmod(0o600)  # it lists the demo PINs
+
+
+def _enrol_url(env: dict[str, str]) -> str:
+    """A fresh one-time enrolment URL (valid 15 minutes) for the demo's administrator, made on
+    the first run and given a new URL at every run."""
+    for command in (["admin", "enrol", _ADMIN], ["admin", "add", _ADMIN, "--role", "admin"]):
+        made = subprocess.run([*_IDP, *command, "--json"], env=env, capture_output=True,  # noqa: S603
+                              text=True, check=False)
+        if made.returncode == 0:
+            return str(json.loads(made.stdout)["enroll_url"])
+    raise Refused(f"could not make the demo administrator: {made.stderr.strip()}")
 
 
 def _env(settings: Settings, idp_url: str, sim_url: str) -> dict[str, str]:
@@ -203,6 +216,10 @@ def _announce(summary: dict[str, Any], rps: list[demo_rps.DemoRp], as_json: bool
     say(f"  idp sim person move {mover['person_id']} --address '大阪府大阪市中央区大手前2-1-22'")
     say(f"  idp sim person renew {mover['person_id']}      "
         "(idp sim person --help: rename, lose-card, ...)")
+    admin = summary["admin"]
+    say(f"\n管理画面 / Administration: {admin['url']}")
+    say(f"  最初にパスキーを登録（15分間有効）/ register your passkey first (valid 15 min): "
+        f"{admin['enroll_url']}")
     say(f"\nJ-LIS 模擬環境 / simulator: {summary['jlis']}     Ctrl-C で終了 / Ctrl-C stops all.")
 
 

@@ -34,12 +34,12 @@ from idp.accounts.anchor_policy import (
 )
 from idp.accounts.changes import ChangeSink
 from idp.accounts.jpki_models import AuthLink, JpkiAnchor
-from idp.accounts.models import PrivateId
+from idp.accounts.models import AccountLock, PrivateId
 from idp.accounts.ports import TrustPort
 from idp.assurance.evidence import Proofing
 from idp.audit import entries as audit
 from idp.audit.log import AuditLog
-from idp.errors import IdpError, account_not_active
+from idp.errors import AccountLockedError, IdpError, account_not_active
 from idp.jpki.certificate import parse_certificate
 from idp.jpki.errors import (
     CertificateExpiredError,
@@ -65,6 +65,7 @@ class AnchorCheck:
     checked_at: datetime
     sign_source: str | None = None  # who answered for the anchor: "ocsp" (now) or "crl"
     max_ial: int = 2  # the trust policy's limit for the anchor CA's medium
+    locked: bool = False  # an administrator locked the private ID (idp.admin.accounts)
 
     @property
     def proofing(self) -> Proofing:
@@ -77,6 +78,8 @@ class AnchorCheck:
 
     def refuse_inactive(self) -> None:
         """Raise the person's refusal when the private ID no longer signs in."""
+        if self.locked:
+            raise AccountLockedError()
         if self.state in _PERSON_STATE:
             raise account_not_active(_PERSON_STATE[self.state])
 
@@ -144,6 +147,10 @@ class AnchorChecker:
             found = db.execute(_inputs(private_id)).first()
         if found is not None and found.state == "closed":
             return AnchorCheck(private_id, AnchorState.CLOSED, "closed", None, at)
+        if found is not None and found.locked_at is not None:  # no J-LIS call: refused anyway
+            state = AnchorState(found.anchor_state) if found.anchor_state else \
+                AnchorState.UNVERIFIABLE
+            return AnchorCheck(private_id, state, "locked", None, at, locked=True)
         if found is None or found.anchor_id is None:
             return AnchorCheck(private_id, AnchorState.UNVERIFIABLE, "no_anchor", "onboard", at)
         anchor_id, sign_der, auth_der = found.anchor_id, found.sign_der, found.auth_der
@@ -237,8 +244,10 @@ def _inputs(private_id: str) -> Select[Any]:
     return (select(PrivateId.id.label("private_id"), PrivateId.state,
                    JpkiAnchor.id.label("anchor_id"), JpkiAnchor.certificate.label("sign_der"),
                    auth.label("auth_der"), JpkiAnchor.state.label("anchor_state"),
-                   JpkiAnchor.last_result, JpkiAnchor.issuer_dn, JpkiAnchor.serial_hex)
+                   JpkiAnchor.last_result, JpkiAnchor.issuer_dn, JpkiAnchor.serial_hex,
+                   AccountLock.locked_at)
             .select_from(PrivateId)
+            .outerjoin(AccountLock, AccountLock.private_id == PrivateId.id)
             .outerjoin(JpkiAnchor, and_(JpkiAnchor.private_id == PrivateId.id,
                                         JpkiAnchor.superseded_by.is_(None)))
             .where(PrivateId.id == private_id).order_by(JpkiAnchor.id.desc()).limit(1))

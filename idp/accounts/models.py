@@ -53,3 +53,16 @@ class LoginSession(Base):
     amr: Mapped[list[str]] = mapped_column(JSON, default=list)
     expires_at: Mapped[int] = mapped_column(Integer)
     ended_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class AccountLock(Base):
+    """An administrator's lock on a private ID: it signs in no more, whatever its anchor says,
+    until unlocked (kept apart from ``PrivateId.state``, which follows the anchor)."""
+
+    __tablename__ = "account_locks"
+
+    private_id: Mapped[str] = mapped_column(ForeignKey("private_ids.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    reason: Mapped[str] = mapped_column(String(500))
+    locked_by: Mapped[str] = mapped_column(String(100))
+    locked_at: Mapped[int] = mapped_column(Integer)

@@ -20,6 +20,8 @@ from idp.accounts.anchor_check import AnchorChecker
 from idp.accounts.card_answers import CardAnswers, default_steps
 from idp.accounts.claims import ClaimsSource, JpkiClaimsSource
 from idp.accounts.recheck import Recheck
+from idp.admin import AdminService
+from idp.admin.health import HealthSources
 from idp.audit.log import AuditLog
 from idp.bootstrap.trust import LazyTrust
 from idp.events.context import EventsContext
@@ -80,6 +82,7 @@ class Services:
     changes: Emitter  # what accounts changed -> the events owed to relying parties
     audit: AuditLog  # the tamper-evident audit log (idp.audit): every hook records through it
     metering: MeteringReport  # the validity checks made for each relying party, priced
+    admin: AdminService  # the administration: /admin, /admin/api, `idp admin`
 
     @classmethod
     def build(cls, settings: Settings, *, claims: ClaimsSource | None = None,
@@ -115,7 +118,16 @@ class Services:
             card_answers=CardAnswers(sessions, trust, default_steps(trust, changes), audit=audit),
             passkeys=PasskeyService(sessions, settings.webauthn, audit=audit), claims=claims,
             events=EventsContext(settings.events, oidc), changes=changes, audit=audit,
-            metering=MeteringReport(sessions, settings.metering))
+            metering=MeteringReport(sessions, settings.metering),
+            admin=AdminService.build(
+                settings, sessions, client_cache=oidc.clients, changes=changes,
+                pairwise_salt=oidc.pairwise_salt, health=HealthSources(
+                    jlis_breakers=trust.jlis_breakers,
+                    jlis_probe=lambda: len(trust.get().jlis.list_cas()),
+                    crl_dir=settings.crl_cache_dir, anchors_dir=settings.anchors_dir,
+                    signing_keys=settings.keys_dir / "signing.json"),
+                trust_policy=trust_policy))
+
 
     def close(self) -> None:
         """Return the database connections (CLI commands, tests)."""

@@ -30,6 +30,7 @@ BUILTIN_COMMANDS = [
     "idp.cli.recheck:recheck",
     "idp.cli.events:events_group",
     "idp.cli.audit:audit_group",
+    "idp.cli.admin:admin_group",
     "idp.cli.trust:trust_group",
     "idp.cli.metering:metering_group",
 ]

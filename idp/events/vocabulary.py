@@ -30,7 +30,7 @@ STREAM_UPDATED = SSF + "stream-updated"  # SSF §8.1.5
 SUPPORTED = (CREDENTIAL_CHANGE, ASSURANCE_LEVEL_CHANGE, TOKEN_CLAIMS_CHANGE, SESSION_REVOKED,
              ACCOUNT_DISABLED, ACCOUNT_ENABLED, ACCOUNT_PURGED)
 IAL_NAMESPACE = "NIST-IAL"  # CAEP §3.4: levels of NIST SP 800-63A, e.g. "nist-ial2"
-_DISABLED = frozenset({"suspended", "closed"})
+_DISABLED = frozenset({"suspended", "closed", "locked"})  # locked: by an administrator
 
 Body = dict[str, Any]
 

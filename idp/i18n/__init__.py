@@ -1,7 +1,8 @@
 """A tiny message catalogue: Japanese by default, English on request.
 
 The language comes from ``?lang=``, then the ``lang`` cookie, then Accept-Language, then the
-instance default. Catalogues are ``idp/i18n/{ja,en}.json``; a missing key falls back to Japanese.
+instance default. Catalogues are ``idp/i18n/{ja,en}.json``, plus a part's own ``NAME.{ja,en}.json``
+(``admin.ja.json``: the administration's pages); a missing key falls back to Japanese.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ _DIR = Path(__file__).parent
 @cache
 def catalogue(language: str) -> Mapping[str, str]:
     data: dict[str, str] = json.loads((_DIR / f"{language}.json").read_text(encoding="utf-8"))
+    for part in sorted(_DIR.glob(f"*.{language}.json")):
+        data.update(json.loads(part.read_text(encoding="utf-8")))
     return data
 
 

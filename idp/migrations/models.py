@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from idp.accounts import jpki_models as _jpki  # noqa: F401
 from idp.accounts import models as _accounts  # noqa: F401
+from idp.admin import models as _admin  # noqa: F401
 from idp.audit import models as _audit  # noqa: F401
 from idp.db import Base
 from idp.events import models as _events  # noqa: F401

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from idp.assurance import levels
-from idp.oidc.claims import ClaimsRequest, acr_request, parse_claims_parameter
+from idp.oidc.claims import ClaimsRequest, acr_request, consentable, parse_claims_parameter
 from idp.oidc.clients import ClientInfo
 from idp.oidc.errors import (
     InvalidRequestError,
@@ -100,6 +100,10 @@ def parse(client: ClientInfo, params: dict[str, Any], *, require_nonce: bool) ->
     scope = tuple(str(params.get("scope") or "").split())
     if "openid" not in scope:
         raise InvalidScopeError("the scope must include openid")
+    refused = [s for s in scope if client.allowed_scopes is not None
+               and s != "openid" and s not in client.allowed_scopes]
+    if refused:
+        raise InvalidScopeError(f"scope {' '.join(refused)} is not allowed for this client")
     _check_pkce(params)
     nonce = params.get("nonce")
     if require_nonce and not nonce:
@@ -108,10 +112,17 @@ def parse(client: ClientInfo, params: dict[str, Any], *, require_nonce: bool) ->
     if not prompt <= PROMPTS or ("none" in prompt and len(prompt) > 1):
         raise InvalidRequestError("prompt must be none, or any of login and consent")
     claims = parse_claims_parameter(params.get("claims"))
+    if client.allowed_claims is not None:  # an administrator limited what it may ask for
+        beyond = sorted(consentable((), claims) - set(client.allowed_claims))
+        if beyond:
+            raise InvalidRequestError(f"claims {', '.join(beyond)} are not allowed for this "
+                                      "client")
     document = parse_authorization_details(params.get("authorization_details"))
     acr_values, essential = acr_request(claims)
     if not acr_values:
         acr_values = str(params.get("acr_values") or client.default_acr or "").split()
+    if client.allowed_acrs is not None:  # an administrator limited the levels it may ask for
+        acr_values = [v for v in acr_values if v in client.allowed_acrs]
     if essential and not any(levels.lookup(v) for v in acr_values):
         raise UnmetAuthenticationRequirementsError(
             "none of the essential acr values is offered by this IdP")

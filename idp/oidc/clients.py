@@ -61,6 +61,10 @@ class ClientInfo:
     id_token_alg: str
     default_acr: str | None
     grant_types: tuple[str, ...] = DEFAULT_GRANT_TYPES
+    # What an administrator allows it to ask for (None: anything offered; idp.admin.clients).
+    allowed_scopes: tuple[str, ...] | None = None
+    allowed_acrs: tuple[str, ...] | None = None
+    allowed_claims: tuple[str, ...] | None = None  # in the claims parameter
 
     @property
     def public(self) -> bool:
@@ -136,20 +140,34 @@ class ClientCache:
         row = database().get(Client, client_id)
         if row is None:
             raise UnknownClientError(f"no relying party is registered as {client_id!r}")
+        if row.disabled_at is not None:
+            raise UnknownClientError(f"the relying party {client_id!r} is disabled")
         info = ClientInfo(
             row.client_id, row.name, row.secret_hash, row.auth_method, tuple(row.redirect_uris),
             tuple(row.post_logout_redirect_uris), row.backchannel_logout_uri, row.jwks,
             row.jwks_uri, self._key_source(row), row.subject_type, row.sector_identifier,
             row.access_token_format, row.id_token_alg, row.default_acr,
-            tuple(row.grant_types or DEFAULT_GRANT_TYPES))
+            grant_types=tuple(row.grant_types or DEFAULT_GRANT_TYPES),
+            allowed_scopes=_tuple(row.allowed_scopes), allowed_acrs=_tuple(row.allowed_acrs),
+            allowed_claims=_tuple(row.allowed_claims))
         with self._lock:
             self._items[client_id] = (time.monotonic() + self._ttl, info)
         return info
+
+    def forget(self, client_id: str) -> None:
+        """Read ``client_id`` from the database at its next use (an administrator changed it;
+        other processes see the change within ``ttl``)."""
+        with self._lock:
+            self._items.pop(client_id, None)
 
     def _key_source(self, row: Client) -> KeySource | None:
         if row.jwks_uri:
             return RemoteKeys(row.jwks_uri, self.remote_keys)
         return InlineKeys.of(row.jwks) if row.jwks else None
+
+
+def _tuple(values: list[str] | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple(values)
 
 
 def verify_client_jwt(client: ClientInfo, token: str) -> dict[str, Any]:

@@ -39,6 +39,14 @@ class Client(Base):
     # A device client (``idp clients add --device``) names the device_code grant here.
     grant_types: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # What an administrator allows this relying party to ask for (None: anything the IdP
+    # offers): scopes, claims and acr values (idp.admin.clients edits them).
+    allowed_scopes: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    allowed_claims: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    allowed_acrs: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # Set when an administrator disabled the client: it no longer authenticates nor logs in.
+    disabled_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    disabled_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
 
 class Interaction(Base):

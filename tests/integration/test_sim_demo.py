@@ -71,6 +71,9 @@ def test_demo_prints_the_stack_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert summary["jlis"] == f"http://127.0.0.1:{base + 1}"
         assert {"shop", "age_gate", "portal", "portal_mail", "tv"} <= set(summary["rps"])
         assert summary["rps"]["shop"] == f"http://localhost:{base + 3}"
+        assert summary["admin"]["url"] == f"{summary['idp']}/admin/"
+        enrol = requests.get(summary["admin"]["enroll_url"], timeout=5)
+        assert enrol.status_code == 200  # a live one-time URL of the demo's administrator
         for url in (summary["idp"], summary["jlis"]):
             assert requests.get(f"{url}/healthz", timeout=5).json()["status"] == "ok"
         for url in summary["rps"].values():

@@ -20,6 +20,7 @@ from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
 from idp.accounts.sessions import COOKIE_NAME
+from tests.support.admin import add_admin, admin_browser
 from tests.support.login import login_session
 from tests.unit.oidc.conftest import Rp, app, db_app, register, rp
 
@@ -51,6 +52,22 @@ SWEPT = frozenset({
     "/interaction/<uid>/deny",
     # Operations (issue 17)
     "/metrics",
+    # The administration (issue 16), swept with a signed-in administrator's session
+    "/admin/", "/admin/login", "/admin/enrol/<token>", "/admin/clients", "/admin/clients/new",
+    "/admin/clients/<client_id>", "/admin/accounts", "/admin/accounts/<private_id>",
+    "/admin/admins", "/admin/api/openapi.json", "/admin/api/session",
+    "/admin/api/session/options", "/admin/api/session/logout",
+    "/admin/api/session/confirm/options", "/admin/api/session/confirm",
+    "/admin/api/enrol/<token>", "/admin/api/enrol/<token>/options", "/admin/api/admins",
+    "/admin/api/health", "/admin/api/clients", "/admin/api/clients/<client_id>",
+    "/admin/api/clients/<client_id>/rotate-secret", "/admin/api/clients/<client_id>/disable",
+    "/admin/api/clients/<client_id>/enable", "/admin/api/accounts",
+    "/admin/api/accounts/<private_id>", "/admin/api/accounts/<private_id>/reveal",
+    "/admin/api/accounts/<private_id>/lock", "/admin/api/accounts/<private_id>/unlock",
+    "/admin/trust", "/admin/api/trust/policy", "/admin/api/trust/policy/set",
+    "/admin/api/trust/policy/versions", "/admin/api/trust/policy/versions/<version>",
+    "/admin/api/trust/policy/rollback", "/admin/api/trust/anchors/retire",
+    "/admin/api/trust/anchors/enable", "/admin/api/trust/anchors",
 })
 EXCLUDED = {
     "/static/<path:filename>": "Flask's own file server (send_from_directory): no IdP code "
@@ -72,7 +89,10 @@ def _jwt_alg_none() -> str:
 
 # Every field name a route of the IdP reads from a JSON body, each given a value of a wrong type.
 FIELDS = ("approve", "claims", "agree", "version", "name", "credential", "certificate",
-          "signature", "request_id", "private_id", "id", "response", "purpose", "user_code")
+          "signature", "request_id", "private_id", "id", "response", "purpose", "user_code",
+          "handle",
+          "reason", "role", "redirect_uris", "auth_method", "jwks", "jwks_uri", "policy", "key",
+          "value", "pem", "fingerprint", "generation", "expected_version")
 WRONG_TYPES: tuple[Any, ...] = (123, [1, 2], {"a": {"b": ["c"]}}, None, "", "x" * 100_000)
 DEEP = "[" * 50_000 + "]" * 50_000
 
@@ -160,6 +180,8 @@ class World:
     interaction_csrf: str
     account_csrf: str
     values: dict[str, tuple[str, ...]]
+    admin: FlaskClient  # an administrator's browser session, for /admin
+    admin_csrf: str
 
 
 @pytest.fixture
@@ -179,13 +201,19 @@ def _world(app: Flask, rp: Rp) -> World:
     account_csrf = account.get("/account", headers={"Accept": "application/json"}) \
         .get_json()["csrf_token"]
     other, _ = register(app, name="Other RP")
+    admin, admin_csrf = admin_browser(app)
+    _, enrolment = add_admin(app, "newcomer", "support")
+    person, _ = login_session(app)
     return World(app, rp.browser, account, state["csrf_token"], account_csrf, {
         "uid": (state["uid"], "no-such-interaction"),
         "request_id": (request_id, "no-such-request"),
         "client_id": (other, "no-such-client"),
         "passkey_id": ("no-such-passkey", "%ff%fe"),
         "stream_id": ("no-such-stream", "%ff%fe"),
-    })
+        "token": (enrolment, "no-such-enrolment"),
+        "private_id": (person, "no-such-account"),
+        "version": ("1", "no-such-version"),
+    }, admin, admin_csrf)
 
 
 def _paths(rule: str, world: World) -> list[str]:
@@ -220,12 +248,20 @@ def _problems(response: TestResponse) -> list[str]:
     return found
 
 
+def _browser(world: World, rule: str) -> tuple[FlaskClient, str]:
+    """The browser a rule is swept with, and its CSRF token."""
+    if rule.startswith("/account"):
+        return world.account, world.account_csrf
+    if rule.startswith("/admin"):
+        return world.admin, world.admin_csrf
+    return world.anonymous, world.interaction_csrf
+
+
 def _send(world: World, rule: str, method: str, path: str, hostile: Hostile) -> TestResponse:
-    browser = world.account if rule.startswith("/account") else world.anonymous
+    browser, token = _browser(world, rule)
     kwargs: dict[str, Any] = {**hostile.kwargs, "headers": dict(hostile.kwargs.get(
         "headers", {}))}
     if hostile.csrf:
-        token = world.account_csrf if rule.startswith("/account") else world.interaction_csrf
         kwargs["headers"].setdefault("X-CSRF-Token", token)
     return browser.open(path, method=method, **kwargs)
 
@@ -298,10 +334,8 @@ def test_a_nul_character_anywhere_is_a_400_on_both_databases(db_app: Flask) -> N
                                {"data": {"token": NUL}, "headers": {"Authorization": basic}},
                                {"json": {"name": NUL, "approve": True, "claims": [NUL],
                                          "agree": True, "version": NUL, "user_code": NUL}}):
-                    headers = {**kwargs.pop("headers", {}), "X-CSRF-Token": (
-                        world.account_csrf if rule.startswith("/account")
-                        else world.interaction_csrf)}
-                    browser = world.account if rule.startswith("/account") else world.anonymous
+                    browser, token = _browser(world, rule)
+                    headers = {**kwargs.pop("headers", {}), "X-CSRF-Token": token}
                     response = browser.open(path, method=method, headers=headers, **kwargs)
                     failures += [f"{method} {path} {sorted(kwargs)}: {problem}"
                                  for problem in _problems(response)]

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_trust_policy"
-down_revision = "0014_device_authorization"
+down_revision = "0015_administrators"
 branch_labels = None
 depends_on = None
 

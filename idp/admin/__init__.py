@@ -1,0 +1,46 @@
+"""The administration: the people who run the platform, without touching files or the database.
+
+One service layer under the admin web UI, the admin JSON API (``idp.web.admin_api``,
+``idp.web.admin_ui``) and the ``idp admin`` commands, so the three cannot differ:
+
+- ``identity``: administrators, their passkeys, sessions, confirmations and API tokens;
+- ``roles``: the permissions of each role and the one check;
+- ``clients``: relying parties; ``accounts``: people's accounts; ``health``: the platform;
+  ``trust``: the trust policy (``idp.trustpolicy``) with the administrators' rules;
+- ``record``: ``record_admin_action``, where every action ends, done or refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from idp.accounts.changes import ChangeSink
+from idp.admin.accounts import AccountAdmin
+from idp.admin.clients import ClientAdmin
+from idp.admin.health import HealthSources, PlatformHealth
+from idp.admin.identity import Identity
+from idp.admin.trust import TrustAdmin
+from idp.oidc.clients import ClientCache
+from idp.settings import Settings
+from idp.trustpolicy.service import TrustPolicyService
+
+
+@dataclass(frozen=True)
+class AdminService:
+    identity: Identity
+    clients: ClientAdmin
+    accounts: AccountAdmin
+    health: PlatformHealth
+    trust: TrustAdmin
+
+    @classmethod
+    def build(cls, settings: Settings, sessions: sessionmaker[Session], *,
+              client_cache: ClientCache, changes: ChangeSink, pairwise_salt: str,
+              health: HealthSources, trust_policy: TrustPolicyService) -> AdminService:
+        identity = Identity(sessions, settings.admin, settings.webauthn, settings.oidc.issuer)
+        return cls(identity, ClientAdmin(sessions, settings, client_cache, identity),
+                   AccountAdmin(sessions, identity, changes, pairwise_salt),
+                   PlatformHealth(sessions, health, trust_policy),
+                   TrustAdmin(trust_policy, identity))

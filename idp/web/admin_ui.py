@@ -1,0 +1,117 @@
+"""/admin: the administrators' pages (Japanese by default, English with ?lang=en).
+
+The pages are thin over the admin service: they render what it answers, and every change is
+made by ``idp/static/js/admin.js`` through the JSON API (``idp.web.admin_api``) with the
+session's CSRF token, so the UI, the API and the CLI take the same path. A high-risk action
+answered ``confirmation_required`` asks for the passkey again and is retried once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request
+from pydantic import ValidationError
+
+from idp.admin import AdminService
+from idp.admin.errors import AdminError, InvalidAdminInputError
+from idp.admin.roles import PERMISSIONS, Actor, Permission
+from idp.admin.schemas import AccountQuery
+from idp.web import request as web
+from idp.web.admin_api import admin_cookie, csrf_token
+
+
+def blueprint(service: AdminService) -> Blueprint:
+    bp = Blueprint("admin_ui", __name__, url_prefix="/admin")
+    pages = Pages(service)
+    bp.add_url_rule("/", "home", pages.signed_in(pages.home))
+    bp.add_url_rule("/login", "login", pages.login)
+    bp.add_url_rule("/enrol/<token>", "enrol", pages.enrol)
+    bp.add_url_rule("/clients", "clients", pages.signed_in(pages.clients))
+    bp.add_url_rule("/clients/new", "client_new", pages.signed_in(pages.client_new))
+    bp.add_url_rule("/clients/<client_id>", "client", pages.signed_in(pages.client))
+    bp.add_url_rule("/accounts", "accounts", pages.signed_in(pages.accounts))
+    bp.add_url_rule("/accounts/<private_id>", "account", pages.signed_in(pages.account))
+    bp.add_url_rule("/admins", "admins", pages.signed_in(pages.admins))
+    bp.add_url_rule("/trust", "trust", pages.signed_in(pages.trust))
+    return bp
+
+
+class Pages:
+    def __init__(self, service: AdminService) -> None:
+        self.service = service
+
+    def render(self, template: str, actor: Actor | None = None, **values: Any) -> str:
+        lang = web.language()
+        token = admin_cookie()
+        return render_template(
+            f"admin/{template}", lang=lang, t=web.translator(lang), actor=actor,
+            can=(lambda p: Permission(p) in PERMISSIONS[actor.role]) if actor else
+            (lambda p: False), csrf=csrf_token(token) if actor and token else "", **values)
+
+    def signed_in(self, page: Callable[..., Any]) -> Callable[..., Any]:
+        def view(**path: str) -> Any:
+            found = self.service.identity.session_actor(admin_cookie())
+            if found is None:
+                return redirect("/admin/login")
+            return page(found[0], **path)  # a refusal: the one error renderer (idp.web.errors)
+        view.__name__ = page.__name__
+        return view
+
+    # -- without a session ---------------------------------------------------------------------
+    def login(self) -> Any:
+        return self.render("login.html")
+
+    def enrol(self, token: str) -> Any:
+        """The enrolment page; an expired, used or unknown URL is refused (error page)."""
+        admin = self.service.identity.enrolment(token)
+        return self.render("enrol.html", admin=admin, token=token)
+
+    # -- signed in -----------------------------------------------------------------------------
+    def home(self, actor: Actor) -> Any:
+        trust = (self.service.trust.current(actor) if Permission.READ_TRUST in
+                 PERMISSIONS[actor.role] else None)
+        return self.render("home.html", actor, health=self.service.health.report(actor),
+                           trust=trust)
+
+    def clients(self, actor: Actor) -> Any:
+        return self.render("clients.html", actor, clients=self.service.clients.all(actor))
+
+    def client_new(self, actor: Actor) -> Any:
+        return self.render("client_form.html", actor, client=None)
+
+    def client(self, actor: Actor, client_id: str) -> Any:
+        return self.render("client_form.html", actor,
+                           client=self.service.clients.get(actor, client_id))
+
+    def accounts(self, actor: Actor) -> Any:
+        fields = {k: v for k, v in request.args.items()
+                  if k in AccountQuery.model_fields and v}
+        found: list[Any] | None = None
+        error: AdminError | None = None
+        if fields:
+            try:
+                query = AccountQuery.model_validate(fields)
+                found = self.service.accounts.find(actor, query)
+            except ValidationError:
+                error = InvalidAdminInputError("a search field is too long")
+            except AdminError as refused:
+                error = refused
+        return self.render("accounts.html", actor, query=fields, found=found, error=error)
+
+    def account(self, actor: Actor, private_id: str) -> Any:
+        return self.render("account.html", actor,
+                           account=self.service.accounts.detail(actor, private_id))
+
+    def admins(self, actor: Actor) -> Any:
+        return self.render("admins.html", actor, admins=self.service.identity.all(actor))
+
+    def trust(self, actor: Actor) -> Any:
+        current = self.service.trust.current(actor)
+        policy = current.policy.as_json() if current.policy else {}
+        return self.render("trust.html", actor, current=current, policy=policy,
+                           policy_json=json.dumps(policy, ensure_ascii=False, indent=2),
+                           versions=self.service.trust.versions(actor).versions,
+                           settable=self.service.trust.settable)
