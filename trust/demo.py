@@ -130,6 +130,10 @@ def _env(settings: Settings, idp_url: str, sim_url: str) -> dict[str, str]:
         # The sample RPs listen on http://localhost: the bank's Shared Signals push endpoint.
         "IDP_EVENTS__ALLOW_HTTP_LOOPBACK": "true",
     })
+    # A terminal, not a log shipper: plain lines, and no line per request drowning the summary
+    # (unless the person asks: IDP_LOGGING__FORMAT=json, IDP_LOGGING__REQUESTS=true).
+    env.setdefault("IDP_LOGGING__FORMAT", "text")
+    env.setdefault("IDP_LOGGING__REQUESTS", "false")
     return env
 
 
