@@ -75,7 +75,7 @@ def _trust(sessions: sessionmaker[Session], tmp_path: Path, *, method: str,
     crl = CrlSource(Crls(), tmp_path / "crl", FixedClock(pki.NOW))
     checker = RevocationChecker(policies, ocsp=ocsp or Ocsp(), crl=crl)
     return TrustServices(pki.anchors(SIGN, AUTH), None, checker,  # type: ignore[arg-type]
-                         policies, dict.fromkeys(Purpose, crl), Meter(sessions))
+                         policies, dict.fromkeys(Purpose, crl), meter=Meter(sessions))
 
 
 def _check(trust: TrustServices, certificate: x509.Certificate, purpose: Purpose) -> Any:
