@@ -119,6 +119,17 @@ def _max_ial(trust: TrustPort, verified: VerifiedCertificate) -> int:
     return int(limit(verified)) if limit is not None else 2
 
 
+def _verified(trust: TrustPort, der: bytes, purpose: Purpose,
+              at: datetime) -> VerifiedCertificate:
+    """The certificate's path under ``trust``: remembered by a trust port that can
+    (``TrustServices.verify_der``: until the certificate or its CA expires), else parsed and
+    validated now."""
+    remembered = getattr(trust, "verify_der", None)
+    if remembered is not None:
+        return remembered(der, purpose, at)  # type: ignore[no-any-return]
+    return trust.verify(parse_certificate(der), purpose, at)
+
+
 class AnchorChecker:
     def __init__(self, sessions: sessionmaker[Session], trust: TrustPort,
                  policy: AnchorPolicy | None = None,
@@ -199,8 +210,8 @@ class AnchorChecker:
         """One certificate's status under the trust policy; unknown when it cannot be told."""
         trust = self._trust
         try:
-            verified = trust.verify(parse_certificate(der), purpose, at)
-            checked = trust.check_now(verified)
+            verified = _verified(trust, der, purpose, at)
+            checked = trust.check_now(verified)  # revocation: asked every time
         except CertificateExpiredError:
             return CertAnswer(CertStatus.EXPIRED)
         except CertificateRevokedError as revoked:
