@@ -283,7 +283,8 @@ def _serve(var_dir: Path, database_url: str, port: int, workers: int,
     process = subprocess.Popen([str(Path(sys.executable).parent / "idp"), "serve", "--host",
                                 "127.0.0.1", "--port", str(port), "--workers", str(workers),
                                 "--threads", str(threads), "--server", server],
-                               env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+                               env=env, stdout=subprocess.DEVNULL,
+                               stderr=(var_dir / "serve.log").open("ab"))  # kept on failure
     return _up(process, f"{url}/.well-known/openid-configuration", workers)
 
 
@@ -360,9 +361,14 @@ def run(sides: list[Side], configs: list[tuple[str, int, int]], rounds: int, cli
                 for side in (sides if number % 2 == 0 else sides[::-1]):
                     print(f"  round {number + 1}: {side.label}, {kind}, {workers} worker(s) x "
                           f"{threads} thread(s) ...", flush=True)
-                    samples, cpu, spent = _login_phase(
-                        target, Path(base) / "var", database_url, port, kind, workers, threads,
-                        clients, seconds, counts, side.source)
+                    try:
+                        samples, cpu, spent = _login_phase(
+                            target, Path(base) / "var", database_url, port, kind, workers,
+                            threads, clients, seconds, counts, side.source)
+                    except RuntimeError:
+                        log = Path(base) / "var" / "serve.log"
+                        print(log.read_text()[-6000:] if log.exists() else "", file=sys.stderr)
+                        raise
                     pooled.setdefault((side.label, kind, workers, threads), []).append(
                         (samples, cpu, spent, trivial))
     rows = []
