@@ -367,7 +367,10 @@ def run(sides: list[Side], configs: list[tuple[str, int, int]], rounds: int, cli
                             threads, clients, seconds, counts, side.source)
                     except RuntimeError:
                         log = Path(base) / "var" / "serve.log"
-                        print(log.read_text()[-6000:] if log.exists() else "", file=sys.stderr)
+                        lines = log.read_text().splitlines() if log.exists() else []
+                        print("\n".join(line for line in lines  # not the request lines
+                                        if '"logger": "idp.request"' not in line)[-8000:],
+                              file=sys.stderr)
                         raise
                     pooled.setdefault((side.label, kind, workers, threads), []).append(
                         (samples, cpu, spent, trivial))
