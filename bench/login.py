@@ -1,7 +1,8 @@
 """Complete passkey logins against `idp serve` on PostgreSQL: the workers' CPU per login
 against a trivial Flask request served the same way, logins/s and p50/p99, optionally A/B.
 
-    python -m bench login [--workers 2,4] [--threads 4] [--server gunicorn[,uwsgi]]
+    python -m bench login [--database postgresql|sqlite] [--workers 2,4] [--threads 4]
+                          [--server gunicorn[,uwsgi]]
                           [--ab REV] [--rounds N] [--clients 3] [--seconds 8]
                           [--people 48] [--revoked 100000] [--profile-logins 0] [--no-write]
 
@@ -339,20 +340,31 @@ class Side:
     source: Path | None  # a checkout to serve (None: this one)
 
 
+@contextlib.contextmanager
+def _database(kind: str, base: Path) -> Iterator[str]:
+    """The run's database URL: a throwaway PostgreSQL cluster with fsync on (the decision in
+    docs/benchmarks.md), or a SQLite file (WAL, as ``idp`` opens it)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{base / 'bench.db'}"
+        return
+    from tests.support.postgres import throwaway_cluster
+
+    with throwaway_cluster(durable=True) as cluster:
+        yield cluster.create_database()
+
+
 def run(sides: list[Side], configs: list[tuple[str, int, int]], rounds: int, clients: int,
-        seconds: float, people: int, revoked: int) -> list[Row]:
+        seconds: float, people: int, revoked: int, database: str = "postgresql") -> list[Row]:
     """Every (server, workers, threads) of ``configs`` for every side, ``rounds`` times, the
     sides alternating within a round and the trivial baseline measured in every round, all on
     one database; one row per side and configuration, the rounds pooled."""
-    from tests.support.postgres import throwaway_cluster
     from tests.support.sim import free_port
 
     pooled: dict[tuple[str, str, int, int], list[Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-login-") as base, \
-            throwaway_cluster(durable=True) as cluster:  # fsync on (docs: the decision)
+            _database(database, Path(base)) as database_url:
         port = free_port()
         url = f"http://localhost:{port}"
-        database_url = cluster.create_database()
         target = prepare(Path(base) / "var", database_url, url, people, revoked)
         counts: dict[str, int] = {}
         for number in range(rounds):
@@ -473,8 +485,12 @@ def run_profile(people: int, revoked: int, logins: int,
 
 
 def _transactions(database_url: str) -> int:
-    """Commits + rollbacks so far in the benchmark's database (pg_stat_database)."""
+    """Commits + rollbacks so far in the benchmark's database (pg_stat_database; 0 on SQLite,
+    which does not count them)."""
     import psycopg
+
+    if database_url.startswith("sqlite"):
+        return 0
 
     with psycopg.connect(database_url.replace("postgresql+psycopg", "postgresql"),
                          autocommit=True) as connection:
@@ -507,11 +523,14 @@ def _report(rows: list[Row], result: Profile | None, args: argparse.Namespace) -
         f"{args.rounds} round(s), {args.clients} client processes; load average {load} at the "
         "end, other work on the machine included).",
         _table(rows),
-        "**How it is measured.** One PostgreSQL database (throwaway cluster, fsync on) for the "
-        "whole run. In every round and for every server configuration: first the trivial "
-        "baseline — `bench/trivial.py`, a Flask app whose one route reads a JSON body and the "
-        "signed session cookie and answers JSON, served by gunicorn with exactly the options "
-        "`idp serve` gives it (same workers, threads, worker class) and driven by the same "
+        "**How it is measured.** One "
+        + ("PostgreSQL database (throwaway cluster, fsync on)" if args.database == "postgresql"
+           else "SQLite database (one file, WAL; SQLite counts no transactions: 0 in that "
+           "column)")
+        + " for the whole run. In every round and for every server configuration: first the "
+        "trivial baseline — `bench/trivial.py`, a Flask app whose one route reads a JSON body "
+        "and the signed session cookie and answers JSON, served by gunicorn with exactly the "
+        "options `idp serve` gives it (same workers, threads, worker class) and driven by the same "
         "number of client processes, seven requests per HTTP session like a login — then "
         "logins against `idp serve` of each side (with `--ab REV`: this checkout and a git "
         "worktree of REV, their order alternating from round to round). *Worker CPU* is the "
@@ -553,6 +572,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="idp serve --threads, comma-separated (1: gunicorn's sync worker)")
     parser.add_argument("--server", default="gunicorn",
                         help="idp serve --server, comma-separated (gunicorn, uwsgi)")
+    parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql",
+                        help="PostgreSQL (throwaway cluster, fsync on) or a SQLite file")
     parser.add_argument("--ab", metavar="REV", default=None,
                         help="also serve a git worktree of REV (e.g. HEAD~1), alternating")
     parser.add_argument("--rounds", type=int, default=None,
@@ -574,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
                for t in args.threads.split(",") for w in args.workers.split(",")]
     with _sides(args.ab) as sides:
         rows = run(sides, configs, args.rounds, args.clients, args.seconds, args.people,
-                   args.revoked)
+                   args.revoked, args.database)
     print(_table(rows), flush=True)
     result = None
     if args.profile_logins:
@@ -586,7 +607,8 @@ def main(argv: list[str] | None = None) -> int:
     report = _report(rows, result, args)
     print(report)
     if not args.no_write:
-        write_section("Passkey login", report)
+        write_section("Passkey login" if args.database == "postgresql"
+                      else "Passkey login (sqlite)", report)
     return 0
 
 
