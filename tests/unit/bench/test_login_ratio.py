@@ -7,8 +7,9 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-from bench.login import Row, _table, cpu_seconds, workers_of
+from bench.login import Row, _database, _table, _transactions, cpu_seconds, workers_of
 from bench.trivial import make_app
 
 
@@ -55,3 +56,10 @@ def test_the_ratio_is_the_cpu_per_login_over_the_cpu_per_trivial_request() -> No
     assert row.ratio == 20.0
     assert "| this checkout | gunicorn | 2 × 4 | 100 | 10.0 |" in _table([row])
     assert "**20.0×**" in _table([row])
+
+
+def test_a_sqlite_run_uses_a_file_in_the_run_directory_and_counts_no_transactions(
+        tmp_path: Path) -> None:
+    with _database("sqlite", tmp_path) as url:
+        assert url == f"sqlite:///{tmp_path / 'bench.db'}"
+        assert _transactions(url) == 0
