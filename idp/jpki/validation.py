@@ -156,7 +156,7 @@ class VerifiedPaths:
     Failures are not remembered. The holder makes one per set of anchors (a trust policy
     version) so that changed anchors start empty; at most ``size`` entries, oldest dropped."""
 
-    def __init__(self, size: int = 8192) -> None:
+    def __init__(self, size: int = 1024) -> None:  # ~10 KB an entry: ~10 MB at most
         self._size = size
         self._entries: OrderedDict[tuple[bytes, Purpose], tuple[VerifiedCertificate,
                                                                 datetime, datetime]] = \
