@@ -1,37 +1,46 @@
-"""Complete passkey logins against `idp serve` on PostgreSQL, with a 1M-entry CRL per CA.
+"""Complete passkey logins against `idp serve` on PostgreSQL: the workers' CPU per login
+against a trivial Flask request served the same way, logins/s and p50/p99, optionally A/B.
 
-    python -m bench login [--workers 2,4] [--threads 4,1] [--clients 4] [--seconds 20]
-                          [--people 64] [--revoked 1000000] [--profile-logins 300]
-                          [--no-write]
+    python -m bench login [--database postgresql|sqlite] [--workers 2,4] [--threads 4]
+                          [--server gunicorn[,uwsgi]]
+                          [--ab REV] [--rounds N] [--clients 3] [--seconds 8]
+                          [--people 48] [--revoked 100000] [--profile-logins 0] [--no-write]
+
+Defaults keep a run to about two minutes on a 2-core machine (one round: the trivial baseline
+then logins, for 2 and 4 workers). ``--ab HEAD~1`` serves a git worktree of that revision beside
+this checkout, the two alternating within each round (two rounds by default, so each goes first
+once), on the same database. The CPU is read from /proc for the server's worker processes.
 
 Each login, by one of ``--clients`` load-generator processes, is what a browser and a relying
 party do: GET /authorize (fresh PKCE pair, no cookie) → the interaction's JSON → POST
 ``passkey_options`` → the software authenticator signs (``tests/support/webauthn_authenticator``)
-→ POST ``passkey_verify`` (the anchor re-check inside: trust policy ``crl``, 1M-entry indexes
-built before the run; consent pre-granted at setup, so its answer carries the redirect with the
-code) → POST /token → GET /userinfo. Setup registers one passkey per person through the real
-``PasskeyService`` ceremony (begin/finish registration, in process) and writes the anchors.
-Then ``bench.login_profile`` runs the same login in process for the per-request breakdown.
-Results go to stdout and to ``docs/benchmarks.md`` (section "Passkey login").
+→ POST ``passkey_verify`` (the anchor re-check inside: trust policy ``crl``, CRL indexes built
+before the run; consent pre-granted at setup, so its answer carries the redirect with the code)
+→ POST /token → GET /userinfo. The trivial request is ``bench.trivial``. Setup registers one
+passkey per person through the real ``PasskeyService`` ceremony and writes the anchors. With
+``--profile-logins N``, ``bench.login_profile`` runs N logins in process for the per-request
+breakdown. Results go to stdout and to ``docs/benchmarks.md`` (section "Passkey login").
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
+import cProfile
 import hashlib
-import itertools
 import json
 import multiprocessing
 import os
 import platform
+import pstats
 import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,7 +114,10 @@ def prepare(var_dir: Path, database_url: str, url: str, people: int, revoked: in
     return Target(url, client_id, secret, credentials)
 
 
-def _authenticator(credentials: list[dict[str, Any]]) -> Any:
+def _authenticator(credentials: list[dict[str, Any]],
+                   counts: dict[str, int] | None = None) -> Any:
+    """The people's passkeys; ``counts``: their sign counters so far (by credential id, hex),
+    so that a later phase of the same run signs with higher ones."""
     from tests.support.webauthn_authenticator import SoftAuthenticator, SoftCredential
 
     authenticator = SoftAuthenticator()
@@ -113,6 +125,7 @@ def _authenticator(credentials: list[dict[str, Any]]) -> Any:
         key = load_pem_private_key(item["key"].encode(), None)
         credential = SoftCredential(bytes.fromhex(item["id"]), key,  # type: ignore[arg-type]
                                     "localhost", bytes.fromhex(item["user_handle"]))
+        credential.sign_count = (counts or {}).get(item["id"], 0)
         authenticator.credentials[credential.credential_id] = credential
     return authenticator
 
@@ -190,24 +203,78 @@ def _absolute(target: Target, location: str) -> str:
     return target.url + location if location.startswith("/") else location
 
 
-def client(target: Target, number: int, clients: int, seconds: float,
-           start_at: float) -> list[dict[str, float]]:
-    """One load-generator process: its own share of the people (sign counters stay in order)."""
+def client(target: Target, number: int, clients: int, seconds: float, start_at: float,
+           counts: dict[str, int] | None = None
+           ) -> tuple[list[dict[str, float]], dict[str, int]]:
+    """One load-generator process: its own share of the people (sign counters stay in order,
+    and are handed back for the next phase). Logins until ``start_at`` are warm-up."""
     mine = target.credentials[number::clients]
-    authenticator = _authenticator(mine)
+    authenticator = _authenticator(mine, counts)
     ids = [bytes.fromhex(item["id"]) for item in mine]
     login(target, authenticator, ids[0])  # warm-up: connections, imports
+    if time.time() > start_at:
+        print("warning: a warm-up login ended after the start; its CPU is counted",
+              file=sys.stderr)
     time.sleep(max(0.0, start_at - time.time()))
     results, turn = [], 0
     while time.time() < start_at + seconds:
         results.append(login(target, authenticator, ids[turn % len(ids)]))
         turn += 1
-    return results
+    return results, {c.credential_id.hex(): c.sign_count
+                     for c in authenticator.credentials.values()}
+
+
+def _ready(_: int) -> None:
+    """Nothing: a pool's processes answer it once they have started."""
+
+
+REQUESTS_PER_SESSION = 7  # like a login: seven requests on one HTTP session
+
+
+def trivial_client(url: str, seconds: float, start_at: float) -> int:
+    """One load-generator process against ``bench.trivial``: JSON POSTs with the session
+    cookie, seven per new HTTP session (as a login's); the requests made after ``start_at``."""
+    def one_session() -> None:
+        http = requests.Session()
+        for n in range(REQUESTS_PER_SESSION):
+            _ok(http.post(f"{url}/echo", json={"x": n}))
+
+    one_session()  # warm-up
+    time.sleep(max(0.0, start_at - time.time()))
+    done = 0
+    while time.time() < start_at + seconds:
+        one_session()
+        done += REQUESTS_PER_SESSION
+    return done
+
+
+def workers_of(server: int) -> list[int]:
+    """The worker processes of the server process ``server`` (its children)."""
+    found = []
+    for children in Path(f"/proc/{server}/task").glob("*/children"):
+        found += [int(pid) for pid in children.read_text().split()]
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU so far of ``pids`` (all their threads), from /proc/PID/stat."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # a worker gone (restarted): its CPU is lost, said below
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
 
 
 def _serve(var_dir: Path, database_url: str, port: int, workers: int,
-           threads: int, server: str = "gunicorn") -> subprocess.Popen[bytes]:
+           threads: int, server: str = "gunicorn",
+           source: Path | None = None) -> subprocess.Popen[bytes]:
+    """``idp serve`` of this checkout, or of the checkout at ``source`` (A/B)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDP_")}
+    env["PYTHONPATH"] = str(source or Path(__file__).resolve().parent.parent)
     url = f"http://localhost:{port}"
     env.update(IDP_VAR_DIR=str(var_dir), IDP_DATABASE_URL=database_url, IDP_CONFIG="/dev/null",
                IDP_OIDC__ISSUER=url, IDP_JLIS__URL="http://127.0.0.1:9",
@@ -217,11 +284,27 @@ def _serve(var_dir: Path, database_url: str, port: int, workers: int,
     process = subprocess.Popen([str(Path(sys.executable).parent / "idp"), "serve", "--host",
                                 "127.0.0.1", "--port", str(port), "--workers", str(workers),
                                 "--threads", str(threads), "--server", server],
+                               env=env, stdout=subprocess.DEVNULL,
+                               stderr=(var_dir / "serve.log").open("ab"))  # kept on failure
+    return _up(process, f"{url}/.well-known/openid-configuration", workers)
+
+
+def _serve_trivial(port: int, workers: int, threads: int) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))
+    process = subprocess.Popen([sys.executable, "-m", "bench.trivial", "--port", str(port),
+                                "--workers", str(workers), "--threads", str(threads)],
                                env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    return _up(process, f"http://127.0.0.1:{port}/echo", workers, post=True)
+
+
+def _up(process: subprocess.Popen[bytes], url: str, workers: int,
+        post: bool = False) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"{url}/.well-known/openid-configuration", timeout=5).ok:
+            answer = requests.post(url, json={}, timeout=5) if post else \
+                requests.get(url, timeout=5)
+            if answer.ok and len(workers_of(process.pid)) >= workers:
                 return process
         except requests.RequestException:  # not listening yet, or workers still booting
             time.sleep(0.2)
@@ -232,6 +315,7 @@ def _serve(var_dir: Path, database_url: str, port: int, workers: int,
 
 @dataclass(frozen=True)
 class Row:
+    side: str  # "this checkout" or the A/B revision
     server: str  # idp serve --server
     workers: int
     threads: int
@@ -242,65 +326,139 @@ class Row:
     p99_ms: float
     step_ms: dict[str, float]
     transactions: float  # PostgreSQL transactions (commits + rollbacks) per login
+    cpu_ms: float  # the workers' CPU (user + system) per login
+    trivial_cpu_ms: float  # the same server's workers' CPU per trivial request, same round
+
+    @property
+    def ratio(self) -> float:
+        return self.cpu_ms / self.trivial_cpu_ms
 
 
-def run(workers: int, threads: int, clients: int, seconds: float, people: int,
-        revoked: int, server_kind: str = "gunicorn") -> Row:
+@dataclass(frozen=True)
+class Side:
+    label: str
+    source: Path | None  # a checkout to serve (None: this one)
+
+
+@contextlib.contextmanager
+def _database(kind: str, base: Path) -> Iterator[str]:
+    """The run's database URL: a throwaway PostgreSQL cluster with fsync on (the decision in
+    docs/benchmarks.md), or a SQLite file (WAL, as ``idp`` opens it)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{base / 'bench.db'}"
+        return
     from tests.support.postgres import throwaway_cluster
+
+    with throwaway_cluster(durable=True) as cluster:
+        yield cluster.create_database()
+
+
+def run(sides: list[Side], configs: list[tuple[str, int, int]], rounds: int, clients: int,
+        seconds: float, people: int, revoked: int, database: str = "postgresql") -> list[Row]:
+    """Every (server, workers, threads) of ``configs`` for every side, ``rounds`` times, the
+    sides alternating within a round and the trivial baseline measured in every round, all on
+    one database; one row per side and configuration, the rounds pooled."""
     from tests.support.sim import free_port
 
+    pooled: dict[tuple[str, str, int, int], list[Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-login-") as base, \
-            throwaway_cluster() as cluster:
+            _database(database, Path(base)) as database_url:
         port = free_port()
         url = f"http://localhost:{port}"
-        database_url = cluster.create_database()
         target = prepare(Path(base) / "var", database_url, url, people, revoked)
-        server = _serve(Path(base) / "var", database_url, port, workers, threads, server_kind)
-        try:
-            before = _transactions(database_url)
-            start_at = time.time() + 5
-            with multiprocessing.get_context("spawn").Pool(clients) as pool:
-                shares = pool.starmap(client, [(target, n, clients, seconds, start_at)
-                                               for n in range(clients)])
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-        time.sleep(1)  # the exiting backends flush their statistics
-        spent = _transactions(database_url) - before
-    samples = [s for share in shares for s in share]
-    totals = [sum(s.values()) * 1000 for s in samples]
-    cuts = statistics.quantiles(totals, n=100)
-    steps = {step: statistics.fmean(s[step] for s in samples) * 1000 for step in STEPS}
-    per_login = spent / (len(samples) + clients)  # + one warm-up login per client
-    return Row(server_kind, workers, threads, clients, len(samples), seconds, cuts[49], cuts[98],
-               steps, per_login)
+        counts: dict[str, int] = {}
+        for number in range(rounds):
+            for kind, workers, threads in configs:
+                trivial = _trivial_phase(workers, threads, clients, seconds)
+                for side in (sides if number % 2 == 0 else sides[::-1]):
+                    print(f"  round {number + 1}: {side.label}, {kind}, {workers} worker(s) x "
+                          f"{threads} thread(s) ...", flush=True)
+                    try:
+                        samples, cpu, spent = _login_phase(
+                            target, Path(base) / "var", database_url, port, kind, workers,
+                            threads, clients, seconds, counts, side.source)
+                    except RuntimeError:
+                        log = Path(base) / "var" / "serve.log"
+                        lines = log.read_text().splitlines() if log.exists() else []
+                        print("\n".join(line for line in lines  # not the request lines
+                                        if '"logger": "idp.request"' not in line)[-8000:],
+                              file=sys.stderr)
+                        raise
+                    pooled.setdefault((side.label, kind, workers, threads), []).append(
+                        (samples, cpu, spent, trivial))
+    rows = []
+    for (label, kind, workers, threads), phases in pooled.items():
+        samples = [s for phase in phases for s in phase[0]]
+        totals = [sum(s.values()) * 1000 for s in samples]
+        cuts = statistics.quantiles(totals, n=100)
+        steps = {step: statistics.fmean(s[step] for s in samples) * 1000 for step in STEPS}
+        cpu = sum(phase[1] for phase in phases)
+        spent = sum(phase[2] for phase in phases)
+        trivial_cpu = sum(phase[3][0] for phase in phases)
+        trivial_requests = sum(phase[3][1] for phase in phases)
+        rows.append(Row(label, kind, workers, threads, clients, len(samples),
+                        seconds * len(phases), cuts[49], cuts[98], steps,
+                        spent / (len(samples) + clients * len(phases)),
+                        cpu * 1000 / len(samples), trivial_cpu * 1000 / trivial_requests))
+    return rows
 
 
-def _shares(result: Profile | None) -> str:
-    """passkey_verify's and token + userinfo's share of the server's CPU per login."""
-    if result is None:
-        return ""
-    total = sum(result.cpu_ms.values())
-    verify = result.cpu_ms["passkey_verify"] / total
-    tokens = (result.cpu_ms["token"] + result.cpu_ms["userinfo"]) / total
-    return (f"passkey_verify is {verify:.0%} of the server's CPU per login, token and userinfo "
-            f"{tokens:.0%} ")
+def _login_phase(target: Target, var_dir: Path, database_url: str, port: int, kind: str,
+                 workers: int, threads: int, clients: int, seconds: float,
+                 counts: dict[str, int], source: Path | None
+                 ) -> tuple[list[dict[str, float]], float, int]:
+    """Logins for ``seconds`` against a fresh server: the samples, the workers' CPU seconds
+    over the measured logins, and PostgreSQL's transactions (warm-up logins included)."""
+    server = _serve(var_dir, database_url, port, workers, threads, kind, source)
+    try:
+        pids = workers_of(server.pid)
+        before = _transactions(database_url)
+        with multiprocessing.get_context("spawn").Pool(clients) as pool:
+            pool.map(_ready, range(clients))  # the processes are up, this module imported
+            start_at = time.time() + 3
+            waiting = pool.starmap_async(client, [(target, n, clients, seconds, start_at, counts)
+                                                  for n in range(clients)])
+            time.sleep(max(0.0, start_at - time.time()))
+            cpu_before = cpu_seconds(pids)  # the warm-up logins are done by now
+            shares = waiting.get()
+        cpu = cpu_seconds(pids) - cpu_before
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    time.sleep(1)  # the exiting backends flush their statistics
+    spent = _transactions(database_url) - before
+    for _, theirs in shares:
+        counts.update(theirs)
+    return [s for share, _ in shares for s in share], cpu, spent
 
 
-def _threads_note(rows: list[Row]) -> str:
-    """Sync workers against gthread, from the rows of this run."""
-    def best(threads: int) -> Row | None:
-        found = [row for row in rows if row.threads == threads]
-        return max(found, key=lambda row: row.logins) if found else None
-    one, four = best(1), best(4)
-    if one is None or four is None:
-        return ""
-    faster = "faster" if one.logins > four.logins else "not faster"
-    return (f"One thread per worker (sync) was {faster} here: {one.logins / one.seconds:.1f} "
-            f"against {four.logins / four.seconds:.1f} logins/s at best with four.")
+def _trivial_phase(workers: int, threads: int, clients: int,
+                   seconds: float) -> tuple[float, int]:
+    """The trivial request (``bench.trivial``) for ``seconds`` on a server of the same shape:
+    the workers' CPU seconds and the requests they served."""
+    from tests.support.sim import free_port
+
+    port = free_port()
+    server = _serve_trivial(port, workers, threads)
+    try:
+        pids = workers_of(server.pid)
+        with multiprocessing.get_context("spawn").Pool(clients) as pool:
+            pool.map(_ready, range(clients))  # the processes are up, this module imported
+            start_at = time.time() + 2
+            waiting = pool.starmap_async(trivial_client, [
+                (f"http://127.0.0.1:{port}", seconds, start_at) for _ in range(clients)])
+            time.sleep(max(0.0, start_at - time.time()))
+            cpu_before = cpu_seconds(pids)
+            served = sum(waiting.get())
+        cpu = cpu_seconds(pids) - cpu_before
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return cpu, served
 
 
-def run_profile(people: int, revoked: int, logins: int) -> Profile:
+def run_profile(people: int, revoked: int, logins: int,
+                cprofile: cProfile.Profile | None = None) -> Profile:
     """The per-request breakdown (``bench.login_profile``), on a database of its own."""
     from bench.anchor_world import settings_for
     from bench.login_profile import profile
@@ -317,7 +475,8 @@ def run_profile(people: int, revoked: int, logins: int) -> Profile:
         before = _transactions(database_url)
         try:
             ids = [bytes.fromhex(item["id"]) for item in target.credentials]
-            result = profile(app, target, _authenticator(target.credentials), ids, logins)
+            result = profile(app, target, _authenticator(target.credentials), ids, logins,
+                             cprofile)
         finally:
             services_of(app).engine.dispose()
         time.sleep(1)  # the closed backends flush their statistics
@@ -326,8 +485,12 @@ def run_profile(people: int, revoked: int, logins: int) -> Profile:
 
 
 def _transactions(database_url: str) -> int:
-    """Commits + rollbacks so far in the benchmark's database (pg_stat_database)."""
+    """Commits + rollbacks so far in the benchmark's database (pg_stat_database; 0 on SQLite,
+    which does not count them)."""
     import psycopg
+
+    if database_url.startswith("sqlite"):
+        return 0
 
     with psycopg.connect(database_url.replace("postgresql+psycopg", "postgresql"),
                          autocommit=True) as connection:
@@ -337,51 +500,57 @@ def _transactions(database_url: str) -> int:
 
 
 def _table(rows: list[Row]) -> str:
-    lines = ["| server | `idp serve` workers | threads per worker | client processes | logins | "
-             "logins/s | p50 | p99 | PostgreSQL transactions / login | "
-             + " | ".join(f"{s} (mean)" for s in STEPS) + " |",
-             "|---" * (9 + len(STEPS)) + "|"]
+    lines = ["| code | server | workers × threads | logins | logins/s | p50 | p99 | "
+             "worker CPU / login | trivial request CPU | ratio | PostgreSQL transactions / "
+             "login | " + " | ".join(f"{s} (mean)" for s in STEPS) + " |",
+             "|---" * (11 + len(STEPS)) + "|"]
     for row in rows:
-        lines.append(f"| {row.server} | {row.workers} | {row.threads} | {row.clients} | "
-                     f"{row.logins:,} | "
-                     f"{row.logins / row.seconds:.1f} | {row.p50_ms:.1f} ms | "
-                     f"{row.p99_ms:.1f} ms | {row.transactions:.1f} | "
+        lines.append(f"| {row.side} | {row.server} | {row.workers} × {row.threads} | "
+                     f"{row.logins:,} | {row.logins / row.seconds:.1f} | {row.p50_ms:.1f} ms | "
+                     f"{row.p99_ms:.1f} ms | {row.cpu_ms:.2f} ms | {row.trivial_cpu_ms:.2f} ms | "
+                     f"**{row.ratio:.1f}×** | {row.transactions:.1f} | "
                      + " | ".join(f"{row.step_ms[s]:.1f} ms" for s in STEPS) + " |")
     return "\n".join(lines)
 
 
-def _report(rows: list[Row], result: Profile | None, people: int, revoked: int) -> str:
+def _report(rows: list[Row], result: Profile | None, args: argparse.Namespace) -> str:
     machine = f"{platform.python_implementation()} {platform.python_version()}, " \
               f"{os.cpu_count()} CPU(s), {platform.machine()}"
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    best = max(rows, key=lambda row: row.logins / row.seconds)
-    rate = best.logins / best.seconds
     parts = [
-        f"Command: `python -m bench login` ({datetime.now(UTC):%Y-%m-%d}, {machine}; "
-        f"{rows[0].seconds:.0f} s per row after a warm-up login per client; load average "
-        f"{load} at the end, other work on the machine included).",
+        f"Command: `{' '.join(['python -m bench login', *args.argv])}` "
+        f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine}; {args.seconds:.0f} s per phase, "
+        f"{args.rounds} round(s), {args.clients} client processes; load average {load} at the "
+        "end, other work on the machine included).",
         _table(rows),
-        "Setup: `idp serve` (gunicorn unless the *server* column says uwsgi; 4 threads per "
-        "worker is its default, gthread; 1 thread runs gunicorn's sync worker) on a "
-        "throwaway PostgreSQL 15 cluster (fsync off), "
-        f"{people} people, each with an anchor (signing certificate) and an auth link issued "
-        "by bench CAs made with the simulator's issuing code, one passkey each registered "
-        "through the real `PasskeyService` ceremony (begin/finish, in process) and consent "
-        "to the client pre-granted. Trust policy `method = \"crl\"` for both purposes, with "
-        f"a real signed CRL of {revoked:,} revoked serials per CA indexed before the run "
-        "(no J-LIS call during the run). A login is seven HTTP requests: GET /authorize "
-        "(fresh PKCE pair, no cookie) → GET the interaction (JSON) → POST passkey_options → "
-        "the software authenticator signs (P-256, in the client: the *authenticator* column) "
-        "→ POST passkey_verify (anchor re-check inside; with nothing left to ask, its answer "
-        "carries the relying party's redirect with the code, so *to_code* is only parsing) → "
-        "POST /token → GET /userinfo; each client process uses its own share of the people, "
-        "a new HTTP session (no keep-alive reuse across logins) per login. p50/p99 are per "
-        "whole login; transactions are PostgreSQL's count (commits + rollbacks, "
-        "pg_stat_database) over the run, the back-channel logout thread's polling included. "
-        "**Honesty note:** the machine has 2 cores, shared by the IdP's workers, PostgreSQL, "
-        "the load-generator processes (which sign, hash and parse JSON in Python) and other "
-        "people's work, so the figures understate what two dedicated cores would serve, and "
-        "they vary by a fifth or more from one run to the next with that other work.",
+        "**How it is measured.** One "
+        + ("PostgreSQL database (throwaway cluster, fsync on)" if args.database == "postgresql"
+           else "SQLite database (one file, WAL; SQLite counts no transactions: 0 in that "
+           "column)")
+        + " for the whole run. In every round and for every server configuration: first the "
+        "trivial baseline — `bench/trivial.py`, a Flask app whose one route reads a JSON body "
+        "and the signed session cookie and answers JSON, served by gunicorn with exactly the "
+        "options `idp serve` gives it (same workers, threads, worker class) and driven by the same "
+        "number of client processes, seven requests per HTTP session like a login — then "
+        "logins against `idp serve` of each side (with `--ab REV`: this checkout and a git "
+        "worktree of REV, their order alternating from round to round). *Worker CPU* is the "
+        "user + system time of the server's worker processes (/proc/PID/stat, all threads: "
+        "the app's background threads included) over the measured phase, divided by the "
+        "logins (or trivial requests) completed in it; warm-up requests come before the first "
+        "reading. The ratio is the issue's measure (≤ 12× is the goal). Logins/s and p50/p99 "
+        "are wall-clock figures on a 2-core machine shared with the load generators (which "
+        "sign P-256 and parse JSON in Python), PostgreSQL and other people's work: compare "
+        "them only within a run; the CPU figures are the steadier ones.",
+        f"Setup: {args.people} people, each with an anchor (signing certificate) and an auth "
+        "link issued by bench CAs made with the simulator's issuing code, one passkey each "
+        "registered through the real `PasskeyService` ceremony and consent pre-granted. "
+        "Trust policy `method = \"crl\"` for both purposes, with a real signed CRL of "
+        f"{args.revoked:,} revoked serials per CA indexed before the run (no J-LIS call during "
+        "the run). A login is seven HTTP requests: GET /authorize (fresh PKCE pair, no "
+        "cookie) → GET the interaction (JSON) → POST passkey_options → the software "
+        "authenticator signs (in the client: the *authenticator* column) → POST "
+        "passkey_verify (anchor re-check inside; its answer carries the redirect with the "
+        "code) → POST /token → GET /userinfo, a new HTTP session per login.",
     ]
     if result is not None:
         parts += [
@@ -389,63 +558,9 @@ def _report(rows: list[Row], result: Profile | None, people: int, revoked: int) 
             "after another through Flask's test client on the same kind of database, "
             f"{result.logins / result.seconds:.0f} logins/s on one thread with the client in "
             "the same process). Server CPU is the app's own (Flask, SQLAlchemy, psycopg, the "
-            "WebAuthn and anchor checks), not PostgreSQL's; the token endpoint runs its "
-            "statements on a raw DBAPI connection, counted only in PostgreSQL's own line:",
+            "WebAuthn and anchor checks), not PostgreSQL's:",
             table(result),
         ]
-    parts += [
-        "**What changed (issue 5).** Before: 24.9 logins/s with 2 workers × 4 threads (p50 "
-        "157 ms, p99 359 ms), 45 PostgreSQL transactions and 8 HTTP requests per login "
-        "(2026-11-21, same machine and command). Since: (1) the interaction row is read once "
-        "per request (`idp/web/binding.py` keeps it on `flask.g`): the "
-        "browser-binding check loads it and the state, the CSRF check and resume reuse it; "
-        "the check's single SELECT runs in autocommit (`db.single_read_sessions`), without "
-        "BEGIN/ROLLBACK round trips. (2) No pool pre-ping on PostgreSQL (`idp/db.py`; it was a "
-        "`SELECT 1` at every checkout, ~20% of in-process time): disconnects are handled "
-        "optimistically, one failed use per worker then the pool reconnects (tested). "
-        "(3) authorize writes the interaction already bound to the browser (one transaction, "
-        "not two). (4) passkey_verify starts the session and, when nothing is left to ask, "
-        "issues the code in one transaction (`Provider.log_in`) and answers the relying "
-        "party's URL: the second GET of the interaction is gone. (5) A sign-in takes its "
-        "challenge (`DELETE … RETURNING`) in the same transaction as the passkey check; a "
-        "refusal still spends it. (6) Expired challenges are purged at one save in 64, not at "
-        "every save. The anchor re-check still runs at every login; CSRF, browser binding, "
-        "single-use challenges and the sign-in records are unchanged. Then 46–52 → 60–67 "
-        "logins/s (same command, same day): the anchor re-check's read in autocommit and the "
-        "token endpoint's last round (docs, *Token endpoint*); the machine was also less busy "
-        "(load average 2.4 against 3.4 at the end of the runs), so not all of it is the code.",
-        "**Where the time goes now.** " + _shares(result) + "(cProfile of passkey_verify, in "
-        "process: the passkey check and its transaction ~2 ms, the anchor "
-        "re-check with its read and its recorded result ~2 ms, the session and code "
-        "transaction ~2 ms, the rest Flask, JSON and the session cookie). Nearly all of it is "
-        "CPython running "
-        "Flask and SQLAlchemy: each SQL statement costs ~0.15–0.3 ms of client CPU through "
-        "the ORM and psycopg, each request ~0.5 ms of Flask and Werkzeug; the round trips "
-        "themselves are short on loopback. Under gunicorn the workers spent ~18 ms of CPU per "
-        "login (from /proc during a 2 × 4 run), a little more than in process (HTTP parsing, "
-        "threads taking turns on the GIL). " + _threads_note(rows),
-        f"**Against the goal (1,000 logins/s on two cores): still far off, about "
-        f"{1000 / rate:.0f}× at {rate:.0f} logins/s.** "
-        + (f"The app alone spends {sum(result.cpu_ms.values()):.0f} ms of CPU per login in "
-           f"process, so two dedicated cores could serve at most about "
-           f"{2000 / sum(result.cpu_ms.values()):.0f} logins/s before PostgreSQL and any "
-           "client take their share. " if result is not None else "")
-        + "1,000 logins/s leaves 2 ms of CPU per login for seven HTTP requests and about "
-        "twenty statements, under 0.3 ms a request: a third of what the cheapest request "
-        "here costs (authorize, one INSERT), so not reachable with this stack in CPython, "
-        "whatever the number of transactions. Transactions went from 45 to "
-        f"{best.transactions:.0f} per login (PostgreSQL's count; the issue's target was "
-        "≤ 12): the requests of the login flow itself (authorize, the interaction, "
-        "passkey_options, passkey_verify without its anchor re-check) make 7, the anchor "
-        "re-check 2, token and userinfo the rest (userinfo's token and grant now one read, the "
-        "token exchange two statements on a raw connection: docs, *Token endpoint*); the anchor "
-        "re-check's read runs in autocommit, its write is one transaction. What is left, "
-        "measured but not done: SQLAlchemy Core in place of ORM units in the passkey path "
-        "(measured: a few percent). uWSGI, faster for the token endpoint alone, was not faster "
-        "for whole logins (2 workers × 1 thread, 15 s each, same hour: gunicorn 63.1, uWSGI "
-        "51.9 logins/s): a login's seven requests come on fresh connections, and the router "
-        "is one more hop; gunicorn stays the default.",
-    ]
     return "\n\n".join(parts)
 
 
@@ -453,33 +568,66 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench login",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--workers", default="2,4", help="idp serve --workers, comma-separated")
-    parser.add_argument("--threads", default="4,1",
+    parser.add_argument("--threads", default="4",
                         help="idp serve --threads, comma-separated (1: gunicorn's sync worker)")
     parser.add_argument("--server", default="gunicorn",
                         help="idp serve --server, comma-separated (gunicorn, uwsgi)")
-    parser.add_argument("--clients", type=int, default=4, help="load-generator processes")
-    parser.add_argument("--seconds", type=float, default=20)
-    parser.add_argument("--people", type=int, default=64)
-    parser.add_argument("--revoked", type=int, default=1_000_000)
-    parser.add_argument("--profile-logins", type=int, default=300,
+    parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql",
+                        help="PostgreSQL (throwaway cluster, fsync on) or a SQLite file")
+    parser.add_argument("--ab", metavar="REV", default=None,
+                        help="also serve a git worktree of REV (e.g. HEAD~1), alternating")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="rounds (default 1, or 2 with --ab so each side goes first once)")
+    parser.add_argument("--clients", type=int, default=3, help="load-generator processes")
+    parser.add_argument("--seconds", type=float, default=8, help="per phase")
+    parser.add_argument("--people", type=int, default=48)
+    parser.add_argument("--revoked", type=int, default=100_000)
+    parser.add_argument("--profile-logins", type=int, default=0,
                         help="logins for the in-process per-request table (0: none)")
+    parser.add_argument("--cprofile", type=int, default=0, metavar="N",
+                        help="with --profile-logins: print the app's N costliest functions "
+                        "(cProfile, by own time)")
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     args = parser.parse_args(argv)
-    rows = []
-    for kind, threads, workers in itertools.product(
-            args.server.split(","), (int(t) for t in args.threads.split(",")),
-            (int(w) for w in args.workers.split(","))):
-        print(f"passkey login: {kind}, {workers} worker(s) x {threads} thread(s), "
-              f"{args.clients} clients ...", flush=True)
-        rows.append(run(workers, threads, args.clients, args.seconds, args.people,
-                        args.revoked, kind))
-        print(_table(rows[-1:]), flush=True)
+    args.argv = list(argv if argv is not None else sys.argv[1:])
+    args.rounds = args.rounds or (2 if args.ab else 1)
+    configs = [(kind, int(w), int(t)) for kind in args.server.split(",")
+               for t in args.threads.split(",") for w in args.workers.split(",")]
+    with _sides(args.ab) as sides:
+        rows = run(sides, configs, args.rounds, args.clients, args.seconds, args.people,
+                   args.revoked, args.database)
+    print(_table(rows), flush=True)
     result = None
     if args.profile_logins:
         print(f"passkey login in process: {args.profile_logins} logins ...", flush=True)
-        result = run_profile(min(args.people, 16), args.revoked, args.profile_logins)
-    report = _report(rows, result, args.people, args.revoked)
+        profiler = cProfile.Profile() if args.cprofile else None
+        result = run_profile(min(args.people, 16), args.revoked, args.profile_logins, profiler)
+        if profiler is not None:
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(args.cprofile)
+    report = _report(rows, result, args)
     print(report)
     if not args.no_write:
-        write_section("Passkey login", report)
+        write_section("Passkey login" if args.database == "postgresql"
+                      else "Passkey login (sqlite)", report)
     return 0
+
+
+@contextlib.contextmanager
+def _sides(revision: str | None) -> Iterator[list[Side]]:
+    """This checkout, and with ``revision`` a detached git worktree of it (removed after)."""
+    this = Side("this checkout", None)
+    if revision is None:
+        yield [this]
+        return
+    root = Path(__file__).resolve().parent.parent
+    short = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", revision],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    with tempfile.TemporaryDirectory(prefix="bench-ab-") as base:
+        checkout = Path(base) / "checkout"
+        subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(checkout),
+                        revision], check=True, capture_output=True)
+        try:
+            yield [this, Side(f"{revision} ({short})", checkout)]
+        finally:
+            subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force",
+                            str(checkout)], check=False, capture_output=True)

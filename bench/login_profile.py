@@ -16,6 +16,7 @@ The client side (the test client, the software authenticator) is not counted.
 
 from __future__ import annotations
 
+import cProfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -76,8 +77,10 @@ class _Answer:
 
 
 def profile(app: Any, target: Any, authenticator: Any, credential_ids: list[bytes],
-            logins: int) -> Profile:
-    """``logins`` logins against ``app`` (after one warm-up per credential)."""
+            logins: int, cprofile: cProfile.Profile | None = None) -> Profile:
+    """``logins`` logins against ``app`` (after one warm-up per credential); with
+    ``cprofile``, the app's side of the measured logins is profiled into it (not the client's).
+    """
     from bench.login import login
 
     engine, current = services_of(app).engine, ["-"]
@@ -101,14 +104,18 @@ def profile(app: Any, target: Any, authenticator: Any, credential_ids: list[byte
 
     event.listen(engine, "commit", _end)
     event.listen(engine, "rollback", _end)
-    inner = app.wsgi_app
+    inner, measuring = app.wsgi_app, False
 
     def timed(environ: dict[str, Any], start_response: Any) -> Any:
         current[0] = step_of(environ["REQUEST_METHOD"], environ["PATH_INFO"])
         started = time.process_time()
+        if cprofile is not None and measuring:
+            cprofile.enable()
         try:
             return list(inner(environ, start_response))
         finally:
+            if cprofile is not None:
+                cprofile.disable()
             cpu[current[0]] += time.process_time() - started
 
     app.wsgi_app = timed
@@ -117,6 +124,7 @@ def profile(app: Any, target: Any, authenticator: Any, credential_ids: list[byte
             login(target, authenticator, credential_id, session=lambda: _Http(app))
         for counter in (cpu, statements, transactions):
             counter.clear()
+        measuring = True
         started = time.perf_counter()
         for turn in range(logins):
             login(target, authenticator, credential_ids[turn % len(credential_ids)],

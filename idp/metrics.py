@@ -27,7 +27,7 @@ Names (docs/operations.md, "Metrics"):
 
 from __future__ import annotations
 
-import functools
+import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -68,9 +68,20 @@ class _Metrics:
             "idp_metering_failures", "Validity checks that could not be counted for metering.")
 
 
-@functools.cache
+_MADE: list[_Metrics] = []
+_MAKING = threading.Lock()
+
+
 def _metrics() -> _Metrics:
-    return _Metrics()
+    """The metric objects, made once per process: under a lock, because the first requests of a
+    threaded worker arrive together and a second registration of a name fails (it did:
+    ``DuplicateTimeseries``, a 500 for the request that lost the race)."""
+    if _MADE:
+        return _MADE[0]
+    with _MAKING:
+        if not _MADE:
+            _MADE.append(_Metrics())
+        return _MADE[0]
 
 
 def login(method: str, outcome: str) -> None:

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from cryptography.x509 import ReasonFlags
-from sqlalchemy import Select, and_, select, update
+from sqlalchemy import Select, String, and_, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db as dbm
@@ -122,6 +122,17 @@ def _max_ial(trust: TrustPort, verified: VerifiedCertificate) -> int:
     return int(limit(verified)) if limit is not None else 2
 
 
+def _verified(trust: TrustPort, der: bytes, purpose: Purpose,
+              at: datetime) -> VerifiedCertificate:
+    """The certificate's path under ``trust``: remembered by a trust port that can
+    (``TrustServices.verify_der``: until the certificate or its CA expires), else parsed and
+    validated now."""
+    remembered = getattr(trust, "verify_der", None)
+    if remembered is not None:
+        return remembered(der, purpose, at)  # type: ignore[no-any-return]
+    return trust.verify(parse_certificate(der), purpose, at)
+
+
 class AnchorChecker:
     def __init__(self, sessions: sessionmaker[Session], trust: TrustPort,
                  policy: AnchorPolicy | None = None,
@@ -144,7 +155,7 @@ class AnchorChecker:
     def _check(self, private_id: str, auth: CertAnswer | None) -> AnchorCheck:
         at = anchors.now()
         with self._reads() as db:
-            found = db.execute(_inputs(private_id)).first()
+            found = db.execute(_INPUTS, {"private_id": private_id}).first()
         if found is not None and found.state == "closed":
             return AnchorCheck(private_id, AnchorState.CLOSED, "closed", None, at)
         if found is not None and found.locked_at is not None:  # no J-LIS call: refused anyway
@@ -206,8 +217,8 @@ class AnchorChecker:
         """One certificate's status under the trust policy; unknown when it cannot be told."""
         trust = self._trust
         try:
-            verified = trust.verify(parse_certificate(der), purpose, at)
-            checked = trust.check_now(verified)
+            verified = _verified(trust, der, purpose, at)
+            checked = trust.check_now(verified)  # revocation: asked every time
         except CertificateExpiredError:
             return CertAnswer(CertStatus.EXPIRED)
         except CertificateRevokedError as revoked:
@@ -236,9 +247,11 @@ class AnchorChecker:
                        auth=CertAnswer(CertStatus.REVOKED, reason_flag(revoked.reason)))
 
 
-def _inputs(private_id: str) -> Select[Any]:
+def _inputs() -> Select[Any]:
     """The person's state, live anchor (with its last state, for the change it may make) and
-    newest auth certificate in one round trip (this runs at every passkey sign-in)."""
+    newest auth certificate of ``:private_id`` in one round trip (this runs at every passkey
+    sign-in; built once, as ``_INPUTS``)."""
+    private_id = bindparam("private_id", type_=String())
     auth = (select(AuthLink.certificate).where(AuthLink.private_id == PrivateId.id)
             .order_by(AuthLink.linked_at.desc()).limit(1).correlate(PrivateId).scalar_subquery())
     return (select(PrivateId.id.label("private_id"), PrivateId.state,
@@ -251,6 +264,9 @@ def _inputs(private_id: str) -> Select[Any]:
             .outerjoin(JpkiAnchor, and_(JpkiAnchor.private_id == PrivateId.id,
                                         JpkiAnchor.superseded_by.is_(None)))
             .where(PrivateId.id == private_id).order_by(JpkiAnchor.id.desc()).limit(1))
+
+
+_INPUTS = _inputs()
 
 
 def _set_person_state(db: Session, private_id: str, state: AnchorState) -> None:

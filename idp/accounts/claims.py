@@ -6,11 +6,13 @@ them (``verified_claims``, ``age_over_N``): only for a current anchor, never for
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp.accounts.models import AccountClaims
@@ -67,20 +69,22 @@ class JpkiClaimsSource:
     """
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
+        from idp import db as dbm
+
         self._sessions = sessions
+        self._reads = dbm.single_read_sessions(sessions)  # claims_for is one SELECT
         self._stored = DbClaimsSource(sessions)
 
     def claims_for(self, private_id: str) -> Mapping[str, Any]:
-        from idp.accounts import anchors
-
-        with self._sessions() as session:
-            anchor = anchors.live_anchor(session, private_id)
-            if anchor is None:
-                return self._stored.claims_for(private_id)
-            record = anchors.current_basic4(session, private_id)
-            if anchor.state != "current" or record is None:
-                return {}
-            return basic4_claims(record.basic4)
+        """At every userinfo and ID token: the live anchor's state and the current 4 info in
+        one statement (``_claims_statement``), in autocommit."""
+        with self._reads() as session:
+            found = session.execute(_claims_statement(), {"private_id": private_id}).first()
+        if found is None:
+            return self._stored.claims_for(private_id)
+        if found.state != "current" or found.basic4 is None:
+            return {}
+        return basic4_claims(found.basic4)
 
     def verification_for(self, private_id: str) -> Verification | None:
         from idp.accounts import anchors
@@ -92,6 +96,23 @@ class JpkiClaimsSource:
                 return None
             return Verification(basic4_claims(record.basic4), anchor.issuer_dn,
                                 anchor.serial_hex, anchor.created_at, anchor.last_checked_at)
+
+
+@functools.cache
+def _claims_statement() -> Select[Any]:
+    """The live anchor's state (``anchors.live_anchor``) with the current 4 info
+    (``anchors.current_basic4``) of ``:private_id``; no row without a live anchor. Built once."""
+    from sqlalchemy import String, bindparam, select
+
+    from idp.accounts.jpki_models import Basic4Record, JpkiAnchor
+
+    person = bindparam("private_id", type_=String())
+    basic4 = (select(Basic4Record.basic4)
+              .where(Basic4Record.private_id == person, Basic4Record.current.is_(True))
+              .order_by(Basic4Record.id.desc()).limit(1).scalar_subquery())
+    return (select(JpkiAnchor.state, basic4.label("basic4"))
+            .where(JpkiAnchor.private_id == person, JpkiAnchor.superseded_by.is_(None))
+            .order_by(JpkiAnchor.id.desc()).limit(1))
 
 
 def basic4_claims(info: Mapping[str, Any]) -> dict[str, Any]:

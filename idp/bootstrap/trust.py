@@ -53,7 +53,12 @@ from idp.jpki.revocation import (
     RevocationChecker,
     SystemClock,
 )
-from idp.jpki.validation import VerifiedCertificate, issuing_anchor, verify_certificate
+from idp.jpki.validation import (
+    VerifiedCertificate,
+    VerifiedPaths,
+    issuing_anchor,
+    verify_certificate,
+)
 from idp.metering import Meter, certificate_key
 from idp.settings import RevocationPolicy, Settings
 from idp.trustpolicy.document import TrustPolicy
@@ -78,6 +83,15 @@ class TrustServices:
     max_ial_of: Mapping[tuple[Purpose, bytes], int] = field(default_factory=dict)
     version: int = 0  # the trust policy version these were built from (0: from the settings)
     meter: Meter | None = None  # counts the validity checks made (idp.metering)
+    # Validated paths of the certificates seen (re-checked anchors), for these anchors only:
+    paths: VerifiedPaths = field(default_factory=VerifiedPaths, init=False, compare=False,
+                                 repr=False)  # not carried over by replace(): new anchors
+
+    def verify_der(self, der: bytes, purpose: Purpose, at: datetime) -> VerifiedCertificate:
+        """:meth:`verify` of the certificate ``der``, its parsing and path remembered until it
+        or its CA expires (``VerifiedPaths``; revocation is :meth:`check_now`, every time)."""
+        return self.paths.verify(der, purpose, at,
+                                 lambda certificate: self.verify(certificate, purpose, at))
 
     def verify(self, certificate: JpkiCertificate, purpose: Purpose,
                at: datetime) -> VerifiedCertificate:
@@ -318,6 +332,9 @@ class LazyTrust:
     def verify(self, certificate: JpkiCertificate, purpose: Purpose,
                at: datetime) -> VerifiedCertificate:
         return self.get().verify(certificate, purpose, at)
+
+    def verify_der(self, der: bytes, purpose: Purpose, at: datetime) -> VerifiedCertificate:
+        return self.get().verify_der(der, purpose, at)
 
     def check_now(self, verified: VerifiedCertificate) -> CheckedStatus:
         return self.get().check_now(verified)

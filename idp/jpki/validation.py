@@ -12,7 +12,11 @@ certificate directly. Steps (RFC 5280 §6.1 reduced to that shape, plus the JPKI
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from cryptography import x509
@@ -20,7 +24,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.x509.oid import ExtensionOID
 
 from idp.jpki.anchors import TrustAnchor, TrustAnchors
-from idp.jpki.certificate import JpkiCertificate
+from idp.jpki.certificate import JpkiCertificate, parse_certificate
 from idp.jpki.errors import (
     AnchorExpiredError,
     CertificateExpiredError,
@@ -141,3 +145,42 @@ def _check_profile(certificate: JpkiCertificate) -> None:
             or (needs_commitment and not usage.content_commitment)):
         raise InvalidCertificateError("the certificate's key usage does not fit a JPKI "
                                       f"{certificate.purpose.value} certificate")
+
+
+class VerifiedPaths:
+    """Validated paths remembered by the certificate's SHA-256 (the whole DER, not its serial)
+    and purpose, for one set of trust anchors: parsing and path validation depend only on those
+    and on the time, so a hit is the same answer while ``at`` lies within both the certificate's
+    and its CA's validity. Outside that window (expired, not yet valid) the full validation runs
+    again and raises its error. Revocation is not part of it: the caller still asks at every use.
+    Failures are not remembered. The holder makes one per set of anchors (a trust policy
+    version) so that changed anchors start empty; at most ``size`` entries, oldest dropped."""
+
+    def __init__(self, size: int = 1024) -> None:  # ~10 KB an entry: ~10 MB at most
+        self._size = size
+        self._entries: OrderedDict[tuple[bytes, Purpose], tuple[VerifiedCertificate,
+                                                                datetime, datetime]] = \
+            OrderedDict()
+        self._lock = threading.Lock()
+
+    def verify(self, der: bytes, purpose: Purpose, at: datetime,
+               validate: Callable[[JpkiCertificate], VerifiedCertificate]) -> VerifiedCertificate:
+        """The path of the certificate ``der`` for ``purpose`` at ``at``: remembered, or parsed
+        and checked by ``validate`` (which raises a JpkiError)."""
+        key = (hashlib.sha256(der).digest(), purpose)
+        with self._lock:
+            found = self._entries.get(key)
+        if found is not None:
+            verified, start, end = found
+            if start <= at <= end:
+                return replace(verified, checked_at=at)
+        verified = validate(parse_certificate(der))
+        ca = verified.anchor.certificate
+        window = (max(verified.certificate.not_before, ca.not_valid_before_utc),
+                  min(verified.certificate.not_after, ca.not_valid_after_utc))
+        with self._lock:
+            self._entries[key] = (verified, *window)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return verified

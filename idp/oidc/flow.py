@@ -230,11 +230,12 @@ class Provider:
             started = login_sessions.start(
                 db, private_id=private_id, acr=acr, amr=amr, now=now(),
                 lifetime=self.ctx.settings.session_lifetime_seconds)
-            # The login this interaction made: what satisfies its prompt=login and max_age.
-            db.execute(update(Interaction).where(Interaction.uid == uid)
-                       .values(login_session_id=started.id))
-            self.rows.forget(uid)
             done = self._code_if_done(db, request, uid, started) if continue_if_done else None
+            # The login this interaction made (what satisfies its prompt=login and max_age) and,
+            # with the code issued, the interaction's end: one UPDATE.
+            db.execute(update(Interaction).where(Interaction.uid == uid)
+                       .values(login_session_id=started.id, **({"done": True} if done else {})))
+            self.rows.forget(uid)
             # The audit entry last: its head lock is held only until this commit.
             self.ctx.audit.record("login", actor=audit.person(private_id),
                                   target=audit.client(request.client_id),
@@ -243,7 +244,8 @@ class Provider:
 
     def _code_if_done(self, db: Session, request: AuthorizationRequest, uid: str,
                       started: ActiveSession) -> str | None:
-        """The relying party's URL with a code, when nothing is left to ask."""
+        """The relying party's URL with a code, when nothing is left to ask (the caller then
+        ends the interaction, in the same transaction)."""
         # As for any session a code is issued on: only for an active private ID.
         if not _active(db, started.private_id):
             return None
@@ -251,7 +253,6 @@ class Provider:
         if self._prompt(request, started, record, started.id) is not None or \
                 signing.pending(db, request, uid, started.private_id) or request.device:
             return None
-        self._finish(db, uid)
         return self._issue_code(db, request, started, record, uid)
 
     def csrf_token(self, uid: str) -> str:
