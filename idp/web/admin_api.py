@@ -21,7 +21,6 @@ from pydantic import BaseModel, ValidationError
 from idp.admin import AdminService
 from idp.admin import schemas as s
 from idp.admin.errors import AdminLoginRequiredError, InvalidAdminInputError
-from idp.admin.record import record_admin_action
 from idp.admin.roles import PERMISSIONS, Actor
 from idp.web import request as web
 
@@ -388,7 +387,7 @@ def _view(service: AdminService, route: Route) -> Callable[..., Any]:
         if not route.public:
             found = authenticate(service)
             if found is None:
-                record_admin_action(None, route.name, request.path, None, "refused",
+                service.record(None, route.name, request.path, None, "refused",
                                     {"why": "no credentials"})
                 raise AdminLoginRequiredError()
             actor, token = found
