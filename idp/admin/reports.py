@@ -37,10 +37,10 @@ def parse_since(value: str | None) -> int | datetime | None:
         return int(value)
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # not a time, or one that leaves the calendar in UTC
         raise InvalidAdminInputError(
             "since is a seq number (120) or a time (2026-12-02T10:00:00Z)") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 class AuditAdmin:

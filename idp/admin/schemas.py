@@ -285,14 +285,17 @@ class AnchorAdd(_Model):
 
 
 # -- the audit log (idp.audit) and metering (idp.metering) ----------------------------------------
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (PostgreSQL refuses NUL)
+
+
 class AuditQuery(_Model):
     """Which entries: from a seq number or an RFC 3339 time (``since``), by one actor
     (``admin:alice``), by action (exactly, or a prefix ending in ".": ``admin.``), newest
     first, at most ``limit``."""
 
-    since: str | None = Field(None, max_length=40)
-    actor: str | None = Field(None, max_length=200)
-    action: str | None = Field(None, max_length=100)
+    since: str | None = Field(None, max_length=40, pattern=_PRINTABLE)
+    actor: str | None = Field(None, max_length=200, pattern=_PRINTABLE)
+    action: str | None = Field(None, max_length=100, pattern=_PRINTABLE)
     limit: int = Field(100, ge=1, le=1000)
 
 
