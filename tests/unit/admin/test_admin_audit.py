@@ -251,3 +251,16 @@ def test_the_pages_show_the_log_filtered_and_the_month(app: Flask, admin: Admin)
     wrong = admin.browser.get("/admin/metering?month=2026-13").get_data(as_text=True)
     assert 'class="error"' in wrong
     assert "<svg" in wrong
+
+
+def test_on_both_databases_actions_and_their_entries_commit_together(db_app: Flask) -> None:
+    admin = signed_in(db_app, "alice", "admin")
+    made = admin.call("POST", "/admin/api/clients", BANK)
+    assert made.status_code == 201, made.get_json()
+    client_id = made.get_json()["client"]["client_id"]
+    assert admin.call("POST", f"/admin/api/clients/{client_id}/disable",
+                      {"reason": "contract ended"}).status_code == 200
+    [disabled] = _entries(db_app, "admin.client.disable")
+    assert (disabled.target, disabled.details["reason"]) == (client_id, "contract ended")
+    log = services_of(db_app).audit
+    assert verify_chain(log.scan()).size == log.head()[0]
