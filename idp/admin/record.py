@@ -61,8 +61,9 @@ class Recorder:
         if actor is not None:
             audit_details |= {"role": actor.role.value, "via": actor.via}
         audit_details |= dict(details or {})
-        self.audit.record(audit_action(action), actor=audit_actor(actor), target=target,
-                          outcome=_AUDIT_OUTCOME[outcome], details=audit_details, db=db)
+        self.audit.record(audit_action(action), actor=audit_actor(actor),
+                          target=printable(target), outcome=_AUDIT_OUTCOME[outcome],
+                          details=printable(audit_details), db=db)
         return entry
 
     def authorise(self, actor: Actor, permission: Permission, action: str,
@@ -74,6 +75,18 @@ class Recorder:
         except NotPermittedError:
             self(actor, action, target, None, "refused", {"why": "forbidden"})
             raise
+
+
+def printable(value: Any) -> Any:
+    """``value`` with NUL characters replaced (U+FFFD): what a refused request sent (a path,
+    a search) is recorded as sent, but PostgreSQL text holds no NUL."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, Mapping):
+        return {key: printable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [printable(item) for item in value]
+    return value
 
 
 def record_admin_action(actor: Actor | None, action: str, target: str | None,

@@ -264,3 +264,11 @@ def test_on_both_databases_actions_and_their_entries_commit_together(db_app: Fla
     assert (disabled.target, disabled.details["reason"]) == (client_id, "contract ended")
     log = services_of(db_app).audit
     assert verify_chain(log.scan()).size == log.head()[0]
+
+
+def test_a_refused_request_with_a_nul_character_is_recorded_on_both_databases(
+        db_app: Flask) -> None:
+    answer = db_app.test_client().get("/admin/api/clients/x%00y")
+    assert answer.status_code == 401
+    [refused] = _entries(db_app, "admin.getClient")
+    assert (refused.actor, refused.target) == ("anonymous", "/admin/api/clients/x\ufffdy")
