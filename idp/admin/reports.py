@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+from sqlalchemy import select
+
 from idp.admin.errors import InvalidAdminInputError
 from idp.admin.record import Recorder
 from idp.admin.roles import Actor, Permission
@@ -21,6 +23,7 @@ from idp.admin.schemas import (
     MeteringQuery,
 )
 from idp.audit.log import AuditLog
+from idp.audit.models import CheckpointRow
 from idp.metering import MeteringReport, month_of, parse_month
 from idp.metering.report import as_json
 
@@ -64,6 +67,14 @@ class AuditAdmin:
 
     def head(self) -> tuple[int, str]:
         return self._audit.head()
+
+    def last_checkpoint(self) -> tuple[int, str] | None:
+        """(seq, time) of the newest stored checkpoint (``idp audit checkpoint``), as stored:
+        for the home page; ``idp audit verify --checkpoint`` checks its signature."""
+        with self._audit.sessions() as db:
+            row = db.execute(select(CheckpointRow.seq, CheckpointRow.time)
+                             .order_by(CheckpointRow.seq.desc()).limit(1)).first()
+        return (row.seq, row.time) if row is not None else None
 
     @property
     def recorder(self) -> Recorder:

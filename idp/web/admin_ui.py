@@ -76,12 +76,14 @@ class Pages:
 
     # -- signed in -----------------------------------------------------------------------------
     def home(self, actor: Actor) -> Any:
+        health = self.service.health.report(actor)  # recorded: the head below includes it
         trust = (self.service.trust.current(actor) if Permission.READ_TRUST in
                  PERMISSIONS[actor.role] else None)
         audit_head = (self.service.audit.head() if Permission.READ_AUDIT in
                       PERMISSIONS[actor.role] else None)
-        return self.render("home.html", actor, health=self.service.health.report(actor),
-                           trust=trust, audit_head=audit_head)
+        checkpoint = self.service.audit.last_checkpoint() if audit_head else None
+        return self.render("home.html", actor, health=health, trust=trust,
+                           audit_head=audit_head, checkpoint=checkpoint)
 
     def clients(self, actor: Actor) -> Any:
         return self.render("clients.html", actor, clients=self.service.clients.all(actor))

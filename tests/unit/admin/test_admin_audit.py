@@ -272,3 +272,16 @@ def test_a_refused_request_with_a_nul_character_is_recorded_on_both_databases(
     assert answer.status_code == 401
     [refused] = _entries(db_app, "admin.getClient")
     assert (refused.actor, refused.target) == ("anonymous", "/admin/api/clients/x\ufffdy")
+
+
+def test_the_home_page_shows_the_chain_head_and_the_last_checkpoint(app: Flask,
+                                                                   auditor: Admin) -> None:
+    from idp.audit import checkpoints
+
+    before = auditor.browser.get("/admin/?lang=en").get_data(as_text=True)
+    assert "No signed checkpoint yet" in before
+    services = services_of(app)
+    made = checkpoints.create(services.audit, services.keys)
+    home = auditor.browser.get("/admin/?lang=en").get_data(as_text=True)
+    assert f"Last signed checkpoint: seq {made.seq}," in home
+    assert f"{services.audit.head()[1][:16]}" in home
