@@ -7,7 +7,8 @@ One service layer under the admin web UI, the admin JSON API (``idp.web.admin_ap
 - ``roles``: the permissions of each role and the one check;
 - ``clients``: relying parties; ``accounts``: people's accounts; ``health``: the platform;
   ``trust``: the trust policy (``idp.trustpolicy``) with the administrators' rules;
-- ``record``: ``record_admin_action``, where every action ends, done or refused.
+- ``reports``: the audit log and the month's metering, read;
+- ``record``: ``Recorder``, where every action ends, done or refused: an audit log entry.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ from idp.admin.accounts import AccountAdmin
 from idp.admin.clients import ClientAdmin
 from idp.admin.health import HealthSources, PlatformHealth
 from idp.admin.identity import Identity
+from idp.admin.record import Recorder
+from idp.admin.reports import AuditAdmin, MeteringAdmin
 from idp.admin.trust import TrustAdmin
+from idp.audit.log import AuditLog
+from idp.metering import MeteringReport
 from idp.oidc.clients import ClientCache
 from idp.settings import Settings
 from idp.trustpolicy.service import TrustPolicyService
@@ -34,13 +39,24 @@ class AdminService:
     accounts: AccountAdmin
     health: PlatformHealth
     trust: TrustAdmin
+    audit: AuditAdmin
+    metering: MeteringAdmin
 
     @classmethod
     def build(cls, settings: Settings, sessions: sessionmaker[Session], *,
               client_cache: ClientCache, changes: ChangeSink, pairwise_salt: str,
-              health: HealthSources, trust_policy: TrustPolicyService) -> AdminService:
-        identity = Identity(sessions, settings.admin, settings.webauthn, settings.oidc.issuer)
-        return cls(identity, ClientAdmin(sessions, settings, client_cache, identity),
-                   AccountAdmin(sessions, identity, changes, pairwise_salt),
-                   PlatformHealth(sessions, health, trust_policy),
-                   TrustAdmin(trust_policy, identity))
+              health: HealthSources, trust_policy: TrustPolicyService, audit: AuditLog,
+              metering: MeteringReport) -> AdminService:
+        record = Recorder(audit)
+        identity = Identity(sessions, settings.admin, settings.webauthn, settings.oidc.issuer,
+                            record)
+        return cls(identity, ClientAdmin(sessions, settings, client_cache, identity, record),
+                   AccountAdmin(sessions, identity, changes, pairwise_salt, record),
+                   PlatformHealth(sessions, health, record, trust_policy),
+                   TrustAdmin(trust_policy, identity, record), AuditAdmin(audit, record),
+                   MeteringAdmin(metering, record))
+
+    @property
+    def record(self) -> Recorder:
+        """Where every admin action ends (the API records unauthenticated calls here)."""
+        return self.audit.recorder

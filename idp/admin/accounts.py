@@ -23,7 +23,7 @@ from idp.accounts.jpki_models import Basic4Record
 from idp.accounts.models import AccountLock, LoginSession, PrivateId
 from idp.admin.errors import AdminNotFoundError, InvalidAdminInputError, ReasonRequiredError
 from idp.admin.identity import Identity
-from idp.admin.record import authorise, record_admin_action
+from idp.admin.record import Recorder
 from idp.admin.roles import Actor, Permission
 from idp.admin.schemas import AccountDetail, AccountQuery, AccountSummary, FourInfo, LockState
 from idp.db import transaction
@@ -36,23 +36,24 @@ FOUND_AT_MOST = 50
 
 class AccountAdmin:
     def __init__(self, sessions: sessionmaker[Session], identity: Identity, changes: ChangeSink,
-                 pairwise_salt: str) -> None:
+                 pairwise_salt: str, record: Recorder) -> None:
         self._sessions = sessions
+        self._record = record
         self._identity = identity
         self._changes = changes
         self._salt = pairwise_salt
 
     # -- finding -------------------------------------------------------------------------------
     def find(self, actor: Actor, query: AccountQuery) -> list[AccountSummary]:
-        authorise(actor, Permission.FIND_ACCOUNTS, "account.find", None)
+        self._record.authorise(actor, Permission.FIND_ACCOUNTS, "account.find", None)
         with self._sessions() as db:
             if query.private_id:
                 ids = [query.private_id]
             elif query.client_id and query.sub:
                 ids = self._by_sub(db, query.client_id, query.sub)
             elif query.name:
-                authorise(actor, Permission.FIND_BY_NAME, "account.find_by_name", None)
-                _reason(actor, "account.find_by_name", query.reason)
+                self._record.authorise(actor, Permission.FIND_BY_NAME, "account.find_by_name", None)
+                self._reason(actor, "account.find_by_name", query.reason)
                 ids = _by_name(db, query.name)
             else:
                 raise InvalidAdminInputError("find an account by private_id, by client_id and sub, "
@@ -60,7 +61,7 @@ class AccountAdmin:
             found = [_summary(db, pid) for pid in ids]
         result = [f for f in found if f is not None]
         if query.name:
-            record_admin_action(actor, "account.find_by_name", None, query.reason, "done",
+            self._record(actor, "account.find_by_name", None, query.reason, "done",
                                 {"found": len(result)})
         return result
 
@@ -77,7 +78,7 @@ class AccountAdmin:
 
     # -- looking -------------------------------------------------------------------------------
     def detail(self, actor: Actor, private_id: str) -> AccountDetail:
-        authorise(actor, Permission.FIND_ACCOUNTS, "account.view", private_id)
+        self._record.authorise(actor, Permission.FIND_ACCOUNTS, "account.view", private_id)
         with self._sessions() as db:
             person = db.get(PrivateId, private_id)
             if person is None:
@@ -95,7 +96,7 @@ class AccountAdmin:
                             Consent.private_id == private_id))]
             created = person.created_at.isoformat()
         seen = overview.overview(self._sessions, private_id)
-        record_admin_action(actor, "account.view", private_id, None, "done")
+        self._record(actor, "account.view", private_id, None, "done")
         return AccountDetail(
             private_id=private_id, state=seen.state, created_at=created,
             lock=None if lock is None else {"reason": lock.reason, "locked_by": lock.locked_by,
@@ -110,22 +111,22 @@ class AccountAdmin:
 
     def reveal(self, actor: Actor, private_id: str, reason: str | None) -> FourInfo:
         """The account's 4 info (current and history), for a reason that is recorded."""
-        authorise(actor, Permission.REVEAL_4INFO, "account.reveal_4info", private_id)
-        _reason(actor, "account.reveal_4info", reason)
+        self._record.authorise(actor, Permission.REVEAL_4INFO, "account.reveal_4info", private_id)
+        self._reason(actor, "account.reveal_4info", reason)
         self._identity.require_confirmed(actor, "account.reveal_4info", private_id)
         with self._sessions() as db:
             if db.get(PrivateId, private_id) is None:
                 raise AdminNotFoundError(f"no account has the private ID {private_id!r}")
             history = list(overview.basic4_history(db, private_id))
         current = next((h["basic4"] for h in history if h["current"]), None)
-        record_admin_action(actor, "account.reveal_4info", private_id, reason, "done")
+        self._record(actor, "account.reveal_4info", private_id, reason, "done")
         return FourInfo(private_id=private_id,
                         four_info={"current": current, "history": history})
 
     # -- locking -------------------------------------------------------------------------------
     def lock(self, actor: Actor, private_id: str, reason: str | None) -> LockState:
-        authorise(actor, Permission.LOCK_ACCOUNTS, "account.lock", private_id)
-        _reason(actor, "account.lock", reason)
+        self._record.authorise(actor, Permission.LOCK_ACCOUNTS, "account.lock", private_id)
+        self._reason(actor, "account.lock", reason)
         assert reason is not None  # noqa: S101 (checked above)
         now = int(time.time())
         with transaction(self._sessions) as db:
@@ -140,12 +141,13 @@ class AccountAdmin:
                     private_id, now, "admin", account=(person.state, "locked"),
                     sessions_revoked=True, reason=f"locked by an administrator: {reason}")])
             state = person.state
-        record_admin_action(actor, "account.lock", private_id, reason, "done")
+            db.flush()
+            self._record(actor, "account.lock", private_id, reason, "done", db=db)
         return LockState(private_id=private_id, locked=True, state=state)
 
     def unlock(self, actor: Actor, private_id: str, reason: str | None) -> LockState:
-        authorise(actor, Permission.LOCK_ACCOUNTS, "account.unlock", private_id)
-        _reason(actor, "account.unlock", reason)
+        self._record.authorise(actor, Permission.LOCK_ACCOUNTS, "account.unlock", private_id)
+        self._reason(actor, "account.unlock", reason)
         now = int(time.time())
         with transaction(self._sessions) as db:
             person = _person(db, private_id)
@@ -156,15 +158,15 @@ class AccountAdmin:
                     private_id, now, "admin", account=("locked", person.state),
                     reason=f"unlocked by an administrator: {reason}")])
             state = person.state
-        record_admin_action(actor, "account.unlock", private_id, reason, "done")
+            db.flush()
+            self._record(actor, "account.unlock", private_id, reason, "done", db=db)
         return LockState(private_id=private_id, locked=False, state=state)
 
 
-
-def _reason(actor: Actor, action: str, reason: str | None) -> None:
-    if not reason or not reason.strip():
-        record_admin_action(actor, action, None, None, "refused", {"why": "reason_required"})
-        raise ReasonRequiredError()
+    def _reason(self, actor: Actor, action: str, reason: str | None) -> None:
+        if not reason or not reason.strip():
+            self._record(actor, action, None, None, "refused", {"why": "reason_required"})
+            raise ReasonRequiredError()
 
 
 def _person(db: Session, private_id: str) -> PrivateId:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idp.admin.errors import AdminError, AdminNotFoundError, InvalidAdminInputError
 from idp.admin.identity import Identity
-from idp.admin.record import authorise, record_admin_action
+from idp.admin.record import Recorder
 from idp.admin.roles import Actor, Permission
 from idp.admin.schemas import ClientCreate, ClientOut, ClientPatch
 from idp.assurance import levels
@@ -35,8 +35,9 @@ from idp.settings import Settings
 
 class ClientAdmin:
     def __init__(self, sessions: sessionmaker[Session], settings: Settings, cache: ClientCache,
-                 identity: Identity) -> None:
+                 identity: Identity, record: Recorder) -> None:
         self._sessions = sessions
+        self._record = record
         self._settings = settings
         self._cache = cache
         self._identity = identity
@@ -48,14 +49,14 @@ class ClientAdmin:
 
     # -- reads ---------------------------------------------------------------------------------
     def all(self, actor: Actor) -> list[ClientOut]:
-        authorise(actor, Permission.READ_CLIENTS, "client.list", None)
+        self._record.authorise(actor, Permission.READ_CLIENTS, "client.list", None)
         with self._sessions() as db:
             streams = {s.client_id: s for s in db.scalars(select(Stream))}
             return [_out(row, streams.get(row.client_id))
                     for row in db.scalars(select(Client).order_by(Client.name))]
 
     def get(self, actor: Actor, client_id: str) -> ClientOut:
-        authorise(actor, Permission.READ_CLIENTS, "client.view", client_id)
+        self._record.authorise(actor, Permission.READ_CLIENTS, "client.view", client_id)
         with self._sessions() as db:
             row = _row(db, client_id)
             return _out(row, db.scalar(select(Stream).where(Stream.client_id == client_id)))
@@ -63,10 +64,13 @@ class ClientAdmin:
     # -- changes -------------------------------------------------------------------------------
     def register(self, actor: Actor, draft: ClientCreate) -> tuple[ClientOut, str | None]:
         """A new relying party and its secret (shown once; None for keyless methods)."""
-        authorise(actor, Permission.CHANGE_CLIENTS, "client.register", None)
-        self._check_uris(draft.redirect_uris, draft.post_logout_redirect_uris,
-                         draft.backchannel_logout_uri, draft.jwks_uri)
-        _check_allowed_lists(draft.allowed_acrs, draft.default_acr)
+        self._record.authorise(actor, Permission.CHANGE_CLIENTS, "client.register", None)
+        try:  # a refusal (a non-https URI in production mode...) is recorded once
+            self._check_uris(draft.redirect_uris, draft.post_logout_redirect_uris,
+                             draft.backchannel_logout_uri, draft.jwks_uri)
+            _check_allowed_lists(draft.allowed_acrs, draft.default_acr)
+        except IdpError as error:
+            self._refused(actor, "client.register", None, error)
         fields = draft.model_dump(exclude={"name", "redirect_uris", "auth_method",
                                            "allowed_scopes", "allowed_claims", "allowed_acrs"})
         fields["access_token_format"] = (draft.access_token_format
@@ -82,14 +86,15 @@ class ClientAdmin:
                     draft.allowed_claims
                 row.allowed_acrs = draft.allowed_acrs
                 out = _out(row, None)
+                db.flush()
+                self._record(actor, "client.register", client_id, None, "done",
+                             {"name": draft.name}, db=db)
         except IdpError as error:
             self._refused(actor, "client.register", None, error)
-        record_admin_action(actor, "client.register", client_id, None, "done",
-                            {"name": draft.name})
         return out, secret
 
     def update(self, actor: Actor, client_id: str, patch: ClientPatch) -> ClientOut:
-        authorise(actor, Permission.CHANGE_CLIENTS, "client.update", client_id)
+        self._record.authorise(actor, Permission.CHANGE_CLIENTS, "client.update", client_id)
         changes = patch.model_dump(exclude_unset=True)
         try:
             with transaction(self._sessions) as db:
@@ -102,16 +107,17 @@ class ClientAdmin:
                             else getattr(row, name))
                 self._check_row(row, explicit_sector=explicit_sector)
                 out = _out(row, db.scalar(select(Stream).where(Stream.client_id == client_id)))
+                db.flush()
+                self._record(actor, "client.update", client_id, None, "done",
+                             {"changed": sorted(changes)}, db=db)
         except IdpError as error:
             self._refused(actor, "client.update", client_id, error)
         self._cache.forget(client_id)
-        record_admin_action(actor, "client.update", client_id, None, "done",
-                            {"changed": sorted(changes)})
         return out
 
     def rotate_secret(self, actor: Actor, client_id: str) -> str:
         """A new client secret; the old one stops working at once."""
-        authorise(actor, Permission.ROTATE_SECRETS, "client.rotate_secret", client_id)
+        self._record.authorise(actor, Permission.ROTATE_SECRETS, "client.rotate_secret", client_id)
         self._identity.require_confirmed(actor, "client.rotate_secret", client_id)
         with transaction(self._sessions) as db:
             row = _row(db, client_id)
@@ -120,15 +126,17 @@ class ClientAdmin:
                                         "has no secret to rotate")
             secret = secrets.token_urlsafe(32)
             row.secret_hash = hash_secret(secret)
+            db.flush()
+            # The new secret is never recorded, not even hashed: only that it was rotated.
+            self._record(actor, "client.rotate_secret", client_id, None, "done", db=db)
         self._cache.forget(client_id)
-        record_admin_action(actor, "client.rotate_secret", client_id, None, "done")
         return secret
 
     def set_disabled(self, actor: Actor, client_id: str, *, disabled: bool,
                      reason: str) -> ClientOut:
         """Disable (high-risk) or enable a relying party, with a reason."""
         action = "client.disable" if disabled else "client.enable"
-        authorise(actor, Permission.DISABLE_CLIENTS, action, client_id)
+        self._record.authorise(actor, Permission.DISABLE_CLIENTS, action, client_id)
         if disabled:
             self._identity.require_confirmed(actor, action, client_id)
         with transaction(self._sessions) as db:
@@ -136,14 +144,15 @@ class ClientAdmin:
             row.disabled_at = int(time.time()) if disabled else None
             row.disabled_reason = reason if disabled else None
             out = _out(row, None)
+            db.flush()
+            self._record(actor, action, client_id, reason, "done", db=db)
         self._cache.forget(client_id)
-        record_admin_action(actor, action, client_id, reason, "done")
         return out
 
     # -- rules ---------------------------------------------------------------------------------
 
     def _refused(self, actor: Actor, action: str, target: str | None, error: IdpError) -> Any:
-        record_admin_action(actor, action, target, None, "refused", {"why": error.description})
+        self._record(actor, action, target, None, "refused", {"why": error.description})
         if isinstance(error, AdminError):
             raise error
         raise InvalidAdminInputError(error.description) from error

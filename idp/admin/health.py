@@ -21,7 +21,7 @@ from cryptography import x509
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from idp.admin.record import authorise, record_admin_action
+from idp.admin.record import Recorder
 from idp.admin.roles import Actor, Permission
 from idp.admin.schemas import Health
 from idp.errors import IdpError
@@ -48,16 +48,17 @@ class HealthSources:
 
 class PlatformHealth:
     def __init__(self, sessions: sessionmaker[Session], sources: HealthSources,
-                 trust_policy: TrustPolicyService | None = None) -> None:
+                 record: Recorder, trust_policy: TrustPolicyService | None = None) -> None:
         self._sessions = sessions
+        self._record = record
         self._sources = sources
         self._policy = trust_policy
 
     def report(self, actor: Actor) -> Health:
-        authorise(actor, Permission.READ_HEALTH, "health.read", None)
+        self._record.authorise(actor, Permission.READ_HEALTH, "health.read", None)
         health = Health(jlis=self._jlis(), crl=self._crls(), signing_keys=self._keys(),
                         backlogs=self._backlogs())
-        record_admin_action(actor, "health.read", None, None, "done")
+        self._record(actor, "health.read", None, None, "done")
         return health
 
     def _jlis(self) -> dict[str, Any]:

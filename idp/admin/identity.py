@@ -38,7 +38,7 @@ from idp.admin.models import (
     AdminSession,
     AdminToken,
 )
-from idp.admin.record import authorise, record_admin_action
+from idp.admin.record import Recorder
 from idp.admin.roles import Actor, Permission, Role
 from idp.db import transaction
 from idp.passkeys import ceremonies
@@ -81,9 +81,10 @@ class SignedIn:
 
 class Identity:
     def __init__(self, sessions: sessionmaker[Session], settings: AdminSettings,
-                 webauthn: WebauthnSettings, issuer: str,
+                 webauthn: WebauthnSettings, issuer: str, record: Recorder,
                  clock: Callable[[], float] = time.time) -> None:
         self._sessions = sessions
+        self._record = record
         self._issuer = issuer.rstrip("/")
         self._settings = settings
         self._webauthn = webauthn
@@ -108,7 +109,7 @@ class Identity:
     # -- administrators ------------------------------------------------------------------------
     def add(self, actor: Actor, name: str, role: str) -> tuple[str, str]:
         """A new administrator and the secret of their one-time enrolment URL."""
-        authorise(actor, Permission.CHANGE_ADMINS, "admin.add", None)
+        self._record.authorise(actor, Permission.CHANGE_ADMINS, "admin.add", None)
         name = name.strip()
         if not name or len(name) > 100:
             raise errors.InvalidAdminInputError("an administrator's name is 1 to 100 characters")
@@ -126,18 +127,20 @@ class Identity:
                                  created_by=actor.name))
             db.flush()
             secret = self._new_enrolment(db, admin_id)
-        record_admin_action(actor, "admin.add", admin_id, None, "done",
-                            {"name": name, "role": role_value.value})
+            db.flush()
+            self._record(actor, "admin.add", admin_id, None, "done",
+                         {"name": name, "role": role_value.value}, db=db)
         return admin_id, secret
 
     def reenrol(self, actor: Actor, name: str) -> tuple[str, str]:
         """A new one-time enrolment URL's secret for an existing administrator (a new device,
         a lost passkey); their passkeys so far keep working."""
-        authorise(actor, Permission.CHANGE_ADMINS, "admin.reenrol", name)
+        self._record.authorise(actor, Permission.CHANGE_ADMINS, "admin.reenrol", name)
         admin = self.by_name(name)
         with transaction(self._sessions) as db:
             secret = self._new_enrolment(db, admin.id)
-        record_admin_action(actor, "admin.reenrol", admin.id, None, "done")
+            db.flush()
+            self._record(actor, "admin.reenrol", admin.id, None, "done", db=db)
         return admin.id, secret
 
     def _new_enrolment(self, db: Session, admin_id: str) -> str:
@@ -147,7 +150,7 @@ class Identity:
         return secret
 
     def all(self, actor: Actor) -> list[AdminView]:
-        authorise(actor, Permission.READ_ADMINS, "admin.list", None)
+        self._record.authorise(actor, Permission.READ_ADMINS, "admin.list", None)
         with self._sessions() as db:
             enrolled = set(db.scalars(select(AdminCredential.admin_id)))
             return [AdminView(a.id, a.name, a.role, a.id in enrolled, a.created_at,
@@ -166,15 +169,20 @@ class Identity:
         """The administrator a live enrolment URL is for; refused when used or expired."""
         with self._sessions() as db:
             row = db.get(AdminEnrolment, digest(secret))
-            if row is None:
-                raise errors.EnrolmentInvalidError()
-            if row.used_at is not None:
-                raise errors.EnrolmentUsedError()
-            if row.expires_at <= self.now():
-                raise errors.EnrolmentExpiredError()
-            admin = db.get(Administrator, row.admin_id)
-            assert admin is not None  # noqa: S101 (a foreign key)
-            return admin
+            admin = db.get(Administrator, row.admin_id) if row is not None else None
+        refusal: errors.AdminError | None = None
+        if row is None:
+            refusal = errors.EnrolmentInvalidError()
+        elif row.used_at is not None:
+            refusal = errors.EnrolmentUsedError()
+        elif row.expires_at <= self.now():
+            refusal = errors.EnrolmentExpiredError()
+        if refusal is not None:  # recorded once; the URL's secret never is
+            self._record(None, "admin.enrol", row.admin_id if row else None, None, "refused",
+                         {"why": refusal.code})
+            raise refusal
+        assert admin is not None  # noqa: S101 (a foreign key)
+        return admin
 
     def enrolment_options(self, secret: str) -> Ceremony:
         admin = self.enrolment(secret)
@@ -210,8 +218,9 @@ class Identity:
                                    sign_count=verified.sign_count,
                                    backup_eligible=verified.backup_eligible,
                                    created_at=self.now()))
-        actor = Actor(admin.id, admin.name, Role(admin.role), "session")
-        record_admin_action(actor, "admin.enrol", admin.id, None, "done")
+            db.flush()
+            actor = Actor(admin.id, admin.name, Role(admin.role), "session")
+            self._record(actor, "admin.enrol", admin.id, None, "done", db=db)
         return AdminView(admin.id, admin.name, admin.role, True, admin.created_at,
                          admin.created_by)
 
@@ -239,8 +248,9 @@ class Identity:
         with transaction(self._sessions) as db:
             db.add(AdminSession(id_hash=digest(token), admin_id=admin.id, created_at=now,
                                 expires_at=expires, confirmed_at=now))
-        actor = Actor(admin.id, admin.name, Role(admin.role), "session", now)
-        record_admin_action(actor, "admin.sign_in", admin.id, None, "done")
+            db.flush()
+            actor = Actor(admin.id, admin.name, Role(admin.role), "session", now)
+            self._record(actor, "admin.sign_in", admin.id, None, "done", db=db)
         return SignedIn(token, actor, expires)
 
     def confirm(self, actor: Actor, session_token: str, handle: str, credential: str) -> int:
@@ -251,7 +261,7 @@ class Identity:
         with transaction(self._sessions) as db:
             db.execute(update(AdminSession).where(AdminSession.id_hash == digest(session_token))
                        .values(confirmed_at=now))
-        record_admin_action(actor, "admin.confirm", actor.admin_id, None, "done")
+            self._record(actor, "admin.confirm", actor.admin_id, None, "done", db=db)
         return now + self._settings.confirm_window_seconds
 
     def _assert(self, handle: str, credential: str, expected_admin: str | None) -> Administrator:
@@ -300,7 +310,7 @@ class Identity:
         with transaction(self._sessions) as db:
             db.execute(update(AdminSession).where(AdminSession.id_hash == digest(session_token))
                        .values(ended_at=self.now()))
-        record_admin_action(actor, "admin.sign_out", actor.admin_id, None, "done")
+            self._record(actor, "admin.sign_out", actor.admin_id, None, "done", db=db)
 
     def require_confirmed(self, actor: Actor, action: str, target: str | None) -> None:
         """A high-risk action from a browser session needs a recent passkey confirmation. An
@@ -310,7 +320,7 @@ class Identity:
             return
         if actor.confirmed_at is None or \
                 actor.confirmed_at + self._settings.confirm_window_seconds <= self.now():
-            record_admin_action(actor, action, target, None, "refused",
+            self._record(actor, action, target, None, "refused",
                                 {"why": "confirmation_required"})
             raise errors.ConfirmationRequiredError()
 
@@ -328,7 +338,10 @@ class Identity:
             db.execute(delete(AdminToken).where(AdminToken.expires_at <= now))
             db.add(AdminToken(token_hash=digest(token), admin_id=admin.id, issued_at=now,
                               expires_at=now + ttl))
-        record_admin_action(CLI, "admin.token", admin.id, None, "done", {"ttl": ttl})
+            db.flush()
+            # The token itself is never recorded: who it is for, and for how long.
+            self._record(CLI, "admin.token", admin.id, None, "done",
+                         {"name": admin.name, "ttl": ttl, "expires_at": now + ttl}, db=db)
         return token, now + ttl
 
     def token_actor(self, token: str) -> Actor:
@@ -367,7 +380,7 @@ class Identity:
         return bytes(row.challenge)
 
     def _refused(self, action: str, target: str | None, why: str) -> NoReturn:
-        record_admin_action(None, action, target, None, "refused", {"why": why})
+        self._record(None, action, target, None, "refused", {"why": why})
         raise errors.AdminPasskeyRefusedError(f"passkey refused: {why}")
 
     def _utc(self) -> datetime:

@@ -34,12 +34,15 @@ class Permission(enum.StrEnum):
     CHANGE_ADMINS = "change_admins"
     READ_TRUST = "read_trust"
     CHANGE_TRUST = "change_trust"  # high-risk
+    READ_AUDIT = "read_audit"  # the audit log
+    READ_METERING = "read_metering"  # the validity checks per relying party, priced
 
 
 HIGH_RISK = frozenset({Permission.DISABLE_CLIENTS, Permission.ROTATE_SECRETS,
                        Permission.REVEAL_4INFO, Permission.CHANGE_TRUST})
 READS = frozenset({Permission.READ_HEALTH, Permission.READ_CLIENTS, Permission.FIND_ACCOUNTS,
-                   Permission.READ_ADMINS, Permission.READ_TRUST})
+                   Permission.READ_ADMINS, Permission.READ_TRUST, Permission.READ_AUDIT,
+                   Permission.READ_METERING})
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),

@@ -282,3 +282,71 @@ class AnchorAdd(_Model):
     medium: Literal["card", "smartphone"] | None = None
     generation: str | None = Field(None, max_length=32)
     reason: str = Text
+
+
+# -- the audit log (idp.audit) and metering (idp.metering) ----------------------------------------
+_PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (PostgreSQL refuses NUL)
+
+
+class AuditQuery(_Model):
+    """Which entries: from a seq number or an RFC 3339 time (``since``), by one actor
+    (``admin:alice``), by action (exactly, or a prefix ending in ".": ``admin.``), newest
+    first, at most ``limit``."""
+
+    since: str | None = Field(None, max_length=40, pattern=_PRINTABLE)
+    actor: str | None = Field(None, max_length=200, pattern=_PRINTABLE)
+    action: str | None = Field(None, max_length=100, pattern=_PRINTABLE)
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class AuditEntryOut(_Model):
+    """One entry as the log holds it (docs/operations.md, "Audit log"); ``hash`` covers every
+    other field and ``prev_hash`` chains it to the entry before."""
+
+    seq: int
+    time: str
+    actor: str
+    action: str
+    target: str | None
+    outcome: str
+    request_id: str | None
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditEntries(_Model):
+    entries: list[AuditEntryOut]
+    head_seq: int  # the log's last entry, whatever the filter
+    head_hash: str
+
+
+class MeteringQuery(_Model):
+    month: str | None = Field(None, max_length=20)  # YYYY-MM; this month (Japan time) if left out
+
+
+class MeteringRowOut(_Model):
+    month: str
+    client_id: str
+    kind: str
+    method: str
+    checks: int
+    charged: int
+    unit_yen: int
+    yen: int
+
+
+class MeteringTotal(_Model):
+    checks: int
+    charged: int
+    yen: int
+
+
+class MeteringOut(_Model):
+    """One month's validity checks per relying party, kind and method, and their price
+    (docs/operations.md, "Metering")."""
+
+    month: str
+    currency: Literal["JPY"]
+    rows: list[MeteringRowOut]
+    total: MeteringTotal

@@ -3,6 +3,11 @@ versioned, with history and rollback, effective at every worker's next login); t
 administrators' rules on top. Reading needs ``read_trust``; every change needs ``change_trust``,
 a reason, and — from a browser session — a fresh passkey confirmation (a policy change, or
 retiring a CA generation, is high-risk). Changes are recorded as made by ``admin:<name>``.
+
+A change leaves two audit entries, one for each question: ``admin.trust.<verb>`` (who asked,
+why, allowed or refused, and the version made: ``record``) and ``trust.policy.changed`` (what
+changed: the service's own entry, written with the version, as for a change at the shell). A
+refused change leaves only the first.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from typing import Any
 
 from idp.admin.errors import AdminError
 from idp.admin.identity import Identity
-from idp.admin.record import authorise, record_admin_action
+from idp.admin.record import Recorder
 from idp.admin.roles import Actor, Permission
 from idp.admin.schemas import (
     AnchorAdd,
@@ -32,8 +37,10 @@ def version_out(found: PolicyVersion, *, with_policy: bool = True) -> PolicyVers
 
 
 class TrustAdmin:
-    def __init__(self, policy: TrustPolicyService, identity: Identity) -> None:
+    def __init__(self, policy: TrustPolicyService, identity: Identity,
+                 record: Recorder) -> None:
         self._policy = policy
+        self._record = record
         self._identity = identity
 
     @property
@@ -41,16 +48,16 @@ class TrustAdmin:
         return SETTABLE
 
     def current(self, actor: Actor) -> PolicyVersionOut:
-        authorise(actor, Permission.READ_TRUST, "trust.read", None)
+        self._record.authorise(actor, Permission.READ_TRUST, "trust.read", None)
         return version_out(self._policy.current())
 
     def version(self, actor: Actor, number: int) -> PolicyVersionOut:
-        authorise(actor, Permission.READ_TRUST, "trust.read", str(number))
+        self._record.authorise(actor, Permission.READ_TRUST, "trust.read", str(number))
         return version_out(self._change(actor, "trust.read", lambda: self._policy.version(
             number), record=False))
 
     def versions(self, actor: Actor) -> PolicyVersions:
-        authorise(actor, Permission.READ_TRUST, "trust.history", None)
+        self._record.authorise(actor, Permission.READ_TRUST, "trust.history", None)
         return PolicyVersions(versions=[version_out(v, with_policy=False)
                                         for v in self._policy.history()])
 
@@ -100,7 +107,7 @@ class TrustAdmin:
                                         reason=body.reason, target=body.purpose))
 
     def _may_change(self, actor: Actor, action: str) -> None:
-        authorise(actor, Permission.CHANGE_TRUST, action, None)
+        self._record.authorise(actor, Permission.CHANGE_TRUST, action, None)
         self._identity.require_confirmed(actor, action, None)
 
     def _change(self, actor: Actor, action: str, run: Any, *, reason: str | None = None,
@@ -111,12 +118,12 @@ class TrustAdmin:
             raise
         except IdpError as error:  # the policy service's refusal: 400 or 409, nothing changed
             if record:
-                record_admin_action(actor, action, target, reason, "refused",
+                self._record(actor, action, target, reason, "refused",
                                     {"why": error.description})
             raise
         if record:
-            record_admin_action(actor, action, target, reason, "done",
-                                {"version": found.version, "diff": list(found.diff)})
+            self._record(actor, action, target, reason, "done",
+                                {"version": found.version})
         return found
 
 

@@ -105,7 +105,8 @@ class Services:
                                                                          "pairwise-salt"),
             cookie_secret=secret_key, client_throttle=throttles.client_auth, audit=audit)
         meter = Meter(sessions)  # the validity checks made for each relying party
-        trust_policy = TrustPolicyService(sessions, settings)
+        metering = MeteringReport(sessions, settings.metering)
+        trust_policy = TrustPolicyService(sessions, settings, audit=audit)
         trust = LazyTrust(settings, trust_policy, audit=audit, meter=meter)
         changes = Emitter(oidc.issuer, oidc.pairwise_salt)
         anchors = anchors or AnchorChecker(sessions, trust, changes=changes, audit=audit,
@@ -118,7 +119,7 @@ class Services:
             card_answers=CardAnswers(sessions, trust, default_steps(trust, changes), audit=audit),
             passkeys=PasskeyService(sessions, settings.webauthn, audit=audit), claims=claims,
             events=EventsContext(settings.events, oidc), changes=changes, audit=audit,
-            metering=MeteringReport(sessions, settings.metering),
+            metering=metering,
             admin=AdminService.build(
                 settings, sessions, client_cache=oidc.clients, changes=changes,
                 pairwise_salt=oidc.pairwise_salt, health=HealthSources(
@@ -126,7 +127,7 @@ class Services:
                     jlis_probe=lambda: len(trust.get().jlis.list_cas()),
                     crl_dir=settings.crl_cache_dir, anchors_dir=settings.anchors_dir,
                     signing_keys=settings.keys_dir / "signing.json"),
-                trust_policy=trust_policy))
+                trust_policy=trust_policy, audit=audit, metering=metering))
 
 
     def close(self) -> None:

@@ -24,6 +24,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db as dbm
+from idp.audit import entries as audit_entries
+from idp.audit.log import AuditLog
 from idp.errors import ConfigurationError, IdpError
 from idp.jpki.certificate import medium_of
 from idp.jpki.profile import Medium
@@ -91,8 +93,10 @@ class TrustPolicyService:
     and the certificates in the anchor directory, with the shipped J-LIS CAs retired."""
 
     def __init__(self, sessions: sessionmaker[Session], settings: Settings, *,
-                 shipped_dir: Path | None = SHIPPED_ANCHORS_DIR) -> None:
+                 shipped_dir: Path | None = SHIPPED_ANCHORS_DIR,
+                 audit: AuditLog | None = None) -> None:
         self._sessions = sessions
+        self._audit = audit
         self._reads = dbm.single_read_sessions(sessions)
         self._settings = settings
         self._shipped_dir = shipped_dir
@@ -252,6 +256,11 @@ class TrustPolicyService:
         try:
             with dbm.transaction(self._sessions) as db:
                 db.add(row)
+                db.flush()  # the version number taken (or IntegrityError) before the entry
+                if self._audit is not None:
+                    self._audit.record("trust.policy.changed", actor=audit_actor(actor),
+                                       target=str(number), details=change_summary(
+                                           number, actor, reason, changes, rollback_of), db=db)
         except IntegrityError:
             return None
         return _version(row)
@@ -324,6 +333,28 @@ class TrustPolicyService:
                 for a in policy.anchors)})
 
         return self.commit(change, actor=actor, reason=reason or f"{verb} {what}")
+
+
+def audit_actor(actor: str) -> str:
+    """Who changed the policy, as the audit log names actors: ``admin:<name>`` and
+    ``cli:<user>`` as recorded in the version, ``system`` for the first version."""
+    return audit_entries.system() if actor == SEED_ACTOR else actor[:200]
+
+
+def change_summary(number: int, actor: str, reason: str, changes: list[dict[str, Any]],
+                   rollback_of: int | None) -> dict[str, Any]:
+    """The ``trust.policy.changed`` entry's details: the version, who and why, and what
+    changed: every changed path, with its old and new value where that is one value (a
+    method, a staleness, a flag); a list or object (the anchors) by its path only, the whole
+    diff staying in the version's history (``idp trust policy history``)."""
+    def plain(value: Any) -> bool:
+        return value is None or isinstance(value, str | int | bool)
+
+    return {"version": number, "previous": number - 1, "rollback_of": rollback_of,
+            "recorded_actor": actor[:200], "reason": reason[:500],
+            "paths": [str(c.get("path")) for c in changes][:100],
+            "diff": [{"path": str(c.get("path")), "from": c.get("from"), "to": c.get("to")}
+                     for c in changes if plain(c.get("from")) and plain(c.get("to"))][:100]}
 
 
 def _selector(fingerprint: str, purpose: str | None, medium: str | None,

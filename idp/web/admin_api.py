@@ -21,7 +21,6 @@ from pydantic import BaseModel, ValidationError
 from idp.admin import AdminService
 from idp.admin import schemas as s
 from idp.admin.errors import AdminLoginRequiredError, InvalidAdminInputError
-from idp.admin.record import record_admin_action
 from idp.admin.roles import PERMISSIONS, Actor
 from idp.web import request as web
 
@@ -280,6 +279,16 @@ def _add_anchor(service: AdminService, call: Call) -> s.PolicyVersionOut:
     return service.trust.add_anchor(call.actor, call.body)
 
 
+def _audit(service: AdminService, call: Call) -> s.AuditEntries:
+    assert call.actor is not None  # noqa: S101
+    return service.audit.entries(call.actor, call.query)
+
+
+def _metering(service: AdminService, call: Call) -> s.MeteringOut:
+    assert call.actor is not None  # noqa: S101
+    return service.metering.month(call.actor, call.query)
+
+
 def _credential(answer: s.PasskeyAnswer) -> str:
     """The browser's credential as py_webauthn parses it: JSON text."""
     return json.dumps(answer.credential)
@@ -360,6 +369,12 @@ ROUTES: list[Route] = [
     Route("POST", "/trust/anchors", "addCaCertificate", "Trust a CA certificate (PEM) for a "
           "purpose (high-risk)", s.PolicyVersionOut, _add_anchor, body=s.AnchorAdd,
           tag="trust", status=201),
+    Route("GET", "/audit", "auditEntries", "Audit log entries, newest first: since a seq "
+          "number or a time, by actor, by action (a prefix ending in '.')", s.AuditEntries,
+          _audit, query=s.AuditQuery, tag="audit"),
+    Route("GET", "/metering", "metering", "One month's validity checks per relying party, "
+          "priced (month=YYYY-MM; this month if left out)", s.MeteringOut, _metering,
+          query=s.MeteringQuery, tag="metering"),
 ]
 
 
@@ -388,7 +403,7 @@ def _view(service: AdminService, route: Route) -> Callable[..., Any]:
         if not route.public:
             found = authenticate(service)
             if found is None:
-                record_admin_action(None, route.name, request.path, None, "refused",
+                service.record(None, route.name, request.path, None, "refused",
                                     {"why": "no credentials"})
                 raise AdminLoginRequiredError()
             actor, token = found

@@ -83,8 +83,9 @@ def _schema(model: type[BaseModel], schemas: dict[str, Any], *,
 
 
 def _nullable_string(prop: dict[str, Any]) -> dict[str, Any]:
-    """A query parameter's schema: the string branch of an optional string field."""
+    """A query parameter's schema: the string branch of an optional string field, or a
+    bounded integer's (``limit``)."""
     for branch in prop.get("anyOf", [prop]):
-        if branch.get("type") == "string":
-            return {k: v for k, v in branch.items() if k != "title"}
+        if branch.get("type") in ("string", "integer"):
+            return {k: v for k, v in branch.items() if k not in ("title", "default")}
     return {"type": "string"}

@@ -18,7 +18,9 @@ from pydantic import ValidationError
 from idp.admin import AdminService
 from idp.admin.errors import AdminError, InvalidAdminInputError
 from idp.admin.roles import PERMISSIONS, Actor, Permission
-from idp.admin.schemas import AccountQuery
+from idp.admin.schemas import AccountQuery, AuditQuery, MeteringQuery
+from idp.metering import BadMonthError
+from idp.web import metering as metering_fragment
 from idp.web import request as web
 from idp.web.admin_api import admin_cookie, csrf_token
 
@@ -36,6 +38,8 @@ def blueprint(service: AdminService) -> Blueprint:
     bp.add_url_rule("/accounts/<private_id>", "account", pages.signed_in(pages.account))
     bp.add_url_rule("/admins", "admins", pages.signed_in(pages.admins))
     bp.add_url_rule("/trust", "trust", pages.signed_in(pages.trust))
+    bp.add_url_rule("/audit", "audit", pages.signed_in(pages.audit))
+    bp.add_url_rule("/metering", "metering", pages.signed_in(pages.metering))
     return bp
 
 
@@ -47,7 +51,8 @@ class Pages:
         lang = web.language()
         token = admin_cookie()
         return render_template(
-            f"admin/{template}", lang=lang, t=web.translator(lang), actor=actor,
+            f"admin/{template}", lang=lang, t=web.translator(lang), clock=web.clock(lang),
+            actor=actor,
             can=(lambda p: Permission(p) in PERMISSIONS[actor.role]) if actor else
             (lambda p: False), csrf=csrf_token(token) if actor and token else "", **values)
 
@@ -71,10 +76,14 @@ class Pages:
 
     # -- signed in -----------------------------------------------------------------------------
     def home(self, actor: Actor) -> Any:
+        health = self.service.health.report(actor)  # recorded: the head below includes it
         trust = (self.service.trust.current(actor) if Permission.READ_TRUST in
                  PERMISSIONS[actor.role] else None)
-        return self.render("home.html", actor, health=self.service.health.report(actor),
-                           trust=trust)
+        audit_head = (self.service.audit.head() if Permission.READ_AUDIT in
+                      PERMISSIONS[actor.role] else None)
+        checkpoint = self.service.audit.last_checkpoint() if audit_head else None
+        return self.render("home.html", actor, health=health, trust=trust,
+                           audit_head=audit_head, checkpoint=checkpoint)
 
     def clients(self, actor: Actor) -> Any:
         return self.render("clients.html", actor, clients=self.service.clients.all(actor))
@@ -115,3 +124,35 @@ class Pages:
                            policy_json=json.dumps(policy, ensure_ascii=False, indent=2),
                            versions=self.service.trust.versions(actor).versions,
                            settable=self.service.trust.settable)
+
+    def audit(self, actor: Actor) -> Any:
+        """The audit log, newest first, filtered by the form (since, actor, action, limit)."""
+        fields = {k: v for k, v in request.args.items() if k in AuditQuery.model_fields and v}
+        error: AdminError | None = None
+        found = None
+        try:
+            query = AuditQuery.model_validate(fields)
+        except ValidationError:
+            error, query = InvalidAdminInputError("a filter is too long or the limit is not "
+                                                  "a number from 1 to 1000"), AuditQuery()
+        try:
+            found = self.service.audit.entries(actor, query)
+        except InvalidAdminInputError as refused:
+            error = refused
+            found = self.service.audit.entries(actor, AuditQuery(
+                actor=query.actor, action=query.action, limit=query.limit))
+        return self.render("audit.html", actor, query=fields, found=found, error=error)
+
+    def metering(self, actor: Actor) -> Any:
+        """The month's checks per relying party: the bar chart and the table."""
+        asked = request.args.get("month") or None
+        error: BadMonthError | None = None
+        try:
+            report = self.service.metering.month(actor, MeteringQuery(month=asked))
+        except (BadMonthError, ValidationError):
+            error = BadMonthError()
+            report = self.service.metering.month(actor, MeteringQuery())
+        fragment = metering_fragment.fragment(self.service.metering.report, report.month,
+                                              web.language())
+        return self.render("metering.html", actor, month=report.month, fragment=fragment,
+                           error=error, asked=asked or report.month)

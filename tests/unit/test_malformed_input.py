@@ -68,6 +68,7 @@ SWEPT = frozenset({
     "/admin/api/trust/policy/versions", "/admin/api/trust/policy/versions/<version>",
     "/admin/api/trust/policy/rollback", "/admin/api/trust/anchors/retire",
     "/admin/api/trust/anchors/enable", "/admin/api/trust/anchors",
+    "/admin/audit", "/admin/metering", "/admin/api/audit", "/admin/api/metering",
 })
 EXCLUDED = {
     "/static/<path:filename>": "Flask's own file server (send_from_directory): no IdP code "

@@ -132,3 +132,22 @@ def test_anchors_add_retire_enable_and_history(settings: Settings, tmp_path: Pat
     back = ok(settings, "policy", "rollback", "2", "--json")
     assert (json.loads(back)["version"], json.loads(back)["rollback_of"]) == (5, 2)
     assert "rollback to version 2" in ok(settings, "policy", "history")
+
+
+def test_a_change_at_the_shell_is_a_trust_policy_changed_audit_entry(settings: Settings) -> None:
+    from idp.bootstrap import Services
+
+    before = shown(settings)["version"]
+    ok(settings, "policy", "set", "revocation.sign.method", "ocsp", "--reason", "maintenance")
+    services = Services.build(settings)
+    try:
+        changed = [e for e in services.audit.entries(action="trust.policy.changed", limit=None)
+                   if e.target == str(before + 1)]
+    finally:
+        services.close()
+    assert len(changed) == 1
+    assert changed[0].actor == cli_actor()
+    assert changed[0].details["diff"] == [{"path": "revocation.sign.method",
+                                           "from": "ocsp_then_crl", "to": "ocsp"}]
+    assert (changed[0].details["reason"], changed[0].details["version"]) == ("maintenance",
+                                                                            before + 1)
