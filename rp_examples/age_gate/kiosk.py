@@ -9,19 +9,15 @@ learns adult / minor / unknown, nothing that names the person). Tickets live fiv
 
 from __future__ import annotations
 
-import base64
-import io
 import secrets
 import threading
 import time
 from typing import Any
 
-import qrcode
-import qrcode.constants
 from flask import Flask, Response, redirect, request, session
-from qrcode.image.svg import SvgPathImage
 
 from rp_examples.common import Login, render, start_login, state_of
+from rp_examples.common.qr import qr_data_uri
 
 TICKET_SECONDS = 300
 REFRESH_SECONDS = 2
@@ -55,16 +51,6 @@ class Tickets:
                 return False
             self._items[ticket] = (item[0], verdict)
             return True
-
-
-def qr_data_uri(text: str) -> str:
-    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4,
-                         box_size=10, image_factory=SvgPathImage)
-    code.add_data(text)
-    code.make(fit=True)
-    out = io.BytesIO()
-    code.make_image().save(out)
-    return "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode()
 
 
 def record(login: Login) -> Any:
