@@ -79,6 +79,18 @@ def append(connection: Connection, body: dict[str, Any]) -> Entry:
     (or as one autocommit statement on PostgreSQL)."""
     parts = Parts.of(body)
     row = {**body, "details": canonical(body["details"]).decode("utf-8")}
+    try:
+        return _append(connection, body, parts, row)
+    except connection.dialect.loaded_dbapi.Error as error:
+        # The raw cursor bypasses SQLAlchemy's wrapping: hand the driver's error to it, so a
+        # lost connection is invalidated and surfaces as the DBAPIError the IdP answers 503 for
+        # (idp.db.refusal_for), never as a bare driver error (a 500).
+        connection._handle_dbapi_exception(error, "audit append", row, None, None)
+        raise  # not reached: _handle_dbapi_exception raises the wrapped error
+
+
+def _append(connection: Connection, body: dict[str, Any], parts: Parts,
+            row: dict[str, Any]) -> Entry:
     cursor = connection.connection.cursor()
     try:
         if connection.dialect.name == "postgresql":
