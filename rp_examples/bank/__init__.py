@@ -69,8 +69,7 @@ def _actions(bank: Bank) -> tuple[Action, ...]:
                   text("先に口座を開設してください（/open-account）。",
                        "Open an account first (/open-account)."))
     return (
-        Action("login", text("ログイン（普段の利用）", "Log in (everyday)"),
-               check=lambda login: True, why=text("", ""), remedy=text("", "")),
+        Action.for_anyone("login", text("ログイン（普段の利用）", "Log in (everyday)")),
         Action(OPEN_ACCOUNT, text("口座開設", "Open an account"),
                check=lambda login: _opening_refusal(login) is None,
                why=text("", ""), remedy=text("", ""), explain=_opening_refusal,

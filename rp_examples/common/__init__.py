@@ -6,8 +6,7 @@ table of :class:`Action` rows) and run it::
     from rp_examples.common import Action, Ask, Profile, Theme, serve, text
 
     PROFILE = Profile(name="shop", title=text("テストショップ", "Test Shop"), ...,
-                      actions=(Action("buy", text("購入", "Buy"), check=lambda login: True,
-                                      why=text(...), remedy=text(...)),))
+                      actions=(Action.for_anyone("buy", text("購入", "Buy")),))
 
     def main() -> None:        # rp_examples/shop/__main__.py
         serve(PROFILE)

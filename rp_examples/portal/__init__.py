@@ -29,10 +29,6 @@ NEWS = (text("週末は全国的に晴れ", "Sunny weekend across Japan"),
         text("新しい駅ビルが開業", "A new station building opens"))
 
 
-def _any_login(login: Login) -> bool:
-    return True
-
-
 def view(login: Login | None, lang: str) -> dict[str, Any]:
     return {"peer_url": os.environ.get("RP_PEER_URL"), "news": NEWS}
 
@@ -48,8 +44,7 @@ PROFILE = Profile(
     template="portal.html",
     default_port=8005,
     single_sign_on=True,
-    actions=(Action("read_news", text("ニュースを読む", "Read the news"), check=_any_login,
-                    why=text("", ""), remedy=text("", "")),),
+    actions=(Action.for_anyone("read_news", text("ニュースを読む", "Read the news")),),
     messages=MESSAGES,
     view=view,
 )

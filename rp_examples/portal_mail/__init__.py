@@ -21,10 +21,6 @@ MAILS = (
 )
 
 
-def _any_login(login: Login) -> bool:
-    return True
-
-
 def view(login: Login | None, lang: str) -> dict[str, Any]:
     return {"peer_url": os.environ.get("RP_PEER_URL"), "mails": MAILS}
 
@@ -40,8 +36,7 @@ PROFILE = Profile(
     template="portal_mail.html",
     default_port=8006,
     single_sign_on=True,
-    actions=(Action("read_mail", text("メールを読む", "Read mail"), check=_any_login,
-                    why=text("", ""), remedy=text("", "")),),
+    actions=(Action.for_anyone("read_mail", text("メールを読む", "Read mail")),),
     messages={
         "inbox": text("受信トレイ", "Inbox"),
         "peer": text("テストポータルへ", "To Test Portal"),

@@ -41,8 +41,7 @@ PROFILE = Profile(
     setup=_setup,
     view=lambda login, lang: {"products": PRODUCTS},
     actions=(
-        Action("buy", text("商品を購入する", "Buy"), check=lambda login: True,
-               why=text("", ""), remedy=text("", "")),
+        Action.for_anyone("buy", text("商品を購入する", "Buy")),
         Action("pay_later", text("後払いで購入する", "Pay later"), check=_identity_proven,
                why=text("後払いには本人確認済みのログインが必要です（このログインは本人確認を含みません）。",
                         "Paying later needs a login with proven identity (this one has none)."),
