@@ -22,7 +22,7 @@ from idp.admin.schemas import AccountQuery, AuditQuery, MeteringQuery
 from idp.metering import BadMonthError
 from idp.web import metering as metering_fragment
 from idp.web import request as web
-from idp.web.admin_api import admin_cookie, csrf_token
+from idp.web.admin_api import admin_cookie, csrf_token, throttled
 
 
 def blueprint(service: AdminService) -> Blueprint:
@@ -71,7 +71,8 @@ class Pages:
 
     def enrol(self, token: str) -> Any:
         """The enrolment page; an expired, used or unknown URL is refused (error page)."""
-        admin = self.service.identity.enrolment(token)
+        admin = throttled(self.service, "admin.enrol",
+                          lambda: self.service.identity.enrolment(token))
         return self.render("enrol.html", admin=admin, token=token)
 
     # -- signed in -----------------------------------------------------------------------------
