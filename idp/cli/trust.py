@@ -73,7 +73,7 @@ def render(policy: TrustPolicy) -> str:
         lines.append(f"  {purpose}: method={rule.method} "
                      f"max_ocsp_age_seconds={rule.max_ocsp_age_seconds} "
                      f"max_crl_staleness_seconds={rule.max_crl_staleness_seconds} "
-                     f"fail_closed={str(rule.fail_closed).lower()}")
+                     f"fail_closed={rule.fail_closed_text()}")
     reasons = policy.reasons
     lines.append(f"reasons ({reasons.reading}):")
     lines += [f"  both revoked, {reason} → {state}"
