@@ -27,7 +27,9 @@ from idp.admin.errors import (
     InvalidAdminInputError,
 )
 from idp.admin.roles import PERMISSIONS, Actor
+from idp.errors import IdpError
 from idp.throttle import TooManyAttemptsError
+from idp.web import admin_errors
 from idp.web import request as web
 
 PREFIX = "/admin/api"
@@ -414,6 +416,7 @@ def blueprint(service: AdminService, routes: list[Route] | None = None) -> Bluep
     policy) and /admin/api/openapi.json generated from them."""
     table = list(ROUTES if routes is None else routes)
     bp = Blueprint("admin_api", __name__, url_prefix=PREFIX)
+    bp.register_error_handler(IdpError, admin_errors.handler())
     for route in table:
         rule = route.path.replace("{", "<").replace("}", ">")
         bp.add_url_rule(rule, route.name, _view(service, route), methods=[route.method])

@@ -188,7 +188,12 @@ def test_an_auditor_is_refused_every_change(idp: tuple[Flask, str]) -> None:
         page.locator("#add-admin-form .error[data-code=forbidden]").wait_for()
         page.screenshot(path=str(SCREENSHOTS / "admin-auditor-refused.png"))
 
-        assert refusals == ["Your administrator role does not allow this action."] * 3
+        # In the administrator's words: their role, what the action needs, who may do it.
+        assert refusals == [
+            f"Your role (auditor) does not allow this action ({action}). Ask an administrator "
+            "with the role administrator. Nothing was changed." for action in (
+                "register or change relying parties", "rotate client secrets",
+                "disable relying parties")]
         assert admin_page.request.get(f"{base}/admin/api/clients").json() == before
         admins = admin_page.request.get(f"{base}/admin/api/admins").json()["admins"]
         assert "mallory" not in [a["name"] for a in admins]
