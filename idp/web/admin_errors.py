@@ -6,9 +6,10 @@ blueprint registers :func:`handler`) keeps the status, headers and stable ``erro
 one error renderer (``idp.web.errors.refusal``), with a description that says, in the
 administrator's language, what was refused and what to do next:
 
-- ``admin.error.<code>`` in the catalogue (``idp/i18n/admin.*.json``) when the refusal was
-  raised with its default text; ``admin.error.<code>.detail`` when it names the exact field or
-  value (``{detail}``, kept as raised); the person's catalogue text otherwise;
+- ``admin.error.<code>`` in the catalogue (``idp/i18n/admin.*.json``) for an administration
+  refusal raised with its default text; ``admin.error.<code>.detail`` around any other text
+  (one naming the exact field or value, kept as raised: ``{detail}``); the person's catalogue
+  text otherwise;
 - a role beyond its rights is told which role it has, what the action needs and which roles
   may do it; a throttled sign-in how long to wait.
 
@@ -23,7 +24,7 @@ from typing import Any
 
 from flask import Response, jsonify, make_response, render_template, request
 
-from idp.admin.errors import NotPermittedError
+from idp.admin.errors import AdminError, NotPermittedError
 from idp.admin.roles import PERMISSIONS, Actor
 from idp.errors import IdpError
 from idp.i18n import catalogue, translate
@@ -35,14 +36,19 @@ from idp.web.errors import refusal
 
 def description(error: IdpError, language: str) -> str:
     """What the administrator is told of ``error``, in ``language``."""
-    specific = error.description != default_description(error)
-    key = f"admin.error.{error.code}" + (".detail" if specific else "")
-    if key in catalogue("ja"):
+    plain = f"admin.error.{error.code}"
+    # An administration refusal in its own default words gets the catalogue's; any other text
+    # (one naming a field, or another part's own sentence: "give the month as YYYY-MM") is kept
+    # as the detail of the code's sentence.
+    own = isinstance(error, AdminError) and error.description == default_description(error)
+    for key in (plain,) if own else (plain + ".detail", plain):
+        if key not in catalogue("ja"):
+            continue
         try:
             return translate(language, key, detail=error.description.rstrip("。. "),
                              **_values(error, language))
-        except KeyError:  # raised without what the text names (a role): the plain text
-            pass
+        except KeyError:  # raised without what the text names (a role): the next one
+            continue
     return localised_error(error, language)["error_description"]
 
 

@@ -85,3 +85,11 @@ def test_sign_in_refusals_say_what_to_do(app: Flask, admin: Admin) -> None:
     assert not any(words in page for words in PERSON_WORDING)
     _admin_id, secret = add_admin(app, "dana", "support")
     assert app.test_client().get(f"/admin/enrol/{secret}").status_code == 200
+
+
+def test_another_parts_sentence_is_kept_inside_the_admin_wording(app: Flask,
+                                                                 admin: Admin) -> None:
+    """The metering page's own refusal ("give the month as YYYY-MM") keeps its hint."""
+    status, page = _page(admin, "/admin/metering?month=2026-13&lang=en")
+    assert status == 200
+    assert "The input is not valid: Give the month as YYYY-MM (for example 2026-04)" in page
