@@ -227,6 +227,15 @@ class DeviceRequestRule(ThrottleRule):
                        "and client address; further ones are refused (429) until it ends.")
 
 
+class AdminSignInRule(ThrottleRule):
+    """Refused administrator passkey answers and unknown, used or expired enrolment URLs: an
+    administrator has one or two passkeys, so a few failures are already suspicious."""
+
+    limit: int = Field(10, ge=1, description="Refused admin sign-ins, passkey confirmations "
+                       "and enrolment URLs allowed per window and client address; further "
+                       "attempts are refused (429) until it ends.")
+
+
 class ThrottleSettings(_Section):
     """Throttling of failed credential attempts (docs/operations.md, "Throttling failed
     attempts"). The card limits PIN tries itself; these limit what reaches the IdP."""
@@ -246,6 +255,9 @@ class ThrottleSettings(_Section):
     device_authorization: DeviceRequestRule = Field(
         default_factory=DeviceRequestRule, description="Device authorization requests "
         "(/device_authorization) per client address, each one counted.")
+    admin_sign_in: AdminSignInRule = Field(
+        default_factory=AdminSignInRule, description="Refused administrator passkey answers "
+        "(sign-in, confirmation) and enrolment URL guesses on /admin, per client address.")
 
 
 class ServerSettings(_Section):

@@ -12,6 +12,7 @@ never good, and it never lifts a suspension (only J-LIS saying the card is valid
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -33,6 +34,7 @@ from idp.accounts.anchor_policy import (
     decide,
 )
 from idp.accounts.changes import ChangeSink
+from idp.accounts.errors import FailedClosedAtLevelError
 from idp.accounts.jpki_models import AuthLink, JpkiAnchor
 from idp.accounts.models import AccountLock, PrivateId
 from idp.accounts.ports import TrustPort
@@ -66,6 +68,10 @@ class AnchorCheck:
     sign_source: str | None = None  # who answered for the anchor: "ocsp" (now) or "crl"
     max_ial: int = 2  # the trust policy's limit for the anchor CA's medium
     locked: bool = False  # an administrator locked the private ID (idp.admin.accounts)
+    # The identity levels at which a login on this check is refused (a status it relies on was
+    # not established and the trust policy's per-level ``fail_closed`` says so), and whose.
+    refused_at: frozenset[int] = frozenset()
+    unestablished: str = ""  # sign or auth
 
     @property
     def proofing(self) -> Proofing:
@@ -75,6 +81,16 @@ class AnchorCheck:
         if self.state is not AnchorState.CURRENT or self.max_ial < 2:
             return Proofing.NOT_CURRENT
         return Proofing.CHECKED_NOW if self.sign_source == "ocsp" else Proofing.CURRENT
+
+    def refuse_unestablished(self, asked: Callable[[], int | None]) -> None:
+        """Raise FailedClosedAtLevelError (424) when the login asks for a level (``asked()``,
+        read only when it matters) at which the trust policy fails closed for a status this
+        check could not establish; otherwise the login goes on at what the evidence earns."""
+        if not self.refused_at:
+            return
+        ial = asked()
+        if ial is not None and ial in self.refused_at:
+            raise FailedClosedAtLevelError(self.unestablished, ial)
 
     def refuse_inactive(self) -> None:
         """Raise the person's refusal when the private ID no longer signs in."""
@@ -148,7 +164,9 @@ class AnchorChecker:
 
     def check(self, private_id: str, *, auth: CertAnswer | None = None) -> AnchorCheck:
         """Ask now, decide, record. ``auth``: the status of the auth certificate a card login has
-        just presented and checked, so it is not asked twice (and weighs as the credential)."""
+        just presented and checked, so it is not asked twice (and weighs as the credential).
+        The answer names the levels at which the login must be refused (``refused_at``: a
+        status it relies on was not established and the trust policy fails closed there)."""
         with self._meter.deferred() if self._meter is not None else nullcontext():
             return self._check(private_id, auth)
 
@@ -183,8 +201,26 @@ class AnchorChecker:
                 _set_person_state(db, private_id, decision.state)  # a change: rare
             self._tell(db, found, decision, person, at)
             self._audited(db, found, sign, auth, decision)
+        unestablished, refused_at = self._fails_closed(sign, auth if presented else None)
         return AnchorCheck(private_id, decision.state, decision.reason, decision.next_step, at,
-                           sign.source, sign.max_ial)
+                           sign.source, sign.max_ial, refused_at=refused_at,
+                           unestablished=unestablished)
+
+    def _fails_closed(self, sign: CertAnswer, auth: CertAnswer | None
+                      ) -> tuple[str, frozenset[int]]:
+        """(the purpose whose status was not established, the identity levels at which the
+        trust policy fails closed for it): a status the login relies on (the anchor's; a card
+        login's own auth certificate) UNKNOWN. A retired CA is no outage (weighed as such)."""
+        rule = getattr(self._trust, "fails_closed", None)
+        if rule is None:
+            return "", frozenset()
+        for purpose, answer in ((Purpose.SIGN, sign), (Purpose.AUTH, auth)):
+            if answer is not None and answer.status is CertStatus.UNKNOWN and \
+                    not answer.ca_retired:
+                levels = frozenset(ial for ial in (1, 2) if rule(purpose, ial))
+                if levels:
+                    return purpose.value, levels
+        return "", frozenset()
 
     def _reasons(self) -> AnchorPolicy:
         if self._policy is not None:

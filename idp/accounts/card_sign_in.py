@@ -12,6 +12,7 @@ is one short unit of work; none is held across the anchor re-check's J-LIS calls
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,10 +82,12 @@ class CardSignIns:
                                  row.error_code, row.error_description)
 
     def finish(self, uid: str, browser: str | None, *,
-               expected_private_id: str | None = None) -> CardSignIn:
+               expected_private_id: str | None = None,
+               asked: Callable[[], int | None] | None = None) -> CardSignIn:
         """Continue the accepted request once: the anchor re-checked, the level it earns. With
         ``expected_private_id`` (a step-up of a signed-in person) the card must be theirs: the
-        request is spent and refused otherwise, and the session stays whose it was."""
+        request is spent and refused otherwise, and the session stays whose it was. ``asked``:
+        the identity level the login asks for (``AnchorChecker.check``)."""
         with self._sessions() as db:
             row = _bound(db, uid, browser)
             request_id, purpose, result = row.id, row.purpose, dict(row.result or {})
@@ -97,7 +100,7 @@ class CardSignIns:
         if expected_private_id is not None and private_id != expected_private_id:
             raise NotSamePersonError("this card belongs to someone else: to raise this sign-in, "
                                      "use the card of the person signed in")
-        check, level = self._card_level(private_id, _auth_answer(purpose, result))
+        check, level = self._card_level(private_id, _auth_answer(purpose, result), asked)
         return CardSignIn(private_id, check, level)
 
     def continue_signature(self, uid: str, browser: str | None) -> None:
@@ -122,10 +125,13 @@ class CardSignIns:
                                           acr=level.acr.value, amr=list(level.amr),
                                           lifetime=self._lifetime)
 
-    def _card_level(self, private_id: str, auth: CertAnswer | None) -> tuple[AnchorCheck, Level]:
+    def _card_level(self, private_id: str, auth: CertAnswer | None,
+                    asked: Callable[[], int | None] | None = None) -> tuple[AnchorCheck, Level]:
         """The anchor re-checked now and the level a card authentication earns with it."""
         check = self._checker.check(private_id, auth=auth)
         check.refuse_inactive()
+        if asked is not None:
+            check.refuse_unestablished(asked)
         return check, level_for(Evidence(check.proofing, Method.CARD))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from idp.errors import IdpError
+from idp.jpki.errors import RevocationUnavailableError
 
 
 class AccountsError(IdpError):
@@ -51,3 +52,13 @@ class NotSamePersonError(AccountsError):
 
     code = "not_same_person"
     status = 403
+
+
+class FailedClosedAtLevelError(RevocationUnavailableError):
+    """The revocation status could not be established, and the service asks for an identity
+    level the trust policy refuses to give without it; try again in a few minutes."""
+
+    def __init__(self, purpose: str, ial: int) -> None:
+        super().__init__()
+        self.purpose = purpose  # whose status was not established: sign or auth
+        self.ial = ial  # the identity level the login asked for

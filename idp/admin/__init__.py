@@ -29,6 +29,7 @@ from idp.audit.log import AuditLog
 from idp.metering import MeteringReport
 from idp.oidc.clients import ClientCache
 from idp.settings import Settings
+from idp.throttle import FailureThrottle
 from idp.trustpolicy.service import TrustPolicyService
 
 
@@ -41,12 +42,13 @@ class AdminService:
     trust: TrustAdmin
     audit: AuditAdmin
     metering: MeteringAdmin
+    sign_in_throttle: FailureThrottle  # refused passkeys and enrolment URLs, per address
 
     @classmethod
     def build(cls, settings: Settings, sessions: sessionmaker[Session], *,
               client_cache: ClientCache, changes: ChangeSink, pairwise_salt: str,
               health: HealthSources, trust_policy: TrustPolicyService, audit: AuditLog,
-              metering: MeteringReport) -> AdminService:
+              metering: MeteringReport, sign_in_throttle: FailureThrottle) -> AdminService:
         record = Recorder(audit)
         identity = Identity(sessions, settings.admin, settings.webauthn, settings.oidc.issuer,
                             record)
@@ -54,7 +56,7 @@ class AdminService:
                    AccountAdmin(sessions, identity, changes, pairwise_salt, record),
                    PlatformHealth(sessions, health, record, trust_policy),
                    TrustAdmin(trust_policy, identity, record), AuditAdmin(audit, record),
-                   MeteringAdmin(metering, record))
+                   MeteringAdmin(metering, record), sign_in_throttle)
 
     @property
     def record(self) -> Recorder:

@@ -28,6 +28,12 @@ class NotPermittedError(AdminError):
     code = "forbidden"
     status = 403
 
+    def __init__(self, description: str | None = None, *, role: str | None = None,
+                 permission: str | None = None) -> None:
+        super().__init__(description)
+        self.role = role  # the role that acted (admin, auditor, support)
+        self.permission = permission  # what the action needs (idp.admin.roles.Permission)
+
 
 class ConfirmationRequiredError(AdminError):
     """This action needs you to confirm with your passkey again."""

@@ -47,7 +47,14 @@ from idp.passkeys.values import Anchor, ExistingCredential, StoredKey
 from idp.settings import AdminSettings, WebauthnSettings
 
 REGISTRATION, AUTHENTICATION = "registration", "authentication"
-CLI = Actor("cli", "cli", Role.ADMIN, "cli")  # the operator at the host's shell
+CLI = Actor("cli", "cli", Role.ADMIN, "cli")  # the operator at the host's shell, unnamed
+
+
+def cli_actor(user: str) -> Actor:
+    """The operator at the host's shell, named by their operating system user: recorded as
+    ``admin:cli:<user>`` (the admin role: whoever can run `idp` on the host owns the
+    instance)."""
+    return Actor("cli", f"cli:{user}", Role.ADMIN, "cli")
 
 
 def digest(secret: str) -> str:
@@ -325,8 +332,10 @@ class Identity:
             raise errors.ConfirmationRequiredError()
 
     # -- API tokens ----------------------------------------------------------------------------
-    def issue_token(self, name: str, ttl: int | None) -> tuple[str, int]:
-        """A bearer token carrying administrator ``name``'s role, for ``ttl`` seconds."""
+    def issue_token(self, name: str, ttl: int | None, *,
+                    actor: Actor = CLI) -> tuple[str, int]:
+        """A bearer token carrying administrator ``name``'s role, for ``ttl`` seconds, issued
+        by ``actor`` (the operator at the shell)."""
         ttl = ttl or self._settings.token_default_ttl_seconds
         if not 1 <= ttl <= self._settings.token_max_ttl_seconds:
             raise errors.InvalidAdminInputError(
@@ -340,7 +349,7 @@ class Identity:
                               expires_at=now + ttl))
             db.flush()
             # The token itself is never recorded: who it is for, and for how long.
-            self._record(CLI, "admin.token", admin.id, None, "done",
+            self._record(actor, "admin.token", admin.id, None, "done",
                          {"name": admin.name, "ttl": ttl, "expires_at": now + ttl}, db=db)
         return token, now + ttl
 

@@ -72,4 +72,5 @@ def allowed(role: Role, permission: Permission) -> bool:
 def require(actor: Actor, permission: Permission) -> None:
     """Refuse (403) unless ``actor``'s role has ``permission``."""
     if not allowed(actor.role, permission):
-        raise NotPermittedError()  # its catalogue text, in the administrator's language
+        # Its catalogue text, in the administrator's language, naming the role and the need.
+        raise NotPermittedError(role=actor.role.value, permission=permission.value)

@@ -16,6 +16,7 @@ login does not imply ``phr``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -94,6 +95,15 @@ def supported_values() -> list[str]:
 
 def lookup(value: str) -> AcrLevel | None:
     return _BY_VALUE.get(value)
+
+
+def requested_ial(requested: Iterable[str]) -> int | None:
+    """The identity level a relying party asked for with ``requested`` acr values: the lowest
+    IAL among the values known here (any of them would do: RFC 9470 lists preferences), or
+    None when it asked for none of them. The trust policy's per-level fail-closed rule
+    (``revocation.<purpose>.fail_closed``) is applied at this level."""
+    found = [level.ial for value in requested if (level := lookup(value)) is not None]
+    return min(found) if found else None
 
 
 def satisfying(session_acr: str | None, requested: list[str]) -> str | None:

@@ -48,6 +48,7 @@ class Throttles:
     card_answer: FailureThrottle  # refused card answers, per client address
     device_user_code: FailureThrottle  # unknown user codes on /device, per address and browser
     device_authorization: FailureThrottle  # every device authorization request, per address
+    admin_sign_in: FailureThrottle  # refused admin passkeys and enrolment URLs, per address
 
     @classmethod
     def build(cls, settings: Settings, sessions: sessionmaker[Session]) -> Throttles:
@@ -58,7 +59,8 @@ class Throttles:
                                          ("card_answer", rules.card_answer),
                                          ("device_user_code", rules.device_user_code),
                                          ("device_authorization",
-                                          rules.device_authorization))))
+                                          rules.device_authorization),
+                                         ("admin_sign_in", rules.admin_sign_in))))
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,8 @@ class Services:
                     jlis_probe=lambda: len(trust.get().jlis.list_cas()),
                     crl_dir=settings.crl_cache_dir, anchors_dir=settings.anchors_dir,
                     signing_keys=settings.keys_dir / "signing.json"),
-                trust_policy=trust_policy, audit=audit, metering=metering))
+                trust_policy=trust_policy, audit=audit, metering=metering,
+                sign_in_throttle=throttles.admin_sign_in))
 
 
     def close(self) -> None:

@@ -81,6 +81,9 @@ class TrustServices:
     anchor_policy: AnchorPolicy = DEFAULT_POLICY  # what a revocation reason means
     # The highest IAL an anchor of each CA proves, by (purpose, key id); 2 when not named.
     max_ial_of: Mapping[tuple[Purpose, bytes], int] = field(default_factory=dict)
+    # Whether a login asking for an IAL is refused when a purpose's status cannot be
+    # established, by (purpose, IAL); the purpose's ``fail_closed`` flag when not named.
+    fail_closed_at: Mapping[tuple[Purpose, int], bool] = field(default_factory=dict)
     version: int = 0  # the trust policy version these were built from (0: from the settings)
     meter: Meter | None = None  # counts the validity checks made (idp.metering)
     # Validated paths of the certificates seen (re-checked anchors), for these anchors only:
@@ -136,6 +139,15 @@ class TrustServices:
     def max_ial(self, verified: VerifiedCertificate) -> int:
         """The highest identity assurance level the medium of ``verified``'s CA may reach."""
         return self.max_ial_of.get((verified.purpose, verified.anchor.key_id), 2)
+
+    def fails_closed(self, purpose: Purpose, ial: int) -> bool:
+        """Whether a login asking for identity level ``ial`` is refused when ``purpose``'s
+        revocation status cannot be established (the trust policy's per-level rule)."""
+        found = self.fail_closed_at.get((purpose, ial))
+        if found is not None:
+            return found
+        policy = self.policies.get(purpose)
+        return policy is None or policy.fail_closed
 
     def bulk(self, purpose: Purpose) -> bool:
         """Whether a batch may take ``purpose``'s status from the CRL (``RevocationLists``)."""
@@ -214,8 +226,10 @@ def build_from_policy(shared: _Shared, current: PolicyVersion,
                for anchor in (anchor_from_certificate(Purpose(entry.purpose),
                                                       certificates[entry.fingerprint]),)}
     policies = {Purpose(name): revocation_policy(rule) for name, rule in policy.revocation.items()}
+    fail_closed = {(Purpose(name), ial): rule.fails_closed_at(ial)
+                   for name, rule in policy.revocation.items() for ial in (1, 2)}
     return _assemble(shared, anchors, policies, retired=retired, anchor_policy=reasons_of(policy),
-                     max_ial_of=max_ial, version=current.version)
+                     max_ial_of=max_ial, fail_closed_at=fail_closed, version=current.version)
 
 
 def _anchors(policy: TrustPolicy, certificates: Mapping[str, x509.Certificate],
@@ -341,6 +355,9 @@ class LazyTrust:
 
     def max_ial(self, verified: VerifiedCertificate) -> int:
         return self.get().max_ial(verified)
+
+    def fails_closed(self, purpose: Purpose, ial: int) -> bool:
+        return self.get().fails_closed(purpose, ial)
 
     def reasons(self) -> AnchorPolicy:
         return self.get().reasons()

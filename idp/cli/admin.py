@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import click
 
-from idp.admin.identity import CLI
-from idp.cli.support import echo_json, services
+from idp.admin.identity import cli_actor
+from idp.admin.roles import Actor
+from idp.cli.support import echo_json, os_user, services
 
 
 @click.group("admin")
 def admin_group() -> None:
     """The administrators of /admin and tokens for /admin/api (docs/admin.md)."""
+
+
+def _operator() -> Actor:
+    """Who acts: the operating system user running `idp admin`, recorded as
+    ``admin:cli:<user>``."""
+    return cli_actor(os_user())
 
 
 @admin_group.command("add")
@@ -23,7 +30,7 @@ def add(name: str, role: str, as_json: bool) -> None:
     """Create an administrator; prints the one-time URL (valid 15 minutes) where they
     register the passkey they sign in to /admin with."""
     with services() as built:
-        admin_id, secret = built.admin.identity.add(CLI, name, role)
+        admin_id, secret = built.admin.identity.add(_operator(), name, role)
         url = built.admin.identity.enrol_url(secret)
     if as_json:
         echo_json({"admin_id": admin_id, "enroll_url": url})
@@ -39,7 +46,7 @@ def enrol(name: str, as_json: bool) -> None:
     """A new one-time enrolment URL for an existing administrator (a new device, a lost
     passkey)."""
     with services() as built:
-        admin_id, secret = built.admin.identity.reenrol(CLI, name)
+        admin_id, secret = built.admin.identity.reenrol(_operator(), name)
         url = built.admin.identity.enrol_url(secret)
     if as_json:
         echo_json({"admin_id": admin_id, "enroll_url": url})
@@ -56,7 +63,7 @@ def enrol(name: str, as_json: bool) -> None:
 def token(name: str, ttl: int | None, as_json: bool) -> None:
     """A short-lived bearer token for the admin JSON API, carrying NAME's role."""
     with services() as built:
-        value, expires_at = built.admin.identity.issue_token(name, ttl)
+        value, expires_at = built.admin.identity.issue_token(name, ttl, actor=_operator())
     if as_json:
         echo_json({"token": value, "expires_at": expires_at})
     else:
@@ -68,7 +75,7 @@ def token(name: str, ttl: int | None, as_json: bool) -> None:
 def list_admins(as_json: bool) -> None:
     """The administrators, their roles and whether they registered their passkey."""
     with services() as built:
-        found = built.admin.identity.all(CLI)
+        found = built.admin.identity.all(_operator())
     if as_json:
         echo_json([{"admin_id": a.admin_id, "name": a.name, "role": a.role,
                     "enrolled": a.enrolled} for a in found])
@@ -77,7 +84,7 @@ def list_admins(as_json: bool) -> None:
         click.echo(f"{a.name}\t{a.role}\t{'enrolled' if a.enrolled else 'not enrolled'}")
 
 
-# -- the same actions as the console, from the shell (actor: cli, the admin role) -----------------
+# -- the same actions as the console, from the shell (admin:cli:<OS user>, the admin role) --
 @admin_group.group("account")
 def account_group() -> None:
     """People's accounts: look one up, lock or unlock it (with a reason)."""
@@ -88,7 +95,7 @@ def account_group() -> None:
 def account_show(private_id: str) -> None:
     """An account as the console shows it (4 info hidden), as JSON."""
     with services() as built:
-        echo_json(built.admin.accounts.detail(CLI, private_id).model_dump(mode="json"))
+        echo_json(built.admin.accounts.detail(_operator(), private_id).model_dump(mode="json"))
 
 
 @account_group.command("lock")
@@ -97,7 +104,8 @@ def account_show(private_id: str) -> None:
 def account_lock(private_id: str, reason: str) -> None:
     """Lock an account: every sign-in refused, sessions ended, relying parties told."""
     with services() as built:
-        echo_json(built.admin.accounts.lock(CLI, private_id, reason).model_dump(mode="json"))
+        locked = built.admin.accounts.lock(_operator(), private_id, reason)
+        echo_json(locked.model_dump(mode="json"))
 
 
 @account_group.command("unlock")
@@ -106,7 +114,8 @@ def account_lock(private_id: str, reason: str) -> None:
 def account_unlock(private_id: str, reason: str) -> None:
     """Unlock an account."""
     with services() as built:
-        echo_json(built.admin.accounts.unlock(CLI, private_id, reason).model_dump(mode="json"))
+        unlocked = built.admin.accounts.unlock(_operator(), private_id, reason)
+        echo_json(unlocked.model_dump(mode="json"))
 
 
 @admin_group.group("client")
@@ -119,7 +128,7 @@ def client_group() -> None:
 def client_show(client_id: str) -> None:
     """A relying party as JSON."""
     with services() as built:
-        echo_json(built.admin.clients.get(CLI, client_id).model_dump(mode="json"))
+        echo_json(built.admin.clients.get(_operator(), client_id).model_dump(mode="json"))
 
 
 @client_group.command("disable")
@@ -128,7 +137,7 @@ def client_show(client_id: str) -> None:
 def client_disable(client_id: str, reason: str) -> None:
     """Disable a relying party: no more logins nor tokens."""
     with services() as built:
-        built.admin.clients.set_disabled(CLI, client_id, disabled=True, reason=reason)
+        built.admin.clients.set_disabled(_operator(), client_id, disabled=True, reason=reason)
     click.echo(f"{client_id} disabled")
 
 
@@ -138,7 +147,7 @@ def client_disable(client_id: str, reason: str) -> None:
 def client_enable(client_id: str, reason: str) -> None:
     """Enable a disabled relying party again."""
     with services() as built:
-        built.admin.clients.set_disabled(CLI, client_id, disabled=False, reason=reason)
+        built.admin.clients.set_disabled(_operator(), client_id, disabled=False, reason=reason)
     click.echo(f"{client_id} enabled")
 
 
@@ -148,7 +157,7 @@ def client_enable(client_id: str, reason: str) -> None:
 def client_rotate(client_id: str, as_json: bool) -> None:
     """A new client secret (shown once); the old one stops working at once."""
     with services() as built:
-        secret = built.admin.clients.rotate_secret(CLI, client_id)
+        secret = built.admin.clients.rotate_secret(_operator(), client_id)
     if as_json:
         echo_json({"client_id": client_id, "client_secret": secret})
     else:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,6 +34,14 @@ def get_settings(ctx: click.Context | None = None) -> Settings:
         root.obj["settings"] = load_settings(root.obj.get("config_file"))
     settings: Settings = root.obj["settings"]
     return settings
+
+
+def os_user() -> str:
+    """Who runs this command, as the operating system knows them (the audit log's actor)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid{os.getuid()}"
 
 
 def echo_json(value: Any) -> None:

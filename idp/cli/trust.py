@@ -6,14 +6,12 @@ and holds at every worker's and node's next login (within ``trust.policy_check_s
 
 from __future__ import annotations
 
-import getpass
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from idp.cli.support import Refused, echo_json, services
+from idp.cli.support import Refused, echo_json, os_user, services
 from idp.errors import IdpError
 from idp.trustpolicy.document import (
     MEDIA,
@@ -31,11 +29,7 @@ _MEDIUM = click.Choice(MEDIA)
 
 def cli_actor() -> str:
     """``cli:<user>``: who ran the command, as the operating system knows them."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = f"uid{os.getuid()}"
-    return f"cli:{user}"
+    return f"cli:{os_user()}"
 
 
 class _Group(click.Group):
@@ -79,7 +73,7 @@ def render(policy: TrustPolicy) -> str:
         lines.append(f"  {purpose}: method={rule.method} "
                      f"max_ocsp_age_seconds={rule.max_ocsp_age_seconds} "
                      f"max_crl_staleness_seconds={rule.max_crl_staleness_seconds} "
-                     f"fail_closed={str(rule.fail_closed).lower()}")
+                     f"fail_closed={rule.fail_closed_text()}")
     reasons = policy.reasons
     lines.append(f"reasons ({reasons.reading}):")
     lines += [f"  both revoked, {reason} → {state}"

@@ -255,6 +255,12 @@ class Provider:
             return None
         return self._issue_code(db, request, started, record, uid)
 
+    def requested_ial(self, uid: str) -> int | None:
+        """The identity level interaction ``uid``'s relying party asks for (its acr values:
+        ``levels.requested_ial``), or None when it asks for none."""
+        with self.ctx.sessions() as db:
+            return levels.requested_ial(self._interaction(db, uid)[1].acr_values)
+
     def csrf_token(self, uid: str) -> str:
         with self.ctx.sessions() as db:
             return self._interaction(db, uid)[0].csrf_token

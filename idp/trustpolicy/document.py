@@ -21,6 +21,8 @@ from idp.errors import IdpError
 from idp.jpki.errors import RevocationReason
 
 PurposeName = Literal["sign", "auth"]
+LevelName = Literal["ial1", "ial2"]
+LEVELS: tuple[LevelName, ...] = ("ial1", "ial2")
 MediumName = Literal["card", "smartphone"]
 MethodName = Literal["ocsp", "crl", "ocsp_then_crl"]
 CardState = Literal["suspended", "closed"]
@@ -84,8 +86,46 @@ class RevocationRule(_Part):
     max_ocsp_age_seconds: int = Field(300, ge=0, description="How old an OCSP thisUpdate may be.")
     max_crl_staleness_seconds: int = Field(0, ge=0, description="How long past nextUpdate a CRL "
                                            "may still be used (0: not at all).")
-    fail_closed: bool = Field(True, description="Refuse when the status cannot be established "
-                              "(false: go on at the reduced level, identity not proven).")
+    fail_closed: bool | dict[LevelName, bool] = Field(
+        True, description="Refuse when the status cannot be established (false: go on at the "
+        "reduced level, identity not proven). One flag for every level, or one per identity "
+        "level a relying party asks for: {\"ial1\": false, \"ial2\": true} lets a login that "
+        "asks for no more than IAL1 go on degraded and refuses one that asks for IAL2.")
+
+    @field_validator("fail_closed")
+    @classmethod
+    def _every_level(cls, value: bool | dict[LevelName, bool]) -> bool | dict[LevelName, bool]:
+        if isinstance(value, dict):
+            missing = [level for level in LEVELS if level not in value]
+            if missing:
+                raise ValueError(f"fail_closed names no rule for {', '.join(missing)} (give "
+                                 f"every level: {', '.join(LEVELS)}; or one flag for all)")
+            return {level: value[level] for level in LEVELS}
+        return value
+
+    def fails_closed_at(self, ial: int) -> bool:
+        """Whether a login asking for identity level ``ial`` is refused when this purpose's
+        status cannot be established."""
+        if isinstance(self.fail_closed, bool):
+            return self.fail_closed
+        level: LevelName = "ial2" if ial >= 2 else "ial1"
+        return self.fail_closed[level]
+
+    def fail_closed_text(self) -> str:
+        """``true``, or one flag per level: ``ial1=false ial2=true``."""
+        if isinstance(self.fail_closed, bool):
+            return str(self.fail_closed).lower()
+        return " ".join(f"{level}={str(flag).lower()}" for level, flag in
+                        self.fail_closed.items())
+
+    @property
+    def fails_closed_everywhere(self) -> bool:
+        """Whether every level fails closed: then the revocation check itself refuses (a card
+        answer is refused at once); otherwise it lets an unknown status through and the anchor
+        check weighs it against the level the login asks for."""
+        if isinstance(self.fail_closed, bool):
+            return self.fail_closed
+        return all(self.fail_closed.values())
 
 
 # The default reading (idp.accounts.anchor_policy.AnchorPolicy's defaults).
@@ -226,7 +266,8 @@ def _describe(error: ValidationError) -> str:
 _ALIASES = {"sign": "revocation.sign", "auth": "revocation.auth",
             "trust.sign": "revocation.sign", "trust.auth": "revocation.auth"}
 SETTABLE = ("revocation.{sign|auth}.{method|max_ocsp_age_seconds|max_crl_staleness_seconds|"
-            "fail_closed}", "reasons (cps|seed001: a whole reading)", "reasons.reading",
+            "fail_closed}", "revocation.{sign|auth}.fail_closed.{ial1|ial2}",
+            "reasons (cps|seed001: a whole reading)", "reasons.reading",
             "reasons.card_revocation.<REASON>", "reasons.reissue_reasons",
             "media.{card|smartphone}.max_ial")
 
@@ -256,6 +297,8 @@ def with_value(policy: TrustPolicy, key: str, value: Any) -> TrustPolicy:
         return parse_policy(data)
     if path == ["reasons", "reissue_reasons"] and isinstance(value, str):
         value = [part.strip() for part in value.split(",") if part.strip()]
+    if path[0] == "revocation" and len(path) >= 3 and path[2] == "fail_closed":
+        return _with_fail_closed(data, key, path, value)
     if path[:2] == ["reasons", "card_revocation"] and len(path) == 3:
         _reason_key(path[2])
         if value in (None, "", "default"):
@@ -274,6 +317,26 @@ def with_value(policy: TrustPolicy, key: str, value: Any) -> TrustPolicy:
         raise TrustPolicyError(f"{key} is a group of settings; set one of its fields: "
                                f"{', '.join(f'{key}.{k}' for k in node[leaf])}")
     node[leaf] = value
+    return parse_policy(data)
+
+
+def _with_fail_closed(data: dict[str, Any], key: str, path: list[str],
+                      value: Any) -> TrustPolicy:
+    """``revocation.<purpose>.fail_closed`` set whole (a flag, or an object per level), or one
+    level of it (``….fail_closed.ial2``: a single flag becomes one per level first)."""
+    rule = data["revocation"].get(path[1])
+    if rule is None or len(path) > 4:
+        raise _unknown_key(key, ".".join(path[:2]) if rule is None else key)
+    if len(path) == 3:
+        rule["fail_closed"] = value
+        return parse_policy(data)
+    if path[3] not in LEVELS:
+        raise TrustPolicyError(f"unknown level {path[3]!r} in {key} (one of "
+                               f"{', '.join(LEVELS)})")
+    current = rule["fail_closed"]
+    levels = dict(current) if isinstance(current, dict) else dict.fromkeys(LEVELS, current)
+    levels[path[3]] = value
+    rule["fail_closed"] = levels
     return parse_policy(data)
 
 

@@ -424,10 +424,12 @@ def rule_of(policy: RevocationPolicy) -> RevocationRule:
 
 
 def revocation_policy(rule: RevocationRule) -> RevocationPolicy:
-    """The trust core's per-purpose policy (``idp.settings.RevocationPolicy``) of ``rule``."""
+    """The trust core's per-purpose policy (``idp.settings.RevocationPolicy``) of ``rule``: its
+    revocation check fails closed only when every level does (a per-level rule is applied by
+    the anchor check, which knows the level a login asks for)."""
     return RevocationPolicy(method=rule.method, max_ocsp_age_seconds=rule.max_ocsp_age_seconds,
                             max_crl_staleness_seconds=rule.max_crl_staleness_seconds,
-                            fail_closed=rule.fail_closed)
+                            fail_closed=rule.fails_closed_everywhere)
 
 
 def _directory_cas(directory: Path) -> list[tuple[PurposeName, CaCertificate, Path]]:

@@ -13,20 +13,32 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from idp.admin import AdminService
 from idp.admin import schemas as s
-from idp.admin.errors import AdminLoginRequiredError, InvalidAdminInputError
+from idp.admin.errors import (
+    AdminLoginRequiredError,
+    AdminPasskeyRefusedError,
+    EnrolmentInvalidError,
+    InvalidAdminInputError,
+)
 from idp.admin.roles import PERMISSIONS, Actor
+from idp.errors import IdpError
+from idp.throttle import TooManyAttemptsError
+from idp.web import admin_errors
 from idp.web import request as web
 
 PREFIX = "/admin/api"
 COOKIE = "idp_admin"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# What the sign-in throttle counts: a passkey answer refused (unknown, replayed, expired) and an
+# enrolment URL unknown, used or expired (a guess).
+COUNTED = (AdminPasskeyRefusedError, EnrolmentInvalidError)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,7 @@ class Route:
     public: bool = False  # no administrator needed (sign-in, enrolment)
     tag: str = "admin"
     extra: dict[str, Any] = field(default_factory=dict)
+    throttled: str | None = None  # the action whose refusals the sign-in throttle counts
 
 
 def admin_cookie() -> str | None:
@@ -72,6 +85,22 @@ def authenticate(service: AdminService) -> tuple[Actor, str | None] | None:
     token = admin_cookie()
     found = service.identity.session_actor(token)
     return (found[0], token) if found else None
+
+
+def throttled(service: AdminService, action: str, run: Callable[[], T]) -> T:
+    """``run()`` under the admin sign-in throttle of this client address: while the address is
+    locked (``throttle.admin_sign_in`` refusals in the window) it is refused with 429 and
+    Retry-After, and the refusal recorded (``admin.<action>``, why ``too_many_attempts``); a
+    refused passkey or enrolment URL in ``run`` counts one failure."""
+    address = request.remote_addr or ""
+    try:
+        with service.sign_in_throttle.attempt(address, counts=COUNTED):
+            return run()
+    except TooManyAttemptsError as error:  # (raised before ``run``: the address is locked)
+        service.record(None, action, None, None, "refused", {
+            "why": "too_many_attempts", "address": address,
+            "retry_after": int(error.retry_after)})
+        raise
 
 
 def me(service: AdminService, actor: Actor, session_token: str | None,
@@ -299,7 +328,7 @@ ROUTES: list[Route] = [
           s.PasskeyOptions, _sign_in_options, public=True, tag="session"),
     Route("POST", "/session", "signIn", "Sign in with the passkey's answer (sets the session "
           "cookie; answers the CSRF token)", s.Me, _sign_in, body=s.PasskeyAnswer, public=True,
-          tag="session"),
+          tag="session", throttled="admin.sign_in"),
     Route("GET", "/session", "me", "Who is signed in, with which permissions", s.Me, _me,
           tag="session"),
     Route("POST", "/session/logout", "signOut", "End this browser session", s.SignedOut,
@@ -308,13 +337,16 @@ ROUTES: list[Route] = [
           "confirmation (before a high-risk action)", s.PasskeyOptions, _confirm_options,
           tag="session"),
     Route("POST", "/session/confirm", "confirm", "Confirm with the passkey again",
-          s.Confirmed, _confirm, body=s.PasskeyAnswer, tag="session"),
+          s.Confirmed, _confirm, body=s.PasskeyAnswer, tag="session",
+          throttled="admin.confirm"),
     Route("GET", "/enrol/{token}", "enrolment", "The administrator a live enrolment URL is for",
-          s.AdminOut, _enrolment, public=True, tag="session"),
+          s.AdminOut, _enrolment, public=True, tag="session", throttled="admin.enrol"),
     Route("POST", "/enrol/{token}/options", "enrolOptions", "Start registering the passkey",
-          s.PasskeyOptions, _enrol_options, public=True, tag="session"),
+          s.PasskeyOptions, _enrol_options, public=True, tag="session",
+          throttled="admin.enrol"),
     Route("POST", "/enrol/{token}", "enrol", "Register the passkey (the URL is spent)",
-          s.AdminOut, _enrol, body=s.PasskeyAnswer, public=True, tag="session"),
+          s.AdminOut, _enrol, body=s.PasskeyAnswer, public=True, tag="session",
+          throttled="admin.enrol"),
     Route("GET", "/admins", "listAdmins", "The administrators", s.AdminList, _admins),
     Route("POST", "/admins", "addAdmin", "A new administrator and their enrolment URL",
           s.AdminAdded, _add_admin, body=s.AdminAdd, status=201),
@@ -384,6 +416,7 @@ def blueprint(service: AdminService, routes: list[Route] | None = None) -> Bluep
     policy) and /admin/api/openapi.json generated from them."""
     table = list(ROUTES if routes is None else routes)
     bp = Blueprint("admin_api", __name__, url_prefix=PREFIX)
+    bp.register_error_handler(IdpError, admin_errors.handler())
     for route in table:
         rule = route.path.replace("{", "<").replace("}", ">")
         bp.add_url_rule(rule, route.name, _view(service, route), methods=[route.method])
@@ -412,7 +445,10 @@ def _view(service: AdminService, route: Route) -> Callable[..., Any]:
         call = Call(actor, _parse(route.body, web.json_object) if route.body else None,
                     _parse(route.query, lambda: request.args.to_dict()) if route.query
                     else None, path, token)
-        answer = route.handler(service, call)
+        if route.throttled is None:
+            answer = route.handler(service, call)
+        else:
+            answer = throttled(service, route.throttled, lambda: route.handler(service, call))
         if isinstance(answer, Response):
             return answer
         return jsonify(answer.model_dump(mode="json")), route.status

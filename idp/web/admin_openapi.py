@@ -16,6 +16,8 @@ REFUSALS = {"400": "The request is not valid (the description says what to fix)"
                    "token is missing",
             "404": "Nothing of that name",
             "409": "The name is taken, or the trust policy changed since it was read"}
+THROTTLED = ("Too many refused passkey answers or enrolment URLs from this address "
+             "(throttle.admin_sign_in): wait Retry-After seconds")
 REF = "#/components/schemas/{model}"
 
 
@@ -50,6 +52,10 @@ def _operation(route: Any, schemas: dict[str, Any]) -> dict[str, Any]:
                       **{code: _content(Problem, schemas, text)
                          for code, text in REFUSALS.items()}},
     }
+    if route.throttled is not None:
+        operation["responses"]["429"] = {**_content(Problem, schemas, THROTTLED), "headers": {
+            "Retry-After": {"description": "Seconds until the window ends",
+                            "schema": {"type": "integer", "minimum": 1}}}}
     parameters = [{"name": name, "in": "path", "required": True,
                    "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
                   for name in re.findall(r"{(\w+)}", route.path)]

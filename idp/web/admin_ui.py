@@ -19,15 +19,18 @@ from idp.admin import AdminService
 from idp.admin.errors import AdminError, InvalidAdminInputError
 from idp.admin.roles import PERMISSIONS, Actor, Permission
 from idp.admin.schemas import AccountQuery, AuditQuery, MeteringQuery
+from idp.errors import IdpError
 from idp.metering import BadMonthError
+from idp.web import admin_errors
 from idp.web import metering as metering_fragment
 from idp.web import request as web
-from idp.web.admin_api import admin_cookie, csrf_token
+from idp.web.admin_api import admin_cookie, csrf_token, throttled
 
 
 def blueprint(service: AdminService) -> Blueprint:
     bp = Blueprint("admin_ui", __name__, url_prefix="/admin")
     pages = Pages(service)
+    bp.register_error_handler(IdpError, admin_errors.handler(pages.actor, pages=True))
     bp.add_url_rule("/", "home", pages.signed_in(pages.home))
     bp.add_url_rule("/login", "login", pages.login)
     bp.add_url_rule("/enrol/<token>", "enrol", pages.enrol)
@@ -52,16 +55,21 @@ class Pages:
         token = admin_cookie()
         return render_template(
             f"admin/{template}", lang=lang, t=web.translator(lang), clock=web.clock(lang),
-            actor=actor,
+            actor=actor, explain=admin_errors.explain(lang),
             can=(lambda p: Permission(p) in PERMISSIONS[actor.role]) if actor else
             (lambda p: False), csrf=csrf_token(token) if actor and token else "", **values)
+
+    def actor(self) -> Actor | None:
+        """Who is signed in to the console in this browser (None: nobody)."""
+        found = self.service.identity.session_actor(admin_cookie())
+        return found[0] if found else None
 
     def signed_in(self, page: Callable[..., Any]) -> Callable[..., Any]:
         def view(**path: str) -> Any:
             found = self.service.identity.session_actor(admin_cookie())
             if found is None:
                 return redirect("/admin/login")
-            return page(found[0], **path)  # a refusal: the one error renderer (idp.web.errors)
+            return page(found[0], **path)  # a refusal: in admin words (idp.web.admin_errors)
         view.__name__ = page.__name__
         return view
 
@@ -71,7 +79,8 @@ class Pages:
 
     def enrol(self, token: str) -> Any:
         """The enrolment page; an expired, used or unknown URL is refused (error page)."""
-        admin = self.service.identity.enrolment(token)
+        admin = throttled(self.service, "admin.enrol",
+                          lambda: self.service.identity.enrolment(token))
         return self.render("enrol.html", admin=admin, token=token)
 
     # -- signed in -----------------------------------------------------------------------------

@@ -117,7 +117,8 @@ def blueprint(ix: Provider, sign_ins: CardSignIns) -> Blueprint:
     def proceed(uid: str) -> ResponseReturnValue:
         checked_body(ix, uid)
         done = sign_ins.finish(uid, request.cookies.get(BROWSER_COOKIE),
-                               expected_private_id=_stepping_up(ix, uid))
+                               expected_private_id=_stepping_up(ix, uid),
+                               asked=lambda: ix.requested_ial(uid))
         active, _ = ix.log_in(uid, private_id=done.private_id, acr=done.level.acr.value,
                               amr=list(done.level.amr), continue_if_done=False)
         check = done.check

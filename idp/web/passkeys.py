@@ -147,6 +147,7 @@ class PasskeyFlow:
                 handle=self.take_handle(uid, "authentication"), response_json=credential)
         check = self.checker.check(login.private_id)
         check.refuse_inactive()
+        check.refuse_unestablished(lambda: self.interactions.requested_ial(uid))
         level = level_for(Evidence(check.proofing, login.method))
         # With a current anchor no optional step can follow a passkey sign-in: the offer to
         # register a passkey is for people without one, the re-issue step for anchors that need

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,17 +22,17 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 from sqlalchemy import func, select
-from werkzeug.serving import make_server
 
 from idp import db
 from idp.accounts.jpki_models import AuthLink, JpkiAnchor
 from idp.accounts.models import PrivateId
-from idp.app import create_app, services_of
+from idp.app import services_of
 from idp.oidc import clients
 from idp.settings import Settings
 from tests.integration.card_login.conftest import card_sign
 from tests.support.browser import SCREENSHOTS, VirtualAuthenticator, browser, watch_csp
 from tests.support.sim import RunningSim, sim_server
+from tests.support.site import serving
 
 __all__ = ["SCREENSHOTS", "sim_server"]
 
@@ -42,19 +41,6 @@ WAIT_MS = 30_000
 # The Content-Security-Policy violations of every page a journey opened (``new_page``): a page
 # the policy breaks fails the journey that meets it (``no_csp_violations``).
 CSP_VIOLATIONS: list[str] = []
-
-
-class _Site:
-    """The IdP, plus the relying party's redirect URI (a plain page) on the same server."""
-
-    def __init__(self) -> None:
-        self.app: Any = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ["PATH_INFO"] == "/rp/cb":
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"relying party"]
-        return self.app(environ, start_response)
 
 
 @dataclass
@@ -110,28 +96,21 @@ def site(sim_server: RunningSim, tmp_path_factory: pytest.TempPathFactory) -> It
     var_dir.mkdir()
     export = sim_server.run("ca", "export", str(var_dir / "trust"))
     assert export.returncode == 0, export.stderr
-    handler = _Site()
-    server = make_server("127.0.0.1", 0, handler, threaded=True)
-    base = f"http://localhost:{server.server_port}"  # WebAuthn allows http on localhost only
     database_url = f"sqlite:///{var_dir / 'idp.sqlite3'}"
     db.upgrade(database_url)
     ocsp = {"method": "ocsp"}
-    settings = Settings(var_dir=var_dir, database_url=database_url, oidc={"issuer": base},
+
+    def settings(base: str) -> Settings:
+        return Settings(var_dir=var_dir, database_url=database_url, oidc={"issuer": base},
                         webauthn={"origins": (base,)},
                         jlis={"url": sim_server.url, "api_key": sim_server.api_key},
                         trust={"sign": ocsp, "auth": ocsp})
-    handler.app = create_app(settings)
-    with db.transaction(services_of(handler.app).sessions) as session:
-        client_id, secret = clients.register(session, name="テスト銀行",
-                                             redirect_uris=[f"{base}/rp/cb"])
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Site(base, client_id, secret or "", sim_server, handler.app)
-    finally:
-        server.shutdown()
-        thread.join()
-        services_of(handler.app).engine.dispose()
+
+    with serving(settings) as (app, base):
+        with db.transaction(services_of(app).sessions) as session:
+            client_id, secret = clients.register(session, name="テスト銀行",
+                                                 redirect_uris=[f"{base}/rp/cb"])
+        yield Site(base, client_id, secret or "", sim_server, app)
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ from flask import Flask
 from idp import metering
 from idp.app import services_of
 from idp.metering import Meter
-from tests.e2e.test_admin_console import _enrol_and_sign_in, idp  # noqa: F401  (the fixture)
+from tests.e2e.test_admin_console import idp  # noqa: F401  (the fixture)
+from tests.support.admin import sign_in_with_chromium
 from tests.support.browser import SCREENSHOTS, browser, watch_csp
 from tests.support.login import login_session
 
@@ -38,9 +39,9 @@ def test_an_auditor_filters_the_audit_log_and_reads_the_metering(
     month = _checks(app)
     with browser() as chromium:
         context = chromium.new_context(locale="ja-JP")
-        admin = _enrol_and_sign_in(context, app, base, "alice", "admin")
+        admin = sign_in_with_chromium(context, app, base, "alice", "admin")
         admin.close()
-        page: Any = _enrol_and_sign_in(context, app, base, "olivia", "auditor")
+        page: Any = sign_in_with_chromium(context, app, base, "olivia", "auditor")
         violations = watch_csp(page)
         assert page.locator("#audit-head").count() == 1  # the chain's head on the home page
         page.click("nav a[href='/admin/audit']")

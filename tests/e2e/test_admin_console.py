@@ -5,29 +5,25 @@ passkey asked for again); an auditor refused every change."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
 from flask import Flask
 from sqlalchemy import update
-from werkzeug.serving import make_server
 
 from idp import db
-from idp.accounts.anchor_policy import AnchorState
 from idp.accounts.jpki_models import Basic4Record
 from idp.accounts.sessions import COOKIE_NAME
 from idp.admin.models import AdminSession
-from idp.app import create_app, services_of
+from idp.app import services_of
 from idp.settings import Settings
-from tests.support.admin import add_admin
+from tests.support.admin import add_admin, sign_in_with_chromium
 from tests.support.browser import SCREENSHOTS, VirtualAuthenticator, browser, watch_csp
 from tests.support.login import login_session
+from tests.support.site import CurrentAnchors, at_origin, serving
 from tests.unit.oidc.conftest import pkce
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -35,58 +31,11 @@ BASIC4 = {"name": "山田\u3000花子", "birth_date": "1990-01-02", "sex": "2",
           "address": "東京都千代田区霞が関1-1"}
 
 
-class _Checker:
-    """The anchor re-check answers "current" (the card side's checker is tested on its own)."""
-
-    def check(self, private_id: str) -> Any:
-        from idp.accounts.anchor_check import AnchorCheck
-
-        return AnchorCheck(private_id, AnchorState.CURRENT, "sign_good", None, datetime.now(UTC))
-
-
-class _Site:
-    """The IdP, plus a relying party's redirect URI on the same server."""
-
-    def __init__(self) -> None:
-        self.app: Flask | None = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ["PATH_INFO"] == "/rp/cb":
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"relying party"]
-        assert self.app is not None
-        return self.app(environ, start_response)
-
-
 @pytest.fixture
 def idp(sqlite_settings: Settings) -> Iterator[tuple[Flask, str]]:
-    site = _Site()
-    server = make_server("127.0.0.1", 0, site, threaded=True)
-    base = f"http://localhost:{server.server_port}"
-    settings = sqlite_settings.model_copy(update={
-        "oidc": sqlite_settings.oidc.model_copy(update={"issuer": base}),
-        "webauthn": sqlite_settings.webauthn.model_copy(update={"origins": (base,)})})
-    site.app = create_app(settings, anchors=_Checker())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield site.app, base
-    server.shutdown()
-    services_of(site.app).engine.dispose()
-
-
-def _enrol_and_sign_in(context: Any, app: Flask, base: str, name: str, role: str) -> Any:
-    """A new administrator enrols their passkey at the URL `idp admin add` printed and signs in
-    with it; their page (on /admin/)."""
-    _admin_id, secret = add_admin(app, name, role)
-    page = context.new_page()
-    VirtualAuthenticator.attach(page)
-    page.goto(f"{base}/admin/enrol/{secret}")
-    page.click("#enrol")
-    page.locator("#enrolled").wait_for()
-    page.click("#enrolled a")
-    page.wait_for_url(f"{base}/admin/login")
-    page.click("#sign-in")
-    page.wait_for_url(f"{base}/admin/")
-    return page
+    with serving(lambda base: at_origin(sqlite_settings, base),
+                 anchors=CurrentAnchors()) as running:
+        yield running
 
 
 def test_enrol_a_passkey_and_sign_in_with_it(idp: tuple[Flask, str]) -> None:
@@ -131,7 +80,7 @@ def test_register_a_relying_party_and_log_in_at_it(idp: tuple[Flask, str]) -> No
     app, base = idp
     with browser() as chromium:
         context = chromium.new_context(locale="ja-JP")
-        page = _enrol_and_sign_in(context, app, base, "alice", "admin")
+        page = sign_in_with_chromium(context, app, base, "alice", "admin")
         violations = watch_csp(page)
         page.goto(f"{base}/admin/clients/new")
         page.fill("input[name=name]", "Example Bank")
@@ -176,7 +125,7 @@ def test_support_sees_the_4_info_only_after_giving_a_reason(idp: tuple[Flask, st
                                  anchor_serial="0a", current=True))
     with browser() as chromium:
         context = chromium.new_context(locale="ja-JP")
-        page = _enrol_and_sign_in(context, app, base, "sam", "support")
+        page = sign_in_with_chromium(context, app, base, "sam", "support")
         violations = watch_csp(page)
         page.goto(f"{base}/admin/accounts")
         page.fill("#find-by-id input[name=private_id]", private_id)
@@ -205,7 +154,7 @@ def test_an_auditor_is_refused_every_change(idp: tuple[Flask, str]) -> None:
     private_id, _ = login_session(app)
     with browser() as chromium:
         admin = chromium.new_context(locale="en-US")
-        admin_page = _enrol_and_sign_in(admin, app, base, "alice", "admin")
+        admin_page = sign_in_with_chromium(admin, app, base, "alice", "admin")
         answer = admin_page.request.post(f"{base}/admin/api/clients", headers={
             "X-CSRF-Token": admin_page.get_attribute("meta[name=csrf-token]", "content")},
             data={"name": "Bank", "redirect_uris": [f"{base}/rp/cb"]})
@@ -213,7 +162,7 @@ def test_an_auditor_is_refused_every_change(idp: tuple[Flask, str]) -> None:
         before = admin_page.request.get(f"{base}/admin/api/clients").json()
 
         context = chromium.new_context(locale="en-US")
-        page = _enrol_and_sign_in(context, app, base, "olivia", "auditor")
+        page = sign_in_with_chromium(context, app, base, "olivia", "auditor")
         violations = watch_csp(page)
         refusals = []
         page.goto(f"{base}/admin/clients/{client_id}?lang=en")
@@ -239,7 +188,12 @@ def test_an_auditor_is_refused_every_change(idp: tuple[Flask, str]) -> None:
         page.locator("#add-admin-form .error[data-code=forbidden]").wait_for()
         page.screenshot(path=str(SCREENSHOTS / "admin-auditor-refused.png"))
 
-        assert refusals == ["Your administrator role does not allow this action."] * 3
+        # In the administrator's words: their role, what the action needs, who may do it.
+        assert refusals == [
+            f"Your role (auditor) does not allow this action ({action}). Ask an administrator "
+            "with the role administrator. Nothing was changed." for action in (
+                "register or change relying parties", "rotate client secrets",
+                "disable relying parties")]
         assert admin_page.request.get(f"{base}/admin/api/clients").json() == before
         admins = admin_page.request.get(f"{base}/admin/api/admins").json()["admins"]
         assert "mallory" not in [a["name"] for a in admins]
@@ -254,7 +208,7 @@ def test_change_the_trust_policy_and_roll_it_back(idp: tuple[Flask, str]) -> Non
     app, base = idp
     with browser() as chromium:
         context = chromium.new_context(locale="ja-JP")
-        page = _enrol_and_sign_in(context, app, base, "alice", "admin")
+        page = sign_in_with_chromium(context, app, base, "alice", "admin")
         violations = watch_csp(page)
         page.goto(f"{base}/admin/trust")
         first = int(page.get_attribute("#policy-version", "data-version") or 0)

@@ -6,24 +6,22 @@ consent, a document to sign is shown in full before the card is asked."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from idp import db
 from idp.accounts.sessions import COOKIE_NAME
-from idp.app import create_app, services_of
+from idp.app import services_of
 from idp.oidc import clients
 from idp.settings import Settings
-from tests.e2e.test_passkey_login_flow import _Checker, _Site
 from tests.support.anchor import anchor
 from tests.support.browser import SCREENSHOTS, browser, watch_csp
 from tests.support.login import login_session
+from tests.support.site import CurrentAnchors, at_origin, serving
 from tests.unit.oidc.conftest import pkce
 
 pytestmark = pytest.mark.browser
@@ -40,19 +38,12 @@ LABELS = {
 
 @pytest.fixture
 def idp(sqlite_settings: Settings) -> Iterator[tuple[Flask, str, str]]:
-    site = _Site()
-    server = make_server("127.0.0.1", 0, site, threaded=True)
-    base = f"http://localhost:{server.server_port}"
-    settings = sqlite_settings.model_copy(update={
-        "oidc": sqlite_settings.oidc.model_copy(update={"issuer": base})})
-    site.app = create_app(settings, anchors=_Checker())
-    with db.transaction(services_of(site.app).sessions) as session:
-        client_id, _ = clients.register(session, name="テスト銀行",
-                                        redirect_uris=[f"{base}/rp/cb"])
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield site.app, base, client_id
-    server.shutdown()
-    services_of(site.app).engine.dispose()
+    with serving(lambda base: at_origin(sqlite_settings, base),
+                 anchors=CurrentAnchors()) as (app, base):
+        with db.transaction(services_of(app).sessions) as session:
+            client_id, _ = clients.register(session, name="テスト銀行",
+                                            redirect_uris=[f"{base}/rp/cb"])
+        yield app, base, client_id
 
 
 def _authorize(base: str, client_id: str, lang: str, **extra: str) -> str:

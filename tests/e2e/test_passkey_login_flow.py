@@ -5,68 +5,33 @@ through the logout confirmation."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
 from idp import db
-from idp.accounts.anchor_policy import AnchorState
 from idp.accounts.sessions import COOKIE_NAME
-from idp.app import create_app, services_of
+from idp.app import services_of
 from idp.oidc import clients
 from idp.settings import Settings
 from tests.support.browser import SCREENSHOTS, VirtualAuthenticator, browser, watch_csp
 from tests.support.login import login_session
+from tests.support.site import CurrentAnchors, at_origin, serving
 from tests.unit.oidc.conftest import pkce
 
 pytestmark = pytest.mark.browser
 
-class _Checker:
-    """The anchor re-check answers "current" (the card side's checker is tested on its own)."""
-
-    def check(self, private_id: str) -> Any:
-        from idp.accounts.anchor_check import AnchorCheck
-
-        return AnchorCheck(private_id, AnchorState.CURRENT, "sign_good", None, datetime.now(UTC))
-
-
-class _Site:
-    """The IdP, plus the relying party's redirect URI on the same server."""
-
-    def __init__(self) -> None:
-        self.app: Flask | None = None
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        if environ["PATH_INFO"] == "/rp/cb":
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"relying party"]
-        assert self.app is not None
-        return self.app(environ, start_response)
-
-
 @pytest.fixture
 def idp(sqlite_settings: Settings) -> Iterator[tuple[Flask, str, str]]:
-    site = _Site()
-    server = make_server("127.0.0.1", 0, site, threaded=True)
-    base = f"http://localhost:{server.server_port}"
-    settings = sqlite_settings.model_copy(update={
-        "oidc": sqlite_settings.oidc.model_copy(update={"issuer": base}),
-        "webauthn": sqlite_settings.webauthn.model_copy(update={"origins": (base,)})})
-    site.app = create_app(settings, anchors=_Checker())
-    with db.transaction(services_of(site.app).sessions) as session:
-        client_id, _ = clients.register(session, name="Example RP",
-                                        redirect_uris=[f"{base}/rp/cb"],
-                                        post_logout_redirect_uris=[f"{base}/rp/cb"])
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield site.app, base, client_id
-    server.shutdown()
-    services_of(site.app).engine.dispose()
+    with serving(lambda base: at_origin(sqlite_settings, base),
+                 anchors=CurrentAnchors()) as (app, base):
+        with db.transaction(services_of(app).sessions) as session:
+            client_id, _ = clients.register(session, name="Example RP",
+                                            redirect_uris=[f"{base}/rp/cb"],
+                                            post_logout_redirect_uris=[f"{base}/rp/cb"])
+        yield app, base, client_id
 
 
 def authorize_url(base: str, client_id: str) -> str:

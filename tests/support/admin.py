@@ -1,6 +1,6 @@
 """Administrators for tests: an IdP app whose /admin runs on http://localhost (the test
 client's origin), administrators enrolled with a software authenticator, signed-in browsers
-and API tokens."""
+(the test client's, or Chromium's with a virtual authenticator) and API tokens."""
 
 from __future__ import annotations
 
@@ -66,6 +66,25 @@ class Admin:
 def add_admin(app: Flask, name: str, role: str) -> tuple[str, str]:
     """(admin_id, enrolment secret) of a new administrator, as `idp admin add` makes one."""
     return services_of(app).admin.identity.add(CLI, name, role)
+
+
+def sign_in_with_chromium(context: Any, app: Flask, base: str, name: str, role: str) -> Any:
+    """A new administrator enrols their passkey (a DevTools virtual authenticator in the
+    Playwright browser ``context``) at the URL `idp admin add` printed and signs in with it;
+    their page, on /admin/."""
+    from tests.support.browser import VirtualAuthenticator
+
+    _admin_id, secret = add_admin(app, name, role)
+    page = context.new_page()
+    VirtualAuthenticator.attach(page)
+    page.goto(f"{base}/admin/enrol/{secret}")
+    page.click("#enrol")
+    page.locator("#enrolled").wait_for()
+    page.click("#enrolled a")
+    page.wait_for_url(f"{base}/admin/login")
+    page.click("#sign-in")
+    page.wait_for_url(f"{base}/admin/")
+    return page
 
 
 def enrol(app: Flask, name: str, role: str) -> Admin:

@@ -18,7 +18,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -26,7 +25,6 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from idp import db
-from idp.accounts.anchor_policy import AnchorState
 from idp.accounts.sessions import COOKIE_NAME
 from idp.app import create_app, services_of
 from idp.oidc import clients
@@ -35,6 +33,7 @@ from rp_examples.catalogue import BACKCHANNEL, CALLBACK, POST_LOGOUT
 from rp_examples.common import Profile, RpConfig, make_app
 from tests.support.anchor import anchor
 from tests.support.login import login_session
+from tests.support.site import CurrentAnchors
 
 HOST = "localhost"  # WebAuthn allows plain http on localhost only
 
@@ -60,15 +59,6 @@ def _served() -> Iterator[tuple[_Late, str]]:
     finally:
         server.shutdown()
         thread.join()
-
-
-class CurrentAnchors:
-    """The anchor re-check answers "current"."""
-
-    def check(self, private_id: str) -> Any:
-        from idp.accounts.anchor_check import AnchorCheck
-
-        return AnchorCheck(private_id, AnchorState.CURRENT, "sign_good", None, datetime.now(UTC))
 
 
 @dataclass

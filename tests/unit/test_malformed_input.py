@@ -75,6 +75,7 @@ EXCLUDED = {
                                "reads its input; only its 404 and 405 are checked here",
 }
 HTML_ERROR_PAGE = "The request cannot be processed"
+ADMIN_ERROR_PAGE = '<p class="error" id="refusal"'  # the console's (idp.web.admin_errors)
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 
 
@@ -242,7 +243,7 @@ def _problems(response: TestResponse) -> list[str]:
                     and body.get("error_description")):
                 found.append(f"JSON error without error/error_description: {text[:200]}")
         elif response.mimetype == "text/html":
-            if HTML_ERROR_PAGE not in text:
+            if HTML_ERROR_PAGE not in text and ADMIN_ERROR_PAGE not in text:
                 found.append(f"HTML error that is not the error page: {text[:200]}")
         else:
             found.append(f"error as {response.mimetype}")

@@ -222,3 +222,52 @@ def test_a_recheck_j_lis_cannot_answer_leaves_a_suspended_private_id_suspended(
             assert session.get(PrivateId, private_id).state == "suspended"  # type: ignore[union-attr]
     finally:
         engine.dispose()
+
+
+@dataclass
+class PerLevelTrust(FakeTrust):
+    """Statuses UNKNOWN, and the trust policy's per-level rule: fail closed at IAL2 only."""
+
+    state: CertState = CertState.UNKNOWN
+    closed: frozenset[tuple[Purpose, int]] = frozenset({(Purpose.SIGN, 2), (Purpose.AUTH, 2)})
+
+    def fails_closed(self, purpose: Purpose, ial: int) -> bool:
+        return (purpose, ial) in self.closed
+
+
+def test_an_unestablished_status_refuses_a_login_only_at_a_level_that_fails_closed(
+        database_url: str, issuer: tuple[CaGeneration, CaGeneration, rsa.RSAPublicKey]) -> None:
+    """With fail_closed {ial1: false, ial2: true}: the check is recorded (unverifiable) either
+    way; a login asking for IAL2 is refused (424), one asking for IAL1 or for nothing goes on
+    degraded; the level asked is read only when it matters."""
+    from idp.accounts.errors import FailedClosedAtLevelError
+
+    engine = db.make_engine(database_url)
+    sessions = db.make_sessionmaker(engine)
+    try:
+        private_id = _anchored(sessions, issuer, 601)
+        check = AnchorChecker(sessions, PerLevelTrust()).check(private_id)
+        assert (check.state, check.reason) == (AnchorState.UNVERIFIABLE, "status_unknown")
+        assert (check.refused_at, check.unestablished) == (frozenset({2}), "sign")
+        with pytest.raises(FailedClosedAtLevelError) as refused:
+            check.refuse_unestablished(lambda: 2)
+        assert (refused.value.status, refused.value.code) == (424,
+                                                             "revocation_status_unavailable")
+        assert (refused.value.purpose, refused.value.ial) == ("sign", 2)
+        check.refuse_unestablished(lambda: 1)  # goes on at the reduced level
+        check.refuse_unestablished(lambda: None)  # asked for no level: what evidence earns
+
+        good = AnchorChecker(sessions, PerLevelTrust(state=CertState.GOOD)).check(private_id)
+        assert good.refused_at == frozenset()
+        good.refuse_unestablished(lambda: pytest.fail("not read when every status is known"))
+
+        # A card login's own auth certificate, presented with an unknown status, counts too.
+        card = AnchorChecker(sessions, PerLevelTrust(
+            state=CertState.GOOD, closed=frozenset({(Purpose.AUTH, 1), (Purpose.AUTH, 2)}))
+        ).check(private_id, auth=CertAnswer(CertStatus.UNKNOWN))
+        assert (card.refused_at, card.unestablished) == (frozenset({1, 2}), "auth")
+        # A trust port that says nothing of levels (a test's fake) refuses nothing.
+        assert AnchorChecker(sessions, FakeTrust(state=CertState.UNKNOWN)).check(
+            private_id).refused_at == frozenset()
+    finally:
+        engine.dispose()

@@ -46,7 +46,7 @@ def test_an_enrolment_url_works_once(app: Flask) -> None:
     assert _enrol_with(app, secret)[0] == 200
     status, body = _enrol_with(app, secret)
     assert (status, body["error"]) == (400, "enrolment_used")
-    assert "すでに使用されています" in body["error_description"]  # Japanese by default
+    assert "すでに使われています" in body["error_description"]  # Japanese by default
 
 
 def test_an_expired_enrolment_url_is_refused(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:

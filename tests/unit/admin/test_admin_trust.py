@@ -134,3 +134,26 @@ def test_a_version_number_beyond_any_database_integer_is_refused(admin: Admin) -
     unknown = admin.call("POST", "/admin/api/trust/policy/rollback",
                          {"version": 999, "reason": "x"})
     assert unknown.status_code == 404
+
+
+def test_fail_closed_per_level_from_the_api_in_the_page_and_the_diff(admin: Admin,
+                                                                    auditor: Admin) -> None:
+    one = admin.call("POST", "/admin/api/trust/policy/set?lang=en", {
+        "key": "revocation.sign.fail_closed.ial1", "value": False,
+        "reason": "J-LIS outage: IAL1 logins may go on degraded"})
+    assert one.status_code == 200, one.get_json()
+    assert one.get_json()["diff"] == [
+        {"path": "revocation.sign.fail_closed", "from": True, "to": None},
+        {"path": "revocation.sign.fail_closed.ial1", "from": None, "to": False},
+        {"path": "revocation.sign.fail_closed.ial2", "from": None, "to": True}]
+    assert _policy(auditor)["policy"]["revocation"]["sign"]["fail_closed"] == {  # type: ignore[index]
+        "ial1": False, "ial2": True}
+    page = auditor.browser.get("/admin/trust?lang=en").get_data(as_text=True)
+    assert '<span data-level="ial1">IAL1: go on degraded</span>' in page
+    assert '<span data-level="ial2">IAL2: refuse (fail closed)</span>' in page
+    assert '<span data-level="all">all levels: refuse (fail closed)</span>' in page  # auth
+    assert "revocation.sign.fail_closed.ial1" in page  # the history's diff
+    bad = admin.call("POST", "/admin/api/trust/policy/set?lang=en", {
+        "key": "revocation.sign.fail_closed", "value": {"ial2": True}, "reason": "x"})
+    assert (bad.status_code, bad.get_json()["error"]) == (400, "invalid_trust_policy")
+    assert "no rule for ial1" in bad.get_json()["error_description"]

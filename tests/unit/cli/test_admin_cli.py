@@ -145,3 +145,29 @@ def test_enrol_gives_an_existing_administrator_a_new_url(instance: Settings) -> 
     assert again["admin_id"] == first["admin_id"]
     assert again["enroll_url"] != first["enroll_url"]
     assert _run("admin", "enrol", "nobody")[0] == 1
+
+
+def test_shell_actions_are_recorded_as_the_operating_system_user(
+        instance: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`idp admin ...` names who ran it in the audit log: ``admin:cli:<OS user>``, not a bare
+    ``cli`` that any operator could have been."""
+    from idp.accounts.models import PrivateId
+
+    monkeypatch.setattr("getpass.getuser", lambda: "hanako")
+    _run("admin", "add", "robot", "--role", "auditor")
+    _run("admin", "token", "robot", "--ttl", "60")
+    app = create_app(instance)
+    try:
+        with db.transaction(services_of(app).sessions) as session:
+            person = PrivateId()
+            session.add(person)
+            session.flush()
+            private_id = person.id
+        assert _run("admin", "account", "lock", private_id, "--reason", "ticket 9")[0] == 0
+        recorded = {entry.action: entry.actor
+                    for entry in services_of(app).audit.entries(limit=None)
+                    if entry.action.startswith("admin.")}
+    finally:
+        services_of(app).engine.dispose()
+    assert recorded == {"admin.add": "admin:cli:hanako", "admin.token": "admin:cli:hanako",
+                        "admin.account.lock": "admin:cli:hanako"}
