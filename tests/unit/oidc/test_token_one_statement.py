@@ -95,7 +95,8 @@ def test_a_code_exchange_is_one_statement_and_its_audit_entry_one_more_in_one_co
     # transaction of its own cost a second durable commit (docs/benchmarks.md, "Audit log").
     assert _round_trips(lines) == ["T", "T", "T", "I"]
     begin, statement, audited, commit = _statements(lines)
-    assert begin.startswith('"BEGIN') and commit == '"COMMIT"'
+    assert begin.startswith('"BEGIN')
+    assert commit == '"COMMIT"'
     assert statement.startswith('"" "WITH redeemed AS')
     assert audited.startswith('"" "WITH old AS')
     assert _code_and_tokens(db_rp.app, code) == (True, [("access", False), ("refresh", False)])
