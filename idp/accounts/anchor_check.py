@@ -12,8 +12,9 @@ never good, and it never lifts a suspension (only J-LIS saying the card is valid
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -66,6 +67,9 @@ class AnchorCheck:
     sign_source: str | None = None  # who answered for the anchor: "ocsp" (now) or "crl"
     max_ial: int = 2  # the trust policy's limit for the anchor CA's medium
     locked: bool = False  # an administrator locked the private ID (idp.admin.accounts)
+    # Told of the refusal ``refuse_inactive`` raises (AnchorChecker: its audit entry).
+    on_refused: Callable[[AnchorCheck, IdpError, str | None], None] | None = field(
+        default=None, compare=False, repr=False)
 
     @property
     def proofing(self) -> Proofing:
@@ -76,12 +80,19 @@ class AnchorCheck:
             return Proofing.NOT_CURRENT
         return Proofing.CHECKED_NOW if self.sign_source == "ocsp" else Proofing.CURRENT
 
-    def refuse_inactive(self) -> None:
-        """Raise the person's refusal when the private ID no longer signs in."""
+    def refuse_inactive(self, method: str | None = None) -> None:
+        """Raise the person's refusal when the private ID no longer signs in (audited, with
+        ``method``, how the person signed in, when the caller says)."""
+        refused: IdpError | None = None
         if self.locked:
-            raise AccountLockedError()
-        if self.state in _PERSON_STATE:
-            raise account_not_active(_PERSON_STATE[self.state])
+            refused = AccountLockedError()
+        elif self.state in _PERSON_STATE:
+            refused = account_not_active(_PERSON_STATE[self.state])
+        if refused is None:
+            return
+        if self.on_refused is not None:
+            self.on_refused(self, refused, method)
+        raise refused
 
 
 @dataclass(frozen=True)
@@ -150,7 +161,16 @@ class AnchorChecker:
         """Ask now, decide, record. ``auth``: the status of the auth certificate a card login has
         just presented and checked, so it is not asked twice (and weighs as the credential)."""
         with self._meter.deferred() if self._meter is not None else nullcontext():
-            return self._check(private_id, auth)
+            found = self._check(private_id, auth)
+        return replace(found, on_refused=self._refused) if self._audit is not None else found
+
+    def _refused(self, check: AnchorCheck, error: IdpError, method: str | None) -> None:
+        """A sign-in refused for the private ID's state (closed, suspended, locked): after the
+        check, which may not have written anything (a closed or locked one asks no one)."""
+        if self._audit is not None:
+            self._audit.record("login", actor=audit.person(check.private_id), outcome="refused",
+                               details={"reason": error.code, "anchor": check.state.value,
+                                        **({"method": [method]} if method else {})})
 
     def _check(self, private_id: str, auth: CertAnswer | None) -> AnchorCheck:
         at = anchors.now()
