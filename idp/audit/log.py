@@ -65,16 +65,24 @@ class AuditLog:
 
     def entries(self, *, since: int | datetime | None = None, actor: str | None = None,
                 action: str | None = None, limit: int | None = 100,
-                newest_first: bool = False) -> list[Entry]:
+                newest_first: bool = False, outcome: str | None = None,
+                until: int | datetime | None = None) -> list[Entry]:
         """Entries filtered for an administrator: from seq ``since`` (inclusive) or from a
-        time; ``action`` matches exactly or, ending in ".", as a prefix ("login.")."""
+        time, to seq ``until`` (inclusive) or before a time; ``action`` matches exactly or,
+        ending in ".", as a prefix ("login."); ``outcome`` exactly ("refused")."""
         query = select(AuditRow)
         if isinstance(since, datetime):
             query = query.where(AuditRow.time >= timestamp(since))
         elif since is not None:
             query = query.where(AuditRow.seq >= since)
+        if isinstance(until, datetime):
+            query = query.where(AuditRow.time < timestamp(until))
+        elif until is not None:
+            query = query.where(AuditRow.seq <= until)
         if actor is not None:
             query = query.where(AuditRow.actor == actor)
+        if outcome is not None:
+            query = query.where(AuditRow.outcome == outcome)
         if action is not None:
             query = query.where(AuditRow.action.startswith(action, autoescape=True)
                                 if action.endswith(".") else AuditRow.action == action)

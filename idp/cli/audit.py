@@ -125,7 +125,8 @@ def checkpoint(as_json: bool) -> None:
               help="Or: keep the last N days (the cut is N days before now).")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation (cron).")
 @click.option("--json", "as_json", is_flag=True,
-              help='Print {"deleted", "first", "checkpoint"} (archive the checkpoint).')
+              help='Print the prune checkpoint (the file for `verify --checkpoint`: archive it) '
+                   'with "deleted" and "first" (the seq the log now starts at).')
 def prune(before_text: str | None, keep_days: int | None, yes: bool, as_json: bool) -> None:
     """Delete old entries behind a signed prune checkpoint; verify then starts after it.
 
@@ -150,7 +151,7 @@ def prune(before_text: str | None, keep_days: int | None, yes: bool, as_json: bo
             raise Refused(f"not pruned: {error.description}") from error
     made = done.checkpoint.to_json() if done.checkpoint else None
     if as_json:
-        echo_json({"deleted": done.deleted, "first": done.first, "checkpoint": made})
+        echo_json({**(made or {}), "deleted": done.deleted, "first": done.first})
     elif made is None or done.deleted == 0:
         click.echo(f"nothing to prune: no entry is older than the cut (the log starts at seq "
                    f"{done.first})")

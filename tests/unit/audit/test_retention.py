@@ -187,10 +187,10 @@ def test_idp_audit_prune_then_verify(settings: Settings, monkeypatch: pytest.Mon
                                    "--json"])
         assert done.exit_code == 0, done.output
         answer = json.loads(done.stdout)
-        assert (answer["deleted"], answer["first"], answer["checkpoint"]["seq"]) == (3, 4, 3)
-        assert answer["checkpoint"]["prune"] is True
+        assert (answer["deleted"], answer["first"], answer["seq"]) == (3, 4, 3)
+        assert answer["prune"] is True
         prune_file = tmp_path / "prune.json"
-        prune_file.write_text(json.dumps(answer["checkpoint"]))
+        prune_file.write_text(done.stdout)  # as archived
         verified = runner.invoke(cli, ["audit", "verify", "--json"])
         assert verified.exit_code == 0, verified.output
         assert (json.loads(verified.stdout)["first"], json.loads(verified.stdout)["size"]) == (
