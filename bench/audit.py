@@ -13,9 +13,10 @@
    log on, and as many with ``AuditLog.record`` (and ``record_on``) replaced by a function that
    writes nothing, ``--rounds`` times each, alternated (on, off, off, on, ...), medians
    reported. A login writes 3 entries: the anchor re-check, the login and the tokens issued,
-   each inside the transaction of what it records. ``--ab REV`` measures the logins of a git
-   worktree of REV too (in a child process, on its own fresh database of each kind), side by
-   side with this checkout's: how a change to the appends shows in a login.
+   each inside the transaction of what it records. The wall time of each POST /token is taken
+   apart too. ``--ab REV`` measures the logins of REV's code too (a git worktree, in a child
+   process, on its own fresh database of each kind, with this checkout's harness), side by side
+   with this checkout's: how a change to the appends shows in a login.
 
 Results go to stdout and to ``docs/benchmarks.md`` (section "Audit log").
 """
@@ -65,6 +66,8 @@ class LoginCost:
     entries: float  # audit entries per login
     inside_wall: float  # ms per login spent inside AuditLog.record (audit on)
     inside_cpu: float  # ms of CPU per login inside AuditLog.record
+    token_on: float = 0.0  # ms of wall time per POST /token (the token endpoint alone), audit on
+    token_off: float = 0.0
 
 
 @contextmanager
@@ -136,13 +139,16 @@ def login_cost(name: str, url: str, logins: int, rounds: int, people: int) -> Lo
         off: list[tuple[float, float]] = []
         entries = 0.0
         inside: list[tuple[float, float]] = []
+        tokens: dict[bool, list[float]] = {True: [], False: []}
         try:
             for turn in range(rounds * 2):  # on, off, off, on, on, off, ...: no order bias
                 audited = turn % 4 in (0, 3)
                 before = audit.head()[0]
                 spent = [0.0, 0.0]
-                with _silenced(audit) if not audited else _timed(audit, spent):
+                with _silenced(audit) if not audited else _timed(audit, spent), \
+                        _token_timed(app) as token_times:
                     result = profile(app, target, authenticator, ids, logins)
+                tokens[audited].append(statistics.mean(token_times[len(ids):]) * 1000)
                 if audited:  # the warm-up logins (one per passkey) are timed too
                     inside.append((spent[0] * 1000 / (logins + len(ids)),
                                    spent[1] * 1000 / (logins + len(ids))))
@@ -156,7 +162,30 @@ def login_cost(name: str, url: str, logins: int, rounds: int, people: int) -> Lo
                      statistics.median(w for w, _ in off), statistics.median(c for _, c in on),
                      statistics.median(c for _, c in off), entries,
                      statistics.median(w for w, _ in inside),
-                     statistics.median(c for _, c in inside))
+                     statistics.median(c for _, c in inside),
+                     statistics.median(tokens[True]), statistics.median(tokens[False]))
+
+
+@contextmanager
+def _token_timed(app: Any) -> Iterator[list[float]]:
+    """The wall time of each POST /token served by ``app`` meanwhile (seconds, in order): the
+    request whose audit entry moved into the exchange's transaction, measured on its own."""
+    inner, times = app.wsgi_app, []
+
+    def timed(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") != "/token":
+            return inner(environ, start_response)
+        began = time.perf_counter()
+        try:
+            return list(inner(environ, start_response))
+        finally:
+            times.append(time.perf_counter() - began)
+
+    app.wsgi_app = timed
+    try:
+        yield times
+    finally:
+        app.wsgi_app = inner
 
 
 @contextmanager
@@ -213,11 +242,13 @@ def report(rows: list[Appends], costs: list[LoginCost], args: argparse.Namespace
               f"{r.p99_ms:.2f} ms |" for r in rows]
     lines += ["", "| code | database | logins | entries per login | inside `record` per login "
               "(wall / CPU) | share of the login's wall time | wall per login, audit on / off "
-              "| app CPU per login, on / off |", "|---|---|---|---|---|---|---|---|"]
+              "| app CPU per login, on / off | POST /token wall, audit on / off |",
+              "|---|---|---|---|---|---|---|---|---|"]
     lines += [f"| {c.code} | {c.database} | {c.logins:,} | {c.entries:.1f} | "
               f"{c.inside_wall:.2f} / "
               f"{c.inside_cpu:.2f} ms | {c.inside_wall / c.wall_on:.1%} | {c.wall_on:.2f} / "
-              f"{c.wall_off:.2f} ms | {c.cpu_on:.2f} / {c.cpu_off:.2f} ms |" for c in costs]
+              f"{c.wall_off:.2f} ms | {c.cpu_on:.2f} / {c.cpu_off:.2f} ms | {c.token_on:.2f} / "
+              f"{c.token_off:.2f} ms |" for c in costs]
     lines += ["", "**What is measured.** Appends: `AuditLog.record` of a `token.issued` entry "
               "on its own (one autocommit statement on PostgreSQL, three statements and a commit "
               "on SQLite), from one thread and from several at once; p50/p99 per append. Logins: "
@@ -226,11 +257,14 @@ def report(rows: list[Appends], costs: list[LoginCost], args: argparse.Namespace
               "token endpoint's own transaction) writing nothing, alternated. *Inside "
               "`record`*: the time spent in each call, summed per login (the appends "
               "themselves, lock waits and, where an entry has a transaction of its own, its "
-              "commit; the robust measure). *Code*: with `--ab REV`, the same logins on a git "
-              "worktree of REV, each side on a fresh database of its own, in the same run "
-              "(until 2026-12-03 the token's entry had a transaction of its own, after the "
-              "exchange's commit; it is now written in the exchange's transaction, so its "
-              "commit is the exchange's). *On / off*: whole logins' wall time and the app's "
+              "commit; the robust measure). *POST /token*: the token requests' own wall time "
+              "(mean per request over a round, median of the rounds): where the token's entry "
+              "shows whole, its statement and any commit of its own. *Code*: with `--ab REV`, "
+              "the same logins, by the same harness, on the code of a git worktree of REV, "
+              "each side on a fresh database of its own, in the same run (until 2026-12-03 the "
+              "token's entry had a transaction of its own, after the exchange's commit; it is "
+              "now written in the exchange's transaction, so its commit is the exchange's). "
+              "*On / off*: whole logins' wall time and the app's "
               "CPU (all threads: "
               "Flask, SQLAlchemy, the drivers, the app's background workers; the server's work "
               "is in the wall time only): their difference is the total effect, but on a "
@@ -295,14 +329,20 @@ def _other(revision: str | None) -> Iterator[Other | None]:
         checkout = Path(base) / "checkout"
         subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(checkout),
                         revision], check=True, capture_output=True)
+        overlay = Path(base) / "overlay"  # REV's code, this checkout's harness (bench/)
+        overlay.mkdir()
+        for entry in checkout.iterdir():
+            if entry.name != "bench":
+                (overlay / entry.name).symlink_to(entry)
+        (overlay / "bench").symlink_to(Path(__file__).resolve().parent)
         try:
-            yield Other(f"{revision} ({short})", checkout)
+            yield Other(f"{revision} ({short})", overlay)
         finally:
             subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force",
                             str(checkout)], check=False, capture_output=True)
 
 
-# Run in the other revision's worktree: its own bench.audit.login_cost, on its own code.
+# Run on the other revision's code, with this checkout's harness: the same measurement.
 _CHILD = """
 import dataclasses, json, sys
 from bench.audit import login_cost
