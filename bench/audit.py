@@ -1,7 +1,7 @@
 """The audit log's cost: appends per second, and what it adds to a passkey login.
 
     python -m bench audit [--appends 2000] [--threads 4] [--logins 200] [--rounds 3]
-                          [--people 16] [--no-write]
+                          [--people 16] [--ab REV] [--no-write]
 
 1. **Appends per second** (``AuditLog.record`` on its own, as the token endpoint and the J-LIS
    client write): one thread, then ``--threads`` threads, on SQLite (WAL, synchronous NORMAL, as
@@ -10,10 +10,13 @@
 2. **Cost per login**: the whole passkey login of ``bench.login`` (authorize → interaction →
    passkey options → passkey verify with the anchor re-check → token → userinfo), in process
    through Flask's test client (``bench.login_profile``): ``--logins`` logins with the audit
-   log on, and as many with ``AuditLog.record`` replaced by a function that writes nothing,
-   ``--rounds`` times each, alternated (on, off, off, on, ...), medians reported. A login
-   writes 3 entries: the anchor re-check and the login (each inside its flow's transaction)
-   and the tokens issued (a statement of its own).
+   log on, and as many with ``AuditLog.record`` (and ``record_on``) replaced by a function that
+   writes nothing, ``--rounds`` times each, alternated (on, off, off, on, ...), medians
+   reported. A login writes 3 entries: the anchor re-check, the login and the tokens issued,
+   each inside the transaction of what it records. The wall time of each POST /token is taken
+   apart too. ``--ab REV`` measures the logins of REV's code too (a git worktree, in a child
+   process, on its own fresh database of each kind, with this checkout's harness), side by side
+   with this checkout's: how a change to the appends shows in a login.
 
 Results go to stdout and to ``docs/benchmarks.md`` (section "Audit log").
 """
@@ -21,8 +24,12 @@ Results go to stdout and to ``docs/benchmarks.md`` (section "Audit log").
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -49,6 +56,7 @@ class Appends:
 
 @dataclass(frozen=True)
 class LoginCost:
+    code: str  # "this checkout", or the revision measured (--ab)
     database: str
     logins: int
     wall_on: float  # ms per login, audit on (median of the rounds)
@@ -58,6 +66,8 @@ class LoginCost:
     entries: float  # audit entries per login
     inside_wall: float  # ms per login spent inside AuditLog.record (audit on)
     inside_cpu: float  # ms of CPU per login inside AuditLog.record
+    token_on: float = 0.0  # ms of wall time per POST /token (the token endpoint alone), audit on
+    token_off: float = 0.0
 
 
 @contextmanager
@@ -129,13 +139,16 @@ def login_cost(name: str, url: str, logins: int, rounds: int, people: int) -> Lo
         off: list[tuple[float, float]] = []
         entries = 0.0
         inside: list[tuple[float, float]] = []
+        tokens: dict[bool, list[float]] = {True: [], False: []}
         try:
             for turn in range(rounds * 2):  # on, off, off, on, on, off, ...: no order bias
                 audited = turn % 4 in (0, 3)
                 before = audit.head()[0]
                 spent = [0.0, 0.0]
-                with _silenced(audit) if not audited else _timed(audit, spent):
+                with _silenced(audit) if not audited else _timed(audit, spent), \
+                        _token_timed(app) as token_times:
                     result = profile(app, target, authenticator, ids, logins)
+                tokens[audited].append(statistics.mean(token_times[len(ids):]) * 1000)
                 if audited:  # the warm-up logins (one per passkey) are timed too
                     inside.append((spent[0] * 1000 / (logins + len(ids)),
                                    spent[1] * 1000 / (logins + len(ids))))
@@ -145,67 +158,114 @@ def login_cost(name: str, url: str, logins: int, rounds: int, people: int) -> Lo
                                                  sum(result.cpu_ms.values())))
         finally:
             services_of(app).engine.dispose()
-    return LoginCost(name, logins * rounds, statistics.median(w for w, _ in on),
+    return LoginCost("this checkout", name, logins * rounds, statistics.median(w for w, _ in on),
                      statistics.median(w for w, _ in off), statistics.median(c for _, c in on),
                      statistics.median(c for _, c in off), entries,
                      statistics.median(w for w, _ in inside),
-                     statistics.median(c for _, c in inside))
+                     statistics.median(c for _, c in inside),
+                     statistics.median(tokens[True]), statistics.median(tokens[False]))
+
+
+@contextmanager
+def _token_timed(app: Any) -> Iterator[list[float]]:
+    """The wall time of each POST /token served by ``app`` meanwhile (seconds, in order): the
+    request whose audit entry moved into the exchange's transaction, measured on its own."""
+    inner, times = app.wsgi_app, []
+
+    def timed(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") != "/token":
+            return inner(environ, start_response)
+        began = time.perf_counter()
+        try:
+            return list(inner(environ, start_response))
+        finally:
+            times.append(time.perf_counter() - began)
+
+    app.wsgi_app = timed
+    try:
+        yield times
+    finally:
+        app.wsgi_app = inner
 
 
 @contextmanager
 def _timed(audit: AuditLog, spent: list[float]) -> Iterator[None]:
     """The audit log as it is, with the time spent inside ``record`` summed into ``spent``
     (wall, CPU of this thread): the cost of the appends themselves, measured directly."""
-    record = audit.record
+    def timing(method: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                spent[0] += time.perf_counter() - wall
+                spent[1] += time.thread_time() - cpu
+        return timed
 
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        wall, cpu = time.perf_counter(), time.thread_time()
-        try:
-            return record(*args, **kwargs)
-        finally:
-            spent[0] += time.perf_counter() - wall
-            spent[1] += time.thread_time() - cpu
+    with _replaced(audit, timing):
+        yield
 
-    audit.record = timed  # type: ignore[method-assign]
+
+_METHODS = ("record", "record_on")  # record_on: an entry in a caller's raw transaction
+
+
+@contextmanager
+def _replaced(audit: AuditLog, wrap: Callable[[Callable[..., Any]], Callable[..., Any]]) -> \
+        Iterator[None]:
+    """``audit``'s append methods (those it has: an older revision may lack one) wrapped."""
+    names = [name for name in _METHODS if hasattr(audit, name)]
+    for name in names:
+        setattr(audit, name, wrap(getattr(audit, name)))
     try:
         yield
     finally:
-        del audit.record
+        for name in names:
+            delattr(audit, name)
 
 
 @contextmanager
 def _silenced(audit: AuditLog) -> Iterator[None]:
     """The audit log writing nothing: the baseline a login is compared with."""
     nothing: Callable[..., Any] = lambda *_args, **_kwargs: None  # noqa: E731
-    audit.record = nothing  # type: ignore[method-assign]
-    try:
+    with _replaced(audit, lambda _method: nothing):
         yield
-    finally:
-        del audit.record
 
 
 def report(rows: list[Appends], costs: list[LoginCost], args: argparse.Namespace) -> str:
     lines = [f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
              f"Python {platform.python_version()} (`python -m bench audit --appends "
              f"{args.appends} --threads {args.threads} --logins {args.logins} --rounds "
-             f"{args.rounds}`); the machine's 2 cores shared with other work.", "",
+             f"{args.rounds}{f' --ab {args.ab}' if args.ab else ''}`); the machine's 2 cores "
+             "shared with other work.", "",
              "| database | threads | appends/s | p50 | p99 |", "|---|---|---|---|---|"]
     lines += [f"| {r.database} | {r.threads} | {r.per_second:,.0f} | {r.p50_ms:.2f} ms | "
               f"{r.p99_ms:.2f} ms |" for r in rows]
-    lines += ["", "| database | logins | entries per login | inside `record` per login "
+    lines += ["", "| code | database | logins | entries per login | inside `record` per login "
               "(wall / CPU) | share of the login's wall time | wall per login, audit on / off "
-              "| app CPU per login, on / off |", "|---|---|---|---|---|---|---|"]
-    lines += [f"| {c.database} | {c.logins:,} | {c.entries:.1f} | {c.inside_wall:.2f} / "
+              "| app CPU per login, on / off | POST /token wall, audit on / off |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {c.code} | {c.database} | {c.logins:,} | {c.entries:.1f} | "
+              f"{c.inside_wall:.2f} / "
               f"{c.inside_cpu:.2f} ms | {c.inside_wall / c.wall_on:.1%} | {c.wall_on:.2f} / "
-              f"{c.wall_off:.2f} ms | {c.cpu_on:.2f} / {c.cpu_off:.2f} ms |" for c in costs]
+              f"{c.wall_off:.2f} ms | {c.cpu_on:.2f} / {c.cpu_off:.2f} ms | {c.token_on:.2f} / "
+              f"{c.token_off:.2f} ms |" for c in costs]
     lines += ["", "**What is measured.** Appends: `AuditLog.record` of a `token.issued` entry "
               "on its own (one autocommit statement on PostgreSQL, three statements and a commit "
               "on SQLite), from one thread and from several at once; p50/p99 per append. Logins: "
               "the passkey login of `bench.login` in process (`bench.login_profile`), with the "
-              "audit log on and with `AuditLog.record` writing nothing, alternated. *Inside "
+              "audit log on and with `AuditLog.record` (and `record_on`, an entry in the "
+              "token endpoint's own transaction) writing nothing, alternated. *Inside "
               "`record`*: the time spent in each call, summed per login (the appends "
-              "themselves, lock waits and, for the token's entry, its commit; the robust "
-              "measure). *On / off*: whole logins' wall time and the app's CPU (all threads: "
+              "themselves, lock waits and, where an entry has a transaction of its own, its "
+              "commit; the robust measure). *POST /token*: the token requests' own wall time "
+              "(mean per request over a round, median of the rounds): where the token's entry "
+              "shows whole, its statement and any commit of its own. *Code*: with `--ab REV`, "
+              "the same logins, by the same harness, on the code of a git worktree of REV, "
+              "each side on a fresh database of its own, in the same run (until 2026-12-03 the "
+              "token's entry had a transaction of its own, after the exchange's commit; it is "
+              "now written in the exchange's transaction, so its commit is the exchange's). "
+              "*On / off*: whole logins' wall time and the app's "
+              "CPU (all threads: "
               "Flask, SQLAlchemy, the drivers, the app's background workers; the server's work "
               "is in the wall time only): their difference is the total effect, but on a "
               "loaded machine it is within the noise of runs minutes apart. PostgreSQL runs "
@@ -224,17 +284,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--logins", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--people", type=int, default=16)
+    parser.add_argument("--ab", metavar="REV", default=None,
+                        help="also measure the logins of a git worktree of REV (e.g. main)")
     parser.add_argument("--no-write", action="store_true", help="do not touch docs/benchmarks.md")
     args = parser.parse_args(argv)
     rows, costs = [], []
-    with databases() as found:
+    with databases() as found, _other(args.ab) as other:
         for name, url in found:
             for threads in (1, args.threads):
                 rows.append(appends(name, url, args.appends, threads))
                 print(rows[-1], flush=True)
-        for name, url in found:
-            costs.append(login_cost(name, _fresh(url), args.logins, args.rounds, args.people))
-            print(costs[-1], flush=True)
+        for number, (name, url) in enumerate(found):
+            sides = [None, other] if other else [None]
+            for side in sides if number % 2 == 0 else sides[::-1]:  # each side first once
+                fresh = _fresh(url, "login" if side is None else "login_ab")
+                costs.append(login_cost(name, fresh, args.logins, args.rounds, args.people)
+                             if side is None else _login_cost_of(side, name, fresh, args))
+                print(costs[-1], flush=True)
     body = report(rows, costs, args)
     print(body)
     if not args.no_write:
@@ -242,14 +308,68 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _fresh(url: str) -> str:
-    """Another database next to ``url`` for the login world (its own schema and anchors)."""
+@dataclass(frozen=True)
+class Other:
+    """A git worktree of another revision, measured in a child process."""
+
+    label: str  # "REV (short hash)"
+    checkout: Path
+
+
+@contextmanager
+def _other(revision: str | None) -> Iterator[Other | None]:
+    """With ``revision``, a detached git worktree of it (removed after)."""
+    if revision is None:
+        yield None
+        return
+    root = Path(__file__).resolve().parent.parent
+    short = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", revision],
+                           check=True, capture_output=True, text=True).stdout.strip()
+    with tempfile.TemporaryDirectory(prefix="bench-audit-ab-") as base:
+        checkout = Path(base) / "checkout"
+        subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(checkout),
+                        revision], check=True, capture_output=True)
+        overlay = Path(base) / "overlay"  # REV's code, this checkout's harness (bench/)
+        overlay.mkdir()
+        for entry in checkout.iterdir():
+            if entry.name != "bench":
+                (overlay / entry.name).symlink_to(entry)
+        (overlay / "bench").symlink_to(Path(__file__).resolve().parent)
+        try:
+            yield Other(f"{revision} ({short})", overlay)
+        finally:
+            subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force",
+                            str(checkout)], check=False, capture_output=True)
+
+
+# Run on the other revision's code, with this checkout's harness: the same measurement.
+_CHILD = """
+import dataclasses, json, sys
+from bench.audit import login_cost
+cost = login_cost(sys.argv[1], sys.argv[2], *map(int, sys.argv[3:6]))
+print("RESULT " + json.dumps(dataclasses.asdict(cost)))
+"""
+
+
+def _login_cost_of(other: Other, name: str, url: str, args: argparse.Namespace) -> LoginCost:
+    ran = subprocess.run(
+        [sys.executable, "-c", _CHILD, name, url, str(args.logins), str(args.rounds),
+         str(args.people)], cwd=other.checkout, check=True, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(other.checkout)})
+    found = json.loads(next(line for line in ran.stdout.splitlines()
+                            if line.startswith("RESULT "))[len("RESULT "):])
+    found.pop("code", None)
+    return LoginCost(code=other.label, **found)
+
+
+def _fresh(url: str, name: str) -> str:
+    """Another database next to ``url`` for a login world (its own schema and anchors)."""
     if url.startswith("sqlite:///"):
-        return url.replace("audit.sqlite3", "login.sqlite3")
+        return url.replace("audit.sqlite3", f"{name}.sqlite3")
     base, _, _name = url.rpartition("/")
     import psycopg
 
-    name = "bench_audit_login"
+    name = f"bench_audit_{name}"
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"),
                          autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')

@@ -85,7 +85,7 @@ def _register_routes(app: Flask, services: Services) -> None:
     oidc.install(app, provider, settings.default_language)
     binding.install(app, services.sessions, services.oidc.issuer)
     sign_ins = CardSignIns(services.sessions, services.anchors,
-                           settings.oidc.session_lifetime_seconds)
+                           settings.oidc.session_lifetime_seconds, services.audit)
     flow = passkeys.PasskeyFlow(provider, services.passkeys, services.anchors, services.claims,
                                 services.throttles.passkey, services.sessions)
     for blueprint in (

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -72,6 +72,9 @@ class AnchorCheck:
     # not established and the trust policy's per-level ``fail_closed`` says so), and whose.
     refused_at: frozenset[int] = frozenset()
     unestablished: str = ""  # sign or auth
+    # Told of the refusal ``refuse_inactive`` raises (AnchorChecker: its audit entry).
+    on_refused: Callable[[AnchorCheck, IdpError, str | None], None] | None = field(
+        default=None, compare=False, repr=False)
 
     @property
     def proofing(self) -> Proofing:
@@ -92,12 +95,19 @@ class AnchorCheck:
         if ial is not None and ial in self.refused_at:
             raise FailedClosedAtLevelError(self.unestablished, ial)
 
-    def refuse_inactive(self) -> None:
-        """Raise the person's refusal when the private ID no longer signs in."""
+    def refuse_inactive(self, method: str | None = None) -> None:
+        """Raise the person's refusal when the private ID no longer signs in (audited, with
+        ``method``, how the person signed in, when the caller says)."""
+        refused: IdpError | None = None
         if self.locked:
-            raise AccountLockedError()
-        if self.state in _PERSON_STATE:
-            raise account_not_active(_PERSON_STATE[self.state])
+            refused = AccountLockedError()
+        elif self.state in _PERSON_STATE:
+            refused = account_not_active(_PERSON_STATE[self.state])
+        if refused is None:
+            return
+        if self.on_refused is not None:
+            self.on_refused(self, refused, method)
+        raise refused
 
 
 @dataclass(frozen=True)
@@ -168,7 +178,16 @@ class AnchorChecker:
         The answer names the levels at which the login must be refused (``refused_at``: a
         status it relies on was not established and the trust policy fails closed there)."""
         with self._meter.deferred() if self._meter is not None else nullcontext():
-            return self._check(private_id, auth)
+            found = self._check(private_id, auth)
+        return replace(found, on_refused=self._refused) if self._audit is not None else found
+
+    def _refused(self, check: AnchorCheck, error: IdpError, method: str | None) -> None:
+        """A sign-in refused for the private ID's state (closed, suspended, locked): after the
+        check, which may not have written anything (a closed or locked one asks no one)."""
+        if self._audit is not None:
+            self._audit.record("login", actor=audit.person(check.private_id), outcome="refused",
+                               details={"reason": error.code, "anchor": check.state.value,
+                                        **({"method": [method]} if method else {})})
 
     def _check(self, private_id: str, auth: CertAnswer | None) -> AnchorCheck:
         at = anchors.now()

@@ -26,6 +26,8 @@ from idp.accounts.card_answers import checked_status
 from idp.accounts.errors import NotAnsweredError, NotSamePersonError
 from idp.accounts.terms import Agreement
 from idp.assurance.evidence import Evidence, Level, Method, level_for
+from idp.audit import entries as audit
+from idp.audit.log import AuditLog
 from idp.errors import WrongBrowserError
 
 
@@ -56,10 +58,11 @@ FINISHED_BY_ANSWER = frozenset({"reissue", "consent"})
 
 class CardSignIns:
     def __init__(self, sessions: sessionmaker[Session], checker: AnchorChecker,
-                 session_lifetime: int) -> None:
+                 session_lifetime: int, audit: AuditLog | None = None) -> None:
         self._sessions = sessions
         self._checker = checker
         self._lifetime = session_lifetime
+        self._audit = audit  # a refused step-up (another person's card)
 
     def open(self, *, uid: str, browser: str, purpose: str,
              asking: login_sessions.ActiveSession | None = None, consent_text: str | None = None,
@@ -98,6 +101,11 @@ class CardSignIns:
                     not card_requests.mark_continued(db, request_id):
                 raise NotAnsweredError()
         if expected_private_id is not None and private_id != expected_private_id:
+            if self._audit is not None:  # the card was genuine: whose it is, is known
+                self._audit.record("login", actor=audit.person(private_id),
+                                   target=audit.person(expected_private_id), outcome="refused",
+                                   details={"method": ["card"],
+                                            "reason": NotSamePersonError.code})
             raise NotSamePersonError("this card belongs to someone else: to raise this sign-in, "
                                      "use the card of the person signed in")
         check, level = self._card_level(private_id, _auth_answer(purpose, result), asked)
@@ -129,7 +137,7 @@ class CardSignIns:
                     asked: Callable[[], int | None] | None = None) -> tuple[AnchorCheck, Level]:
         """The anchor re-checked now and the level a card authentication earns with it."""
         check = self._checker.check(private_id, auth=auth)
-        check.refuse_inactive()
+        check.refuse_inactive(method="card")
         if asked is not None:
             check.refuse_unestablished(asked)
         return check, level_for(Evidence(check.proofing, Method.CARD))

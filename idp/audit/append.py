@@ -77,34 +77,40 @@ class Parts:
 def append(connection: Connection, body: dict[str, Any]) -> Entry:
     """Appends ``body`` (every field but seq, prev_hash, hash) in ``connection``'s transaction
     (or as one autocommit statement on PostgreSQL)."""
-    parts = Parts.of(body)
-    row = {**body, "details": canonical(body["details"]).decode("utf-8")}
     try:
-        return _append(connection, body, parts, row)
+        cursor = connection.connection.cursor()
+        try:
+            return append_with(cursor, connection.dialect.name, body)
+        finally:
+            cursor.close()
     except connection.dialect.loaded_dbapi.Error as error:
         # The raw cursor bypasses SQLAlchemy's wrapping: hand the driver's error to it, so a
         # lost connection is invalidated and surfaces as the DBAPIError the IdP answers 503 for
         # (idp.db.refusal_for), never as a bare driver error (a 500).
-        connection._handle_dbapi_exception(error, "audit append", row, None, None)
+        connection._handle_dbapi_exception(error, "audit append", _row(body), None, None)
         raise  # not reached: _handle_dbapi_exception raises the wrapped error
 
 
-def _append(connection: Connection, body: dict[str, Any], parts: Parts,
-            row: dict[str, Any]) -> Entry:
-    cursor = connection.connection.cursor()
-    try:
-        if connection.dialect.name == "postgresql":
-            cursor.execute(_POSTGRES, {**row, "p1": parts.p1, "p2": parts.p2, "p3": parts.p3})
-            seq, prev_hash, hash_ = _one(cursor)
-        else:
-            cursor.execute(_ADVANCE)
-            seq, prev_hash = _one(cursor)
-            hash_ = parts.hash(seq, prev_hash)
-            cursor.execute(_INSERT, {**row, "seq": seq, "prev_hash": prev_hash, "hash": hash_})
-            cursor.execute(_SET_HEAD, {"hash": hash_})
-    finally:
-        cursor.close()
+def append_with(cursor: Any, dialect: str, body: dict[str, Any]) -> Entry:
+    """Appends ``body`` through ``cursor``, a DBAPI cursor in a transaction its caller commits
+    (``dialect``: SQLAlchemy's dialect name), as the transaction's last write: the head stays
+    locked until the commit. The caller translates driver errors (``idp.oidc.prepared`` does)."""
+    parts = Parts.of(body)
+    row = _row(body)
+    if dialect == "postgresql":
+        cursor.execute(_POSTGRES, {**row, "p1": parts.p1, "p2": parts.p2, "p3": parts.p3})
+        seq, prev_hash, hash_ = _one(cursor)
+    else:
+        cursor.execute(_ADVANCE)
+        seq, prev_hash = _one(cursor)
+        hash_ = parts.hash(seq, prev_hash)
+        cursor.execute(_INSERT, {**row, "seq": seq, "prev_hash": prev_hash, "hash": hash_})
+        cursor.execute(_SET_HEAD, {"hash": hash_})
     return Entry(seq=seq, prev_hash=prev_hash, hash=hash_, **body)
+
+
+def _row(body: dict[str, Any]) -> dict[str, Any]:
+    return {**body, "details": canonical(body["details"]).decode("utf-8")}
 
 
 def _one(cursor: Any) -> Any:

@@ -9,15 +9,18 @@ rather than an RFC 9162 Merkle tree: docs/adr/0003-audit-log.md.
 
 A checkpoint is a compact JWS (``typ`` ``audit-checkpoint+jwt``) whose claims are ``{"iss":
 origin, "seq", "hash", "time", "iat"}``; the JSON a person is handed adds the same fields
-unsigned for reading. Before signing, the entries since the previous checkpoint are verified
-to extend it: the log never signs two checkpoints that disagree (C2SP tlog-checkpoint).
+unsigned for reading. A prune checkpoint (``idp.audit.retention``) adds ``"prune": true`` and
+``"before"``: the entries up to ``seq`` (those older than ``before``) may be deleted, and the
+log is verified from ``seq + 1`` on, anchored to it. Before signing, the entries since the
+previous checkpoint are verified to extend it: the log never signs two checkpoints that disagree
+(C2SP tlog-checkpoint).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from joserfc import jwt
@@ -29,7 +32,7 @@ from idp import db as dbm
 from idp.audit.entries import GENESIS, Entry, timestamp
 from idp.audit.errors import BadCheckpointError, BrokenChainError
 from idp.audit.log import AuditLog
-from idp.audit.models import CheckpointRow
+from idp.audit.models import CheckpointRow, PruneRow
 from idp.audit.verify import VerifiedChain, verify_chain
 from idp.errors import IdpError
 
@@ -74,15 +77,22 @@ class Checkpoint:
     hash: str
     time: str
     jws: str
+    prune_before: str | None = None  # a prune checkpoint: entries before this time deleted
 
     def to_json(self) -> dict[str, Any]:
-        return {"origin": self.origin, "seq": self.seq, "hash": self.hash, "time": self.time,
-                "jws": self.jws}
+        found = {"origin": self.origin, "seq": self.seq, "hash": self.hash, "time": self.time,
+                 "jws": self.jws}
+        if self.prune_before is not None:
+            found |= {"prune": True, "before": self.prune_before}
+        return found
 
 
 def create(log: AuditLog, signer: Signer) -> Checkpoint:
     """Signs the current head, after checking the log extends the last checkpoint; stored."""
     last = latest(log, signer)
+    floor = prune_floor(log, signer)
+    if floor is not None and (last is None or last.seq < floor.seq):
+        last = floor  # the entries before it are gone: the log extends it
     after = (last.seq, last.hash) if last else (0, GENESIS)
     chain = verify_chain(log.scan(since=after[0] + 1), after=after)
     if last is not None and chain.size == last.seq:
@@ -123,7 +133,24 @@ def read(jws: str, signer: Signer, *, origin: str | None = None) -> Checkpoint:
         raise BadCheckpointError("the checkpoint lacks seq, hash or time") from error
     if origin is not None and checkpoint.origin != origin:
         raise BadCheckpointError(f"the checkpoint is of another log ({checkpoint.origin})")
+    if claims.get("prune") is True:
+        return replace(checkpoint, prune_before=str(claims.get("before")))
     return checkpoint
+
+
+def prune_floor(log: AuditLog, signer: Signer) -> Checkpoint | None:
+    """The latest prune checkpoint (``idp.audit.retention``): entries up to its seq may be gone.
+    Its signature, its prune mark and its row must agree: a plain checkpoint put in the prune
+    table does not make a floor."""
+    with log.sessions() as db:
+        row = db.scalars(select(PruneRow).order_by(PruneRow.seq.desc()).limit(1)).first()
+    if row is None:
+        return None
+    found = read(row.jws, signer, origin=log.origin)
+    if found.prune_before is None or (found.seq, found.hash) != (row.seq, row.hash):
+        raise BadCheckpointError(f"the prune record at seq {row.seq} is not a signed prune "
+                                 "checkpoint of that entry")
+    return found
 
 
 def prove_extends(checkpoint: Checkpoint, entries: Iterable[Entry]) -> VerifiedChain:
@@ -134,6 +161,9 @@ def prove_extends(checkpoint: Checkpoint, entries: Iterable[Entry]) -> VerifiedC
     if checkpoint.seq == 0:
         after: tuple[int, str] = (0, GENESIS)
         rest = [first] if first else []
+    elif first is not None and first.seq == checkpoint.seq + 1:
+        after = (checkpoint.seq, checkpoint.hash)  # starts right after it (a pruned log)
+        rest = [first]
     else:
         if first is None or first.seq > checkpoint.seq:
             raise BadCheckpointError(f"the entries do not reach back to seq {checkpoint.seq}")
@@ -158,19 +188,31 @@ def _chained(first: list[Entry], rest: Iterable[Entry]) -> Iterable[Entry]:
 
 def verify_log(log: AuditLog, signer: Signer,
                checkpoint: Checkpoint | None = None) -> VerifiedChain:
-    """The whole stored log: one chain from seq 1, ending at the head row, agreeing with every
-    stored checkpoint (and with ``checkpoint``, one handed out earlier, when given)."""
+    """The whole stored log: one chain from seq 1 (or, once pruned, from the entry after the
+    latest prune checkpoint, anchored to it), ending at the head row, agreeing with every stored
+    checkpoint (and with ``checkpoint``, one handed out earlier, when given)."""
     # Checkpoints, then the head, then the entries up to the head: entries appended meanwhile
     # by a running IdP are after the head read, and are left for the next run.
-    anchors = {c.seq: c.hash for c in stored(log, signer)}
+    floor = prune_floor(log, signer)
+    after = (floor.seq, floor.hash) if floor else (0, GENESIS)
+    anchors = {c.seq: c.hash for c in stored(log, signer) if c.seq >= after[0]}
     head_seq, head_hash = log.head()
     extra = [checkpoint] if checkpoint else []
     for held in extra:
+        if held.seq < after[0]:
+            raise BadCheckpointError(
+                f"the checkpoint names seq {held.seq}, pruned (the log starts after seq "
+                f"{after[0]}): check it against the export archived before the prune "
+                "(--export)")
         if anchors.get(held.seq, held.hash) != held.hash:
             raise BadCheckpointError(f"the stored checkpoint at seq {held.seq} differs from the "
                                      "one given")
         anchors[held.seq] = held.hash
-    chain = verify_chain(log.scan(until=head_seq), anchors=anchors)
+    if anchors.get(after[0], after[1]) != after[1]:
+        raise BadCheckpointError(f"the checkpoint at seq {after[0]} differs from the prune "
+                                 "checkpoint there")
+    chain = verify_chain(log.scan(since=after[0] + 1, until=head_seq), after=after,
+                         anchors=anchors)
     if chain.size < head_seq:
         raise BrokenChainError(chain.size + 1, f"missing: the log ends at seq {chain.size} but "
                                f"its head names seq {head_seq} (entries removed from the end)")

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from idp.audit.append import append
+from idp.audit.append import append, append_with
 from idp.audit.entries import Entry, clean_details, timestamp
 from idp.audit.models import AuditHead, AuditRow
 from idp.request_context import current_request_id
@@ -40,9 +40,7 @@ class AuditLog:
                db: Session | None = None) -> Entry:
         """Append one entry; with ``db``, inside that session's transaction (as its last
         write: the head stays locked until it commits), else in a transaction of its own."""
-        body = {"time": timestamp(), "actor": actor, "action": action, "target": target,
-                "outcome": outcome, "request_id": current_request_id(),
-                "details": clean_details(details)}
+        body = _body(action, actor, target, outcome, details)
         if db is not None:
             return append(db.connection(), body)
         if self._autocommit is not None:
@@ -50,6 +48,14 @@ class AuditLog:
                 return append(connection, body)
         with self.sessions.kw["bind"].begin() as connection:
             return append(connection, body)
+
+    def record_on(self, cursor: Any, dialect: str, action: str, *, actor: str,
+                  target: str | None = None, outcome: str = "ok",
+                  details: Mapping[str, Any] | None = None) -> Entry:
+        """Append one entry through ``cursor``, a DBAPI cursor in a transaction its caller
+        commits (the token endpoint's raw statements, ``idp.oidc.prepared``): the entry commits
+        with that transaction's writes, in its one commit. As with ``db=``, the last write."""
+        return append_with(cursor, dialect, _body(action, actor, target, outcome, details))
 
     def head(self) -> tuple[int, str]:
         """(seq, hash) of the last entry: (0, 64 zeros) for an empty log."""
@@ -59,16 +65,24 @@ class AuditLog:
 
     def entries(self, *, since: int | datetime | None = None, actor: str | None = None,
                 action: str | None = None, limit: int | None = 100,
-                newest_first: bool = False) -> list[Entry]:
+                newest_first: bool = False, outcome: str | None = None,
+                until: int | datetime | None = None) -> list[Entry]:
         """Entries filtered for an administrator: from seq ``since`` (inclusive) or from a
-        time; ``action`` matches exactly or, ending in ".", as a prefix ("login.")."""
+        time, to seq ``until`` (inclusive) or before a time; ``action`` matches exactly or,
+        ending in ".", as a prefix ("login."); ``outcome`` exactly ("refused")."""
         query = select(AuditRow)
         if isinstance(since, datetime):
             query = query.where(AuditRow.time >= timestamp(since))
         elif since is not None:
             query = query.where(AuditRow.seq >= since)
+        if isinstance(until, datetime):
+            query = query.where(AuditRow.time < timestamp(until))
+        elif until is not None:
+            query = query.where(AuditRow.seq <= until)
         if actor is not None:
             query = query.where(AuditRow.actor == actor)
+        if outcome is not None:
+            query = query.where(AuditRow.outcome == outcome)
         if action is not None:
             query = query.where(AuditRow.action.startswith(action, autoescape=True)
                                 if action.endswith(".") else AuditRow.action == action)
@@ -92,6 +106,13 @@ class AuditLog:
             if len(batch) < _BATCH:
                 return
             after = batch[-1].seq
+
+
+def _body(action: str, actor: str, target: str | None, outcome: str,
+          details: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {"time": timestamp(), "actor": actor, "action": action, "target": target,
+            "outcome": outcome, "request_id": current_request_id(),
+            "details": clean_details(details)}
 
 
 def to_entry(row: AuditRow) -> Entry:

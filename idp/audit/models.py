@@ -1,4 +1,5 @@
-"""Tables of the audit log (migration 0017): the entries, their head, the signed checkpoints."""
+"""Tables of the audit log (migrations 0017, 0020): the entries, their head, the signed
+checkpoints, the prunes."""
 
 from __future__ import annotations
 
@@ -46,5 +47,18 @@ class CheckpointRow(Base):
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     hash: Mapped[str] = mapped_column(String(64))
+    time: Mapped[str] = mapped_column(String(32))
+    jws: Mapped[str] = mapped_column(Text)
+
+
+class PruneRow(Base):
+    """A prune (``idp.audit.retention``, migration 0020): entries up to ``seq`` were deleted
+    after ``jws``, a signed checkpoint of entry ``seq`` marked as a prune, was made."""
+
+    __tablename__ = "audit_prunes"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+    before: Mapped[str] = mapped_column(String(32))
     time: Mapped[str] = mapped_column(String(32))
     jws: Mapped[str] = mapped_column(Text)

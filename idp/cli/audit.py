@@ -1,11 +1,11 @@
-"""`idp audit`: prove the audit log intact, export it, sign checkpoints of it."""
+"""`idp audit`: prove the audit log intact, export it, sign checkpoints of it, prune it."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +117,50 @@ def checkpoint(as_json: bool) -> None:
                    f"{made.time}\n{made.jws}")
 
 
+@audit_group.command("prune")
+@click.option("--before", "before_text", default=None,
+              help="Delete the entries written before this time (ISO 8601, UTC if no offset; "
+                   "a date means its midnight UTC).")
+@click.option("--keep-days", type=click.IntRange(min=1), default=None,
+              help="Or: keep the last N days (the cut is N days before now).")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation (cron).")
+@click.option("--json", "as_json", is_flag=True,
+              help='Print the prune checkpoint (the file for `verify --checkpoint`: archive it) '
+                   'with "deleted" and "first" (the seq the log now starts at).')
+def prune(before_text: str | None, keep_days: int | None, yes: bool, as_json: bool) -> None:
+    """Delete old entries behind a signed prune checkpoint; verify then starts after it.
+
+    Export and archive the entries first (`idp audit export`): docs/operations.md, "Audit log",
+    Retention."""
+    from idp.audit import retention
+    from idp.audit.errors import AuditError
+
+    if (before_text is None) == (keep_days is None):
+        raise click.UsageError("give --before TIME or --keep-days N")
+    before = (_time(before_text, "--before") if before_text is not None
+              else datetime.now(UTC) - timedelta(days=keep_days or 0))
+    if before > datetime.now(UTC):
+        raise click.BadParameter("the cut is in the future", param_hint="--before")
+    if not yes:
+        click.confirm(f"Delete the audit entries written before {before.isoformat()}?",
+                      abort=True, err=True)
+    with services() as built:
+        try:
+            done = retention.prune(built.audit, built.keys, before)
+        except AuditError as error:
+            raise Refused(f"not pruned: {error.description}") from error
+    made = done.checkpoint.to_json() if done.checkpoint else None
+    if as_json:
+        echo_json({**(made or {}), "deleted": done.deleted, "first": done.first})
+    elif made is None or done.deleted == 0:
+        click.echo(f"nothing to prune: no entry is older than the cut (the log starts at seq "
+                   f"{done.first})")
+    else:
+        click.echo(f"pruned {done.deleted} entries: the log starts at seq {done.first}, "
+                   f"anchored to the prune checkpoint of seq {made['seq']} (hash "
+                   f"{made['hash']})\n{made['jws']}")
+
+
 def _checkpoint(path: Path, keys: Any) -> Any:
     from idp.audit import checkpoints
 
@@ -144,9 +188,12 @@ def _since(value: str | None) -> int | datetime | None:
         return None
     if value.isdigit():
         return int(value)
+    return _time(value, "--since", "a seq (integer) or an ISO 8601 time")
+
+
+def _time(value: str, option: str, expected: str = "an ISO 8601 time") -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError as error:
-        raise click.BadParameter("a seq (integer) or an ISO 8601 time",
-                                 param_hint="--since") from error
+        raise click.BadParameter(expected, param_hint=option) from error
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -160,7 +160,8 @@ def token_response(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]
             refused: OidcError = InvalidGrantError("unknown device code (or one issued to "
                                                    "another client)")
         elif row[0] is None:
-            return tokens.issue(ctx, tx, client, token_sql.GrantInfo.of(row[3:]))
+            return tokens.issue(ctx, tx, client, token_sql.GrantInfo.of(row[3:]),
+                                codes.GRANT_TYPE)
         else:
             refused = _refusal(row[0], row[1])
             if row[0] == "used":  # a replayed device code: what it gave is taken back

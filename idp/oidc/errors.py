@@ -17,6 +17,9 @@ class OidcError(IdpError):
     code = "invalid_request"
     status = 400
     redirectable = True
+    # True once the refusal has its audit entry: the token endpoint records an invalid_grant
+    # inside the transaction that decided it, and every other refusal once it is raised.
+    audited = False
 
 
 class InvalidRequestError(OidcError):

@@ -284,8 +284,14 @@ class Provider:
                 raise NotLoggedInError("log in again before consenting: "
                                        + ", ".join(prompt.reasons))
             if not approve:
-                return self._refuse(db, request, uid,
-                                    AccessDeniedError("the person declined to share their data"))
+                url = self._refuse(db, request, uid,
+                                   AccessDeniedError("the person declined to share their data"))
+                self.ctx.audit.record("consent.declined", actor=audit.person(session.private_id),
+                                      target=audit.client(request.client_id), outcome="refused",
+                                      details={"asked": sorted(consentable(request.scope,
+                                                                           request.claims))},
+                                      db=db)
+                return url
             asked = consentable(request.scope, request.claims)
             given = consents.give(db, session.private_id, request.client_id, asked=asked,
                                   approved=frozenset(claims) & asked)
@@ -335,8 +341,12 @@ class Provider:
             if request.device is None or session is None:
                 raise NotLoggedInError("sign in first, then approve the device")
             if not approve:
-                return self._refuse(db, request, uid, AccessDeniedError(
+                url = self._refuse(db, request, uid, AccessDeniedError(
                     "the person declined the sign-in on the device"))
+                self.ctx.audit.record("consent.declined", actor=audit.person(session.private_id),
+                                      target=audit.client(request.client_id), outcome="refused",
+                                      details={"device": True}, db=db)
+                return url
             record = self._consent(db, request, session)
             if self._prompt(request, session, record, row.login_session_id) is not None:
                 raise NotLoggedInError("sign in and answer the consent before approving")

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
 
 from idp import db
+from idp.audit.log import AuditLog
 
 Processor = Callable[[Any], Any] | None
 
@@ -82,6 +83,11 @@ class Transaction:
     def execute(self, statement: Prepared, values: Mapping[str, Any]) -> None:
         compiled = statement.compiled(self._dialect)
         self._cursor.execute(compiled.sql, compiled.params(values))
+
+    def record(self, log: AuditLog, action: str, **entry: Any) -> None:
+        """An audit entry in this transaction, committed with its writes (no commit of its own);
+        the transaction's last write, since it locks the log's head until the commit."""
+        log.record_on(self._cursor, self._dialect.name, action, **entry)
 
 
 @contextmanager

@@ -2,11 +2,14 @@
 §6; RFC 7636 §4.6; RFC 9068; RFC 9700 §4.14 for refresh token rotation).
 
 Hot path: one transaction per request, cached client and key objects; on PostgreSQL one
-autocommit statement (``token_sql.EXCHANGE_CODE``, ``ROTATE_AND_ISSUE``), with the token values
-made beforehand. A code is redeemed by a conditional UPDATE, so two concurrent redemptions cannot
-both succeed; a refused code stays consumed (one try per code); a second redemption revokes every
-token issued from the code (RFC 6749 §4.1.2), as does a redemption by another client, and a second
-use of a rotated refresh token revokes the whole grant (RFC 9700 §4.14.2).
+statement (``token_sql.EXCHANGE_CODE``, ``ROTATE_AND_ISSUE``), with the token values made
+beforehand, and the audit entry in the same transaction: one commit per request (an entry
+committed on its own cost a second durable commit, ~8% of a login's wall time). A code is
+redeemed by a conditional UPDATE, so two concurrent redemptions cannot both succeed; a refused
+code stays consumed (one try per code); a second redemption revokes every token issued from the
+code (RFC 6749 §4.1.2), as does a redemption by another client, and a second use of a rotated
+refresh token revokes the whole grant (RFC 9700 §4.14.2). Every refusal is audited
+(``token.refused``), an invalid_grant in the transaction that decided it.
 """
 
 from __future__ import annotations
@@ -25,9 +28,14 @@ from idp.oidc import client_credentials, device, device_codes, disclosure
 from idp.oidc import token_sql as sql
 from idp.oidc.clients import ClientInfo
 from idp.oidc.context import OidcContext, now
-from idp.oidc.errors import InvalidGrantError, InvalidRequestError, UnsupportedGrantTypeError
+from idp.oidc.errors import (
+    InvalidGrantError,
+    InvalidRequestError,
+    OidcError,
+    UnsupportedGrantTypeError,
+)
 from idp.oidc.pairwise import subject
-from idp.oidc.prepared import Transaction, transaction, write_one
+from idp.oidc.prepared import Transaction, transaction
 
 Issued = tuple[dict[str, Any], sql.GrantInfo]  # the token response, and the grant it is of
 
@@ -43,33 +51,82 @@ def session_sid(session_id: str | None) -> str | None:
 
 def token_response(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> \
         dict[str, Any]:
+    """The grant's tokens; every refusal but "not yet" (a device still waiting) is audited."""
     grant_type = form.get("grant_type")
+    try:
+        return _grant_response(ctx, client, grant_type, form)
+    except OidcError as error:
+        if not error.audited and error.code not in _NOT_YET:
+            record_refusal(ctx, client, grant_type, error)
+        raise
+
+
+# A device polling before the person approved (RFC 8628 §3.5): the protocol's waiting, every
+# few seconds, not a refusal of anything.
+_NOT_YET = frozenset({"authorization_pending", "slow_down"})
+
+
+def _grant_response(ctx: OidcContext, client: ClientInfo, grant_type: str | None,
+                    form: Mapping[str, str]) -> dict[str, Any]:
     if grant_type == "authorization_code":
-        return _audited(ctx, client, grant_type, *_exchange_code(ctx, client, form))
+        return _exchange_code(ctx, client, form)
     if grant_type == "refresh_token":
-        return _audited(ctx, client, grant_type, *_refresh(ctx, client, form))
+        return _refresh(ctx, client, form)
     if grant_type == "client_credentials":  # a relying party's Shared Signals stream
         response = client_credentials.token_response(ctx, client, form)
         ctx.audit.record("token.issued", actor=audit.client(client.client_id),
                          details={"grant_type": grant_type, "scope": response["scope"]})
         return response
     if grant_type == device_codes.GRANT_TYPE:  # a TV polling (RFC 8628 §3.4)
-        return _audited(ctx, client, grant_type, *device.token_response(ctx, client, form))
+        return device.token_response(ctx, client, form)[0]
     raise UnsupportedGrantTypeError("grant_type must be authorization_code, refresh_token, "
                                     "client_credentials or " + device_codes.GRANT_TYPE)
 
 
-def _audited(ctx: OidcContext, client: ClientInfo, grant_type: str, response: dict[str, Any],
-             grant: sql.GrantInfo) -> dict[str, Any]:
-    """The audit entry of tokens issued (after their transaction: never the tokens)."""
-    ctx.audit.record("token.issued", actor=audit.client(client.client_id),
-                     target=audit.person(grant.private_id),
-                     details={"grant_type": grant_type, "acr": grant.acr, "amr": grant.amr,
-                              "scope": grant.scope, "grant": grant.id})
-    return response
+def record_refusal(ctx: OidcContext, client: ClientInfo | None, grant_type: str | None,
+                   error: OidcError, *, tx: Transaction | None = None,
+                   grant: sql.GrantInfo | None = None, claimed: str | None = None) -> None:
+    """The audit entry of a refused token request (in ``tx`` when given, else a commit of its
+    own): who asked (``claimed``: the client_id of a client that failed to authenticate), the
+    error and its sentence (never the code, token or secret presented)."""
+    details: dict[str, Any] = {"grant_type": grant_type and grant_type[:64], "error": error.code,
+                               "reason": error.description}
+    if claimed is not None:
+        details["client_id"] = claimed
+    if grant is not None:
+        details["grant"] = grant.id
+    entry: dict[str, Any] = {
+        "actor": audit.client(client.client_id) if client else audit.anonymous(),
+        "target": audit.person(grant.private_id) if grant else None,
+        "outcome": "refused", "details": details}
+    if tx is not None:
+        tx.record(ctx.audit, "token.refused", **entry)
+    else:
+        ctx.audit.record("token.refused", **entry)
+    error.audited = True
 
 
-def _exchange_code(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> Issued:
+def _refused_in(ctx: OidcContext, tx: Transaction, client: ClientInfo, grant_type: str,
+                error: OidcError, grant: sql.GrantInfo | None = None) -> OidcError:
+    record_refusal(ctx, client, grant_type, error, tx=tx, grant=grant)
+    return error
+
+
+def _record_issued(ctx: OidcContext, tx: Transaction, client: ClientInfo, grant_type: str,
+                   grant: sql.GrantInfo) -> None:
+    """The audit entry of tokens issued, in the transaction that stores them (never the
+    tokens): no commit of its own (docs/benchmarks.md, "Audit log")."""
+    tx.record(ctx.audit, "token.issued", actor=audit.client(client.client_id),
+              target=audit.person(grant.private_id),
+              details={"grant_type": grant_type, "acr": grant.acr, "amr": grant.amr,
+                       "scope": grant.scope, "grant": grant.id})
+
+
+_CODE, _REFRESH = "authorization_code", "refresh_token"
+
+
+def _exchange_code(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> \
+        dict[str, Any]:
     code, verifier = form.get("code"), form.get("code_verifier")
     if not code or not verifier:
         raise InvalidRequestError("code and code_verifier are required")
@@ -81,29 +138,39 @@ def _exchange_code(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]
     with transaction(engine) as tx:
         redeemed = tx.first(sql.REDEEM_CODE, keys)
         if redeemed is not None:
+            grant = sql.GrantInfo.of(redeemed[3:])
             reason = sql.code_refusal(sql.RedeemedCode(*redeemed[:3]), sql.PresentedCode(
                 now(), form.get("redirect_uri"), s256(verifier)))
             if reason is None:
-                return issue(ctx, tx, client, sql.GrantInfo.of(redeemed[3:]))
-            refused = InvalidGrantError(sql.REFUSALS[reason])  # stays consumed: one try per code
+                return issue(ctx, tx, client, grant, _CODE)[0]
+            refused = _refused_in(ctx, tx, client, _CODE, InvalidGrantError(
+                sql.REFUSALS[reason]), grant)  # stays consumed: one try per code
         else:
-            refused = _refused_code(tx, keys)
-    raise refused  # after the block: the consumption or revocation commits
+            refused = _refused_in(ctx, tx, client, _CODE, _refused_code(tx, keys))
+    raise refused  # after the block: the consumption or revocation commits, with its entry
 
 
 def _exchange_in_one_statement(ctx: OidcContext, engine: Engine, client: ClientInfo,
-                               keys: dict[str, Any]) -> Issued:
-    """The code redeemed, checked and its tokens stored by one autocommit statement; a second
-    transaction only when no code of this client's was redeemable, to say why (and revoke)."""
+                               keys: dict[str, Any]) -> dict[str, Any]:
+    """The code redeemed, checked and its tokens stored by one statement, then its audit entry,
+    in one transaction: one commit. When no code of this client's was redeemable, the same
+    transaction says why (and revokes)."""
     minted = _Minted.new(client)
-    row = write_one(engine, sql.EXCHANGE_CODE, keys | minted.rows(ctx))
-    if row is None:
-        with transaction(engine) as tx:
-            refused = _refused_code(tx, keys)
+    with transaction(engine) as tx:
+        row = tx.first(sql.EXCHANGE_CODE, keys | minted.rows(ctx))
+        if row is None:
+            refused = _refused_in(ctx, tx, client, _CODE, _refused_code(tx, keys))
+        else:
+            grant = sql.GrantInfo.of(row[1:])
+            if row[0] is None:
+                _record_issued(ctx, tx, client, _CODE, grant)
+                refused = None
+            else:  # consumed all the same: one try per code
+                refused = _refused_in(ctx, tx, client, _CODE,
+                                      InvalidGrantError(sql.REFUSALS[row[0]]), grant)
+    if refused is not None:
         raise refused
-    if row[0] is not None:  # consumed all the same: one try per code
-        raise InvalidGrantError(sql.REFUSALS[row[0]])
-    return _response(ctx, client, sql.GrantInfo.of(row[1:]), minted)
+    return _response(ctx, client, grant, minted)[0]  # signed once the transaction committed
 
 
 def engine_of(ctx: OidcContext) -> Engine:
@@ -136,7 +203,7 @@ def s256(verifier: str) -> str:
                                     .digest()).rstrip(b"=").decode()
 
 
-def _refresh(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> Issued:
+def _refresh(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> dict[str, Any]:
     presented = form.get("refresh_token")
     if not presented:
         raise InvalidRequestError("refresh_token is required")
@@ -147,22 +214,26 @@ def _refresh(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> I
     with transaction(engine) as tx:
         rotated = tx.first(sql.ROTATE_REFRESH, keys)
         if rotated is not None:
-            return issue(ctx, tx, client, sql.GrantInfo.of(rotated))
-        refused = _refused_refresh(tx, keys)
-    raise refused  # after the block: the revocation commits
+            return issue(ctx, tx, client, sql.GrantInfo.of(rotated), _REFRESH)[0]
+        refused = _refused_in(ctx, tx, client, _REFRESH, _refused_refresh(tx, keys))
+    raise refused  # after the block: the revocation commits, with its entry
 
 
 def _rotate_in_one_statement(ctx: OidcContext, engine: Engine, client: ClientInfo,
-                             keys: dict[str, Any]) -> Issued:
-    """Rotation and the new tokens in one autocommit statement; a second transaction only
-    when the refresh token did not rotate, to say why (and revoke)."""
+                             keys: dict[str, Any]) -> dict[str, Any]:
+    """Rotation and the new tokens in one statement, then its audit entry, in one transaction;
+    when the refresh token did not rotate, the same transaction says why (and revokes)."""
     minted = _Minted.new(client)
-    rotated = write_one(engine, sql.ROTATE_AND_ISSUE, keys | minted.rows(ctx))
+    with transaction(engine) as tx:
+        rotated = tx.first(sql.ROTATE_AND_ISSUE, keys | minted.rows(ctx))
+        if rotated is None:
+            refused = _refused_in(ctx, tx, client, _REFRESH, _refused_refresh(tx, keys))
+        else:
+            grant = sql.GrantInfo.of(rotated)
+            _record_issued(ctx, tx, client, _REFRESH, grant)
     if rotated is None:
-        with transaction(engine) as tx:
-            refused = _refused_refresh(tx, keys)
         raise refused
-    return _response(ctx, client, sql.GrantInfo.of(rotated), minted)
+    return _response(ctx, client, grant, minted)[0]
 
 
 def _refused_refresh(tx: Transaction, keys: Mapping[str, Any]) -> InvalidGrantError:
@@ -204,11 +275,13 @@ class _Minted:
                 "b_now": self.issued}
 
 
-def issue(ctx: OidcContext, tx: Transaction, client: ClientInfo, grant: sql.GrantInfo) -> \
-        Issued:
-    """Access token, ID token and a new refresh token for ``grant``, stored in ``tx``."""
+def issue(ctx: OidcContext, tx: Transaction, client: ClientInfo, grant: sql.GrantInfo,
+          grant_type: str) -> Issued:
+    """Access token, ID token and a new refresh token for ``grant``, stored in ``tx`` with the
+    audit entry of their issue (``grant_type``: the grant that issued them)."""
     minted = _Minted.new(client)
     tx.execute(sql.INSERT_TOKENS, {**minted.rows(ctx), "b_grant": grant.id})
+    _record_issued(ctx, tx, client, grant_type, grant)
     return _response(ctx, client, grant, minted)
 
 

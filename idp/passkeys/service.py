@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from idp.audit import entries
 from idp.audit.log import AuditLog
 from idp.db import transaction
-from idp.errors import account_not_active
+from idp.errors import AccountNotActiveError, account_not_active
 from idp.passkeys import ceremonies, directory
 from idp.passkeys.challenge_store import SqlChallengeStore
 from idp.passkeys.challenges import ChallengeStore, consume
@@ -131,7 +131,7 @@ class PasskeyService:
                 return self._signed_in(session, pending, response_json)
         except (ChallengeUnknown, ChallengeExpired):
             raise
-        except PasskeyError as refused:
+        except (PasskeyError, AccountNotActiveError) as refused:
             # Refused: nothing of the answer was kept (rolled back), and the challenge is spent
             # all the same, so the answer cannot be tried again.
             with transaction(self._sessions) as session:

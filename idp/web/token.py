@@ -43,20 +43,28 @@ MAX_FIELDS = 64
 _STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
 _JSON = json.JSONEncoder(separators=(",", ":"))  # one encoder, not one per json.dumps call
 _JSON_TYPE = ("Content-Type", "application/json")
+_CLAIMED_MAX = 200  # characters of an unauthenticated client_id kept in its refusal's entry
 
 
 def exchange(ctx: OidcContext, form: dict[str, str], authorization: str | None, address: str,
              audiences: set[str] | None = None) -> dict[str, Any]:
     """The token endpoint: authenticate the client, then answer its grant (raises refusals)."""
     # The throttle's count is written after the session closed: it never waits for it.
+    # A refused client authentication is audited (not the throttle's 429s that follow: the
+    # throttle exists to make refused guesses cheap, and each entry is a durable write).
     try:
         presented = client_auth.presented(form, authorization)
-        with ctx.client_throttle.attempt(presented.throttled_as(address),
-                                         counts=(InvalidClientError,)), \
-                _SessionOnDemand(ctx.sessions) as database:
-            client = client_auth.authenticate(
-                database, ctx.clients, presented, audiences=audiences or ctx.audiences(),
-                seen_jti=lambda jti, exp: ctx.remember_jti(database(), jti, exp))
+        try:
+            with ctx.client_throttle.attempt(presented.throttled_as(address),
+                                             counts=(InvalidClientError,)), \
+                    _SessionOnDemand(ctx.sessions) as database:
+                client = client_auth.authenticate(
+                    database, ctx.clients, presented, audiences=audiences or ctx.audiences(),
+                    seen_jti=lambda jti, exp: ctx.remember_jti(database(), jti, exp))
+        except InvalidClientError as error:  # once its session is closed
+            tokens.record_refusal(ctx, None, form.get("grant_type"), error,
+                                  claimed=presented.client_id[:_CLAIMED_MAX])
+            raise
         metering.bind_client(client.client_id)  # the log line names it
         answer = tokens.token_response(ctx, client, form)
     except IdpError as error:

@@ -39,6 +39,10 @@ def test_a_checkpoint_proves_a_later_export_extends_it(
         log.record("token.issued", actor="rp:client-1", details={"grant_type": "refresh_token"})
     chain = checkpoints.prove_extends(held, log.scan(since=held.seq))
     assert (held.seq, chain.first, chain.size) == (3, 3, 7)
+    # An export may start right after the checkpoint: its first entry names the signed hash.
+    assert checkpoints.prove_extends(held, log.scan(since=4)).first == 4
+    with pytest.raises(BadCheckpointError, match="reach back"):
+        checkpoints.prove_extends(held, log.scan(since=5))
     assert checkpoints.create(log, signer).seq == 7
     assert [c.seq for c in checkpoints.stored(log, signer)] == [3, 7]
 

@@ -1,4 +1,5 @@
-"""The query the admin API and UI filter the log with: by seq or time, actor, action, limit."""
+"""The query the admin API and UI filter the log with: by seq or time (from, to), actor, action,
+outcome, limit."""
 
 from __future__ import annotations
 
@@ -33,3 +34,21 @@ def test_entries_filter_by_seq_time_actor_action_and_limit(
     assert seqs(limit=2) == [1, 2]
     assert seqs(limit=2, newest_first=True) == [5, 4]
     assert [e.seq for e in log.scan(since=3)] == [3, 4, 5]
+
+
+def test_entries_filter_by_outcome_and_until_a_seq_or_a_time(
+        sessions: sessionmaker[Session]) -> None:
+    log = AuditLog(sessions, origin=ORIGIN)
+    for outcome in ("ok", "refused", "ok"):
+        log.record("login", actor="person:a", outcome=outcome)
+    cut = datetime.now(UTC)
+    log.record("token.refused", actor="anonymous", outcome="refused")
+
+    def seqs(**filters: object) -> list[int]:
+        return [e.seq for e in log.entries(**filters)]  # type: ignore[arg-type]
+
+    assert seqs(outcome="refused") == [2, 4]
+    assert seqs(outcome="refused", until=3) == [2]
+    assert seqs(until=cut) == [1, 2, 3]
+    assert seqs(since=2, until=3) == [2, 3]
+    assert seqs(outcome="refused", action="token.") == [4]

@@ -119,6 +119,8 @@ def test_polling_pending_then_too_fast_slows_the_device_down_by_five_seconds(tv:
     assert tv.poll(codes["device_code"]).get_json()["error"] == "slow_down"
     tv.wait(codes["device_code"], 16)  # 15 s from now on
     assert tv.poll(codes["device_code"]).get_json()["error"] == "authorization_pending"
+    # Waiting is the protocol, not a refusal: nothing in the audit log.
+    assert services_of(tv.app).audit.entries(action="token.refused") == []
 
 
 def test_an_approved_device_gets_tokens_once_at_the_level_of_the_approval(
@@ -162,6 +164,11 @@ def test_a_denied_request_answers_access_denied_on_every_poll_then_expired_token
         tv.wait(codes["device_code"])
         denied = tv.poll(codes["device_code"])
         assert (denied.status_code, denied.get_json()["error"]) == (400, "access_denied")
+    audit = services_of(app).audit
+    [declined] = audit.entries(action="consent.declined")
+    assert (declined.outcome, declined.details) == ("refused", {"device": True})
+    assert [e.details["error"] for e in audit.entries(action="token.refused")] == [
+        "access_denied", "access_denied"]  # each refused poll, once
     tv.expire(codes["device_code"])
     assert tv.poll(codes["device_code"]).get_json()["error"] == "expired_token"
     assert phone.enter(codes["user_code"]).get_json()["error"] == "invalid_user_code"

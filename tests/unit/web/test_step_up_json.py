@@ -208,3 +208,9 @@ def test_a_step_up_answered_with_another_persons_card_is_refused(rp: Rp, person:
     assert continued.get_json()["error"] == "not_same_person"
     mine = rp.browser.get("/account", headers={"Accept": "application/json"}).get_json()
     assert mine["private_id"] == other  # the session is still the signed-in person's
+    # The refusal is audited once: the card's holder tried to raise someone else's session.
+    [refused] = [e for e in services_of(rp.app).audit.entries(action="login", limit=None)
+                 if e.outcome == "refused"]
+    assert (refused.actor, refused.target, refused.details) == (
+        f"person:{person}", f"person:{other}",
+        {"method": ["card"], "reason": "not_same_person"})
