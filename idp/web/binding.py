@@ -26,6 +26,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flask import Flask, Response, g, has_request_context, request
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,6 +43,9 @@ _AUTHORIZE = "oidc.authorize"
 _INTERACTION_PATH = "/interaction/"
 _ROWS = "idp_interactions"  # flask.g: {uid: Interaction | None} loaded in this request
 _BROWSER = "idp_browser"  # flask.g: the cookie value this authorize request binds to
+# The same rows for a request the fast path (``idp.web.fast``) serves: it has no flask.g.
+_FAST_ROWS: ContextVar[dict[str, Interaction | None] | None] = ContextVar(
+    "idp_fast_rows", default=None)
 
 
 def browser_cookie() -> str | None:
@@ -83,22 +89,52 @@ class RequestInteractions:
     """
 
     def load(self, db: Session, uid: str) -> Interaction | None:
-        if not has_request_context():
+        rows = _rows()
+        if rows is None:
             return db.get(Interaction, uid)
-        rows: dict[str, Interaction | None] = g.setdefault(_ROWS, {})
         if uid not in rows:
             rows[uid] = db.get(Interaction, uid)
         return rows[uid]
 
     def forget(self, uid: str) -> None:
         """The row changed (finished): a later load in this request reads it again."""
-        if has_request_context():
-            g.get(_ROWS, {}).pop(uid, None)
+        rows = _rows()
+        if rows is not None:
+            rows.pop(uid, None)
 
     def browser_hash(self) -> str | None:
         """What a new interaction is bound to: this authorize request's browser cookie."""
         browser = g.get(_BROWSER) if has_request_context() else None
         return browser_hash(browser) if browser else None
+
+
+def _rows() -> dict[str, Interaction | None] | None:
+    """This request's rows: on flask.g, or the fast path's; None outside a request."""
+    if has_request_context():
+        found: dict[str, Interaction | None] = g.setdefault(_ROWS, {})
+        return found
+    return _FAST_ROWS.get()
+
+
+@contextmanager
+def fast_request_rows() -> Iterator[None]:
+    """Rows read once for the request the fast path serves in this block."""
+    token = _FAST_ROWS.set({})
+    try:
+        yield
+    finally:
+        _FAST_ROWS.reset(token)
+
+
+def check_browser(row: Interaction | None, browser: str | None) -> None:
+    """Refuse a bound interaction to any browser but its own (``browser``: its cookie); an
+    unknown interaction passes (the route answers "interaction not found" itself)."""
+    if row is None:
+        return
+    expected = row.browser_hash
+    if expected is None or browser is None or not secrets.compare_digest(
+            expected, browser_hash(browser)):
+        raise WrongBrowserError()
 
 
 def install(app: Flask, sessions: sessionmaker[Session], issuer: str) -> None:
@@ -130,12 +166,7 @@ def install(app: Flask, sessions: sessionmaker[Session], issuer: str) -> None:
             return
         with reads() as db:
             row = rows.load(db, uid)
-        if row is None:
-            return  # the route answers "interaction not found" itself
-        expected, browser = row.browser_hash, browser_cookie()
-        if expected is None or browser is None or not secrets.compare_digest(
-                expected, browser_hash(browser)):
-            raise WrongBrowserError()
+        check_browser(row, browser_cookie())
 
 
 def _interaction_uid(location: str, prefix: str) -> str | None:

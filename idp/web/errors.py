@@ -103,10 +103,20 @@ def _database_error(error: DBAPIError) -> Response:
     return respond(found)
 
 
-def _http_error(error: HTTPException) -> Response:
+def http_error(error: HTTPException) -> Refusal:
+    """How the IdP answers Werkzeug's HTTP errors (404, 405, 500...): JSON, the error's name as
+    the code (its cache headers are every answer's)."""
     body = {"error": (error.name or "error").lower().replace(" ", "_"),
             "error_description": error.description or ""}
-    response = make_response(jsonify(body), error.code or 500)
+    headers: tuple[tuple[str, str], ...] = ()
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
-        response.headers["Allow"] = ", ".join(error.valid_methods)  # RFC 9110 §15.5.6
+        headers = (("Allow", ", ".join(error.valid_methods)),)  # RFC 9110 §15.5.6
+    return Refusal(error.code or 500, headers, body)
+
+
+def _http_error(error: HTTPException) -> Response:
+    found = http_error(error)
+    response = make_response(jsonify(found.body), found.status)
+    for name, value in found.headers:
+        response.headers[name] = value
     return response

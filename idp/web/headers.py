@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 
 from idp.request_context import current_request_id
 
@@ -54,10 +55,20 @@ REQUEST_ID = "X-Request-Id"
 
 
 class SessionCookies(SecureCookieSessionInterface):
-    """Flask's signed session cookie, ``Secure`` whenever the request is https."""
+    """Flask's signed session cookie, ``Secure`` whenever the request is https. Its serializer
+    is built once per key (Flask builds it at every request's open and save)."""
+
+    def __init__(self) -> None:
+        self._signers: dict[tuple[object, ...], URLSafeTimedSerializer | None] = {}
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return request.is_secure or super().get_cookie_secure(app)
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if keys not in self._signers:
+            self._signers = {keys: super().get_signing_serializer(app)}  # keys rarely change
+        return self._signers[keys]
 
 
 def install(app: Flask) -> None:

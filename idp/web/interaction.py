@@ -17,12 +17,12 @@ from idp.assurance.policy import STEP_UP_REASONS
 from idp.oidc.flow import Provider
 from idp.web import request as web
 from idp.web.actions import ActionsHook, FaceHook, collect
-from idp.web.request import BadBodyError
+from idp.web.request import BadBodyError, Call
 
 
-def checked_body(interactions: Provider, uid: str) -> dict[str, Any]:
+def checked_body(interactions: Provider, uid: str, call: Call | None = None) -> dict[str, Any]:
     """The JSON body of an interaction POST, once its CSRF token is checked."""
-    return web.checked_json(interactions.csrf_token(uid))
+    return web.checked_json(interactions.csrf_token(uid), call)
 
 
 def blueprint(interactions: Provider, action_hooks: tuple[ActionsHook, ...] = (),

@@ -96,9 +96,15 @@ def _card_request_client(db: Session, request_id: str) -> str | None:
 
 
 def _outcome(response: Response) -> str:
-    """"success", or the refusal's error code (a bounded set: the IdP's own codes)."""
     if response.status_code < 400:
         return "success"
     body = response.get_json(silent=True) if response.is_json else None
     code = body.get("error") if isinstance(body, dict) else None
-    return code if isinstance(code, str) and len(code) <= 64 else "refused"
+    return outcome_of(response.status_code, code if isinstance(code, str) else None)
+
+
+def outcome_of(status: int, code: str | None) -> str:
+    """"success", or the refusal's error code (a bounded set: the IdP's own codes)."""
+    if status < 400:
+        return "success"
+    return code if code is not None and len(code) <= 64 else "refused"
