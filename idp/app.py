@@ -91,6 +91,9 @@ def _register_routes(app: Flask, services: Services) -> list[fast.Route]:
                            settings.oidc.session_lifetime_seconds)
     flow = passkeys.PasskeyFlow(provider, services.passkeys, services.anchors, services.claims,
                                 services.throttles.passkey, services.sessions)
+    faces = interaction.Faces(provider, action_hooks=(
+        card.actions_hook, signing.actions_hook, flow.actions, device.actions_hook),
+        face_hooks=(device.face_hook,))
     for blueprint in (
             card_app.blueprint(provider, services.card_answers, services.anchors,
                                services.oidc.issuer, services.throttles.card_answer,
@@ -106,11 +109,9 @@ def _register_routes(app: Flask, services: Services) -> list[fast.Route]:
                              services.throttles.device_authorization),
             admin_api.blueprint(services.admin),
             admin_ui.blueprint(services.admin),
-            interaction.blueprint(provider, action_hooks=(
-                card.actions_hook, signing.actions_hook, flow.actions, device.actions_hook),
-                face_hooks=(device.face_hook,))):
+            interaction.blueprint(provider, faces=faces)):
         app.register_blueprint(blueprint)
-    return [*hot, *flow.routes()]
+    return [*hot, faces.route(), *flow.routes()]
 
 
 def services_of(app: Flask) -> Services:

@@ -68,8 +68,10 @@ class Route:
 
     ``rule`` and ``endpoint`` are Flask's (the fast path checks at start that Flask serves the
     same rule under that endpoint). ``body``: ``"json"`` or ``"form"`` for a POST's body, None
-    for a request without one. ``unexpected`` answers an unexpected exception on the fast path
-    (the token endpoint's ``server_error``); without it the answer is Flask's 500.
+    for a request without one. ``wants_json``: served here only when the client's Accept
+    prefers JSON (Flask's view answers a page otherwise). ``unexpected`` answers an unexpected
+    exception on the fast path (the token endpoint's ``server_error``); without it the answer
+    is Flask's 500.
     """
 
     method: str
@@ -77,6 +79,7 @@ class Route:
     endpoint: str
     handler: Handler
     body: str | None = None
+    wants_json: bool = False
     unexpected: Callable[[Exception], Answer] | None = None
 
     @property
@@ -206,6 +209,7 @@ class WsgiCall:
     def session(self) -> Any:
         if self._session is None:
             self._session = self._codec.load(self.cookie(self._codec.name))
+        self._session.accessed = True  # as Flask's session proxy marks it: "Vary: Cookie"
         return self._session
 
     def header(self, name: str) -> str | None:
@@ -257,6 +261,13 @@ def _wants_page(environ: dict[str, Any]) -> bool:
     accept = environ.get("HTTP_ACCEPT", "")
     return "application/json" not in accept and \
         parse_accept_header(accept, MIMEAccept).best == "text/html"
+
+
+def _wants_json(environ: dict[str, Any]) -> bool:
+    """The client prefers JSON (``idp.web.request.wants_json``), and a refusal is JSON too."""
+    accept = environ.get("HTTP_ACCEPT", "")
+    return "application/json" in accept and \
+        parse_accept_header(accept, MIMEAccept).best == "application/json"
 
 
 class FastPath:
@@ -412,6 +423,8 @@ class FastPath:
                     environ.get("HTTP_TRANSFER_ENCODING"):
                 return None
             if route.method == "GET" and _wants_page(environ):
+                return None
+            if route.wants_json and not _wants_json(environ):
                 return None
             return b""
         content_type = environ.get("CONTENT_TYPE", "")

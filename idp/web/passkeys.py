@@ -56,9 +56,10 @@ REFUSED_ASSERTIONS: tuple[type[Exception], ...] = (
 _KEPT = 20  # interactions remembered per browser for the offer (the cookie stays small)
 
 
-def _remember(key: str, uid: str) -> None:
-    seen = [u for u in session.get(key, []) if u != uid][-_KEPT + 1:]
-    session[key] = [*seen, uid]
+def _remember(key: str, uid: str, kept: MutableMapping[str, Any] | None = None) -> None:
+    kept = session if kept is None else kept
+    seen = [u for u in kept.get(key, []) if u != uid][-_KEPT + 1:]
+    kept[key] = [*seen, uid]
 
 
 class PasskeyFlow:
@@ -107,34 +108,39 @@ class PasskeyFlow:
             raise ChallengeUnknown("Start again: ask for new passkey options on this page first.")
         return handle
 
-    def offer_open(self, uid: str, private_id: str) -> bool:
-        return (uid in session.get("passkey_signin_seen", [])
-                and uid not in session.get("passkey_offer_answered", [])
+    def offer_open(self, uid: str, private_id: str,
+                   kept: MutableMapping[str, Any] | None = None) -> bool:
+        kept = session if kept is None else kept
+        return (uid in kept.get("passkey_signin_seen", [])
+                and uid not in kept.get("passkey_offer_answered", [])
                 and not self.service.list_passkeys(private_id))
 
     def interaction_url(self, uid: str) -> str:
         return url_for("login.show", uid=uid)
 
     # -- the actions hook -----------------------------------------------------------------------
-    def actions(self, state: dict[str, Any]) -> dict[str, Action]:
+    def actions(self, state: dict[str, Any], call: Call) -> dict[str, Action]:
         uid, prompt = state["uid"], state["prompt"]
         if prompt == "login" and "step_up_card" in state.get("reasons", ()):
             return {}  # only the card meets the level asked (idp.assurance.policy)
         if prompt in ("login", "onboard"):
-            _remember("passkey_signin_seen", uid)  # the person signs in during this interaction
-            return {"passkey_options": post(url_for("passkeys.sign_in_options", uid=uid)),
-                    "passkey_verify": post(url_for("passkeys.sign_in_verify", uid=uid))}
+            # the person signs in during this interaction
+            _remember("passkey_signin_seen", uid, call.session)
+            return {"passkey_options": post(call.url("passkeys.sign_in_options", uid=uid)),
+                    "passkey_verify": post(call.url("passkeys.sign_in_verify", uid=uid))}
         # No offer while the anchor awaits a re-issue: a passkey enrolled now would be bound to
         # an anchor that is no longer valid (the card side's ``skip`` answers that step).
         anchor = (state.get("account") or {}).get("anchor") or {}
         if anchor.get("state", "current") != "current":
             return {}
-        active = web.active_session()
-        if prompt in ("consent", "done") and active and self.offer_open(uid, active.private_id):
-            return {"passkey_register_options": post(url_for("passkeys.register_options",
-                                                             uid=uid)),
-                    "passkey_register": post(url_for("passkeys.register", uid=uid)),
-                    "skip": post(url_for("passkeys.skip", uid=uid))}
+        if prompt not in ("consent", "done"):
+            return {}
+        active = web.active_session(call)
+        if active and self.offer_open(uid, active.private_id, call.session):
+            return {"passkey_register_options": post(call.url("passkeys.register_options",
+                                                              uid=uid)),
+                    "passkey_register": post(call.url("passkeys.register", uid=uid)),
+                    "skip": post(call.url("passkeys.skip", uid=uid))}
         return {}
 
     # -- sign-in (shared routes: the fast path and Flask, idp.web.fast) ------------------------
