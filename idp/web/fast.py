@@ -31,15 +31,17 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote_plus
 
-from flask import Flask, Response, jsonify
+from flask import Flask, jsonify, redirect
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import escape
 from sqlalchemy.exc import DBAPIError
-from werkzeug.datastructures import MIMEAccept
+from werkzeug.datastructures import MIMEAccept, MultiDict
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import dump_cookie, parse_accept_header, parse_cookie
 from werkzeug.routing import MapAdapter
 from werkzeug.wrappers import Request
+from werkzeug.wrappers import Response as BaseResponse
 
 from idp import db as dbm
 from idp import i18n, metering, metrics
@@ -49,7 +51,14 @@ from idp.oidc.authorize import single_valued
 from idp.oidc.errors import InvalidRequestError
 from idp.web import binding, errors, observe
 from idp.web.headers import CACHEABLE, NO_STORE, REQUEST_ID, security_headers
-from idp.web.request import Answer, FlaskCall, WebContext
+from idp.web.request import (
+    LANGUAGE_COOKIE_SECONDS,
+    Answer,
+    Cookie,
+    FlaskCall,
+    WebContext,
+    language_to_remember,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +78,8 @@ class Route:
     ``rule`` and ``endpoint`` are Flask's (the fast path checks at start that Flask serves the
     same rule under that endpoint). ``body``: ``"json"`` or ``"form"`` for a POST's body, None
     for a request without one. ``wants_json``: served here only when the client's Accept
-    prefers JSON (Flask's view answers a page otherwise). ``unexpected`` answers an unexpected
+    prefers JSON (Flask's view answers a page otherwise). ``pages``: a refusal is the error
+    page unless JSON is asked for (``idp.web.errors``). ``unexpected`` answers an unexpected
     exception on the fast path (the token endpoint's ``server_error``); without it the answer
     is Flask's 500.
     """
@@ -80,6 +90,7 @@ class Route:
     handler: Handler
     body: str | None = None
     wants_json: bool = False
+    pages: bool = False
     unexpected: Callable[[Exception], Answer] | None = None
 
     @property
@@ -91,22 +102,25 @@ class Route:
         return tuple(self.rule.split("/"))
 
 
-def flask_view(handler: Handler) -> Callable[..., Response]:
+def flask_view(handler: Handler) -> Callable[..., BaseResponse]:
     """The Flask view of a shared route: the same handler, over Flask's request."""
 
-    def view(**values: Any) -> Response:
+    def view(**values: Any) -> BaseResponse:
         return flask_response(handler(FlaskCall(), **values))
 
     view.__name__ = getattr(handler, "__name__", "view")
     return view
 
 
-def flask_response(answer: Answer) -> Response:
+def flask_response(answer: Answer) -> BaseResponse:
     """``answer`` as Flask's response (the renderer's page or JSON for a refusal)."""
     from flask import request
 
+    response: BaseResponse
     if answer.error is not None:
         response = errors.respond(answer.error)
+    elif answer.location is not None:
+        response = redirect(answer.location, code=answer.status)
     else:
         response = jsonify(answer.body)
         response.status_code = answer.status
@@ -204,6 +218,7 @@ class WsgiCall:
         self._body = body
         self._cookies: Any = None
         self._session: Any = None
+        self._args: MultiDict[str, str] | None = None
 
     @property
     def session(self) -> Any:
@@ -227,6 +242,18 @@ class WsgiCall:
     def form(self) -> dict[str, str]:
         return parse_form(self._body.decode("utf-8", "replace"))
 
+    @property
+    def args(self) -> MultiDict[str, str]:
+        """The query's parameters, as Werkzeug's ``Request.args`` parses them."""
+        if self._args is None:
+            self._args = Request(self.environ).args
+        return self._args
+
+    def params(self) -> dict[str, str]:
+        # Only GET is served here: Werkzeug's ``values`` of a GET are its ``args``.
+        return single_valued((name, value) for name, values in self.args.lists()
+                             for value in values)
+
     def json(self) -> Any:
         if not _is_json(self.environ.get("CONTENT_TYPE", "")):
             return None
@@ -236,8 +263,7 @@ class WsgiCall:
             return None
 
     def language(self) -> str:
-        lang = Request(self.environ).args.get("lang") if self.environ.get("QUERY_STRING") \
-            else None
+        lang = self.args.get("lang") if self.environ.get("QUERY_STRING") else None
         return i18n.choose(lang, self.cookie("lang"), self.environ.get("HTTP_ACCEPT_LANGUAGE"),
                            self.web.default_language)
 
@@ -281,6 +307,7 @@ class FastPath:
         self._adapters: dict[str, MapAdapter] = {}
         self._routes: dict[tuple[str, int], list[tuple[tuple[str, ...], Route]]] = {}
         self._reads = dbm.single_read_sessions(web.sessions)
+        self._prefix = web.issuer + "/interaction/"
         self._rows = binding.RequestInteractions()
         self._cookie_size: int = app.config["MAX_COOKIE_SIZE"]  # as Flask's Response reads it
         self._json: Callable[..., str] = app.json.dumps
@@ -336,8 +363,20 @@ class FastPath:
         started = time.perf_counter()
         request_id = observe.start(environ.get("HTTP_X_REQUEST_ID"))
         call = WsgiCall(environ, self._web, self._codec, self._urls, body)
-        with binding.fast_request_rows():
-            status, headers, data = self._serve(call, route, values)
+        browser = binding.binding_for(call.cookie(BROWSER_COOKIE), self._web.cookie_secret) \
+            if route.endpoint == binding.AUTHORIZE else None
+        with binding.fast_request(browser):
+            done = self._serve(call, route, values)
+        status, headers = done.status, done.headers
+        # What the app's after-request hooks add (idp.web.binding, .request, .headers).
+        if browser is not None and binding.binds_browser(status, done.location, self._prefix):
+            headers.append(("Set-Cookie", self._cookie(call, Cookie(BROWSER_COOKIE, browser))))
+        chosen = call.args.get("lang") if environ.get("QUERY_STRING") else None
+        if language_to_remember(done.mimetype, chosen, call.cookie("lang")):
+            headers.append(("Set-Cookie", dump_cookie(
+                "lang", str(chosen), max_age=LANGUAGE_COOKIE_SECONDS, samesite="Lax",
+                httponly=True, secure=call.is_secure, max_size=self._cookie_size)))
+        headers.extend(security_headers(done.mimetype))
         headers.append((REQUEST_ID, request_id))
         if route.endpoint not in CACHEABLE and not any(
                 name == "Cache-Control" for name, _ in headers):
@@ -346,12 +385,11 @@ class FastPath:
         start_response(_STATUS_LINES.get(status, f"{status} UNKNOWN"), headers)
         login = observe.LOGIN_ENDPOINTS.get(route.endpoint)
         if login is not None:
-            metrics.login(login, observe.outcome_of(status, self._error_code(status, data)))
+            metrics.login(login, observe.outcome_of(status, self._error_code(status, done.data)))
         observe.finish(route.method, route.rule, status, started)  # the route, never its values
-        return [data]
+        return [done.data]
 
-    def _serve(self, call: WsgiCall, route: Route, values: dict[str, str]) -> \
-            tuple[int, list[tuple[str, str]], bytes]:
+    def _serve(self, call: WsgiCall, route: Route, values: dict[str, str]) -> _Done:
         try:
             try:
                 if route.interaction:
@@ -381,10 +419,26 @@ class FastPath:
                     "Exception on %s [%s]", call.environ.get("PATH_INFO"),
                     call.environ.get("REQUEST_METHOD"), exc_info=error)
                 answer = _http_error(InternalServerError(original_exception=error))
+        if answer.error is not None and route.pages and \
+                "application/json" not in call.environ.get("HTTP_ACCEPT", ""):
+            return self._page(call, answer.error, answer.headers)
         return self._render(call, answer)
 
-    def _render(self, call: WsgiCall, answer: Answer) -> \
-            tuple[int, list[tuple[str, str]], bytes]:
+    def _page(self, call: WsgiCall, error: IdpError,
+              extra: tuple[tuple[str, str], ...]) -> _Done:
+        """A refusal a browser gets as a page: rendered by the renderer, in Flask's request
+        context (rare: a bad authorization request)."""
+        with self._flask.request_context(call.environ):
+            response = errors.respond(error)
+            for name, value in extra:
+                response.headers[name] = value
+            data = response.get_data()
+            headers = [(name, value) for name, value in response.headers.items()
+                       if name != "Content-Length"]
+        headers.insert(1, ("Content-Length", str(len(data))))
+        return _Done(response.status_code, headers, data, response.mimetype or "", "")
+
+    def _render(self, call: WsgiCall, answer: Answer) -> _Done:
         status, body = answer.status, answer.body
         extra: list[tuple[str, str]] = []
         if answer.error is not None:
@@ -393,15 +447,24 @@ class FastPath:
         for name, value in answer.headers:  # set over the refusal's, as Flask's view does
             extra = [(n, v) for n, v in extra if n.lower() != name.lower()]
             extra.append((name, value))
-        data = f"{self._json(body, **self._json_args)}\n".encode()
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
-                   *extra]
+        if answer.location is not None and answer.error is None:
+            mimetype, location = "text/html", answer.location
+            data = _redirect_page(location)
+            headers = [("Content-Type", "text/html; charset=utf-8"),
+                       ("Content-Length", str(len(data))), *extra, ("Location", location)]
+        else:
+            mimetype, location = "application/json", ""
+            data = f"{self._json(body, **self._json_args)}\n".encode()
+            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data))),
+                       *extra]
         for cookie in answer.cookies:
-            headers.append(("Set-Cookie", dump_cookie(
-                cookie.name, cookie.value, httponly=cookie.httponly, samesite=cookie.samesite,
-                secure=call.is_secure, max_size=self._cookie_size)))
-        headers.extend(security_headers("application/json"))
-        return status, headers, data
+            headers.append(("Set-Cookie", self._cookie(call, cookie)))
+        return _Done(status, headers, data, mimetype, location)
+
+    def _cookie(self, call: WsgiCall, cookie: Cookie) -> str:
+        return dump_cookie(cookie.name, cookie.value, httponly=cookie.httponly,
+                           samesite=cookie.samesite, secure=call.is_secure,
+                           max_size=self._cookie_size)
 
     @staticmethod
     def _error_code(status: int, data: bytes) -> str | None:
@@ -422,7 +485,7 @@ class FastPath:
             if length_text not in ("", "0") or environ.get("CONTENT_TYPE") or \
                     environ.get("HTTP_TRANSFER_ENCODING"):
                 return None
-            if route.method == "GET" and _wants_page(environ):
+            if route.method == "GET" and not route.pages and _wants_page(environ):
                 return None
             if route.wants_json and not _wants_json(environ):
                 return None
@@ -440,6 +503,25 @@ class FastPath:
             return None
         data: bytes = environ["wsgi.input"].read(length)
         return data
+
+
+@dataclass(frozen=True)
+class _Done:
+    """An answer rendered: what the after-request steps see of it."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    data: bytes
+    mimetype: str
+    location: str
+
+
+def _redirect_page(location: str) -> bytes:
+    """The little page of ``werkzeug.utils.redirect`` (Flask's ``redirect``)."""
+    shown = escape(location)
+    return ("<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n"
+            "<h1>Redirecting...</h1>\n<p>You should be redirected automatically to the target "
+            f'URL: <a href="{shown}">{shown}</a>. If not, click the link.\n').encode()
 
 
 def _http_error(error: HTTPException) -> Answer:

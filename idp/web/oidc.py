@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, redirect
+from flask import Blueprint, Flask, Response, jsonify
 from flask import request as flask_request
 
 from idp.oidc import client_auth, clients, discovery, par, resources
@@ -74,12 +74,32 @@ class UserInfo:
         return fast.Route("GET", "/userinfo", "oidc.userinfo", self)
 
 
+class Authorize:
+    """``GET``/``POST /authorize`` (OIDC Core §3.1.2) as a shared route (``idp.web.fast``): a
+    303 to the interaction (bound to this browser: ``idp.web.binding``) or to the relying
+    party; a refusal is the error page."""
+
+    def __init__(self, provider: Provider) -> None:
+        self._provider = provider
+
+    def __call__(self, call: Call) -> Answer:
+        return Answer(location=self._provider.authorize(call.params(),
+                                                        web_request.session_id(call)),
+                      status=303)
+
+    def route(self) -> fast.Route:
+        """The fast path serves GET (a query, no body); a POST's form goes to Flask's view."""
+        return fast.Route("GET", "/authorize", "oidc.authorize", self, pages=True)
+
+
 def blueprint(provider: Provider, token_route: token.TokenRoute | None = None,
-              userinfo_route: UserInfo | None = None) -> Blueprint:
+              userinfo_route: UserInfo | None = None,
+              authorize_route: Authorize | None = None) -> Blueprint:
     ctx: OidcContext = provider.ctx
     bp = Blueprint("oidc", __name__)
     token_route = token_route or token.TokenRoute(ctx)
     userinfo_view = fast.flask_view(userinfo_route or UserInfo(ctx))
+    authorize_view = fast.flask_view(authorize_route or Authorize(provider))
 
     @bp.get("/.well-known/openid-configuration")
     def configuration() -> Any:
@@ -93,9 +113,7 @@ def blueprint(provider: Provider, token_route: token.TokenRoute | None = None,
 
     @bp.route("/authorize", methods=["GET", "POST"])
     def authorize() -> Any:
-        params = single_valued((name, value) for name, values in flask_request.values.lists()
-                               for value in values)
-        return redirect(provider.authorize(params, web_request.session_id()), code=303)
+        return authorize_view()
 
     @bp.post("/token", endpoint="token_route")
     def token_route_view() -> Any:
@@ -146,7 +164,8 @@ def blueprint(provider: Provider, token_route: token.TokenRoute | None = None,
 
 def install(app: Flask, provider: Provider) -> list[fast.Route]:
     """The endpoints; answers the routes the fast path serves in front of the app
-    (``idp.web.fast``: /token, /userinfo)."""
+    (``idp.web.fast``: /authorize, /token, /userinfo)."""
     token_route, userinfo_route = token.TokenRoute(provider.ctx), UserInfo(provider.ctx)
-    app.register_blueprint(blueprint(provider, token_route, userinfo_route))
-    return [token_route.route(), userinfo_route.route()]
+    authorize_route = Authorize(provider)
+    app.register_blueprint(blueprint(provider, token_route, userinfo_route, authorize_route))
+    return [authorize_route.route(), token_route.route(), userinfo_route.route()]

@@ -69,6 +69,11 @@ class Call(Protocol):
         """The form body's fields (one value each; a repeated one is refused)."""
         ...
 
+    def params(self) -> dict[str, str]:
+        """The query's parameters, and a POST's form fields (one value each; a repeated one is
+        refused), as Flask's ``request.values``."""
+        ...
+
     def json(self) -> Any:
         """The JSON body, or None when it is not JSON (as :func:`json_or_none`)."""
         ...
@@ -93,13 +98,15 @@ class Cookie:
 @dataclass(frozen=True)
 class Answer:
     """A shared route's JSON answer; ``error`` makes it the renderer's refusal of that error
-    (``idp.web.errors``), with ``headers`` set over the refusal's."""
+    (``idp.web.errors``), with ``headers`` set over the refusal's; ``location`` a redirect
+    (``status`` 302/303) with Werkzeug's little page."""
 
     body: Any = None
     status: int = 200
     headers: tuple[tuple[str, str], ...] = ()
     cookies: tuple[Cookie, ...] = ()
     error: IdpError | None = field(default=None, compare=False)
+    location: str | None = None
 
 
 class FlaskCall:
@@ -127,6 +134,12 @@ class FlaskCall:
 
         return single_valued(request.form.items(multi=True))
 
+    def params(self) -> dict[str, str]:
+        from idp.oidc.authorize import single_valued
+
+        return single_valued((name, value) for name, values in request.values.lists()
+                             for value in values)
+
     def json(self) -> Any:
         return json_or_none()
 
@@ -152,11 +165,15 @@ def remember_language(response: Response) -> Response:
     the ``lang`` cookie, so the person's next pages — the account, a sign-in a relying party
     starts — come in the language they chose, not only the one link they followed."""
     chosen = request.args.get("lang")
-    if (response.mimetype == "text/html" and chosen in i18n.LANGUAGES
-            and request.cookies.get("lang") != chosen):
+    if language_to_remember(response.mimetype, chosen, request.cookies.get("lang")):
         response.set_cookie("lang", str(chosen), max_age=LANGUAGE_COOKIE_SECONDS,
                             samesite="Lax", httponly=True, secure=request.is_secure)
     return response
+
+
+def language_to_remember(mimetype: str | None, chosen: str | None, kept: str | None) -> bool:
+    """A page whose ``?lang=`` is a language this browser's ``lang`` cookie does not hold yet."""
+    return mimetype == "text/html" and chosen in i18n.LANGUAGES and kept != chosen
 
 
 def translator(lang: str) -> Callable[..., str]:

@@ -148,9 +148,9 @@ def test_a_passkey_login_is_answered_alike_by_both_paths(
     for flask_alone in (True, False):
         log_out(rp)
         served.clear()
-        location, verifier = rp.authorize()
         context = flask_only(app) if flask_alone else contextmanager(lambda: iter([None]))()
         with context:
+            location, verifier = rp.authorize()
             face = rp.browser.get(urlsplit(location).path, headers={
                 "Accept": "application/json", "X-Request-Id": REQUEST_ID})
             state = face.get_json()
@@ -165,8 +165,8 @@ def test_a_passkey_login_is_answered_alike_by_both_paths(
                 "Authorization": f"Bearer {access}", "X-Request-Id": REQUEST_ID})
         answers["flask" if flask_alone else "fast"] = [face, options, verify, tokens, userinfo]
         assert served == ([] if flask_alone else [
-            "login.show", "passkeys.sign_in_options", "passkeys.sign_in_verify",
-            "oidc.token_route", "oidc.userinfo"])
+            "oidc.authorize", "login.show", "passkeys.sign_in_options",
+            "passkeys.sign_in_verify", "oidc.token_route", "oidc.userinfo"])
     for by_flask, by_fast in zip(answers["flask"], answers["fast"], strict=True):
         assert by_fast.status_code == 200, by_fast.get_json()
         assert_same_shape(by_flask, by_fast)
@@ -219,6 +219,7 @@ def test_interaction_face_refusals_are_answered_alike(rp: Rp, app: Flask, served
         rp.browser.set_cookie(BROWSER_COOKIE, "someone-else", domain="localhost")
     else:
         path, headers["Accept-Language"] = "/interaction/nope?lang=en", "ja"
+    served.clear()
     by_flask, by_fast = both(app, lambda: rp.browser.get(path, headers=headers))
     assert by_fast.status_code in (403, 404)
     assert_same(app, by_flask, by_fast)
@@ -241,6 +242,83 @@ def test_the_fast_path_keeps_the_ceremony_handle_where_flask_reads_it(
         verify = post(rp, state, "passkey_verify", {"credential": assertion})
     assert verify.status_code == 200, verify.get_json()
     assert served == ["passkeys.sign_in_options"]
+
+
+def authorize_query(rp: Rp, **overrides: str) -> dict[str, str]:
+    return {"client_id": rp.client_id, "redirect_uri": "https://rp.example/cb",
+            "response_type": "code", "scope": "openid profile", "state": "st-1", "nonce": "n-1",
+            "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method": "S256", **overrides}
+
+
+@pytest.mark.parametrize("cookie", ["none", "ours", "planted"])
+def test_authorize_is_answered_alike(rp: Rp, app: Flask, served: list[str],
+                                     cookie: str) -> None:
+    """A new interaction, bound to this browser: the binding cookie kept when the IdP minted
+    it, a new one otherwise (the interaction's uid and a new cookie are random)."""
+    if cookie == "ours":
+        rp.authorize()  # the browser has the IdP's binding cookie now
+    elif cookie == "planted":
+        rp.browser.set_cookie(BROWSER_COOKIE, "planted.value", domain="localhost")
+    kept = rp.browser.get_cookie(BROWSER_COOKIE)
+    served.clear()
+
+    def send() -> Any:
+        return rp.browser.get("/authorize", query_string=authorize_query(rp),
+                              headers={"X-Request-Id": REQUEST_ID})
+
+    by_flask, by_fast = both(app, send)
+    assert by_fast.status_code == 303
+    assert served == ["oidc.authorize"]
+    names = sorted(name for name, _ in by_fast.headers.items())
+    assert names == sorted(name for name, _ in by_flask.headers.items())
+    for answer in (by_flask, by_fast):
+        assert answer.headers["Location"].startswith(ISSUER + "/interaction/")
+        sent = [c for c in answer.headers.getlist("Set-Cookie")
+                if c.startswith(BROWSER_COOKIE + "=")]
+        if cookie == "ours":
+            assert sent == [f"{BROWSER_COOKIE}={kept.value}; HttpOnly; Path=/; SameSite=Lax"]
+        else:
+            assert len(sent) == 1
+            assert "planted" not in sent[0]
+    for name in ("Content-Type", "Cache-Control", "Content-Security-Policy", "X-Request-Id"):
+        assert by_fast.headers[name] == by_flask.headers[name]
+    uid = urlsplit(by_fast.headers["Location"]).path.rsplit("/", 1)[1]
+    flask_uid = urlsplit(by_flask.headers["Location"]).path.rsplit("/", 1)[1]
+    assert by_fast.get_data().replace(uid.encode(), b"U") == \
+        by_flask.get_data().replace(flask_uid.encode(), b"U")
+    rp.interaction(by_fast.headers["Location"])  # the new interaction is this browser's
+
+
+@pytest.mark.parametrize("case", ["unknown_client", "json", "english_page", "no_redirect",
+                                  "repeated"])
+def test_authorize_refusals_are_answered_alike(rp: Rp, app: Flask, served: list[str],
+                                               case: str) -> None:
+    query = authorize_query(rp)
+    headers = {"X-Request-Id": REQUEST_ID, "Accept": "text/html"}
+    if case == "unknown_client":
+        query["client_id"] = "nobody"
+    elif case == "json":
+        query["client_id"] = "nobody"
+        headers["Accept"] = "application/json"
+    elif case == "english_page":
+        query["client_id"], query["lang"] = "nobody", "en"  # the page's language remembered
+    elif case == "no_redirect":
+        query["redirect_uri"] = "https://elsewhere.example/cb"
+    url = "/authorize?" + "&".join(f"{k}={v}" for k, v in query.items())
+    if case == "repeated":
+        url += "&state=again"
+
+    def send() -> Any:
+        rp.browser.delete_cookie("lang", domain="localhost")  # the page's choice, remembered
+        return rp.browser.get(url, headers=headers)
+
+    by_flask, by_fast = both(app, send)
+    assert by_fast.status_code >= 400
+    assert_same(app, by_flask, by_fast)
+    assert served == ["oidc.authorize"]
+    if case == "english_page":
+        assert "lang=en" in by_fast.headers["Set-Cookie"]
 
 
 # -- refusals, byte for byte ----------------------------------------------------------------
@@ -332,6 +410,7 @@ def test_an_unexpected_failure_is_answered_as_flask_answers_it(
 # -- what the fast path leaves to Flask ------------------------------------------------------
 @pytest.mark.parametrize(("method", "path", "kwargs"), [
     ("GET", "/userinfo", {"headers": {"Accept": "text/html"}}),  # a refusal would be a page
+    ("POST", "/authorize", {"data": {"client_id": "x"}}),
     ("GET", "/interaction/x", {"headers": {"Accept": "text/html"}}),  # the page is Flask's
     ("GET", "/interaction/x", {"headers": {"Accept": "*/*"}}),
     ("HEAD", "/userinfo", {}),
@@ -355,6 +434,7 @@ def test_the_fast_path_routes_as_flask_does(app: Flask) -> None:
     assert isinstance(front, fast.FastPath)
     adapter = app.url_map.bind("localhost")
     for method, path in [("POST", "/token"), ("GET", "/userinfo"), ("GET", "/interaction/u"),
+                         ("GET", "/authorize"),
                          ("POST", "/interaction/abc/passkey/options"),
                          ("POST", "/interaction/a%20b/passkey/verify")]:
         found = front.match({"REQUEST_METHOD": method, "PATH_INFO": path})
