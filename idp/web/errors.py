@@ -1,8 +1,8 @@
 """The one error renderer: every refusal, from every adapter, answered the same way.
 
 ``refusal(error, language)`` turns an :class:`IdpError` into the status, headers and JSON body
-the IdP answers. The Flask handlers (``install``) and the token endpoint's WSGI fast path
-(``idp.web.token``) both answer through it, so the two paths of one endpoint cannot drift:
+the IdP answers. The Flask handlers (``install``) and the WSGI fast path in front of Flask
+(``idp.web.fast``) both answer through it, so the two paths of one endpoint cannot drift:
 
 - the body is ``{"error", "error_description"}``, the description in the person's language
   (``idp.i18n.errors``);

@@ -1,5 +1,5 @@
-"""What every answer of the IdP carries, written once for the Flask app and for the token
-endpoint's WSGI fast path (``idp.web.token``), so the two cannot drift.
+"""What every answer of the IdP carries, written once for the Flask app and for the WSGI fast
+path in front of it (``idp.web.fast``), so the two cannot drift.
 
 - ``X-Content-Type-Options: nosniff``: a browser takes each answer as the type it is sent as
   (a JSON body or an SVG is never run as a script or a page).
@@ -50,7 +50,6 @@ def security_headers(mimetype: str) -> Headers:
     return (*_EVERY_ANSWER, ("Content-Security-Policy", policy))
 
 
-JSON_ANSWER = security_headers("application/json")  # the token endpoint's, computed once
 REQUEST_ID = "X-Request-Id"
 
 

@@ -1,6 +1,6 @@
 """What every request leaves behind: its request id, the relying party it serves, one log line
-and its metrics. For the Flask app (``install``) and for the token endpoint's WSGI fast path
-(``idp.web.token``), through the same functions.
+and its metrics. For the Flask app (``install``) and for the WSGI fast path in front of it
+(``idp.web.fast``), through the same functions.
 
 - The request id (``idp.request_context``): the caller's ``X-Request-Id`` when well formed, else
   a new one; answered back as ``X-Request-Id`` (``idp.web.headers``), in the request's log line
