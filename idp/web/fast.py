@@ -5,12 +5,12 @@ and served two ways that answer alike:
 
 - by :class:`FastPath`, WSGI middleware in front of Flask, for the requests it can read without
   Flask: the declared method and path, a body of known length (JSON or a form, as the route
-  says), a JSON answer wanted. It does what Flask's hooks do for those routes, through the same
-  functions: the request id, relying party, log line and counts (``idp.web.observe``), the
-  interaction's browser binding (``idp.web.binding``), the one error renderer
-  (``idp.web.errors``), the security and cache headers (``idp.web.headers``), Flask's signed
-  session cookie read and written as Flask's own session interface does (same serializer, same
-  attributes), and the JSON bytes Flask's ``jsonify`` writes;
+  says) or none, an answer in JSON (or a redirect) wanted. It does what Flask's hooks do for
+  those routes, through the same functions: the request id, relying party, log line and counts
+  (``idp.web.observe``), the interaction's browser binding (``idp.web.binding``), the one error
+  renderer (``idp.web.errors``), the security and cache headers (``idp.web.headers``), Flask's
+  signed session cookie read and written as Flask's own session interface does (same
+  serializer, same attributes), and the bytes Flask's ``jsonify`` and ``redirect`` write;
 - by the Flask view :func:`flask_view` gives, registered as usual, for every other request (a
   chunked or oversized body, a browser asking for a page, HEAD, a path with a trailing slash).
 
@@ -23,7 +23,6 @@ the two paths' answers equal (status, headers, body) for successes and refusals.
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote_plus
 
-from flask import Flask, jsonify, redirect
+from flask import Flask, jsonify, redirect, request
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import escape
@@ -59,8 +58,6 @@ from idp.web.request import (
     WebContext,
     language_to_remember,
 )
-
-log = logging.getLogger(__name__)
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 Handler = Callable[..., Answer]  # handler(call, **path_values)
@@ -114,8 +111,6 @@ def flask_view(handler: Handler) -> Callable[..., BaseResponse]:
 
 def flask_response(answer: Answer) -> BaseResponse:
     """``answer`` as Flask's response (the renderer's page or JSON for a refusal)."""
-    from flask import request
-
     response: BaseResponse
     if answer.error is not None:
         response = errors.respond(answer.error)
@@ -219,6 +214,7 @@ class WsgiCall:
         self._cookies: Any = None
         self._session: Any = None
         self._args: MultiDict[str, str] | None = None
+        self._json: tuple[Any] | None = None
 
     @property
     def session(self) -> Any:
@@ -255,6 +251,11 @@ class WsgiCall:
                              for value in values)
 
     def json(self) -> Any:
+        if self._json is None:  # parsed once, however often the route asks
+            self._json = (self._parsed(),)
+        return self._json[0]
+
+    def _parsed(self) -> Any:
         if not _is_json(self.environ.get("CONTENT_TYPE", "")):
             return None
         try:
@@ -314,11 +315,10 @@ class FastPath:
         compact = getattr(app.json, "compact", None)
         self._json_args: dict[str, Any] = {"indent": 2} if (
             compact is None and app.debug) or compact is False else {"separators": (",", ":")}
-        served = {rule.rule: (rule.endpoint, rule.methods or set())
-                  for rule in app.url_map.iter_rules()}
+        served = {(rule.rule, method): rule.endpoint for rule in app.url_map.iter_rules()
+                  for method in rule.methods or ()}
         for route in routes:
-            endpoint, methods = served.get(route.rule, (None, set()))
-            if endpoint != route.endpoint or route.method not in methods:
+            if served.get((route.rule, route.method)) != route.endpoint:
                 raise ValueError(f"Flask does not serve {route.method} {route.rule} as "
                                  f"{route.endpoint}: the fast path answers only what it does")
             segments = route.segments()
