@@ -2,7 +2,7 @@
 against a trivial Flask request served the same way, logins/s and p50/p99, optionally A/B.
 
     python -m bench login [--database postgresql|sqlite] [--workers 2,4] [--threads 4]
-                          [--server gunicorn[,uwsgi]]
+                          [--server gunicorn[,uwsgi][,granian]]
                           [--ab REV] [--rounds N] [--clients 3] [--seconds 8]
                           [--people 48] [--revoked 100000] [--profile-logins 0] [--no-write]
 
@@ -281,10 +281,14 @@ def _serve(var_dir: Path, database_url: str, port: int, workers: int,
                IDP_JLIS__API_KEY="bench-unused", IDP_TRUST__SIGN__METHOD="crl",
                IDP_TRUST__AUTH__METHOD="crl", IDP_WEBAUTHN__RP_ID="localhost",
                IDP_WEBAUTHN__ORIGINS=json.dumps([url]))
-    process = subprocess.Popen([str(Path(sys.executable).parent / "idp"), "serve", "--host",
-                                "127.0.0.1", "--port", str(port), "--workers", str(workers),
-                                "--threads", str(threads), "--server", server],
-                               env=env, stdout=subprocess.DEVNULL,
+    command = [str(Path(sys.executable).parent / "idp"), "serve", "--host", "127.0.0.1",
+               "--port", str(port), "--workers", str(workers), "--threads", str(threads),
+               "--server", server]
+    if server == "granian":  # measured only (bench/granian_app.py), not an idp serve option
+        command = [sys.executable, "-m", "granian", "--interface", "wsgi", "--factory",
+                   "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
+                   "--blocking-threads", str(threads), "--no-ws", "bench.granian_app:app"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                stderr=(var_dir / "serve.log").open("ab"))  # kept on failure
     return _up(process, f"{url}/.well-known/openid-configuration", workers)
 
@@ -571,7 +575,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", default="4",
                         help="idp serve --threads, comma-separated (1: gunicorn's sync worker)")
     parser.add_argument("--server", default="gunicorn",
-                        help="idp serve --server, comma-separated (gunicorn, uwsgi)")
+                        help="idp serve --server, comma-separated (gunicorn, uwsgi; granian: "
+                             "measured through bench/granian_app.py)")
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql",
                         help="PostgreSQL (throwaway cluster, fsync on) or a SQLite file")
     parser.add_argument("--ab", metavar="REV", default=None,

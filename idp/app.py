@@ -29,6 +29,7 @@ from idp.web import (
     card_app,
     device,
     errors,
+    fast,
     front,
     headers,
     interaction,
@@ -57,14 +58,14 @@ def create_app(settings: Settings, *, claims: ClaimsSource | None = None,
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.extensions[SERVICES] = services
-    app.extensions[EXTENSION] = WebContext(services.sessions, services.secret_key,
-                                           settings.default_language, services.oidc.issuer,
-                                           settings.time_zone)
+    web = WebContext(services.sessions, services.secret_key, settings.default_language,
+                     services.oidc.issuer, settings.time_zone)
+    app.extensions[EXTENSION] = web
     observe.install(app, services.sessions)  # first: the request id before any other hook
     errors.install(app)
     headers.install(app)
     app.after_request(remember_language)
-    _register_routes(app, services)
+    hot = _register_routes(app, services)
     metrics.install(app, services.sessions, settings.crl_cache_dir, settings.metrics.token)
 
     @app.get("/healthz")
@@ -73,21 +74,26 @@ def create_app(settings: Settings, *, claims: ClaimsSource | None = None,
         # tokens work without J-LIS (docs/operations.md, "J-LIS outages").
         return {"status": "ok", "jlis": services.trust.jlis_breakers()}, 200
 
+    fast.install(app, web, hot)  # the hot routes' fast path, in front of Flask
     proxies = settings.server.trusted_proxies
-    if proxies:  # outermost, so the token endpoint in front of Flask sees the same address
+    if proxies:  # outermost, so the fast path in front of Flask sees the same address
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=0, x_port=0, x_prefix=0)
     return app
 
 
-def _register_routes(app: Flask, services: Services) -> None:
+def _register_routes(app: Flask, services: Services) -> list[fast.Route]:
+    """Register every route; answers those the fast path serves (``idp.web.fast``)."""
     settings, provider = services.settings, services.provider
-    oidc.install(app, provider, settings.default_language)
+    hot = oidc.install(app, provider)
     binding.install(app, services.sessions, services.oidc.issuer)
     sign_ins = CardSignIns(services.sessions, services.anchors,
                            settings.oidc.session_lifetime_seconds, services.audit)
     flow = passkeys.PasskeyFlow(provider, services.passkeys, services.anchors, services.claims,
                                 services.throttles.passkey, services.sessions)
+    faces = interaction.Faces(provider, action_hooks=(
+        card.actions_hook, signing.actions_hook, flow.actions, device.actions_hook),
+        face_hooks=(device.face_hook,))
     for blueprint in (
             card_app.blueprint(provider, services.card_answers, services.anchors,
                                services.oidc.issuer, services.throttles.card_answer,
@@ -103,10 +109,9 @@ def _register_routes(app: Flask, services: Services) -> None:
                              services.throttles.device_authorization),
             admin_api.blueprint(services.admin),
             admin_ui.blueprint(services.admin),
-            interaction.blueprint(provider, action_hooks=(
-                card.actions_hook, signing.actions_hook, flow.actions, device.actions_hook),
-                face_hooks=(device.face_hook,))):
+            interaction.blueprint(provider, faces=faces)):
         app.register_blueprint(blueprint)
+    return [*hot, faces.route(), *flow.routes()]
 
 
 def services_of(app: Flask) -> Services:

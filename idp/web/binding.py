@@ -26,6 +26,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from flask import Flask, Response, g, has_request_context, request
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,10 +40,22 @@ from idp.errors import WrongBrowserError
 from idp.oidc.models import Interaction
 from idp.web import request as web
 
-_AUTHORIZE = "oidc.authorize"
+AUTHORIZE = "oidc.authorize"
+_AUTHORIZE = AUTHORIZE
 _INTERACTION_PATH = "/interaction/"
 _ROWS = "idp_interactions"  # flask.g: {uid: Interaction | None} loaded in this request
 _BROWSER = "idp_browser"  # flask.g: the cookie value this authorize request binds to
+
+
+@dataclass
+class _FastRequest:
+    """What flask.g holds for binding, for a request the fast path (``idp.web.fast``) serves."""
+
+    rows: dict[str, Interaction | None] = field(default_factory=dict)
+    browser: str | None = None  # the cookie value a new interaction is bound to (authorize)
+
+
+_FAST: ContextVar[_FastRequest | None] = ContextVar("idp_fast_binding", default=None)
 
 
 def browser_cookie() -> str | None:
@@ -50,13 +66,17 @@ def browser_cookie() -> str | None:
 def browser_binding() -> str:
     """What a new interaction or card request is bound to: this browser's binding cookie when
     this IdP minted it, else a newly minted value."""
-    presented = browser_cookie()
+    return binding_for(browser_cookie(), web.context().cookie_secret)
+
+
+def binding_for(presented: str | None, secret: str) -> str:
+    """:func:`browser_binding` for the cookie value ``presented``."""
     if presented is not None:
         nonce, _, mac = presented.partition(".")
-        if nonce and hmac.compare_digest(mac.encode(), _mac(nonce).encode()):
+        if nonce and hmac.compare_digest(mac.encode(), _mac(nonce, secret).encode()):
             return presented
     nonce = secrets.token_urlsafe(24)
-    return f"{nonce}.{_mac(nonce)}"
+    return f"{nonce}.{_mac(nonce, secret)}"
 
 
 def bind_new_interaction(browser: str) -> None:
@@ -70,8 +90,8 @@ def set_browser_cookie(response: Response, browser: str) -> None:
                         secure=request.is_secure)
 
 
-def _mac(nonce: str) -> str:
-    return hmac.new(web.context().cookie_secret.encode(), f"{BROWSER_COOKIE}:{nonce}".encode(),
+def _mac(nonce: str, secret: str) -> str:
+    return hmac.new(secret.encode(), f"{BROWSER_COOKIE}:{nonce}".encode(),
                     hashlib.sha256).hexdigest()
 
 
@@ -83,22 +103,58 @@ class RequestInteractions:
     """
 
     def load(self, db: Session, uid: str) -> Interaction | None:
-        if not has_request_context():
+        rows = _rows()
+        if rows is None:
             return db.get(Interaction, uid)
-        rows: dict[str, Interaction | None] = g.setdefault(_ROWS, {})
         if uid not in rows:
             rows[uid] = db.get(Interaction, uid)
         return rows[uid]
 
     def forget(self, uid: str) -> None:
         """The row changed (finished): a later load in this request reads it again."""
-        if has_request_context():
-            g.get(_ROWS, {}).pop(uid, None)
+        rows = _rows()
+        if rows is not None:
+            rows.pop(uid, None)
 
     def browser_hash(self) -> str | None:
         """What a new interaction is bound to: this authorize request's browser cookie."""
-        browser = g.get(_BROWSER) if has_request_context() else None
+        if has_request_context():
+            browser = g.get(_BROWSER)
+        else:
+            fast = _FAST.get()
+            browser = fast.browser if fast is not None else None
         return browser_hash(browser) if browser else None
+
+
+def _rows() -> dict[str, Interaction | None] | None:
+    """This request's rows: on flask.g, or the fast path's; None outside a request."""
+    if has_request_context():
+        found: dict[str, Interaction | None] = g.setdefault(_ROWS, {})
+        return found
+    fast = _FAST.get()
+    return fast.rows if fast is not None else None
+
+
+@contextmanager
+def fast_request(browser: str | None = None) -> Iterator[None]:
+    """The request the fast path serves in this block: rows read once, and ``browser`` the
+    binding of an interaction it makes (as :func:`install`'s hooks keep them on flask.g)."""
+    token = _FAST.set(_FastRequest(browser=browser))
+    try:
+        yield
+    finally:
+        _FAST.reset(token)
+
+
+def check_browser(row: Interaction | None, browser: str | None) -> None:
+    """Refuse a bound interaction to any browser but its own (``browser``: its cookie); an
+    unknown interaction passes (the route answers "interaction not found" itself)."""
+    if row is None:
+        return
+    expected = row.browser_hash
+    if expected is None or browser is None or not secrets.compare_digest(
+            expected, browser_hash(browser)):
+        raise WrongBrowserError()
 
 
 def install(app: Flask, sessions: sessionmaker[Session], issuer: str) -> None:
@@ -114,11 +170,11 @@ def install(app: Flask, sessions: sessionmaker[Session], issuer: str) -> None:
 
     @app.after_request
     def bind(response: Response) -> Response:
-        if request.endpoint != _AUTHORIZE or response.status_code not in (302, 303):
+        if request.endpoint != _AUTHORIZE:
             return response
         browser = g.get(_BROWSER)
-        if browser is None or _interaction_uid(response.headers.get("Location", ""),
-                                               prefix) is None:
+        if browser is None or not binds_browser(response.status_code,
+                                                response.headers.get("Location", ""), prefix):
             return response
         set_browser_cookie(response, browser)
         return response
@@ -130,12 +186,12 @@ def install(app: Flask, sessions: sessionmaker[Session], issuer: str) -> None:
             return
         with reads() as db:
             row = rows.load(db, uid)
-        if row is None:
-            return  # the route answers "interaction not found" itself
-        expected, browser = row.browser_hash, browser_cookie()
-        if expected is None or browser is None or not secrets.compare_digest(
-                expected, browser_hash(browser)):
-            raise WrongBrowserError()
+        check_browser(row, browser_cookie())
+
+
+def binds_browser(status: int, location: str, prefix: str) -> bool:
+    """An authorize answer that sends the browser to its interaction gets the binding cookie."""
+    return status in (302, 303) and _interaction_uid(location, prefix) is not None
 
 
 def _interaction_uid(location: str, prefix: str) -> str | None:

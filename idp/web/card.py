@@ -31,9 +31,10 @@ from idp.web import signing, terms
 from idp.web.actions import Action, post
 from idp.web.card_app import open_request
 from idp.web.interaction import checked_body
+from idp.web.request import Call
 
 
-def actions_hook(state: dict[str, Any]) -> dict[str, Action]:
+def actions_hook(state: dict[str, Any], call: Call) -> dict[str, Action]:
     """``card``/``onboard`` (and ``agree`` to the terms first) at a login prompt, only ``card``
     for a step-up that the card can meet (idp.assurance.policy), none for a passkey step-up;
     ``reissue``/``refresh_4info``/``skip`` when the anchor needs a re-issue."""
@@ -42,15 +43,15 @@ def actions_hook(state: dict[str, Any]) -> dict[str, Action]:
         reasons = state.get("reasons", ())
         if "step_up_passkey" in reasons and "step_up_card" not in reasons:
             return {}  # the card is not phishing resistant: only a passkey meets the request
-        card = {"card": post(url_for("card.card", uid=uid)), **terms.actions(uid)}
+        card = {"card": post(call.url("card.card", uid=uid)), **terms.actions(uid, call)}
         if any(r.startswith("step_up_") for r in reasons):
             return card  # a step-up of this person's session: no onboarding
-        return {**card, "onboard": post(url_for("card.onboard", uid=uid))}
+        return {**card, "onboard": post(call.url("card.onboard", uid=uid))}
     anchor = (state.get("account") or {}).get("anchor") or {}
     if anchor.get("state") == AnchorState.NEEDS_REISSUE.value:
-        return {"reissue": post(url_for("card.reissue", uid=uid)),
-                "refresh_4info": post(url_for("card.refresh_4info", uid=uid)),
-                "skip": post(url_for("card.skip", uid=uid))}
+        return {"reissue": post(call.url("card.reissue", uid=uid)),
+                "refresh_4info": post(call.url("card.refresh_4info", uid=uid)),
+                "skip": post(call.url("card.skip", uid=uid))}
     return {}
 
 

@@ -31,6 +31,7 @@ from idp.web.actions import Action, post
 from idp.web.headers import NO_STORE
 from idp.web.interaction import checked_body
 from idp.web.oidc import authenticated_client, single_valued_form
+from idp.web.request import Call
 
 _PURPOSE = "device"  # of the /device page's CSRF token (bound to the browser cookie)
 _TYPED = "device_codes"  # Flask session: {uid: the user code typed}, the approval shows it
@@ -39,22 +40,22 @@ _DONE = frozenset({"approved", "access_denied", "unmet_authentication_requiremen
                    "login_required", "consent_required"})
 
 
-def actions_hook(state: dict[str, Any]) -> dict[str, Action]:
+def actions_hook(state: dict[str, Any], call: Call) -> dict[str, Action]:
     """``approve`` / ``deny`` once the person has signed in and consented for a device."""
     if state["prompt"] != "approve":
         return {}
     uid = state["uid"]
-    return {"approve": post(url_for("device.approve", uid=uid)),
-            "deny": post(url_for("device.deny", uid=uid))}
+    return {"approve": post(call.url("device.approve", uid=uid)),
+            "deny": post(call.url("device.deny", uid=uid))}
 
 
-def face_hook(state: dict[str, Any]) -> dict[str, Any]:
+def face_hook(state: dict[str, Any], call: Call) -> dict[str, Any]:
     """The code this browser typed, shown again at the approval so that the person can compare
     it with their TV. Kept in the browser's own (signed) session cookie: the IdP stores user
     codes hashed only."""
     if "device" not in state:
         return {}
-    typed = session.get(_TYPED, {}).get(state["uid"])
+    typed = call.session.get(_TYPED, {}).get(state["uid"])
     return {"device": {"user_code": typed}} if typed else {"device": {}}
 
 

@@ -1,8 +1,8 @@
 """The one error renderer: every refusal, from every adapter, answered the same way.
 
 ``refusal(error, language)`` turns an :class:`IdpError` into the status, headers and JSON body
-the IdP answers. The Flask handlers (``install``) and the token endpoint's WSGI fast path
-(``idp.web.token``) both answer through it, so the two paths of one endpoint cannot drift:
+the IdP answers. The Flask handlers (``install``) and the WSGI fast path in front of Flask
+(``idp.web.fast``) both answer through it, so the two paths of one endpoint cannot drift:
 
 - the body is ``{"error", "error_description"}``, the description in the person's language
   (``idp.i18n.errors``);
@@ -103,10 +103,20 @@ def _database_error(error: DBAPIError) -> Response:
     return respond(found)
 
 
-def _http_error(error: HTTPException) -> Response:
+def http_error(error: HTTPException) -> Refusal:
+    """How the IdP answers Werkzeug's HTTP errors (404, 405, 500...): JSON, the error's name as
+    the code (its cache headers are every answer's)."""
     body = {"error": (error.name or "error").lower().replace(" ", "_"),
             "error_description": error.description or ""}
-    response = make_response(jsonify(body), error.code or 500)
+    headers: tuple[tuple[str, str], ...] = ()
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
-        response.headers["Allow"] = ", ".join(error.valid_methods)  # RFC 9110 §15.5.6
+        headers = (("Allow", ", ".join(error.valid_methods)),)  # RFC 9110 §15.5.6
+    return Refusal(error.code or 500, headers, body)
+
+
+def _http_error(error: HTTPException) -> Response:
+    found = http_error(error)
+    response = make_response(jsonify(found.body), found.status)
+    for name, value in found.headers:
+        response.headers[name] = value
     return response

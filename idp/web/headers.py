@@ -1,5 +1,5 @@
-"""What every answer of the IdP carries, written once for the Flask app and for the token
-endpoint's WSGI fast path (``idp.web.token``), so the two cannot drift.
+"""What every answer of the IdP carries, written once for the Flask app and for the WSGI fast
+path in front of it (``idp.web.fast``), so the two cannot drift.
 
 - ``X-Content-Type-Options: nosniff``: a browser takes each answer as the type it is sent as
   (a JSON body or an SVG is never run as a script or a page).
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
 
 from idp.request_context import current_request_id
 
@@ -49,15 +50,24 @@ def security_headers(mimetype: str) -> Headers:
     return (*_EVERY_ANSWER, ("Content-Security-Policy", policy))
 
 
-JSON_ANSWER = security_headers("application/json")  # the token endpoint's, computed once
 REQUEST_ID = "X-Request-Id"
 
 
 class SessionCookies(SecureCookieSessionInterface):
-    """Flask's signed session cookie, ``Secure`` whenever the request is https."""
+    """Flask's signed session cookie, ``Secure`` whenever the request is https. Its serializer
+    is built once per key (Flask builds it at every request's open and save)."""
+
+    def __init__(self) -> None:
+        self._signers: dict[tuple[object, ...], URLSafeTimedSerializer | None] = {}
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return request.is_secure or super().get_cookie_secure(app)
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if keys not in self._signers:
+            self._signers = {keys: super().get_signing_serializer(app)}  # keys rarely change
+        return self._signers[keys]
 
 
 def install(app: Flask) -> None:

@@ -10,38 +10,67 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, redirect, render_template, url_for
+from flask import Blueprint, jsonify, redirect, render_template
 
 from idp import i18n
 from idp.assurance.policy import STEP_UP_REASONS
 from idp.oidc.flow import Provider
+from idp.web import fast
 from idp.web import request as web
 from idp.web.actions import ActionsHook, FaceHook, collect
-from idp.web.request import BadBodyError
+from idp.web.request import Answer, BadBodyError, Call, FlaskCall
 
 
-def checked_body(interactions: Provider, uid: str) -> dict[str, Any]:
+def checked_body(interactions: Provider, uid: str, call: Call | None = None) -> dict[str, Any]:
     """The JSON body of an interaction POST, once its CSRF token is checked."""
-    return web.checked_json(interactions.csrf_token(uid))
+    return web.checked_json(interactions.csrf_token(uid), call)
+
+
+class Faces:
+    """``GET /interaction/{uid}``: the step's face, or where a finished login continues. Its JSON
+    face is a shared route (``idp.web.fast``); the page is Flask's."""
+
+    def __init__(self, interactions: Provider, action_hooks: tuple[ActionsHook, ...] = (),
+                 face_hooks: tuple[FaceHook, ...] = ()) -> None:
+        self.interactions = interactions
+        self.action_hooks = action_hooks
+        self.face_hooks = face_hooks
+
+    def face(self, call: Call, uid: str) -> tuple[dict[str, Any] | None, str | None]:
+        """(the face, None), or (None, the URL a finished login continues at)."""
+        session_id = web.session_id(call)
+        state = self.interactions.state(uid, session_id)
+        # A finished login may still hold an optional step (the passkey offer) open.
+        if state["prompt"] == "done" and not collect(self.action_hooks, state, call):
+            return None, self.interactions.resume(uid, session_id)
+        for hook in self.face_hooks:
+            state = {**state, **hook(state, call)}
+        return _face(state, call.language(), self.action_hooks, call), None
+
+    def json(self, call: Call, uid: str) -> Answer:
+        face, target = self.face(call, uid)
+        return Answer(face if target is None else
+                      {"uid": uid, "prompt": "done", "redirect_to": target})
+
+    def route(self) -> fast.Route:
+        """The JSON face, for a client whose Accept prefers JSON (a page is Flask's)."""
+        return fast.Route("GET", "/interaction/<uid>", "login.show", self.json,
+                          wants_json=True)
 
 
 def blueprint(interactions: Provider, action_hooks: tuple[ActionsHook, ...] = (),
-              face_hooks: tuple[FaceHook, ...] = ()) -> Blueprint:
+              face_hooks: tuple[FaceHook, ...] = (), faces: Faces | None = None) -> Blueprint:
     bp = Blueprint("login", __name__)
+    faces = faces or Faces(interactions, action_hooks, face_hooks)
+    json_face = fast.flask_view(faces.json)
 
     @bp.get("/interaction/<uid>")
     def show(uid: str) -> Any:
-        state = interactions.state(uid, web.session_id())
-        # A finished login may still hold an optional step (the passkey offer) open.
-        if state["prompt"] == "done" and not collect(action_hooks, state):
-            target = interactions.resume(uid, web.session_id())
-            return jsonify({"uid": uid, "prompt": "done", "redirect_to": target}) \
-                if web.wants_json() else redirect(target, code=303)
-        for hook in face_hooks:
-            state = {**state, **hook(state)}
-        face = _face(state, web.language(), action_hooks)
         if web.wants_json():
-            return jsonify(face)
+            return json_face(uid=uid)
+        face, target = faces.face(FlaskCall(), uid)
+        if face is None:
+            return redirect(target or "/", code=303)
         return render_template("login/interaction.html", face=face,
                                **web.page_texts(web.language()))
 
@@ -63,16 +92,16 @@ def blueprint(interactions: Provider, action_hooks: tuple[ActionsHook, ...] = ()
     return bp
 
 
-def _face(state: dict[str, Any], language: str, hooks: tuple[ActionsHook, ...]) -> \
+def _face(state: dict[str, Any], language: str, hooks: tuple[ActionsHook, ...], call: Call) -> \
         dict[str, Any]:
     uid, prompt = state["uid"], state["prompt"]
     client_name = state["client"]["name"]
-    actions = {"abort": {"method": "POST", "href": url_for("login.abort", uid=uid)}}
-    actions.update(collect(hooks, state))
+    actions = {"abort": {"method": "POST", "href": call.url("login.abort", uid=uid)}}
+    actions.update(collect(hooks, state, call))
     if prompt == "reissue":
         message = i18n.translate(language, "prompt.reissue", client=client_name)
     elif prompt == "consent":
-        actions["consent"] = {"method": "POST", "href": url_for("login.consent", uid=uid)}
+        actions["consent"] = {"method": "POST", "href": call.url("login.consent", uid=uid)}
         message = i18n.translate(language, "prompt.consent", client=client_name)
     elif prompt == "done":
         message = i18n.translate(language, "prompt.done.optional", client=client_name)

@@ -1,6 +1,6 @@
 """What every request leaves behind: its request id, the relying party it serves, one log line
-and its metrics. For the Flask app (``install``) and for the token endpoint's WSGI fast path
-(``idp.web.token``), through the same functions.
+and its metrics. For the Flask app (``install``) and for the WSGI fast path in front of it
+(``idp.web.fast``), through the same functions.
 
 - The request id (``idp.request_context``): the caller's ``X-Request-Id`` when well formed, else
   a new one; answered back as ``X-Request-Id`` (``idp.web.headers``), in the request's log line
@@ -96,9 +96,15 @@ def _card_request_client(db: Session, request_id: str) -> str | None:
 
 
 def _outcome(response: Response) -> str:
-    """"success", or the refusal's error code (a bounded set: the IdP's own codes)."""
     if response.status_code < 400:
         return "success"
     body = response.get_json(silent=True) if response.is_json else None
     code = body.get("error") if isinstance(body, dict) else None
-    return code if isinstance(code, str) and len(code) <= 64 else "refused"
+    return outcome_of(response.status_code, code if isinstance(code, str) else None)
+
+
+def outcome_of(status: int, code: str | None) -> str:
+    """"success", or the refusal's error code (a bounded set: the IdP's own codes)."""
+    if status < 400:
+        return "success"
+    return code if code is not None and len(code) <= 64 else "refused"

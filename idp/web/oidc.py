@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, jsonify, redirect
+from flask import Blueprint, Flask, Response, jsonify
 from flask import request as flask_request
 
 from idp.oidc import client_auth, clients, discovery, par, resources
@@ -18,9 +18,10 @@ from idp.oidc.authorize import check_redirect_uri, parse, single_valued
 from idp.oidc.context import OidcContext
 from idp.oidc.errors import InvalidClientError, InvalidRequestError, OidcError
 from idp.oidc.flow import Provider
-from idp.web import errors, logout, token
+from idp.web import fast, logout, token
 from idp.web import request as web_request
 from idp.web.headers import NO_STORE
+from idp.web.request import Answer, Call
 
 _CLIENT_CREDENTIALS = ("client_assertion", "client_assertion_type", "client_secret")
 
@@ -51,9 +52,54 @@ def authenticated_client(ctx: OidcContext, form: dict[str, str]) -> clients.Clie
         return client
 
 
-def blueprint(provider: Provider) -> Blueprint:
+class UserInfo:
+    """``GET``/``POST /userinfo`` (OIDC Core §5.3) as a shared route (``idp.web.fast``): a
+    refusal carries the bearer challenge (RFC 6750 §3)."""
+
+    def __init__(self, ctx: OidcContext) -> None:
+        self._ctx = ctx
+
+    def __call__(self, call: Call) -> Answer:
+        header = call.header("Authorization") or ""
+        bearer = header[7:] if header.lower().startswith("bearer ") else \
+            call.form().get("access_token")
+        try:
+            return Answer(resources.userinfo(self._ctx, bearer), headers=NO_STORE)
+        except OidcError as error:
+            return Answer(error=error,
+                          headers=(("WWW-Authenticate", f'Bearer error="{error.code}"'),))
+
+    def route(self) -> fast.Route:
+        """The fast path serves GET (no body); a POST's form goes to Flask's view."""
+        return fast.Route("GET", "/userinfo", "oidc.userinfo", self)
+
+
+class Authorize:
+    """``GET``/``POST /authorize`` (OIDC Core §3.1.2) as a shared route (``idp.web.fast``): a
+    303 to the interaction (bound to this browser: ``idp.web.binding``) or to the relying
+    party; a refusal is the error page."""
+
+    def __init__(self, provider: Provider) -> None:
+        self._provider = provider
+
+    def __call__(self, call: Call) -> Answer:
+        return Answer(location=self._provider.authorize(call.params(),
+                                                        web_request.session_id(call)),
+                      status=303)
+
+    def route(self) -> fast.Route:
+        """The fast path serves GET (a query, no body); a POST's form goes to Flask's view."""
+        return fast.Route("GET", "/authorize", "oidc.authorize", self, pages=True)
+
+
+def blueprint(provider: Provider, token_route: token.TokenRoute | None = None,
+              userinfo_route: UserInfo | None = None,
+              authorize_route: Authorize | None = None) -> Blueprint:
     ctx: OidcContext = provider.ctx
     bp = Blueprint("oidc", __name__)
+    token_route = token_route or token.TokenRoute(ctx)
+    userinfo_view = fast.flask_view(userinfo_route or UserInfo(ctx))
+    authorize_view = fast.flask_view(authorize_route or Authorize(provider))
 
     @bp.get("/.well-known/openid-configuration")
     def configuration() -> Any:
@@ -67,13 +113,11 @@ def blueprint(provider: Provider) -> Blueprint:
 
     @bp.route("/authorize", methods=["GET", "POST"])
     def authorize() -> Any:
-        params = single_valued((name, value) for name, values in flask_request.values.lists()
-                               for value in values)
-        return redirect(provider.authorize(params, web_request.session_id()), code=303)
+        return authorize_view()
 
-    @bp.post("/token")
-    def token_route() -> Any:
-        return token.flask_route(ctx)
+    @bp.post("/token", endpoint="token_route")
+    def token_route_view() -> Any:
+        return token.flask_route(token_route)
 
     @bp.post("/par")
     def pushed_authorization_request() -> Any:
@@ -92,15 +136,7 @@ def blueprint(provider: Provider) -> Blueprint:
 
     @bp.route("/userinfo", methods=["GET", "POST"])
     def userinfo() -> Any:
-        header = flask_request.headers.get("Authorization", "")
-        bearer = header[7:] if header.lower().startswith("bearer ") else \
-            flask_request.form.get("access_token")
-        try:
-            return _no_store(jsonify(resources.userinfo(ctx, bearer)))
-        except OidcError as error:
-            response = errors.respond(error)
-            response.headers["WWW-Authenticate"] = f'Bearer error="{error.code}"'  # RFC 6750
-            return response
+        return userinfo_view()
 
     @bp.post("/introspect")
     def introspect() -> Any:
@@ -126,7 +162,10 @@ def blueprint(provider: Provider) -> Blueprint:
     return bp
 
 
-def install(app: Flask, provider: Provider, default_language: str) -> None:
-    """The endpoints, with the token fast path in front of the app."""
-    app.register_blueprint(blueprint(provider))
-    token.install(app, provider.ctx, default_language)
+def install(app: Flask, provider: Provider) -> list[fast.Route]:
+    """The endpoints; answers the routes the fast path serves in front of the app
+    (``idp.web.fast``: /authorize, /token, /userinfo)."""
+    token_route, userinfo_route = token.TokenRoute(provider.ctx), UserInfo(provider.ctx)
+    authorize_route = Authorize(provider)
+    app.register_blueprint(blueprint(provider, token_route, userinfo_route, authorize_route))
+    return [authorize_route.route(), token_route.route(), userinfo_route.route()]

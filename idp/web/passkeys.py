@@ -13,9 +13,10 @@ it.
 from __future__ import annotations
 
 import json
+from collections.abc import MutableMapping
 from typing import Any
 
-from flask import Blueprint, jsonify, request, session, url_for
+from flask import Blueprint, jsonify, session, url_for
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp.accounts import overview
@@ -37,10 +38,11 @@ from idp.passkeys.errors import (
 from idp.passkeys.service import PasskeyService
 from idp.passkeys.values import Anchor
 from idp.throttle import FailureThrottle
+from idp.web import fast
 from idp.web import request as web
 from idp.web.actions import Action, post
 from idp.web.interaction import checked_body
-from idp.web.request import BadBodyError
+from idp.web.request import Answer, BadBodyError, Call
 
 # A passkey sign-in that failed verification counts against the client address: a bad
 # signature, a credential we do not hold, another origin or RP, an answer to another challenge,
@@ -54,9 +56,10 @@ REFUSED_ASSERTIONS: tuple[type[Exception], ...] = (
 _KEPT = 20  # interactions remembered per browser for the offer (the cookie stays small)
 
 
-def _remember(key: str, uid: str) -> None:
-    seen = [u for u in session.get(key, []) if u != uid][-_KEPT + 1:]
-    session[key] = [*seen, uid]
+def _remember(key: str, uid: str, kept: MutableMapping[str, Any] | None = None) -> None:
+    kept = session if kept is None else kept
+    seen = [u for u in kept.get(key, []) if u != uid][-_KEPT + 1:]
+    kept[key] = [*seen, uid]
 
 
 class PasskeyFlow:
@@ -73,8 +76,8 @@ class PasskeyFlow:
         self.throttle = throttle  # refused sign-ins per client address
 
     # -- helpers --------------------------------------------------------------------------------
-    def body(self, uid: str) -> dict[str, Any]:
-        return checked_body(self.interactions, uid)
+    def body(self, uid: str, call: Call | None = None) -> dict[str, Any]:
+        return checked_body(self.interactions, uid, call)
 
     @staticmethod
     def credential(body: dict[str, Any]) -> str:
@@ -87,64 +90,74 @@ class PasskeyFlow:
         raise BadBodyError('send {"credential": <PublicKeyCredential JSON>}')
 
     @staticmethod
-    def keep_handle(uid: str, ceremony: str, handle: str) -> None:
-        handles = dict(session.get("passkey_handles", {}))
+    def keep_handle(uid: str, ceremony: str, handle: str,
+                    kept: MutableMapping[str, Any] | None = None) -> None:
+        kept = session if kept is None else kept
+        handles = dict(kept.get("passkey_handles", {}))
         handles[f"{uid}:{ceremony}"] = handle
-        session["passkey_handles"] = dict(list(handles.items())[-_KEPT:])
+        kept["passkey_handles"] = dict(list(handles.items())[-_KEPT:])
 
     @staticmethod
-    def take_handle(uid: str, ceremony: str) -> str:
-        handles = dict(session.get("passkey_handles", {}))
+    def take_handle(uid: str, ceremony: str,
+                    kept: MutableMapping[str, Any] | None = None) -> str:
+        kept = session if kept is None else kept
+        handles = dict(kept.get("passkey_handles", {}))
         handle = handles.pop(f"{uid}:{ceremony}", None)
-        session["passkey_handles"] = handles
+        kept["passkey_handles"] = handles
         if not isinstance(handle, str):
             raise ChallengeUnknown("Start again: ask for new passkey options on this page first.")
         return handle
 
-    def offer_open(self, uid: str, private_id: str) -> bool:
-        return (uid in session.get("passkey_signin_seen", [])
-                and uid not in session.get("passkey_offer_answered", [])
+    def offer_open(self, uid: str, private_id: str,
+                   kept: MutableMapping[str, Any] | None = None) -> bool:
+        kept = session if kept is None else kept
+        return (uid in kept.get("passkey_signin_seen", [])
+                and uid not in kept.get("passkey_offer_answered", [])
                 and not self.service.list_passkeys(private_id))
 
     def interaction_url(self, uid: str) -> str:
         return url_for("login.show", uid=uid)
 
     # -- the actions hook -----------------------------------------------------------------------
-    def actions(self, state: dict[str, Any]) -> dict[str, Action]:
+    def actions(self, state: dict[str, Any], call: Call) -> dict[str, Action]:
         uid, prompt = state["uid"], state["prompt"]
         if prompt == "login" and "step_up_card" in state.get("reasons", ()):
             return {}  # only the card meets the level asked (idp.assurance.policy)
         if prompt in ("login", "onboard"):
-            _remember("passkey_signin_seen", uid)  # the person signs in during this interaction
-            return {"passkey_options": post(url_for("passkeys.sign_in_options", uid=uid)),
-                    "passkey_verify": post(url_for("passkeys.sign_in_verify", uid=uid))}
+            # the person signs in during this interaction
+            _remember("passkey_signin_seen", uid, call.session)
+            return {"passkey_options": post(call.url("passkeys.sign_in_options", uid=uid)),
+                    "passkey_verify": post(call.url("passkeys.sign_in_verify", uid=uid))}
         # No offer while the anchor awaits a re-issue: a passkey enrolled now would be bound to
         # an anchor that is no longer valid (the card side's ``skip`` answers that step).
         anchor = (state.get("account") or {}).get("anchor") or {}
         if anchor.get("state", "current") != "current":
             return {}
-        active = web.active_session()
-        if prompt in ("consent", "done") and active and self.offer_open(uid, active.private_id):
-            return {"passkey_register_options": post(url_for("passkeys.register_options",
-                                                             uid=uid)),
-                    "passkey_register": post(url_for("passkeys.register", uid=uid)),
-                    "skip": post(url_for("passkeys.skip", uid=uid))}
+        if prompt not in ("consent", "done"):
+            return {}
+        active = web.active_session(call)
+        if active and self.offer_open(uid, active.private_id, call.session):
+            return {"passkey_register_options": post(call.url("passkeys.register_options",
+                                                              uid=uid)),
+                    "passkey_register": post(call.url("passkeys.register", uid=uid)),
+                    "skip": post(call.url("passkeys.skip", uid=uid))}
         return {}
 
-    # -- sign-in --------------------------------------------------------------------------------
-    def sign_in_options(self, uid: str) -> Any:
-        self.body(uid)
-        active = web.active_session()
+    # -- sign-in (shared routes: the fast path and Flask, idp.web.fast) ------------------------
+    def sign_in_options(self, call: Call, uid: str) -> Answer:
+        self.body(uid, call)
+        active = web.active_session(call)
         started = self.service.begin_authentication(
             expected_private_id=active.private_id if active else None)
-        self.keep_handle(uid, "authentication", started.handle)
-        return jsonify({"options": json.loads(started.options_json)})
+        self.keep_handle(uid, "authentication", started.handle, call.session)
+        return Answer({"options": json.loads(started.options_json)})
 
-    def sign_in_verify(self, uid: str) -> Any:
-        credential = self.credential(self.body(uid))
-        with self.throttle.attempt(request.remote_addr or "", counts=REFUSED_ASSERTIONS):
+    def sign_in_verify(self, call: Call, uid: str) -> Answer:
+        credential = self.credential(self.body(uid, call))
+        with self.throttle.attempt(call.remote_addr, counts=REFUSED_ASSERTIONS):
             login = self.service.finish_authentication(
-                handle=self.take_handle(uid, "authentication"), response_json=credential)
+                handle=self.take_handle(uid, "authentication", call.session),
+                response_json=credential)
         check = self.checker.check(login.private_id)
         check.refuse_inactive()
         check.refuse_unestablished(lambda: self.interactions.requested_ial(uid))
@@ -156,14 +169,21 @@ class PasskeyFlow:
         started, done = self.interactions.log_in(
             uid, private_id=login.private_id, acr=level.acr.value, amr=list(level.amr),
             continue_if_done=check.state is AnchorState.CURRENT)
-        response = jsonify({
-            "redirect_to": done or self.interaction_url(uid),
+        return Answer({
+            "redirect_to": done or call.url("login.show", uid=uid),
             "account": {"acr": level.acr.value, "amr": list(level.amr),
                         "anchor": {"state": check.state.value, "reason": check.reason,
                                    "next_step": check.next_step,
-                                   "checked_at": check.checked_at.isoformat()}}})
-        web.set_login_cookie(response, started.id)
-        return response
+                                   "checked_at": check.checked_at.isoformat()}}},
+            cookies=(web.login_cookie(call, started.id),))
+
+    def routes(self) -> list[fast.Route]:
+        """The sign-in routes the fast path serves (JSON bodies)."""
+        base = "/interaction/<uid>/passkey"
+        return [fast.Route("POST", f"{base}/options", "passkeys.sign_in_options",
+                           self.sign_in_options, body="json"),
+                fast.Route("POST", f"{base}/verify", "passkeys.sign_in_verify",
+                           self.sign_in_verify, body="json")]
 
     # -- registration ---------------------------------------------------------------------------
     def register_options(self, uid: str) -> Any:
@@ -199,8 +219,10 @@ def blueprint(flow: PasskeyFlow) -> Blueprint:
     """The passkey routes; ``flow.actions`` is the actions hook of the interaction page."""
     bp = Blueprint("passkeys", __name__)
     base = "/interaction/<uid>/passkey"
-    bp.add_url_rule(f"{base}/options", "sign_in_options", flow.sign_in_options, methods=["POST"])
-    bp.add_url_rule(f"{base}/verify", "sign_in_verify", flow.sign_in_verify, methods=["POST"])
+    bp.add_url_rule(f"{base}/options", "sign_in_options",
+                    fast.flask_view(flow.sign_in_options), methods=["POST"])
+    bp.add_url_rule(f"{base}/verify", "sign_in_verify", fast.flask_view(flow.sign_in_verify),
+                    methods=["POST"])
     bp.add_url_rule(f"{base}/register/options", "register_options", flow.register_options,
                     methods=["POST"])
     bp.add_url_rule(f"{base}/register", "register", flow.register, methods=["POST"])

@@ -26,13 +26,14 @@ from idp.web import request as web
 from idp.web.actions import Action, post
 from idp.web.card_app import open_request
 from idp.web.interaction import checked_body
+from idp.web.request import Call
 
 
-def actions_hook(state: dict[str, Any]) -> dict[str, Action]:
+def actions_hook(state: dict[str, Any], call: Call) -> dict[str, Action]:
     """``sign`` while the request's document waits for the person's signature."""
     if state["prompt"] != "sign":
         return {}
-    return {"sign": post(url_for("signing.sign", uid=state["uid"]))}
+    return {"sign": post(call.url("signing.sign", uid=state["uid"]))}
 
 
 def continue_href(uid: str) -> str:

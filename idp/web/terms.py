@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, jsonify, session, url_for
+from flask import Blueprint, jsonify, session
 from flask.typing import ResponseReturnValue
 
 from idp import i18n
@@ -28,15 +28,15 @@ from idp.oidc.flow import Provider
 from idp.web import request as web
 from idp.web.actions import Action
 from idp.web.interaction import checked_body
-from idp.web.request import BadBodyError
+from idp.web.request import BadBodyError, Call
 
 _SESSION_KEY = "terms_agreed"  # {uid: [version, agreed_at ISO]} of this browser's interactions
 _KEEP = 8  # interactions remembered per browser (older agreements are asked again)
 
 
-def agreement(uid: str) -> Agreement | None:
+def agreement(uid: str, call: Call | None = None) -> Agreement | None:
     """What this browser agreed to in interaction ``uid``, if anything."""
-    found = session.get(_SESSION_KEY, {}).get(uid)
+    found = (session if call is None else call.session).get(_SESSION_KEY, {}).get(uid)
     if not isinstance(found, list) or len(found) != 2:
         return None
     return Agreement(str(found[0]), datetime.fromisoformat(str(found[1])))
@@ -47,11 +47,11 @@ def required_agreement(uid: str) -> Agreement:
     return terms.required(agreement(uid))
 
 
-def actions(uid: str) -> dict[str, Action]:
+def actions(uid: str, call: Call) -> dict[str, Action]:
     """``agree`` (with the version it asks for) until this interaction's terms are agreed."""
-    if agreement(uid) is not None:
+    if agreement(uid, call) is not None:
         return {}
-    return {"agree": {"method": "POST", "href": url_for("terms.agree", uid=uid),
+    return {"agree": {"method": "POST", "href": call.url("terms.agree", uid=uid),
                       "version": TERMS_VERSION}}
 
 

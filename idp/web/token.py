@@ -1,48 +1,34 @@
-"""POST /token (RFC 6749 §3.2, §5.1, §5.2): one endpoint with a fast path in front of Flask.
+"""POST /token (RFC 6749 §3.2, §5.1, §5.2): one endpoint, served by the fast path.
 
-``exchange`` is the endpoint: client authentication, then ``tokens.token_response``. Two
-adapters call it and answer every refusal through the one renderer (``idp.web.errors``), with
-the security headers of every answer (``idp.web.headers``):
-
-- :class:`TokenEndpoint`, WSGI middleware in front of Flask, for ``POST /token`` with a form body
-  of known length (every real token request). Profiled in process, Flask's request handling
-  (request context, cookie session, routing, form parsing, hooks, response object) cost as much
-  CPU as the exchange itself: 0.48 ms against 0.23 ms per exchange for the same work done here;
-- the Flask route (``flask_route``) for the rest (a chunked or oversized body, say).
+``exchange`` is the endpoint: client authentication, then ``tokens.token_response``.
+:class:`TokenRoute` is its shared route (``idp.web.fast``): the fast path in front of Flask
+answers ``POST /token`` with a form body of known length (every real token request), Flask's
+view the rest (a chunked or oversized body, say), both through the one renderer
+(``idp.web.errors``) with the security headers of every answer (``idp.web.headers``). Profiled
+in process, Flask's request handling (request context, cookie session, routing, form parsing,
+hooks, response object) cost as much CPU as the exchange itself: 0.48 ms against 0.23 ms per
+exchange for the same work done on the fast path.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-from collections.abc import Callable, Iterable
-from http import HTTPStatus
 from typing import Any
-from urllib.parse import unquote_plus
 
-from flask import Flask, jsonify, request
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.wrappers import Request
 
-from idp import i18n, metering, metrics
+from idp import metering, metrics
 from idp.errors import IdpError
 from idp.oidc import client_auth, tokens
-from idp.oidc.authorize import single_valued
 from idp.oidc.context import OidcContext
-from idp.oidc.errors import InvalidClientError, InvalidRequestError
-from idp.web import errors, observe
-from idp.web.headers import JSON_ANSWER, NO_STORE, REQUEST_ID
+from idp.oidc.errors import InvalidClientError
+from idp.web import fast
+from idp.web.fast import FORM, MAX_BODY, MAX_FIELDS, Route, parse_form
+from idp.web.headers import NO_STORE
+from idp.web.request import Answer, Call
 
 log = logging.getLogger(__name__)
-
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-FORM = "application/x-www-form-urlencoded"
-MAX_BODY = 65536  # larger bodies go to Flask and its limits (a token request is ~300 bytes)
-MAX_FIELDS = 64
-_STATUS_LINES = {status.value: f"{status.value} {status.phrase}" for status in HTTPStatus}
-_JSON = json.JSONEncoder(separators=(",", ":"))  # one encoder, not one per json.dumps call
-_JSON_TYPE = ("Content-Type", "application/json")
+__all__ = ["FORM", "MAX_BODY", "MAX_FIELDS", "TokenRoute", "exchange", "flask_route"]
 _CLAIMED_MAX = 200  # characters of an unauthenticated client_id kept in its refusal's entry
 
 
@@ -74,69 +60,6 @@ def exchange(ctx: OidcContext, form: dict[str, str], authorization: str | None, 
     return answer
 
 
-class TokenEndpoint:
-    """WSGI middleware: POST /token here, every other request to ``app``."""
-
-    def __init__(self, ctx: OidcContext, app: WsgiApp, default_language: str,
-                 path: str = "/token") -> None:
-        self._ctx = ctx
-        self._app = app
-        self._default_language = default_language
-        self._path = path
-        self._audiences = ctx.audiences()  # fixed by the issuer: computed once
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> \
-            Iterable[bytes]:
-        raw = self._body(environ)
-        if raw is None:
-            return self._app(environ, start_response)
-        started = time.perf_counter()
-        request_id = observe.start(environ.get("HTTP_X_REQUEST_ID"))
-        try:
-            body = exchange(self._ctx, _form(raw), environ.get("HTTP_AUTHORIZATION"),
-                            environ.get("REMOTE_ADDR", ""), self._audiences)
-            status, headers = 200, NO_STORE
-        except IdpError as error:
-            status, headers, body = _answer(errors.refusal(error, self._language(environ)))
-        except Exception as error:
-            found = errors.unexpected(error, self._language(environ))
-            if found is None:
-                log.exception("token request failed")  # as Flask: logged, a bare 500
-                found = errors.Refusal(500, NO_STORE, {"error": "server_error"})
-            status, headers, body = _answer(found)
-        data = _JSON.encode(body).encode()
-        start_response(_STATUS_LINES[status], [_JSON_TYPE, *JSON_ANSWER, *headers,
-                                               (REQUEST_ID, request_id),
-                                               ("Content-Length", str(len(data)))])
-        observe.finish("POST", self._path, status, started)
-        return [data]
-
-    def _language(self, environ: dict[str, Any]) -> str:
-        """The person's language as the Flask adapters read it (only a refusal needs it)."""
-        seen = Request(environ)
-        return i18n.choose(seen.args.get("lang"), seen.cookies.get("lang"),
-                           seen.headers.get("Accept-Language"), self._default_language)
-
-    def _body(self, environ: dict[str, Any]) -> str | None:
-        """The body of a POST /token this adapter answers, or None (Flask answers)."""
-        if environ.get("PATH_INFO") != self._path or environ.get("REQUEST_METHOD") != "POST":
-            return None
-        if environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower() != FORM:
-            return None
-        try:
-            length = int(environ.get("CONTENT_LENGTH") or "")
-        except ValueError:
-            return None
-        if not 0 <= length <= MAX_BODY:
-            return None
-        body: bytes = environ["wsgi.input"].read(length)
-        return body.decode("utf-8", "replace")
-
-
-def _answer(found: errors.Refusal) -> tuple[int, tuple[tuple[str, str], ...], dict[str, str]]:
-    return found.status, found.headers, found.body
-
-
 class _SessionOnDemand:
     """An ORM session for client authentication, opened only if it needs the database (a client
     not in the cache, an assertion's jti to record). A cached client with a secret never does, and
@@ -164,37 +87,35 @@ class _SessionOnDemand:
                 session.commit()
 
 
-def _form(raw: str) -> dict[str, str]:
-    """The form's fields; a repeated one is refused as by the Flask route (RFC 6749 §3.2).
-
-    The same fields as ``parse_qsl(raw, keep_blank_values=True, errors="replace")`` (a test
-    holds them equal), in a third of its time: a token request's values (codes, verifiers, URLs
-    already encoded by the client) rarely need unquoting, and parse_qsl unquotes every one.
-    """
-    fields = raw.split("&")
-    if len(fields) > MAX_FIELDS:
-        raise InvalidRequestError(f"more than {MAX_FIELDS} form parameters")
-    pairs = (field.partition("=") for field in fields if field)
-    return single_valued((_unquote(name), _unquote(value)) for name, _, value in pairs)
+_form = parse_form  # the fast path's form parser (tests hold it equal to parse_qsl's)
 
 
-def _unquote(text: str) -> str:
-    if "%" in text or "+" in text:
-        return unquote_plus(text, errors="replace")
-    return text
+class TokenRoute:
+    """``POST /token`` as a shared route (``idp.web.fast``): the fast path for form bodies of
+    known length (every real token request), Flask's view for the rest."""
+
+    def __init__(self, ctx: OidcContext) -> None:
+        self._ctx = ctx
+        self._audiences = ctx.audiences()  # fixed by the issuer: computed once
+
+    def __call__(self, call: Call) -> Answer:
+        body = exchange(self._ctx, call.form(), call.header("Authorization"), call.remote_addr,
+                        self._audiences)
+        return Answer(body, headers=NO_STORE)
+
+    def route(self) -> Route:
+        return Route("POST", "/token", "oidc.token_route", self, body="form",
+                     unexpected=_server_error)
 
 
-def flask_route(ctx: OidcContext) -> Any:
+def _server_error(error: Exception) -> Answer:
+    """An unexpected failure on the fast path: logged, answered ``server_error`` (RFC 6749
+    §5.2) without its details."""
+    log.error("token request failed", exc_info=error)
+    return Answer({"error": "server_error"}, 500, NO_STORE)
+
+
+def flask_route(token: TokenRoute) -> Any:
     """``POST /token`` for what the fast path leaves to Flask; refusals go to the same
     renderer through the app's error handler."""
-    body = exchange(ctx, single_valued(request.form.items(multi=True)),
-                    request.headers.get("Authorization"), request.remote_addr or "")
-    response = jsonify(body)
-    response.headers.extend(NO_STORE)
-    return response
-
-
-def install(app: Flask, ctx: OidcContext, default_language: str) -> None:
-    """Put the fast path in front of ``app``."""
-    app.wsgi_app = TokenEndpoint(  # type: ignore[method-assign]
-        ctx, app.wsgi_app, default_language)
+    return fast.flask_view(token)()
