@@ -9,14 +9,16 @@ check (one transaction per sign-in), and a refusal, having rolled that back, spe
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp.audit import entries
 from idp.audit.log import AuditLog
-from idp.db import transaction
+from idp.db import Base, transaction
 from idp.errors import account_not_active
 from idp.passkeys import ceremonies, directory
 from idp.passkeys.challenge_store import SqlChallengeStore
@@ -145,7 +147,8 @@ class PasskeyService:
     def _signed_in(self, session: Session, pending: PendingChallenge,
                    response_json: str) -> PasskeyLogin:
         credential_id = ceremonies.assertion_credential_id(response_json)
-        passkey = self._by_credential_id(session, credential_id)
+        connection = session.connection()
+        passkey = connection.execute(_SIGNING_IN, {"credential_id": credential_id}).first()
         if passkey is None:
             raise UnknownPasskey()
         # The signature first: only the passkey's holder learns whose it is, or its state.
@@ -159,12 +162,16 @@ class PasskeyService:
                 "This passkey belongs to a different account than the one signed in here. "
                 "Choose a passkey of this account, or sign out and sign in with that one."
             )
-        self._require_active(session, passkey.private_id)
-        passkey.sign_count = assertion.sign_count
-        passkey.backup_state = assertion.backup_state
-        passkey.last_used_at = self._clock()
+        if passkey.person_state not in directory.ACTIVE_STATES:
+            raise account_not_active(passkey.person_state)
+        used = self._clock()
+        connection.execute(_USED, {"b_id": passkey.id, "sign_count": assertion.sign_count,
+                                   "backup_state": assertion.backup_state,
+                                   "last_used_at": used})
         return PasskeyLogin(
-            private_id=passkey.private_id, passkey=summarise(passkey),
+            private_id=passkey.private_id,
+            passkey=replace(summarise(passkey), backup_state=assertion.backup_state,
+                            last_used_at=used),
             user_verified=assertion.user_verified,
         )
 
@@ -234,7 +241,20 @@ class PasskeyService:
         return passkey
 
 
-def _stored_key(passkey: Passkey) -> StoredKey:
+PASSKEYS = Base.metadata.tables[Passkey.__tablename__]
+# A sign-in's passkey and whether its private ID may use it, in one statement (Core, compiled
+# once): this runs at every passkey login.
+_SIGNING_IN = (select(PASSKEYS, directory.PRIVATE_IDS.c.state.label("person_state"))
+               .select_from(PASSKEYS.outerjoin(directory.PRIVATE_IDS,
+                                               directory.PRIVATE_IDS.c.id
+                                               == PASSKEYS.c.private_id))
+               .where(PASSKEYS.c.credential_id == bindparam("credential_id")))
+_USED = (update(PASSKEYS).where(PASSKEYS.c.id == bindparam("b_id"))
+         .values(sign_count=bindparam("sign_count"), backup_state=bindparam("backup_state"),
+                 last_used_at=bindparam("last_used_at")))
+
+
+def _stored_key(passkey: Passkey | Row[Any]) -> StoredKey:
     return StoredKey(
         credential_id=passkey.credential_id, public_key=passkey.public_key,
         sign_count=passkey.sign_count, backup_eligible=passkey.backup_eligible,
