@@ -155,7 +155,7 @@ class AnchorChecker:
     def _check(self, private_id: str, auth: CertAnswer | None) -> AnchorCheck:
         at = anchors.now()
         with self._reads() as db:
-            found = db.execute(_INPUTS, {"private_id": private_id}).first()
+            found = db.connection().execute(_INPUTS, {"private_id": private_id}).first()
         if found is not None and found.state == "closed":
             return AnchorCheck(private_id, AnchorState.CLOSED, "closed", None, at)
         if found is not None and found.locked_at is not None:  # no J-LIS call: refused anyway
