@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.expression import Executable
@@ -171,3 +171,33 @@ def _single_statement(engine: Engine, statement: Prepared, values: Mapping[str, 
         raise
     finally:
         connection.close()
+
+
+def first_on(connection: Connection, statement: Prepared, values: Mapping[str, Any]) -> \
+        tuple[Any, ...] | None:
+    """The first row of ``statement`` run on the DBAPI cursor of a SQLAlchemy ``connection``,
+    in its transaction (or in autocommit): for a unit of work that also runs ORM or Core
+    statements. A driver's error is handed to SQLAlchemy, so it is raised (and a lost connection
+    invalidated) as ``Connection.execute`` would raise it."""
+    cursor = connection.connection.cursor()
+    try:
+        return Transaction(cursor, connection.dialect).first(statement, values)
+    except connection.dialect.loaded_dbapi.Error as error:
+        connection._handle_dbapi_exception(  # raises the wrapped error
+            error, statement.compiled(connection.dialect).sql, dict(values), cursor, None)
+        raise
+    finally:
+        cursor.close()
+
+
+def execute_on(connection: Connection, statement: Prepared, values: Mapping[str, Any]) -> None:
+    """``statement`` (no rows wanted) on ``connection``'s DBAPI cursor, as :func:`first_on`."""
+    cursor = connection.connection.cursor()
+    try:
+        Transaction(cursor, connection.dialect).execute(statement, values)
+    except connection.dialect.loaded_dbapi.Error as error:
+        connection._handle_dbapi_exception(
+            error, statement.compiled(connection.dialect).sql, dict(values), cursor, None)
+        raise
+    finally:
+        cursor.close()

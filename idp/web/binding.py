@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from idp import db as dbm
 from idp.accounts.card_requests import BROWSER_COOKIE, browser_hash
 from idp.errors import WrongBrowserError
-from idp.oidc.models import Interaction
+from idp.oidc.interaction_rows import InteractionRow, read
 from idp.web import request as web
 
 _AUTHORIZE = "oidc.authorize"
@@ -82,12 +82,12 @@ class RequestInteractions:
     only: nothing is shared between requests or browsers. Outside a request it reads each time.
     """
 
-    def load(self, db: Session, uid: str) -> Interaction | None:
+    def load(self, db: Session, uid: str) -> InteractionRow | None:
         if not has_request_context():
-            return db.get(Interaction, uid)
-        rows: dict[str, Interaction | None] = g.setdefault(_ROWS, {})
+            return read(db, uid)
+        rows: dict[str, InteractionRow | None] = g.setdefault(_ROWS, {})
         if uid not in rows:
-            rows[uid] = db.get(Interaction, uid)
+            rows[uid] = read(db, uid)
         return rows[uid]
 
     def forget(self, uid: str) -> None:
