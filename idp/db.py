@@ -127,6 +127,15 @@ def single_read_sessions(factory: sessionmaker[Session]) -> sessionmaker[Session
                         expire_on_commit=False)
 
 
+def single_read_engine(factory: sessionmaker[Session]) -> Engine:
+    """The engine of ``factory`` in autocommit, for a unit of exactly one read statement run
+    on a Core connection (``with engine.connect() as connection``): as
+    :func:`single_read_sessions`, without an ORM Session around a statement that needs none
+    (at every login: the anchor re-check's inputs, the claims)."""
+    engine: Engine = factory.kw["bind"]
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def refusal_for(error: DBAPIError) -> IdpError | None:
     """The 4xx/5xx a database error becomes when it is not the IdP's fault, or None (a bug: 500).
 

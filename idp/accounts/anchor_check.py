@@ -141,7 +141,8 @@ class AnchorChecker:
         self._sessions = sessions
         self._audit = audit  # each re-check: both certificates' status, and the decision
         self._meter = meter  # its counts of this check's J-LIS answers join the result's write
-        self._reads = dbm.single_read_sessions(sessions)  # _inputs is one SELECT
+        self._reads = dbm.single_read_sessions(sessions)
+        self._inputs = dbm.single_read_engine(sessions)  # _INPUTS is one SELECT
         self._trust = trust
         self._policy = policy  # None: the trust policy's current reason mapping
         self._changes = changes  # told of a changed state, in the transaction recording it
@@ -154,8 +155,8 @@ class AnchorChecker:
 
     def _check(self, private_id: str, auth: CertAnswer | None) -> AnchorCheck:
         at = anchors.now()
-        with self._reads() as db:
-            found = db.connection().execute(_INPUTS, {"private_id": private_id}).first()
+        with self._inputs.connect() as connection:
+            found = connection.execute(_INPUTS, {"private_id": private_id}).first()
         if found is not None and found.state == "closed":
             return AnchorCheck(private_id, AnchorState.CLOSED, "closed", None, at)
         if found is not None and found.locked_at is not None:  # no J-LIS call: refused anyway

@@ -72,14 +72,14 @@ class JpkiClaimsSource:
         from idp import db as dbm
 
         self._sessions = sessions
-        self._reads = dbm.single_read_sessions(sessions)  # claims_for is one SELECT
+        self._reads = dbm.single_read_engine(sessions)  # claims_for is one SELECT
         self._stored = DbClaimsSource(sessions)
 
     def claims_for(self, private_id: str) -> Mapping[str, Any]:
         """At every userinfo and ID token: the live anchor's state and the current 4 info in
         one statement (``_claims_statement``), in autocommit."""
-        with self._reads() as session:
-            found = session.execute(_claims_statement(), {"private_id": private_id}).first()
+        with self._reads.connect() as connection:
+            found = connection.execute(_claims_statement(), {"private_id": private_id}).first()
         if found is None:
             return self._stored.claims_for(private_id)
         if found.state != "current" or found.basic4 is None:

@@ -51,14 +51,14 @@ from idp.oidc.interaction_rows import (
     InteractionRows,
     StoredInteractions,
 )
-from idp.oidc.models import AuthorizationCode, Grant, Interaction
+from idp.oidc.models import AuthorizationCode, Grant
 from idp.oidc.tokens import digest
 
 ActiveSession = login_sessions.ActiveSession
 CODES, GRANTS = (Base.metadata.tables[model.__tablename__] for model in (AuthorizationCode, Grant))
 # Core statements, compiled once (SQLAlchemy's cache): a login's writes, without the ORM's unit
 # of work (docs/benchmarks.md, "Passkey login: the ratio to a trivial request").
-_GRANT, _CODE = insert(GRANTS), insert(CODES)
+_GRANT, _CODE, _STARTED = insert(GRANTS), insert(CODES), insert(INTERACTIONS)
 _FINISHED = update(INTERACTIONS).where(INTERACTIONS.c.uid == bindparam("b_uid")).values(done=True)
 _LOGGED_IN = (update(INTERACTIONS).where(INTERACTIONS.c.uid == bindparam("b_uid"))
               .values(login_session_id=bindparam("login_session_id"),
@@ -156,10 +156,11 @@ class Provider:
     def _start_interaction(self, db: Session, request: AuthorizationRequest,
                            started_at: int) -> str:
         uid = secrets.token_urlsafe(18)
-        db.add(Interaction(uid=uid, client_id=request.client_id, params=request.to_json(),
-                           csrf_token=secrets.token_urlsafe(24), started_at=started_at,
-                           expires_at=started_at + self.ctx.settings.interaction_lifetime_seconds,
-                           done=False, browser_hash=self.rows.browser_hash()))
+        db.connection().execute(_STARTED, {
+            "uid": uid, "client_id": request.client_id, "params": request.to_json(),
+            "csrf_token": secrets.token_urlsafe(24), "started_at": started_at,
+            "expires_at": started_at + self.ctx.settings.interaction_lifetime_seconds,
+            "done": False, "browser_hash": self.rows.browser_hash(), "login_session_id": None})
         return uid
 
     def _issue_code(self, db: Session, request: AuthorizationRequest, session: ActiveSession,
