@@ -127,13 +127,12 @@ def single_read_sessions(factory: sessionmaker[Session]) -> sessionmaker[Session
                         expire_on_commit=False)
 
 
-def single_read_engine(factory: sessionmaker[Session]) -> Engine:
-    """The engine of ``factory`` in autocommit, for a unit of exactly one read statement run
-    on a Core connection (``with engine.connect() as connection``): as
-    :func:`single_read_sessions`, without an ORM Session around a statement that needs none
-    (at every login: the anchor re-check's inputs, the claims)."""
-    engine: Engine = factory.kw["bind"]
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
+def single_statement_sessions(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions in autocommit for units whose every statement stands alone: each commits by
+    itself, durably (one round trip on PostgreSQL, no BEGIN nor COMMIT), so only where no two
+    statements must commit together or see one snapshot (a passkey challenge's INSERT, and the
+    occasional purge of expired ones before it)."""
+    return single_read_sessions(factory)
 
 
 def refusal_for(error: DBAPIError) -> IdpError | None:

@@ -18,10 +18,11 @@ from sqlalchemy.orm import Session
 
 from idp.accounts.models import LoginSession
 from idp.db import Base
+from idp.prepared import Prepared, execute_on
 
 COOKIE_NAME = "idp_session"
 SESSIONS = Base.metadata.tables[LoginSession.__tablename__]
-_START = insert(SESSIONS)  # Core, compiled once: every login starts a session
+_START = Prepared(insert(SESSIONS))  # every login starts a session
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,9 @@ def start(db: Session, *, private_id: str, acr: str, amr: list[str], lifetime: i
           now: int | None = None) -> ActiveSession:
     now = int(time.time()) if now is None else now
     started = ActiveSession(secrets.token_urlsafe(24), private_id, now, acr, tuple(amr))
-    db.connection().execute(_START, {"id": started.id, "private_id": private_id,
-                                     "auth_time": now, "acr": acr, "amr": list(amr),
-                                     "expires_at": now + lifetime, "ended_at": None})
+    execute_on(db.connection(), _START, {
+        "id": started.id, "private_id": private_id, "auth_time": now, "acr": acr,
+        "amr": list(amr), "expires_at": now + lifetime, "ended_at": None})
     return started
 
 

@@ -19,9 +19,10 @@ from idp.audit import entries as audit
 from idp.db import Base
 from idp.oidc.context import OidcContext
 from idp.oidc.models import Consent, Grant, Token
+from idp.prepared import Prepared, first_on
 
 PEOPLE, CONSENTS = (Base.metadata.tables[model.__tablename__] for model in (PrivateId, Consent))
-_ACTIVE_WITH_CONSENT = (
+_ACTIVE_WITH_CONSENT = Prepared(
     select(PEOPLE.c.state, CONSENTS.c.claims, CONSENTS.c.given_at)
     .select_from(PEOPLE.outerjoin(CONSENTS, and_(
         CONSENTS.c.private_id == PEOPLE.c.id, CONSENTS.c.client_id == bindparam("b_client_id"))))
@@ -48,14 +49,15 @@ def find_if_active(db: Session, private_id: str,
                    client_id: str) -> tuple[bool, ConsentRecord | None]:
     """Whether ``private_id`` is active, and its consent for ``client_id``: one statement, for
     the code a login issues (each login asks both)."""
-    found = db.connection().execute(_ACTIVE_WITH_CONSENT, {"b_private_id": private_id,
-                                                           "b_client_id": client_id}).first()
-    if found is None or found.state != "active":
+    found = first_on(db.connection(), _ACTIVE_WITH_CONSENT, {"b_private_id": private_id,
+                                                             "b_client_id": client_id})
+    if found is None or found[0] != "active":
         return False, None
-    if found.claims is None:
+    _state, claims, given_at = found
+    if claims is None:
         return True, None
-    return True, ConsentRecord(frozenset(found.claims.get("approved", [])),
-                               frozenset(found.claims.get("decided", [])), found.given_at)
+    return True, ConsentRecord(frozenset(claims.get("approved", [])),
+                               frozenset(claims.get("decided", [])), given_at)
 
 
 def give(db: Session, private_id: str, client_id: str, *, asked: frozenset[str],

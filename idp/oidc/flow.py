@@ -53,16 +53,18 @@ from idp.oidc.interaction_rows import (
 )
 from idp.oidc.models import AuthorizationCode, Grant
 from idp.oidc.tokens import digest
+from idp.prepared import Prepared, execute_on
 
 ActiveSession = login_sessions.ActiveSession
 CODES, GRANTS = (Base.metadata.tables[model.__tablename__] for model in (AuthorizationCode, Grant))
 # Core statements, compiled once (SQLAlchemy's cache): a login's writes, without the ORM's unit
 # of work (docs/benchmarks.md, "Passkey login: the ratio to a trivial request").
-_GRANT, _CODE, _STARTED = insert(GRANTS), insert(CODES), insert(INTERACTIONS)
-_FINISHED = update(INTERACTIONS).where(INTERACTIONS.c.uid == bindparam("b_uid")).values(done=True)
-_LOGGED_IN = (update(INTERACTIONS).where(INTERACTIONS.c.uid == bindparam("b_uid"))
-              .values(login_session_id=bindparam("login_session_id"),
-                      done=INTERACTIONS.c.done | bindparam("done")))
+_GRANT, _CODE, _STARTED = (Prepared(insert(table)) for table in (GRANTS, CODES, INTERACTIONS))
+_FINISHED = Prepared(update(INTERACTIONS).where(INTERACTIONS.c.uid == bindparam("b_uid"))
+                     .values(done=True))
+_LOGGED_IN = Prepared(update(INTERACTIONS).where(INTERACTIONS.c.uid == bindparam("b_uid"))
+                      .values(login_session_id=bindparam("login_session_id"),
+                              done=INTERACTIONS.c.done | bindparam("done")))
 
 
 class Provider:
@@ -156,7 +158,7 @@ class Provider:
     def _start_interaction(self, db: Session, request: AuthorizationRequest,
                            started_at: int) -> str:
         uid = secrets.token_urlsafe(18)
-        db.connection().execute(_STARTED, {
+        execute_on(db.connection(), _STARTED, {
             "uid": uid, "client_id": request.client_id, "params": request.to_json(),
             "csrf_token": secrets.token_urlsafe(24), "started_at": started_at,
             "expires_at": started_at + self.ctx.settings.interaction_lifetime_seconds,
@@ -167,7 +169,7 @@ class Provider:
                     record: consents.ConsentRecord | None, uid: str | None = None) -> str:
         grant_id = self._grant(db, request, session, record, uid)
         code = secrets.token_urlsafe(32)
-        db.connection().execute(_CODE, {
+        execute_on(db.connection(), _CODE, {
             "code_hash": digest(code), "grant_id": grant_id, "redirect_uri": request.redirect_uri,
             "code_challenge": request.code_challenge,
             "expires_at": now() + self.ctx.settings.code_lifetime_seconds, "used": False})
@@ -185,7 +187,7 @@ class Provider:
         # it: logging out on the phone does not sign the TV out (the TV's logout, or revoking
         # the consent at /account, does).
         grant_id = secrets.token_urlsafe(18)
-        db.connection().execute(_GRANT, {
+        execute_on(db.connection(), _GRANT, {
             "id": grant_id, "client_id": request.client_id, "private_id": session.private_id,
             "session_id": None if request.device else session.id,
             "scope": " ".join(request.scope),
@@ -246,8 +248,8 @@ class Provider:
             done = self._code_if_done(db, request, uid, started) if continue_if_done else None
             # The login this interaction made (what satisfies its prompt=login and max_age) and,
             # with the code issued, the interaction's end: one UPDATE.
-            db.connection().execute(_LOGGED_IN, {"b_uid": uid, "login_session_id": started.id,
-                                                 "done": done is not None})
+            execute_on(db.connection(), _LOGGED_IN, {
+                "b_uid": uid, "login_session_id": started.id, "done": done is not None})
             self.rows.forget(uid)
             # The audit entry last: its head lock is held only until this commit.
             self.ctx.audit.record("login", actor=audit.person(private_id),
@@ -362,7 +364,7 @@ class Provider:
         return row, AuthorizationRequest.from_json(row.params)
 
     def _finish(self, db: Session, uid: str) -> None:
-        db.connection().execute(_FINISHED, {"b_uid": uid})
+        execute_on(db.connection(), _FINISHED, {"b_uid": uid})
         self.rows.forget(uid)
 
 

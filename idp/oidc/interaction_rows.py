@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from idp.db import Base
 from idp.oidc.models import Interaction
-from idp.oidc.prepared import Prepared, first_on
+from idp.prepared import Prepared, first_on
 
 INTERACTIONS = Base.metadata.tables[Interaction.__tablename__]
 

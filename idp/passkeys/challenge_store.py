@@ -1,7 +1,7 @@
 """The database challenge store: one row per challenge, deleted by the answer that uses it.
 
-Its two statements are Core statements built once (SQLAlchemy caches their compiled form), run
-on the caller's connection: every passkey sign-in saves one challenge and takes one.
+Its two statements are prepared once (``idp.prepared``) and run on the caller's connection:
+every passkey sign-in saves one challenge and takes one.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from idp.db import Base
 from idp.passkeys.challenges import new_handle
 from idp.passkeys.models import PasskeyChallenge
 from idp.passkeys.values import Anchor, Ceremony, PendingChallenge
+from idp.prepared import Prepared, execute_on, first_on
 
 # Expired rows are kept this long, so that a late answer hears "expired", not "unknown".
 KEEP_EXPIRED = timedelta(hours=1)
@@ -26,11 +27,11 @@ KEEP_EXPIRED = timedelta(hours=1)
 PURGE_EVERY = 64
 _saves = itertools.count()
 CHALLENGES = Base.metadata.tables[PasskeyChallenge.__tablename__]
-_SAVE = insert(CHALLENGES)
+_SAVE = Prepared(insert(CHALLENGES))
 # One DELETE ... RETURNING decides: of two concurrent answers only one gets the row.
-_TAKE = delete(CHALLENGES).where(CHALLENGES.c.id == bindparam("handle")).returning(
+_TAKE = Prepared(delete(CHALLENGES).where(CHALLENGES.c.id == bindparam("handle")).returning(
     CHALLENGES.c.ceremony, CHALLENGES.c.challenge, CHALLENGES.c.expires_at,
-    CHALLENGES.c.private_id, CHALLENGES.c.anchor_issuer, CHALLENGES.c.anchor_serial)
+    CHALLENGES.c.private_id, CHALLENGES.c.anchor_issuer, CHALLENGES.c.anchor_serial))
 
 
 def _utcnow() -> datetime:
@@ -51,7 +52,7 @@ class SqlChallengeStore:
             self.purge_expired(self._clock() - KEEP_EXPIRED)
         handle = new_handle()
         anchor = pending.anchor
-        self._session.connection().execute(_SAVE, {
+        execute_on(self._session.connection(), _SAVE, {
             "id": handle, "ceremony": pending.ceremony.value, "challenge": pending.challenge,
             "private_id": pending.private_id,
             "anchor_issuer": anchor.issuer if anchor else None,
@@ -61,16 +62,17 @@ class SqlChallengeStore:
         return handle
 
     def take(self, handle: str) -> PendingChallenge | None:
-        row = self._session.connection().execute(_TAKE, {"handle": handle}).first()
+        row = first_on(self._session.connection(), _TAKE, {"handle": handle})
         if row is None:
             return None
+        ceremony, challenge, expires_at, private_id, anchor_issuer, anchor_serial = row
         anchor = None
-        if row.anchor_issuer is not None and row.anchor_serial is not None:
-            anchor = Anchor(issuer=row.anchor_issuer, serial=row.anchor_serial)
+        if anchor_issuer is not None and anchor_serial is not None:
+            anchor = Anchor(issuer=anchor_issuer, serial=anchor_serial)
         return PendingChallenge(
-            ceremony=Ceremony(row.ceremony), challenge=row.challenge,
-            expires_at=datetime.fromtimestamp(row.expires_at, UTC),
-            private_id=row.private_id, anchor=anchor,
+            ceremony=Ceremony(ceremony), challenge=challenge,
+            expires_at=datetime.fromtimestamp(expires_at, UTC), private_id=private_id,
+            anchor=anchor,
         )
 
     def purge_expired(self, before: datetime) -> None:
