@@ -6,10 +6,12 @@ on the same PostgreSQL database, one login after another, and attributes to each
 
 * the CPU time the app spent on it (``time.process_time`` around the WSGI call: Flask,
   SQLAlchemy, psycopg, the WebAuthn and anchor checks; PostgreSQL's own work is not included);
-* the SQL statements it sent through SQLAlchemy, and the PostgreSQL transactions they made (a
-  statement on an autocommit connection is one; a BEGIN ... COMMIT/ROLLBACK that ran a statement
-  is one). Statements sent on a raw DBAPI connection (the token endpoint's ``idp.oidc.prepared``)
-  are not seen per request; PostgreSQL's own count of the run covers every path.
+* the SQL statements it sent, counted at the driver (psycopg's ``Cursor.execute`` and
+  ``executemany``), so statements run on a raw DBAPI cursor (``idp.oidc.prepared``, the audit
+  log's append) count too, and the PostgreSQL transactions they made (a statement on an
+  autocommit connection is one; a transaction that ran a statement and ended by COMMIT or
+  ROLLBACK is one). On SQLite (whose driver cannot be wrapped) only what goes through
+  SQLAlchemy is counted.
 
 The client side (the test client, the software authenticator) is not counted.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import cProfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,21 +92,19 @@ def profile(app: Any, target: Any, authenticator: Any, credential_ids: list[byte
     transactions: Counter[str] = Counter()
     pending: set[int] = set()  # connections with a statement in their open transaction
 
-    @event.listens_for(engine, "before_cursor_execute")
-    def _statement(connection: Any, *_: Any) -> None:
+    def _statement(dbapi_connection: Any) -> None:
         statements[current[0]] += 1
-        if getattr(connection.connection.dbapi_connection, "autocommit", False):
+        if getattr(dbapi_connection, "autocommit", False):
             transactions[current[0]] += 1
         else:
-            pending.add(id(connection))
+            pending.add(id(dbapi_connection))
 
-    def _end(connection: Any) -> None:
-        if id(connection) in pending:
-            pending.discard(id(connection))
+    def _end(dbapi_connection: Any) -> None:
+        if id(dbapi_connection) in pending:
+            pending.discard(id(dbapi_connection))
             transactions[current[0]] += 1
 
-    event.listen(engine, "commit", _end)
-    event.listen(engine, "rollback", _end)
+    unhook = _count_at_driver(engine, _statement, _end)
     inner, measuring = app.wsgi_app, False
 
     def timed(environ: dict[str, Any], start_response: Any) -> Any:
@@ -132,12 +133,60 @@ def profile(app: Any, target: Any, authenticator: Any, credential_ids: list[byte
         seconds = time.perf_counter() - started
     finally:
         app.wsgi_app = inner
-        event.remove(engine, "before_cursor_execute", _statement)
-        event.remove(engine, "commit", _end)
-        event.remove(engine, "rollback", _end)
+        unhook()
     return Profile(logins, seconds, {s: cpu[s] * 1000 / logins for s in STEPS},
                    {s: statements[s] / logins for s in STEPS},
                    {s: transactions[s] / logins for s in STEPS})
+
+
+def _count_at_driver(engine: Any, statement: Callable[[Any], None],
+                     end: Callable[[Any], None]) -> Callable[[], None]:
+    """Call ``statement(dbapi_connection)`` at every statement the driver sends and
+    ``end(dbapi_connection)`` at every commit or rollback; answers the function that undoes it.
+    psycopg's classes are wrapped for the run (every path counts, raw cursors included); for
+    SQLite, SQLAlchemy's events (raw cursors not seen)."""
+    if engine.dialect.name != "postgresql":
+        def _seen(connection: Any, *_: Any) -> None:
+            statement(connection.connection.dbapi_connection)
+
+        def _ended(connection: Any) -> None:
+            end(connection.connection.dbapi_connection)
+
+        event.listen(engine, "before_cursor_execute", _seen)
+        event.listen(engine, "commit", _ended)
+        event.listen(engine, "rollback", _ended)
+
+        def _unlisten() -> None:
+            event.remove(engine, "before_cursor_execute", _seen)
+            event.remove(engine, "commit", _ended)
+            event.remove(engine, "rollback", _ended)
+        return _unlisten
+
+    import psycopg
+
+    originals = {(cls, name): getattr(cls, name) for cls, name in (
+        (psycopg.Cursor, "execute"), (psycopg.Cursor, "executemany"),
+        (psycopg.Connection, "commit"), (psycopg.Connection, "rollback"))}
+
+    def _sending(original: Any) -> Any:
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            statement(self.connection)
+            return original(self, *args, **kwargs)
+        return wrapper
+
+    def _ending(original: Any) -> Any:
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            end(self)
+            return original(self, *args, **kwargs)
+        return wrapper
+
+    for (cls, name), original in originals.items():
+        setattr(cls, name, (_sending if cls is psycopg.Cursor else _ending)(original))
+
+    def _restore() -> None:
+        for (cls, name), original in originals.items():
+            setattr(cls, name, original)
+    return _restore
 
 
 def table(result: Profile) -> str:

@@ -127,6 +127,14 @@ def single_read_sessions(factory: sessionmaker[Session]) -> sessionmaker[Session
                         expire_on_commit=False)
 
 
+def single_statement_sessions(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions in autocommit for units whose every statement stands alone: each commits by
+    itself, durably (one round trip on PostgreSQL, no BEGIN nor COMMIT), so only where no two
+    statements must commit together or see one snapshot (a passkey challenge's INSERT, and the
+    occasional purge of expired ones before it)."""
+    return single_read_sessions(factory)
+
+
 def refusal_for(error: DBAPIError) -> IdpError | None:
     """The 4xx/5xx a database error becomes when it is not the IdP's fault, or None (a bug: 500).
 

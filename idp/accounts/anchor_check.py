@@ -16,10 +16,10 @@ from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryptography.x509 import ReasonFlags
-from sqlalchemy import Select, String, and_, bindparam, select, update
+from sqlalchemy import Engine, Select, String, and_, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db as dbm
@@ -54,6 +54,7 @@ from idp.jpki.profile import Purpose
 from idp.jpki.revocation import CertState, CheckedStatus
 from idp.jpki.validation import VerifiedCertificate
 from idp.metering import Meter
+from idp.prepared import Prepared, read_one
 
 _PERSON_STATE = {AnchorState.SUSPENDED: "suspended", AnchorState.CLOSED: "closed"}
 
@@ -167,7 +168,8 @@ class AnchorChecker:
         self._sessions = sessions
         self._audit = audit  # each re-check: both certificates' status, and the decision
         self._meter = meter  # its counts of this check's J-LIS answers join the result's write
-        self._reads = dbm.single_read_sessions(sessions)  # _inputs is one SELECT
+        self._reads = dbm.single_read_sessions(sessions)
+        self._engine: Engine = sessions.kw["bind"]  # _INPUTS is one SELECT (read_one)
         self._trust = trust
         self._policy = policy  # None: the trust policy's current reason mapping
         self._changes = changes  # told of a changed state, in the transaction recording it
@@ -191,8 +193,8 @@ class AnchorChecker:
 
     def _check(self, private_id: str, auth: CertAnswer | None) -> AnchorCheck:
         at = anchors.now()
-        with self._reads() as db:
-            found = db.execute(_INPUTS, {"private_id": private_id}).first()
+        row = read_one(self._engine, _INPUTS, {"private_id": private_id})
+        found = None if row is None else _Inputs(*row)
         if found is not None and found.state == "closed":
             return AnchorCheck(private_id, AnchorState.CLOSED, "closed", None, at)
         if found is not None and found.locked_at is not None:  # no J-LIS call: refused anyway
@@ -321,7 +323,22 @@ def _inputs() -> Select[Any]:
             .where(PrivateId.id == private_id).order_by(JpkiAnchor.id.desc()).limit(1))
 
 
-_INPUTS = _inputs()
+class _Inputs(NamedTuple):
+    """A row of ``_INPUTS``."""
+
+    private_id: str
+    state: str
+    anchor_id: int | None
+    sign_der: bytes  # None only without an anchor (anchor_id None)
+    auth_der: bytes | None
+    anchor_state: str | None
+    last_result: str | None
+    issuer_dn: str | None
+    serial_hex: str | None
+    locked_at: datetime | None
+
+
+_INPUTS = Prepared(_inputs())
 
 
 def _set_person_state(db: Session, private_id: str, state: AnchorState) -> None:

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from idp.accounts.jpki_models import AuthLink, Basic4Record, JpkiAnchor, JpkiConsent
 from idp.accounts.models import PrivateId, utcnow
+from idp.db import Base
 from idp.jpki.certificate import JpkiCertificate
 from idp.jpki.profile import Basic4Info
 from idp.jpki.validation import VerifiedCertificate
+from idp.prepared import Prepared, execute_on
+
+ANCHORS = Base.metadata.tables[JpkiAnchor.__tablename__]
+_CHECKED = Prepared(update(ANCHORS).where(ANCHORS.c.id == bindparam("b_id"))
+                    .values(state=bindparam("state"), last_result=bindparam("last_result"),
+                            last_checked_at=bindparam("last_checked_at")))
 
 
 def live_anchor(db: Session, private_id: str) -> JpkiAnchor | None:
@@ -102,8 +109,9 @@ def new_person(db: Session) -> PrivateId:
 
 
 def set_checked(db: Session, anchor_id: int, state: str, reason: str, at: datetime) -> None:
-    db.execute(update(JpkiAnchor).where(JpkiAnchor.id == anchor_id)
-               .values(state=state, last_result=reason[:128], last_checked_at=at))
+    """Record a re-check's result on the anchor (prepared: every login does it)."""
+    execute_on(db.connection(), _CHECKED, {"b_id": anchor_id, "state": state,
+                                           "last_result": reason[:128], "last_checked_at": at})
 
 
 def now() -> datetime:

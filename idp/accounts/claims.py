@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp.accounts.models import AccountClaims
+from idp.prepared import Prepared, read_one
 
 
 class ClaimsSource(Protocol):
@@ -69,22 +70,21 @@ class JpkiClaimsSource:
     """
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
-        from idp import db as dbm
 
         self._sessions = sessions
-        self._reads = dbm.single_read_sessions(sessions)  # claims_for is one SELECT
+        self._engine: Engine = sessions.kw["bind"]  # claims_for is one SELECT (read_one)
         self._stored = DbClaimsSource(sessions)
 
     def claims_for(self, private_id: str) -> Mapping[str, Any]:
         """At every userinfo and ID token: the live anchor's state and the current 4 info in
-        one statement (``_claims_statement``), in autocommit."""
-        with self._reads() as session:
-            found = session.execute(_claims_statement(), {"private_id": private_id}).first()
+        one prepared statement (``_claims_statement``), in autocommit."""
+        found = read_one(self._engine, _claims_statement(), {"private_id": private_id})
         if found is None:
             return self._stored.claims_for(private_id)
-        if found.state != "current" or found.basic4 is None:
+        state, basic4 = found
+        if state != "current" or basic4 is None:
             return {}
-        return basic4_claims(found.basic4)
+        return basic4_claims(basic4)
 
     def verification_for(self, private_id: str) -> Verification | None:
         from idp.accounts import anchors
@@ -99,7 +99,7 @@ class JpkiClaimsSource:
 
 
 @functools.cache
-def _claims_statement() -> Select[Any]:
+def _claims_statement() -> Prepared:
     """The live anchor's state (``anchors.live_anchor``) with the current 4 info
     (``anchors.current_basic4``) of ``:private_id``; no row without a live anchor. Built once."""
     from sqlalchemy import String, bindparam, select
@@ -110,9 +110,9 @@ def _claims_statement() -> Select[Any]:
     basic4 = (select(Basic4Record.basic4)
               .where(Basic4Record.private_id == person, Basic4Record.current.is_(True))
               .order_by(Basic4Record.id.desc()).limit(1).scalar_subquery())
-    return (select(JpkiAnchor.state, basic4.label("basic4"))
-            .where(JpkiAnchor.private_id == person, JpkiAnchor.superseded_by.is_(None))
-            .order_by(JpkiAnchor.id.desc()).limit(1))
+    return Prepared(select(JpkiAnchor.state, basic4.label("basic4"))
+                    .where(JpkiAnchor.private_id == person, JpkiAnchor.superseded_by.is_(None))
+                    .order_by(JpkiAnchor.id.desc()).limit(1))
 
 
 def basic4_claims(info: Mapping[str, Any]) -> dict[str, Any]:

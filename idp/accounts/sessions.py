@@ -13,12 +13,16 @@ import time
 from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from idp.accounts.models import LoginSession
+from idp.db import Base
+from idp.prepared import Prepared, execute_on
 
 COOKIE_NAME = "idp_session"
+SESSIONS = Base.metadata.tables[LoginSession.__tablename__]
+_START = Prepared(insert(SESSIONS))  # every login starts a session
 
 
 @dataclass(frozen=True)
@@ -51,11 +55,11 @@ def session_id_from_cookie(secret: str, value: str | None) -> str | None:
 def start(db: Session, *, private_id: str, acr: str, amr: list[str], lifetime: int,
           now: int | None = None) -> ActiveSession:
     now = int(time.time()) if now is None else now
-    row = LoginSession(id=secrets.token_urlsafe(24), private_id=private_id, auth_time=now,
-                       acr=acr, amr=amr, expires_at=now + lifetime)
-    db.add(row)
-    db.flush()
-    return _active(row)
+    started = ActiveSession(secrets.token_urlsafe(24), private_id, now, acr, tuple(amr))
+    execute_on(db.connection(), _START, {
+        "id": started.id, "private_id": private_id, "auth_time": now, "acr": acr,
+        "amr": list(amr), "expires_at": now + lifetime, "ended_at": None})
+    return started
 
 
 def load(db: Session, session_id: str | None, now: int | None = None) -> ActiveSession | None:

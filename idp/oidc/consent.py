@@ -11,12 +11,22 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
+from idp.accounts.models import PrivateId
 from idp.audit import entries as audit
+from idp.db import Base
 from idp.oidc.context import OidcContext
 from idp.oidc.models import Consent, Grant, Token
+from idp.prepared import Prepared, first_on
+
+PEOPLE, CONSENTS = (Base.metadata.tables[model.__tablename__] for model in (PrivateId, Consent))
+_ACTIVE_WITH_CONSENT = Prepared(
+    select(PEOPLE.c.state, CONSENTS.c.claims, CONSENTS.c.given_at)
+    .select_from(PEOPLE.outerjoin(CONSENTS, and_(
+        CONSENTS.c.private_id == PEOPLE.c.id, CONSENTS.c.client_id == bindparam("b_client_id"))))
+    .where(PEOPLE.c.id == bindparam("b_private_id")))
 
 
 @dataclass(frozen=True)
@@ -33,6 +43,21 @@ def find(db: Session, private_id: str, client_id: str) -> ConsentRecord | None:
         return None
     return ConsentRecord(frozenset(row.claims.get("approved", [])),
                          frozenset(row.claims.get("decided", [])), row.given_at)
+
+
+def find_if_active(db: Session, private_id: str,
+                   client_id: str) -> tuple[bool, ConsentRecord | None]:
+    """Whether ``private_id`` is active, and its consent for ``client_id``: one statement, for
+    the code a login issues (each login asks both)."""
+    found = first_on(db.connection(), _ACTIVE_WITH_CONSENT, {"b_private_id": private_id,
+                                                             "b_client_id": client_id})
+    if found is None or found[0] != "active":
+        return False, None
+    _state, claims, given_at = found
+    if claims is None:
+        return True, None
+    return True, ConsentRecord(frozenset(claims.get("approved", [])),
+                               frozenset(claims.get("decided", [])), given_at)
 
 
 def give(db: Session, private_id: str, client_id: str, *, asked: frozenset[str],

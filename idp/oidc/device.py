@@ -46,7 +46,7 @@ from idp.oidc.errors import (
     UnauthorizedClientError,
 )
 from idp.oidc.models import DeviceAuthorization
-from idp.oidc.prepared import transaction
+from idp.prepared import transaction
 
 VERIFICATION_PATH = "/device"
 DONE_PATH = "/device/done"  # where the interaction of a device ends (its "redirect URI")

@@ -18,8 +18,8 @@ from sqlalchemy import ColumnElement, Integer, String, and_, bindparam, case, li
 
 from idp.db import Base
 from idp.oidc.models import DeviceAuthorization
-from idp.oidc.prepared import Prepared
 from idp.oidc.token_sql import GRANTS, grant_of
+from idp.prepared import Prepared
 
 DEVICES = Base.metadata.tables[DeviceAuthorization.__tablename__]
 PEOPLE = Base.metadata.tables["private_ids"]

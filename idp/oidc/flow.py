@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from idp.accounts import sessions as login_sessions
@@ -21,6 +21,7 @@ from idp.accounts.models import PrivateId
 from idp.assurance import levels
 from idp.assurance.policy import UNMET, Prompt, Requirements, SessionFacts, evaluate
 from idp.audit import entries as audit
+from idp.db import Base
 from idp.oidc import consent as consents
 from idp.oidc import device, par
 from idp.oidc import signing_flow as signing
@@ -44,11 +45,26 @@ from idp.oidc.errors import (
     OidcError,
     UnmetAuthenticationRequirementsError,
 )
-from idp.oidc.interaction_rows import InteractionRows, StoredInteractions
-from idp.oidc.models import AuthorizationCode, Grant, Interaction
+from idp.oidc.interaction_rows import (
+    INTERACTIONS,
+    InteractionRow,
+    InteractionRows,
+    StoredInteractions,
+)
+from idp.oidc.models import AuthorizationCode, Grant
 from idp.oidc.tokens import digest
+from idp.prepared import Prepared, execute_on
 
 ActiveSession = login_sessions.ActiveSession
+CODES, GRANTS = (Base.metadata.tables[model.__tablename__] for model in (AuthorizationCode, Grant))
+# Core statements, compiled once (SQLAlchemy's cache): a login's writes, without the ORM's unit
+# of work (docs/benchmarks.md, "Passkey login: the ratio to a trivial request").
+_GRANT, _CODE, _STARTED = (Prepared(insert(table)) for table in (GRANTS, CODES, INTERACTIONS))
+_FINISHED = Prepared(update(INTERACTIONS).where(INTERACTIONS.c.uid == bindparam("b_uid"))
+                     .values(done=True))
+_LOGGED_IN = Prepared(update(INTERACTIONS).where(INTERACTIONS.c.uid == bindparam("b_uid"))
+                      .values(login_session_id=bindparam("login_session_id"),
+                              done=INTERACTIONS.c.done | bindparam("done")))
 
 
 class Provider:
@@ -142,26 +158,26 @@ class Provider:
     def _start_interaction(self, db: Session, request: AuthorizationRequest,
                            started_at: int) -> str:
         uid = secrets.token_urlsafe(18)
-        db.add(Interaction(uid=uid, client_id=request.client_id, params=request.to_json(),
-                           csrf_token=secrets.token_urlsafe(24), started_at=started_at,
-                           expires_at=started_at + self.ctx.settings.interaction_lifetime_seconds,
-                           done=False, browser_hash=self.rows.browser_hash()))
+        execute_on(db.connection(), _STARTED, {
+            "uid": uid, "client_id": request.client_id, "params": request.to_json(),
+            "csrf_token": secrets.token_urlsafe(24), "started_at": started_at,
+            "expires_at": started_at + self.ctx.settings.interaction_lifetime_seconds,
+            "done": False, "browser_hash": self.rows.browser_hash(), "login_session_id": None})
         return uid
 
     def _issue_code(self, db: Session, request: AuthorizationRequest, session: ActiveSession,
                     record: consents.ConsentRecord | None, uid: str | None = None) -> str:
-        grant = self._grant(db, request, session, record, uid)
+        grant_id = self._grant(db, request, session, record, uid)
         code = secrets.token_urlsafe(32)
-        db.add(AuthorizationCode(code_hash=digest(code), grant_id=grant.id,
-                                 redirect_uri=request.redirect_uri,
-                                 code_challenge=request.code_challenge,
-                                 expires_at=now() + self.ctx.settings.code_lifetime_seconds,
-                                 used=False))
+        execute_on(db.connection(), _CODE, {
+            "code_hash": digest(code), "grant_id": grant_id, "redirect_uri": request.redirect_uri,
+            "code_challenge": request.code_challenge,
+            "expires_at": now() + self.ctx.settings.code_lifetime_seconds, "used": False})
         return response_url(request.redirect_uri, self.ctx.issuer, request.state, code=code)
 
     def _grant(self, db: Session, request: AuthorizationRequest, session: ActiveSession,
-               record: consents.ConsentRecord | None, uid: str | None) -> Grant:
-        """What the person granted, at the level of their session (stored, flushed)."""
+               record: consents.ConsentRecord | None, uid: str | None) -> str:
+        """What the person granted, at the level of their session (stored): its id."""
         allowed = consentable(request.scope, request.claims) & (
             record.approved if record else frozenset())
         # The requested value the session satisfies, else the historic value of the session's
@@ -170,17 +186,16 @@ class Provider:
         # A device's grant is its own sign-in, not part of the browser session that approved
         # it: logging out on the phone does not sign the TV out (the TV's logout, or revoking
         # the consent at /account, does).
-        grant = Grant(id=secrets.token_urlsafe(18), client_id=request.client_id,
-                      private_id=session.private_id,
-                      session_id=None if request.device else session.id,
-                      scope=" ".join(request.scope),
-                      claims=signing.with_details(db, request, uid, session.private_id, {
-                          "request": request.claims, "allowed": sorted(allowed)}),
-                      nonce=request.nonce, acr=acr, amr=list(session.amr),
-                      auth_time=session.auth_time, revoked=False, created_at=now())
-        db.add(grant)
-        db.flush()
-        return grant
+        grant_id = secrets.token_urlsafe(18)
+        execute_on(db.connection(), _GRANT, {
+            "id": grant_id, "client_id": request.client_id, "private_id": session.private_id,
+            "session_id": None if request.device else session.id,
+            "scope": " ".join(request.scope),
+            "claims": signing.with_details(db, request, uid, session.private_id, {
+                "request": request.claims, "allowed": sorted(allowed)}),
+            "nonce": request.nonce, "acr": acr, "amr": list(session.amr),
+            "auth_time": session.auth_time, "revoked": False, "created_at": now()})
+        return grant_id
 
     # -- interactions (the login package's port) ------------------------------------------------
     def state(self, uid: str, session_id: str | None) -> dict[str, Any]:
@@ -233,8 +248,8 @@ class Provider:
             done = self._code_if_done(db, request, uid, started) if continue_if_done else None
             # The login this interaction made (what satisfies its prompt=login and max_age) and,
             # with the code issued, the interaction's end: one UPDATE.
-            db.execute(update(Interaction).where(Interaction.uid == uid)
-                       .values(login_session_id=started.id, **({"done": True} if done else {})))
+            execute_on(db.connection(), _LOGGED_IN, {
+                "b_uid": uid, "login_session_id": started.id, "done": done is not None})
             self.rows.forget(uid)
             # The audit entry last: its head lock is held only until this commit.
             self.ctx.audit.record("login", actor=audit.person(private_id),
@@ -247,9 +262,9 @@ class Provider:
         """The relying party's URL with a code, when nothing is left to ask (the caller then
         ends the interaction, in the same transaction)."""
         # As for any session a code is issued on: only for an active private ID.
-        if not _active(db, started.private_id):
+        active, record = consents.find_if_active(db, started.private_id, request.client_id)
+        if not active:
             return None
-        record = self._consent(db, request, started)
         if self._prompt(request, started, record, started.id) is not None or \
                 signing.pending(db, request, uid, started.private_id) or request.device:
             return None
@@ -308,7 +323,7 @@ class Provider:
             return self._refuse(db, request, uid, AccessDeniedError(reason))
 
     def _decide_or_error(self, db: Session, request: AuthorizationRequest,
-                         session_id: str | None, row: Interaction,
+                         session_id: str | None, row: InteractionRow,
                          consented: bool = False) -> str:
         try:
             return self._decide(db, request, session_id, started_at=row.started_at, uid=row.uid,
@@ -350,21 +365,22 @@ class Provider:
             record = self._consent(db, request, session)
             if self._prompt(request, session, record, row.login_session_id) is not None:
                 raise NotLoggedInError("sign in and answer the consent before approving")
-            grant = self._grant(db, request, session, record, uid)
-            if not device.decide(db, request.device["id"], grant.id):
+            grant_id = self._grant(db, request, session, record, uid)
+            if not device.decide(db, request.device["id"], grant_id):
                 raise InvalidUserCodeError("this sign-in request has expired or was already "
                                            "answered; start again on the device")
             self._finish(db, uid)
             return response_url(request.redirect_uri, self.ctx.issuer, None, status="approved")
 
-    def _interaction(self, db: Session, uid: str) -> tuple[Interaction, AuthorizationRequest]:
+    def _interaction(self, db: Session, uid: str) -> tuple[InteractionRow,
+                                                            AuthorizationRequest]:
         row = self.rows.load(db, uid)
         if row is None or row.done or row.expires_at < now():
             raise InteractionNotFoundError()
         return row, AuthorizationRequest.from_json(row.params)
 
     def _finish(self, db: Session, uid: str) -> None:
-        db.execute(update(Interaction).where(Interaction.uid == uid).values(done=True))
+        execute_on(db.connection(), _FINISHED, {"b_uid": uid})
         self.rows.forget(uid)
 
 

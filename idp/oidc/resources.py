@@ -18,8 +18,8 @@ from idp.oidc.context import OidcContext, now
 from idp.oidc.errors import InvalidTokenError
 from idp.oidc.models import Grant, Token
 from idp.oidc.pairwise import subject
-from idp.oidc.prepared import read_one
 from idp.oidc.tokens import digest
+from idp.prepared import read_one
 
 
 def _token_key(ctx: OidcContext, token: str) -> str | None:

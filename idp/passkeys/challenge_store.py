@@ -1,4 +1,8 @@
-"""The database challenge store: one row per challenge, deleted by the answer that uses it."""
+"""The database challenge store: one row per challenge, deleted by the answer that uses it.
+
+Its two statements are prepared once (``idp.prepared``) and run on the caller's connection:
+every passkey sign-in saves one challenge and takes one.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,14 @@ import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, insert
 from sqlalchemy.orm import Session
 
+from idp.db import Base
 from idp.passkeys.challenges import new_handle
 from idp.passkeys.models import PasskeyChallenge
 from idp.passkeys.values import Anchor, Ceremony, PendingChallenge
+from idp.prepared import Prepared, execute_on, first_on
 
 # Expired rows are kept this long, so that a late answer hears "expired", not "unknown".
 KEEP_EXPIRED = timedelta(hours=1)
@@ -20,6 +26,12 @@ KEEP_EXPIRED = timedelta(hours=1)
 # only be refused as expired.
 PURGE_EVERY = 64
 _saves = itertools.count()
+CHALLENGES = Base.metadata.tables[PasskeyChallenge.__tablename__]
+_SAVE = Prepared(insert(CHALLENGES))
+# One DELETE ... RETURNING decides: of two concurrent answers only one gets the row.
+_TAKE = Prepared(delete(CHALLENGES).where(CHALLENGES.c.id == bindparam("handle")).returning(
+    CHALLENGES.c.ceremony, CHALLENGES.c.challenge, CHALLENGES.c.expires_at,
+    CHALLENGES.c.private_id, CHALLENGES.c.anchor_issuer, CHALLENGES.c.anchor_serial))
 
 
 def _utcnow() -> datetime:
@@ -40,34 +52,27 @@ class SqlChallengeStore:
             self.purge_expired(self._clock() - KEEP_EXPIRED)
         handle = new_handle()
         anchor = pending.anchor
-        self._session.add(PasskeyChallenge(
-            id=handle, ceremony=pending.ceremony.value, challenge=pending.challenge,
-            private_id=pending.private_id,
-            anchor_issuer=anchor.issuer if anchor else None,
-            anchor_serial=anchor.serial if anchor else None,
-            expires_at=int(pending.expires_at.timestamp()),
-        ))
-        self._session.flush()
+        execute_on(self._session.connection(), _SAVE, {
+            "id": handle, "ceremony": pending.ceremony.value, "challenge": pending.challenge,
+            "private_id": pending.private_id,
+            "anchor_issuer": anchor.issuer if anchor else None,
+            "anchor_serial": anchor.serial if anchor else None,
+            "expires_at": int(pending.expires_at.timestamp()),
+        })
         return handle
 
     def take(self, handle: str) -> PendingChallenge | None:
-        # One DELETE ... RETURNING decides: of two concurrent answers only one gets the row.
-        row = self._session.execute(
-            delete(PasskeyChallenge).where(PasskeyChallenge.id == handle)
-            .returning(PasskeyChallenge.ceremony, PasskeyChallenge.challenge,
-                       PasskeyChallenge.expires_at, PasskeyChallenge.private_id,
-                       PasskeyChallenge.anchor_issuer, PasskeyChallenge.anchor_serial),
-            execution_options={"synchronize_session": False},
-        ).first()
+        row = first_on(self._session.connection(), _TAKE, {"handle": handle})
         if row is None:
             return None
+        ceremony, challenge, expires_at, private_id, anchor_issuer, anchor_serial = row
         anchor = None
-        if row.anchor_issuer is not None and row.anchor_serial is not None:
-            anchor = Anchor(issuer=row.anchor_issuer, serial=row.anchor_serial)
+        if anchor_issuer is not None and anchor_serial is not None:
+            anchor = Anchor(issuer=anchor_issuer, serial=anchor_serial)
         return PendingChallenge(
-            ceremony=Ceremony(row.ceremony), challenge=row.challenge,
-            expires_at=datetime.fromtimestamp(row.expires_at, UTC),
-            private_id=row.private_id, anchor=anchor,
+            ceremony=Ceremony(ceremony), challenge=challenge,
+            expires_at=datetime.fromtimestamp(expires_at, UTC), private_id=private_id,
+            anchor=anchor,
         )
 
     def purge_expired(self, before: datetime) -> None:

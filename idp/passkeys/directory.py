@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 ACTIVE_STATES = frozenset({"active"})
 
-_private_ids = table("private_ids", column("id"), column("state"))
+PRIVATE_IDS = table("private_ids", column("id"), column("state"))
 
 
 def state(session: Session, private_id: str) -> str | None:
     """The private ID's state (``active``, ``suspended``, ``closed``); None if unknown."""
     found: str | None = session.execute(
-        select(_private_ids.c.state).where(_private_ids.c.id == private_id)
+        select(PRIVATE_IDS.c.state).where(PRIVATE_IDS.c.id == private_id)
     ).scalar_one_or_none()
     return found
 

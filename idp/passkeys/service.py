@@ -9,14 +9,17 @@ check (one transaction per sign-in), and a refusal, having rolled that back, spe
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from idp import db as dbm
 from idp.audit import entries
 from idp.audit.log import AuditLog
-from idp.db import transaction
+from idp.db import Base, transaction
 from idp.errors import AccountNotActiveError, account_not_active
 from idp.passkeys import ceremonies, directory
 from idp.passkeys.challenge_store import SqlChallengeStore
@@ -35,6 +38,7 @@ from idp.passkeys.models import Passkey, PasskeyUser
 from idp.passkeys.naming import default_name, valid_name
 from idp.passkeys.summaries import PasskeyLogin, PasskeySummary, Started, summarise
 from idp.passkeys.values import Anchor, Ceremony, ExistingCredential, PendingChallenge, StoredKey
+from idp.prepared import Prepared, execute_on, first_on
 from idp.settings import WebauthnSettings
 
 
@@ -55,6 +59,9 @@ class PasskeyService:
         audit: AuditLog | None = None,
     ) -> None:
         self._sessions = sessions
+        # A sign-in's options write one challenge (and rarely purge expired ones first): each
+        # statement stands alone, so no transaction around them (idp.db).
+        self._autocommit = dbm.single_statement_sessions(sessions)
         self._audit = audit  # refused sign-ins (a login's success is Provider.log_in's)
         self._settings = settings
         self._clock = clock
@@ -111,7 +118,7 @@ class PasskeyService:
 
     def begin_authentication(self, *, expected_private_id: str | None = None) -> Started:
         """Options for signing in: discoverable (any passkey), or one person's when expected."""
-        with transaction(self._sessions) as session:
+        with self._autocommit() as session:
             allow = None
             if expected_private_id is not None:
                 allow = [ExistingCredential(p.credential_id, tuple(p.transports))
@@ -145,9 +152,11 @@ class PasskeyService:
     def _signed_in(self, session: Session, pending: PendingChallenge,
                    response_json: str) -> PasskeyLogin:
         credential_id = ceremonies.assertion_credential_id(response_json)
-        passkey = self._by_credential_id(session, credential_id)
-        if passkey is None:
+        connection = session.connection()
+        found = first_on(connection, _SIGNING_IN, {"credential_id": credential_id})
+        if found is None:
             raise UnknownPasskey()
+        passkey = _SigningIn(*found)
         # The signature first: only the passkey's holder learns whose it is, or its state.
         assertion = ceremonies.verify_authentication(
             response_json, stored_passkey=_stored_key(passkey),
@@ -159,12 +168,16 @@ class PasskeyService:
                 "This passkey belongs to a different account than the one signed in here. "
                 "Choose a passkey of this account, or sign out and sign in with that one."
             )
-        self._require_active(session, passkey.private_id)
-        passkey.sign_count = assertion.sign_count
-        passkey.backup_state = assertion.backup_state
-        passkey.last_used_at = self._clock()
+        if passkey.person_state not in directory.ACTIVE_STATES:
+            raise account_not_active(passkey.person_state)
+        used = self._clock()
+        execute_on(connection, _USED, {"b_id": passkey.id, "sign_count": assertion.sign_count,
+                                       "backup_state": assertion.backup_state,
+                                       "last_used_at": used})
         return PasskeyLogin(
-            private_id=passkey.private_id, passkey=summarise(passkey),
+            private_id=passkey.private_id,
+            passkey=replace(summarise(passkey), backup_state=assertion.backup_state,
+                            last_used_at=used),
             user_verified=assertion.user_verified,
         )
 
@@ -234,7 +247,46 @@ class PasskeyService:
         return passkey
 
 
-def _stored_key(passkey: Passkey) -> StoredKey:
+PASSKEYS = Base.metadata.tables[Passkey.__tablename__]
+
+
+class _SigningIn(NamedTuple):
+    """A row of ``_SIGNING_IN``: the passkey's columns, and its private ID's state."""
+
+    id: str
+    private_id: str
+    credential_id: bytes
+    public_key: bytes
+    sign_count: int
+    transports: list[str]
+    aaguid: str
+    backup_eligible: bool
+    backup_state: bool
+    device_type: str
+    name: str
+    user_handle: bytes
+    anchor_issuer: str
+    anchor_serial: str
+    created_at: datetime
+    last_used_at: datetime | None
+    person_state: str | None
+
+
+# A sign-in's passkey and whether its private ID may use it, in one prepared statement: this
+# runs at every passkey login.
+_SIGNING_IN = Prepared(
+    select(*(PASSKEYS.c[name] for name in _SigningIn._fields[:-1]),
+           directory.PRIVATE_IDS.c.state.label("person_state"))
+    .select_from(PASSKEYS.outerjoin(directory.PRIVATE_IDS,
+                                    directory.PRIVATE_IDS.c.id == PASSKEYS.c.private_id))
+    .where(PASSKEYS.c.credential_id == bindparam("credential_id")))
+_USED = Prepared(update(PASSKEYS).where(PASSKEYS.c.id == bindparam("b_id"))
+                 .values(sign_count=bindparam("sign_count"),
+                         backup_state=bindparam("backup_state"),
+                         last_used_at=bindparam("last_used_at")))
+
+
+def _stored_key(passkey: Passkey | _SigningIn) -> StoredKey:
     return StoredKey(
         credential_id=passkey.credential_id, public_key=passkey.public_key,
         sign_count=passkey.sign_count, backup_eligible=passkey.backup_eligible,

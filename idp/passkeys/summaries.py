@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from idp.assurance.evidence import Method
 from idp.passkeys.models import Passkey
@@ -60,7 +61,9 @@ class PasskeyLogin:
         return Method.PASSKEY_SYNCED
 
 
-def summarise(passkey: Passkey) -> PasskeySummary:
+def summarise(passkey: Passkey | Any) -> PasskeySummary:
+    """A stored passkey as the service answers it: from its ORM row, or a row of its columns
+    by name (the sign-in's prepared read)."""
     return PasskeySummary(
         id=passkey.id, name=passkey.name, device_type=DeviceType(passkey.device_type),
         backup_eligible=passkey.backup_eligible, backup_state=passkey.backup_state,

@@ -37,13 +37,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from idp import db as dbm
 from idp.accounts.card_requests import BROWSER_COOKIE, browser_hash
 from idp.errors import WrongBrowserError
-from idp.oidc.models import Interaction
+from idp.oidc.interaction_rows import InteractionRow, read
 from idp.web import request as web
 
 AUTHORIZE = "oidc.authorize"
 _AUTHORIZE = AUTHORIZE
 _INTERACTION_PATH = "/interaction/"
-_ROWS = "idp_interactions"  # flask.g: {uid: Interaction | None} loaded in this request
+_ROWS = "idp_interactions"  # flask.g: {uid: InteractionRow | None} loaded in this request
 _BROWSER = "idp_browser"  # flask.g: the cookie value this authorize request binds to
 
 
@@ -51,7 +51,7 @@ _BROWSER = "idp_browser"  # flask.g: the cookie value this authorize request bin
 class _FastRequest:
     """What flask.g holds for binding, for a request the fast path (``idp.web.fast``) serves."""
 
-    rows: dict[str, Interaction | None] = field(default_factory=dict)
+    rows: dict[str, InteractionRow | None] = field(default_factory=dict)
     browser: str | None = None  # the cookie value a new interaction is bound to (authorize)
 
 
@@ -102,12 +102,12 @@ class RequestInteractions:
     only: nothing is shared between requests or browsers. Outside a request it reads each time.
     """
 
-    def load(self, db: Session, uid: str) -> Interaction | None:
+    def load(self, db: Session, uid: str) -> InteractionRow | None:
         rows = _rows()
         if rows is None:
-            return db.get(Interaction, uid)
+            return read(db, uid)
         if uid not in rows:
-            rows[uid] = db.get(Interaction, uid)
+            rows[uid] = read(db, uid)
         return rows[uid]
 
     def forget(self, uid: str) -> None:
@@ -126,10 +126,10 @@ class RequestInteractions:
         return browser_hash(browser) if browser else None
 
 
-def _rows() -> dict[str, Interaction | None] | None:
+def _rows() -> dict[str, InteractionRow | None] | None:
     """This request's rows: on flask.g, or the fast path's; None outside a request."""
     if has_request_context():
-        found: dict[str, Interaction | None] = g.setdefault(_ROWS, {})
+        found: dict[str, InteractionRow | None] = g.setdefault(_ROWS, {})
         return found
     fast = _FAST.get()
     return fast.rows if fast is not None else None
@@ -146,7 +146,7 @@ def fast_request(browser: str | None = None) -> Iterator[None]:
         _FAST.reset(token)
 
 
-def check_browser(row: Interaction | None, browser: str | None) -> None:
+def check_browser(row: InteractionRow | None, browser: str | None) -> None:
     """Refuse a bound interaction to any browser but its own (``browser``: its cookie); an
     unknown interaction passes (the route answers "interaction not found" itself)."""
     if row is None:

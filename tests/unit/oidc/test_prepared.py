@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 
 from idp.db import make_engine
-from idp.oidc.prepared import Prepared, read_one, transaction, write_one
+from idp.prepared import Prepared, read_one, transaction, write_one
 
 METADATA = MetaData()
 ROWS = Table("rows", METADATA, Column("id", String(10), primary_key=True),
@@ -48,9 +48,19 @@ def _add(engine: Engine, row_id: str) -> None:
 
 def test_json_and_boolean_columns_come_back_as_python_values(engine: Engine) -> None:
     with transaction(engine) as tx:
-        tx.execute(INSERT, {"id": "a", "data": '{"k": [1, "x"]}', "flag": False, "n": 7})
+        tx.execute(INSERT, {"id": "a", "data": {"k": [1, "x"]}, "flag": False, "n": 7})
     with transaction(engine) as tx:
         assert tx.first(READ, {"b_id": "a"}) == ({"k": [1, "x"]}, False, 7)
+
+
+def test_values_are_bound_as_connection_execute_binds_them(engine: Engine) -> None:
+    """The column types' bind processors apply (JSON to text, booleans), so a row written by a
+    prepared statement reads back through SQLAlchemy as one it wrote itself."""
+    with transaction(engine) as tx:
+        tx.execute(INSERT, {"id": "c", "data": ["x", {"y": None}], "flag": True, "n": 2})
+    with engine.connect() as connection:
+        assert connection.execute(select(ROWS.c.data, ROWS.c.flag, ROWS.c.n)
+                                  .where(ROWS.c.id == "c")).one() == (["x", {"y": None}], True, 2)
 
 
 def test_a_conditional_update_returns_its_row_once(engine: Engine) -> None:

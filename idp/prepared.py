@@ -1,0 +1,221 @@
+"""Core statements compiled once per dialect and run straight on the DBAPI connection.
+
+The token endpoint runs a handful of fixed statements, and a passkey login's requests about
+twenty more (the challenge, the passkey, the anchor re-check, the session, grant and code).
+Through ``Connection.execute`` each one still costs SQLAlchemy's Python per call (execution
+context, events, result wrapping; with the ORM Session around it, about half of a token
+request's CPU when profiled). Here SQLAlchemy still
+writes the SQL and picks the paramstyle, once per dialect; the column types' own result
+processors convert the rows (JSON text and 0/1 booleans on SQLite), so values come back as they
+would through the ORM. Transactions come from the engine's pool, so its connect hooks (SQLite
+pragmas) and checkout pre-ping still apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.expression import Executable
+
+from idp import db
+from idp.audit.log import AuditLog
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    positions: tuple[str, ...] | None  # positional paramstyles: the names in order
+    defaults: Mapping[str, Any]  # values bound in the statement itself (e.g. SET used=true)
+    processors: tuple[Processor, ...]
+    # The bound columns' types' own bind processors, as Connection.execute applies them (JSON to
+    # text, a datetime to SQLite's text form); the binds without one are passed as given.
+    binds: Mapping[str, Callable[[Any], Any]]
+
+    def params(self, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
+        merged = {**self.defaults, **values}
+        for name, processor in self.binds.items():
+            if name in merged:
+                merged[name] = processor(merged[name])
+        return merged if self.positions is None else [merged[name] for name in self.positions]
+
+    def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
+        return tuple(value if processor is None or value is None else processor(value)
+                     for value, processor in zip(raw, self.processors, strict=True))
+
+
+class Prepared:
+    """One statement; compiled on first use with each dialect."""
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._by_dialect: dict[str, _Compiled] = {}
+
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        found = self._by_dialect.get(dialect.name)
+        if found is None:
+            found = self._by_dialect[dialect.name] = self._compile(dialect)
+        return found
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        compiled = self.statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+        columns = getattr(self.statement, "exported_columns", ())
+        positions = tuple(compiled.positiontup) if compiled.positional else None
+        binds = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+                 for name, bind in compiled.binds.items()}
+        return _Compiled(compiled.string, positions,
+                         {k: v for k, v in compiled.params.items() if v is not None},
+                         tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
+                               for c in columns),
+                         {name: processor for name, processor in binds.items()
+                          if processor is not None})
+
+
+class Transaction:
+    """Statements of one transaction on one pooled DBAPI connection."""
+
+    def __init__(self, cursor: Any, dialect: Dialect) -> None:
+        self._cursor = cursor
+        self._dialect = dialect
+
+    def first(self, statement: Prepared, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """The first row (processed), or None."""
+        compiled = statement.compiled(self._dialect)
+        self._cursor.execute(compiled.sql, compiled.params(values))
+        raw = self._cursor.fetchone()
+        return None if raw is None else compiled.row(raw)
+
+    def execute(self, statement: Prepared, values: Mapping[str, Any]) -> None:
+        compiled = statement.compiled(self._dialect)
+        self._cursor.execute(compiled.sql, compiled.params(values))
+
+    def record(self, log: AuditLog, action: str, **entry: Any) -> None:
+        """An audit entry in this transaction, committed with its writes (no commit of its own);
+        the transaction's last write, since it locks the log's head until the commit."""
+        log.record_on(self._cursor, self._dialect.name, action, **entry)
+
+
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Transaction]:
+    """Commit when the block ends normally, roll back on any error; the connection goes back to
+    the pool either way."""
+    connection = db.raw_connection(engine)
+    try:
+        cursor = connection.cursor()
+        try:
+            yield Transaction(cursor, engine.dialect)
+        finally:
+            cursor.close()
+        connection.commit()
+    except BaseException as error:
+        translated = _translated(engine, connection, error)
+        if translated is None or not translated.connection_invalidated:
+            connection.rollback()
+        if translated is not None:
+            raise translated from error
+        raise
+    finally:
+        connection.close()
+
+
+def _translated(engine: Engine, connection: Any, error: BaseException) -> DBAPIError | None:
+    """A driver's error as SQLAlchemy's Connection would raise it (None for other errors), so
+    callers meet one family: a value the database refuses is a ``DataError`` (answered 400).
+
+    A dead connection (the pool has no pre-ping, idp/db.py) renews the pool and comes back
+    with ``connection_invalidated`` (answered 503, "try again"); nothing was committed."""
+    dialect = engine.dialect
+    if not isinstance(error, dialect.loaded_dbapi.Error):
+        return None
+    lost = dialect.is_disconnect(error, connection.dbapi_connection, None)
+    if lost:
+        connection.invalidate(error)
+        engine.dispose()  # the worker's other pooled connections died with this one
+    translated = DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error,
+                                     connection_invalidated=lost)
+    return translated if isinstance(translated, DBAPIError) else None
+
+
+def read_one(engine: Engine, statement: Prepared, values: Mapping[str, Any]) -> \
+        tuple[Any, ...] | None:
+    """The first row of one SELECT, outside a transaction: no BEGIN and ROLLBACK round trips.
+
+    pysqlite already runs a SELECT outside any transaction (it begins one only before a write);
+    other drivers are switched to autocommit for the statement.
+    """
+    return _single_statement(engine, statement, values)
+
+
+def write_one(engine: Engine, statement: Prepared, values: Mapping[str, Any]) -> \
+        tuple[Any, ...] | None:
+    """The first row of one data-modifying statement, committed on its own.
+
+    On PostgreSQL it runs in autocommit: the server commits it, one round trip in all (no BEGIN,
+    no COMMIT). pysqlite opens a transaction before a write, committed here. The statement
+    returns at most one row (fetched before the commit).
+    """
+    return _single_statement(engine, statement, values, commit=True)
+
+
+def _single_statement(engine: Engine, statement: Prepared, values: Mapping[str, Any],
+                      commit: bool = False) -> tuple[Any, ...] | None:
+    connection = db.raw_connection(engine)
+    dialect, dbapi_connection = engine.dialect, connection.dbapi_connection
+    switch = dialect.name != "sqlite" and dbapi_connection is not None
+    try:
+        if switch:
+            dialect.set_isolation_level(dbapi_connection, "AUTOCOMMIT")  # type: ignore[arg-type]
+        cursor = connection.cursor()
+        try:
+            row = Transaction(cursor, dialect).first(statement, values)
+            if commit:
+                connection.commit()  # pysqlite's transaction; nothing to do in autocommit
+            return row
+        finally:
+            cursor.close()
+            if switch:
+                dialect.reset_isolation_level(dbapi_connection)  # type: ignore[arg-type]
+    except Exception as error:
+        translated = _translated(engine, connection, error)
+        if translated is not None:
+            raise translated from error
+        raise
+    finally:
+        connection.close()
+
+
+def first_on(connection: Connection, statement: Prepared, values: Mapping[str, Any]) -> \
+        tuple[Any, ...] | None:
+    """The first row of ``statement`` run on the DBAPI cursor of a SQLAlchemy ``connection``,
+    in its transaction (or in autocommit): for a unit of work that also runs ORM or Core
+    statements. A driver's error is handed to SQLAlchemy, so it is raised (and a lost connection
+    invalidated) as ``Connection.execute`` would raise it."""
+    cursor = connection.connection.cursor()
+    try:
+        return Transaction(cursor, connection.dialect).first(statement, values)
+    except connection.dialect.loaded_dbapi.Error as error:
+        connection._handle_dbapi_exception(  # raises the wrapped error
+            error, statement.compiled(connection.dialect).sql, dict(values), cursor, None)
+        raise
+    finally:
+        cursor.close()
+
+
+def execute_on(connection: Connection, statement: Prepared, values: Mapping[str, Any]) -> None:
+    """``statement`` (no rows wanted) on ``connection``'s DBAPI cursor, as :func:`first_on`."""
+    cursor = connection.connection.cursor()
+    try:
+        Transaction(cursor, connection.dialect).execute(statement, values)
+    except connection.dialect.loaded_dbapi.Error as error:
+        connection._handle_dbapi_exception(
+            error, statement.compiled(connection.dialect).sql, dict(values), cursor, None)
+        raise
+    finally:
+        cursor.close()
