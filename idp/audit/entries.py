@@ -101,10 +101,32 @@ def timestamp(at: datetime | None = None) -> str:
 
 
 def clean_details(details: Mapping[str, Any] | None) -> dict[str, Any]:
-    """``details`` checked: JSON values without floats, and no key that names a secret."""
+    """``details`` checked: JSON values without floats, and no key that names a secret; every
+    string made storable text (``text``)."""
     checked = dict(details or {})
     _check(checked, "details")
-    return checked
+    return _texts(checked)
+
+
+def text(value: str) -> str:
+    """``value`` as a string UTF-8 can hold: what a request presented is recorded even when it
+    carried a lone surrogate (a JSON ``\\ud800`` escape decodes to one), each such code point
+    replaced by U+FFFD; neither the canonical encoding nor the database takes them."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+    return value
+
+
+def _texts(value: Any) -> Any:
+    if isinstance(value, str):
+        return text(value)
+    if isinstance(value, Mapping):
+        return {text(key): _texts(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_texts(item) for item in value]
+    return value
 
 
 def _check(value: Any, where: str) -> None:

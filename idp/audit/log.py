@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp.audit.append import append, append_with
-from idp.audit.entries import Entry, clean_details, timestamp
+from idp.audit.entries import Entry, clean_details, text, timestamp
 from idp.audit.models import AuditHead, AuditRow
 from idp.request_context import current_request_id
 
@@ -110,7 +110,8 @@ class AuditLog:
 
 def _body(action: str, actor: str, target: str | None, outcome: str,
           details: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {"time": timestamp(), "actor": actor, "action": action, "target": target,
+    return {"time": timestamp(), "actor": text(actor), "action": action,
+            "target": None if target is None else text(target),
             "outcome": outcome, "request_id": current_request_id(),
             "details": clean_details(details)}
 

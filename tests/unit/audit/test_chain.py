@@ -138,3 +138,16 @@ def test_a_driver_error_on_an_append_surfaces_as_the_database_error_the_idp_maps
         with pytest.raises(DBAPIError) as raised:
             log.record("token.issued", actor="system", db=db)
     assert raised.value.connection_invalidated  # the pool replaces it
+
+
+def test_a_lone_surrogate_a_request_presented_is_recorded_as_text_and_verifies(
+        sessions: sessionmaker[Session], tmp_path: Path) -> None:
+    """A JSON "\\ud800" escape decodes to a lone surrogate, which neither UTF-8 nor the database
+    holds: the entry records U+FFFD in its place, on both databases, and the chain verifies."""
+    log = AuditLog(sessions, origin=ORIGIN)
+    entry = log.record("consent.given", actor=entries.anonymous(), target="rp\ud800",
+                       details={"claims": ["name", "\udfff"], "\ud800key": "x\ud83dy"})
+    assert entry.target == "rp\ufffd"
+    assert entry.details == {"claims": ["name", "\ufffd"], "\ufffdkey": "x\ufffdy"}
+    assert [e.details for e in log.entries()] == [entry.details]
+    checkpoints.verify_log(log, keys(tmp_path / "keys"))
