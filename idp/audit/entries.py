@@ -105,7 +105,7 @@ def clean_details(details: Mapping[str, Any] | None) -> dict[str, Any]:
     string made storable text (``text``)."""
     checked = dict(details or {})
     _check(checked, "details")
-    return _texts(checked)
+    return {text(key): _texts(item) for key, item in checked.items()}
 
 
 def text(value: str) -> str:
