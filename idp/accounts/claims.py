@@ -20,8 +20,10 @@ from idp.prepared import Prepared, read_one
 
 
 class ClaimsSource(Protocol):
-    def claims_for(self, private_id: str) -> Mapping[str, Any]:
-        """Standard claims (OIDC Core §5.1) of ``private_id``; missing ones are absent."""
+    def claims_for(self, private_id: str, *, proven: bool) -> Mapping[str, Any]:
+        """Standard claims (OIDC Core §5.1) of ``private_id``; missing ones are absent. With
+        ``proven`` false (the session's acr proved no identity), none drawn from a verified
+        source."""
         ...
 
     def verification_for(self, private_id: str) -> Verification | None:
@@ -48,8 +50,8 @@ class DbClaimsSource:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    def claims_for(self, private_id: str) -> Mapping[str, Any]:
-        with self._sessions() as session:
+    def claims_for(self, private_id: str, *, proven: bool) -> Mapping[str, Any]:
+        with self._sessions() as session:  # stored claims were never verified: ``proven`` moot
             row = session.get(AccountClaims, private_id)
             return dict(row.claims) if row else {}
 
@@ -63,26 +65,27 @@ _GENDER = {"1": "male", "2": "female"}  # 3 (unknown) is not sent
 class JpkiClaimsSource:
     """Claims from the current 4 info, only while the anchor is current.
 
-    When the anchor is not current (re-issue needed, suspended, unverifiable) the identity claims
-    are withheld: the relying party receives none of name, birthdate, gender and address, and
-    the ``acr`` of the session says ``ial1-aal2`` (docs/assurance.md). A private ID without a
+    When the anchor is not current (re-issue needed, suspended, unverifiable), or the session
+    proved no identity (``proven`` false: e.g. the trust policy holds the anchor's medium to
+    IAL1, ``media.<medium>.max_ial``), the identity claims are withheld: the relying party
+    receives none of name, birthdate, gender and address, and the ``acr`` of the session says
+    ``ial1-aal2`` (docs/assurance.md). A private ID without a
     JPKI anchor keeps its stored claims (``DbClaimsSource``).
     """
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
-
         self._sessions = sessions
         self._engine: Engine = sessions.kw["bind"]  # claims_for is one SELECT (read_one)
         self._stored = DbClaimsSource(sessions)
 
-    def claims_for(self, private_id: str) -> Mapping[str, Any]:
+    def claims_for(self, private_id: str, *, proven: bool) -> Mapping[str, Any]:
         """At every userinfo and ID token: the live anchor's state and the current 4 info in
         one prepared statement (``_claims_statement``), in autocommit."""
         found = read_one(self._engine, _claims_statement(), {"private_id": private_id})
         if found is None:
-            return self._stored.claims_for(private_id)
+            return self._stored.claims_for(private_id, proven=proven)
         state, basic4 = found
-        if state != "current" or basic4 is None:
+        if state != "current" or basic4 is None or not proven:
             return {}
         return basic4_claims(basic4)
 

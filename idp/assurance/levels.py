@@ -97,6 +97,15 @@ def lookup(value: str) -> AcrLevel | None:
     return _BY_VALUE.get(value)
 
 
+def proves_identity(acr: str | None) -> bool:
+    """A session asserted at ``acr`` proved the person's identity (IAL2): only then are the
+    identity claims drawn from the 4 info, ``verified_claims`` and the age claims released.
+    A level the trust policy held to IAL1 (``media.<medium>.max_ial``), an anchor not current,
+    an acr unknown here or none at all prove nothing."""
+    level = lookup(acr) if acr else None
+    return level is not None and level.ial >= 2
+
+
 def requested_ial(requested: Iterable[str]) -> int | None:
     """The identity level a relying party asked for with ``requested`` acr values: the lowest
     IAL among the values known here (any of them would do: RFC 9470 lists preferences), or

@@ -1,9 +1,11 @@
 """What an ID token or the userinfo answer says about the person: the standard claims
 (``claims.release``), the age claims and ``verified_claims``, from the person's claims source.
 
-The age claims and ``verified_claims`` come from the JPKI verification only (a current anchor):
-a person without one, or whose anchor is not current, gets neither, and the ``acr`` of the
-session says why (``…:ial1-aal2``, docs/assurance.md).
+The age claims and ``verified_claims`` come from the JPKI verification only (a current anchor,
+and a session whose ``acr`` proved identity, IAL2): a person without one, whose anchor is not
+current, or whose login the trust policy held to IAL1 (``media.<medium>.max_ial``) gets neither,
+nor the identity claims drawn from the 4 info, and the ``acr`` says why (``…:ial1-aal2``,
+docs/assurance.md).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from idp.accounts.claims import ClaimsSource
+from idp.assurance import levels
 from idp.oidc import claims as claim_rules
 from idp.oidc import verified_claims
 from idp.oidc.age import AGE_CLAIMS, age_claims
@@ -20,28 +23,33 @@ from idp.oidc.context import now
 
 
 def id_token_claims(source: ClaimsSource, private_id: str, request: ClaimsRequest,
-                    allowed: frozenset[str], *, issuer: str, auth_time: int) -> dict[str, Any]:
+                    allowed: frozenset[str], *, issuer: str, auth_time: int,
+                    acr: str | None) -> dict[str, Any]:
     wanted = request.get("id_token", {})
-    return _disclose(source, private_id, wanted, set(wanted), allowed, issuer, auth_time)
+    return _disclose(source, private_id, wanted, set(wanted), allowed, issuer, auth_time,
+                     levels.proves_identity(acr))
 
 
 def userinfo_claims(source: ClaimsSource, private_id: str, scope: Iterable[str],
                     request: ClaimsRequest, allowed: frozenset[str], *, issuer: str,
-                    auth_time: int) -> dict[str, Any]:
+                    auth_time: int, acr: str | None) -> dict[str, Any]:
     wanted = request.get("userinfo", {})
     names = claim_rules.scope_claims(scope) | set(wanted)
-    return _disclose(source, private_id, wanted, names, allowed, issuer, auth_time)
+    return _disclose(source, private_id, wanted, names, allowed, issuer, auth_time,
+                     levels.proves_identity(acr))
 
 
 def _disclose(source: ClaimsSource, private_id: str, wanted: Mapping[str, Any],
               names: set[str], allowed: frozenset[str], issuer: str,
-              auth_time: int) -> dict[str, Any]:
-    available = dict(source.claims_for(private_id))
+              auth_time: int, proven: bool) -> dict[str, Any]:
+    """``proven``: the grant's acr proved the person's identity (IAL2); without it nothing
+    verified is released, whatever the anchor's state now."""
+    available = dict(source.claims_for(private_id, proven=proven))
     available.pop("verified_claims", None)
     for name in AGE_CLAIMS:  # only ever computed from the verified birth date
         available.pop(name, None)
     facts = None
-    if "verified_claims" in names or names & set(AGE_CLAIMS):
+    if proven and ("verified_claims" in names or names & set(AGE_CLAIMS)):
         facts = source.verification_for(private_id)
     if facts is not None:
         available.update(age_claims(facts.claims.get("birthdate"), auth_time))

@@ -56,12 +56,13 @@ def userinfo(ctx: OidcContext, token: str | None) -> dict[str, Any]:
     row = None if key is None else read_one(engine, sql.ACCESS_GRANT, {"b_key": key})
     if row is None or row[0] or row[1] < now() or row[2]:  # token revoked, expired; grant revoked
         raise InvalidTokenError("the access token is invalid, expired or revoked")
-    client_id, private_id, scope, granted, auth_time = row[3:]
+    client_id, private_id, scope, granted, auth_time, acr = row[3:]
     with ctx.sessions() as db:  # connects only when the client is not cached
         client = ctx.clients.get(db, client_id)
     released = disclosure.userinfo_claims(
         ctx.claims, private_id, scope.split(), granted.get("request", {}),
-        frozenset(granted.get("allowed", [])), issuer=ctx.issuer, auth_time=auth_time)
+        frozenset(granted.get("allowed", [])), issuer=ctx.issuer, auth_time=auth_time,
+        acr=acr)
     return {**released, "sub": subject(client, private_id, ctx.pairwise_salt)}
 
 

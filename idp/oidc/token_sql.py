@@ -138,7 +138,8 @@ REVOKE_GRANT_TOKENS = Prepared(update(TOKENS).where(
 # -- userinfo: the access token's record and its grant, one read by primary key ---------------
 ACCESS_GRANT = Prepared(select(
     TOKENS.c.revoked, TOKENS.c.expires_at, GRANTS.c.revoked, GRANTS.c.client_id,
-    GRANTS.c.private_id, GRANTS.c.scope, GRANTS.c.claims, GRANTS.c.auth_time).join_from(
+    GRANTS.c.private_id, GRANTS.c.scope, GRANTS.c.claims, GRANTS.c.auth_time,
+    GRANTS.c.acr).join_from(
     TOKENS, GRANTS, GRANTS.c.id == TOKENS.c.grant_id).where(
     TOKENS.c.key == bindparam("b_key"), TOKENS.c.kind == "access"))
 

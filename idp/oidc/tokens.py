@@ -327,5 +327,6 @@ def id_token(ctx: OidcContext, client: ClientInfo, grant: sql.GrantInfo, sub: st
     if request.get("id_token"):
         allowed = frozenset(grant.claims.get("allowed", []))
         claims.update(disclosure.id_token_claims(ctx.claims, grant.private_id, request, allowed,
-                                                 issuer=ctx.issuer, auth_time=grant.auth_time))
+                                                 issuer=ctx.issuer, auth_time=grant.auth_time,
+                                                 acr=grant.acr))
     return ctx.keys.sign(claims, client.id_token_alg)

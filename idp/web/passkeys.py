@@ -190,7 +190,9 @@ class PasskeyFlow:
         self.body(uid)
         active = web.signed_in()
         issuer, serial = overview.live_anchor_name(self.sessions, active.private_id)
-        name = str(self.claims.claims_for(active.private_id).get("name") or active.private_id)
+        # The person's own name, for their own authenticator's list: not released to anyone.
+        own = self.claims.claims_for(active.private_id, proven=True)
+        name = str(own.get("name") or active.private_id)
         started = self.service.begin_registration(private_id=active.private_id,
                                                   display_name=name,
                                                   anchor=Anchor(issuer=issuer, serial=serial))

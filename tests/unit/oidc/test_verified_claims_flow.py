@@ -94,6 +94,22 @@ def test_nothing_verified_when_the_anchor_is_not_current(rp: Rp) -> None:
     assert set(_userinfo(rp, tokens)) == {"sub"}
 
 
+def test_nothing_verified_when_the_login_proved_no_identity_though_the_anchor_is_current(
+        rp: Rp) -> None:
+    """The trust policy held the anchor's medium to IAL1 (``media.card.max_ial = 1``): the
+    login's acr says ial1, so neither verified_claims, the age claims nor the name, birth date
+    and address drawn from the 4 info are released, in the ID token or at userinfo."""
+    anchor(rp.app, rp.login(acr=IAL1_AAL2.value))  # state: current
+    state, verifier = _consent_face(rp, scope="openid profile address age", claims=json.dumps(
+        {"id_token": {"verified_claims": VERIFIED, "age_over_18": None, "name": None},
+         "userinfo": {"verified_claims": VERIFIED}}))
+    tokens = _tokens(rp, state, verifier, state["requested"]["claims"])
+    id_token = _id_token(rp, tokens)
+    assert id_token["acr"] == IAL1_AAL2.value
+    assert not {"verified_claims", "age_over_18", "name", "birthdate"} & set(id_token)
+    assert set(_userinfo(rp, tokens)) == {"sub"}
+
+
 def test_consent_page_says_what_is_shared_in_japanese_and_english(rp: Rp) -> None:
     anchor(rp.app, rp.login())
     request = json.dumps({"userinfo": {"verified_claims": VERIFIED}})
