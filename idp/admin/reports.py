@@ -30,9 +30,10 @@ from idp.metering.report import as_json
 _SEQ = re.compile(r"\d{1,18}")
 
 
-def parse_since(value: str | None) -> int | datetime | None:
+def parse_since(value: str | None, name: str = "since") -> int | datetime | None:
     """A seq number (``120``) or an RFC 3339 / ISO 8601 time (``2026-12-02T10:00:00Z``; a
-    date alone is its midnight, a time without offset is UTC); refused otherwise (400)."""
+    date alone is its midnight, a time without offset is UTC); refused otherwise (400), the
+    field's ``name`` in the message."""
     if value is None or not value.strip():
         return None
     value = value.strip()
@@ -43,7 +44,7 @@ def parse_since(value: str | None) -> int | datetime | None:
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     except (ValueError, OverflowError):  # not a time, or one that leaves the calendar in UTC
         raise InvalidAdminInputError(
-            "since is a seq number (120) or a time (2026-12-02T10:00:00Z)") from None
+            f"{name} is a seq number (120) or a time (2026-12-02T10:00:00Z)") from None
 
 
 class AuditAdmin:
@@ -54,13 +55,15 @@ class AuditAdmin:
     def entries(self, actor: Actor, query: AuditQuery) -> AuditEntries:
         """The entries matching ``query``, newest first."""
         self._record.authorise(actor, Permission.READ_AUDIT, "audit.read", None)
-        since = parse_since(query.since)
-        found = self._audit.entries(since=since, actor=query.actor or None,
-                                    action=query.action or None, limit=query.limit,
+        since, until = parse_since(query.since), parse_since(query.until, "until")
+        found = self._audit.entries(since=since, until=until, actor=query.actor or None,
+                                    target=query.target or None, action=query.action or None,
+                                    outcome=query.outcome or None, limit=query.limit,
                                     newest_first=True)
         head_seq, head_hash = self._audit.head()
         self._record(actor, "audit.read", None, None, "done", {
-            "since": query.since, "actor": query.actor, "action": query.action,
+            "since": query.since, "until": query.until, "actor": query.actor,
+            "target": query.target, "action": query.action, "outcome": query.outcome,
             "limit": query.limit, "found": len(found)})
         return AuditEntries(entries=[AuditEntryOut.model_validate(e.to_json()) for e in found],
                             head_seq=head_seq, head_hash=head_hash)

@@ -289,13 +289,17 @@ _PRINTABLE = r"^[^\x00-\x1f\x7f]*$"  # no control characters (PostgreSQL refuses
 
 
 class AuditQuery(_Model):
-    """Which entries: from a seq number or an RFC 3339 time (``since``), by one actor
-    (``admin:alice``), by action (exactly, or a prefix ending in ".": ``admin.``), newest
-    first, at most ``limit``."""
+    """Which entries: from a seq number or an RFC 3339 time (``since``, inclusive) up to one
+    (``until``: a seq inclusive, a time exclusive), by one actor (``admin:alice``), about one
+    target (``person:<private ID>``, a client_id), by action (exactly, or a prefix ending in
+    ".": ``admin.``), by outcome (``refused``), newest first, at most ``limit``."""
 
     since: str | None = Field(None, max_length=40, pattern=_PRINTABLE)
+    until: str | None = Field(None, max_length=40, pattern=_PRINTABLE)
     actor: str | None = Field(None, max_length=200, pattern=_PRINTABLE)
+    target: str | None = Field(None, max_length=200, pattern=_PRINTABLE)
     action: str | None = Field(None, max_length=100, pattern=_PRINTABLE)
+    outcome: str | None = Field(None, max_length=40, pattern=_PRINTABLE)
     limit: int = Field(100, ge=1, le=1000)
 
 

@@ -66,10 +66,11 @@ class AuditLog:
     def entries(self, *, since: int | datetime | None = None, actor: str | None = None,
                 action: str | None = None, limit: int | None = 100,
                 newest_first: bool = False, outcome: str | None = None,
-                until: int | datetime | None = None) -> list[Entry]:
+                until: int | datetime | None = None,
+                target: str | None = None) -> list[Entry]:
         """Entries filtered for an administrator: from seq ``since`` (inclusive) or from a
         time, to seq ``until`` (inclusive) or before a time; ``action`` matches exactly or,
-        ending in ".", as a prefix ("login."); ``outcome`` exactly ("refused")."""
+        ending in ".", as a prefix ("login."); ``outcome`` and ``target`` exactly."""
         query = select(AuditRow)
         if isinstance(since, datetime):
             query = query.where(AuditRow.time >= timestamp(since))
@@ -83,6 +84,8 @@ class AuditLog:
             query = query.where(AuditRow.actor == actor)
         if outcome is not None:
             query = query.where(AuditRow.outcome == outcome)
+        if target is not None:
+            query = query.where(AuditRow.target == target)
         if action is not None:
             query = query.where(AuditRow.action.startswith(action, autoescape=True)
                                 if action.endswith(".") else AuditRow.action == action)

@@ -401,8 +401,9 @@ ROUTES: list[Route] = [
     Route("POST", "/trust/anchors", "addCaCertificate", "Trust a CA certificate (PEM) for a "
           "purpose (high-risk)", s.PolicyVersionOut, _add_anchor, body=s.AnchorAdd,
           tag="trust", status=201),
-    Route("GET", "/audit", "auditEntries", "Audit log entries, newest first: since a seq "
-          "number or a time, by actor, by action (a prefix ending in '.')", s.AuditEntries,
+    Route("GET", "/audit", "auditEntries", "Audit log entries, newest first: since and until "
+          "a seq number or a time, by actor, target, action (a prefix ending in '.') and "
+          "outcome", s.AuditEntries,
           _audit, query=s.AuditQuery, tag="audit"),
     Route("GET", "/metering", "metering", "One month's validity checks per relying party, "
           "priced (month=YYYY-MM; this month if left out)", s.MeteringOut, _metering,

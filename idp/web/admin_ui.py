@@ -135,7 +135,8 @@ class Pages:
                            settable=self.service.trust.settable)
 
     def audit(self, actor: Actor) -> Any:
-        """The audit log, newest first, filtered by the form (since, actor, action, limit)."""
+        """The audit log, newest first, filtered by the form (since, until, actor, target,
+        action, outcome, limit)."""
         fields = {k: v for k, v in request.args.items() if k in AuditQuery.model_fields and v}
         error: AdminError | None = None
         found = None
@@ -149,7 +150,8 @@ class Pages:
         except InvalidAdminInputError as refused:
             error = refused
             found = self.service.audit.entries(actor, AuditQuery(
-                actor=query.actor, action=query.action, limit=query.limit))
+                actor=query.actor, target=query.target, action=query.action,
+                outcome=query.outcome, limit=query.limit))
         return self.render("audit.html", actor, query=fields, found=found, error=error)
 
     def metering(self, actor: Actor) -> Any:

@@ -206,6 +206,33 @@ def test_the_audit_api_answers_admin_and_auditor_with_filters(app: Flask, admin:
     assert read.details["action"] == "admin.client."
 
 
+def test_the_audit_api_filters_by_outcome_target_and_until(app: Flask, admin: Admin,
+                                                           auditor: Admin) -> None:
+    """What an administrator answering a call needs: the refusals about one person, in a
+    window of time or of seq numbers; the console's form sends the same fields."""
+    log = services_of(app).audit
+    log.record("login", actor="person:p-1", target="person:p-1", outcome="refused",
+               details={"reason": "account_locked"})
+    log.record("login", actor="person:p-2", target="person:p-2", outcome="refused")
+    log.record("login", actor="person:p-1", target="person:p-1", outcome="ok")
+    refused = auditor.call("GET", "/admin/api/audit?outcome=refused&target=person:p-1")
+    assert refused.status_code == 200, refused.get_json()
+    [entry] = refused.get_json()["entries"]
+    assert (entry["target"], entry["outcome"]) == ("person:p-1", "refused")
+    upto = auditor.call("GET", f"/admin/api/audit?target=person:p-1&until={entry['seq']}")
+    assert [e["seq"] for e in upto.get_json()["entries"]] == [entry["seq"]]
+    earlier = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    assert auditor.call("GET", f"/admin/api/audit?until={quote(earlier)}").get_json()[
+        "entries"] == []
+    wrong = auditor.call("GET", "/admin/api/audit?until=tomorrow")
+    assert wrong.status_code == 400
+    assert "until" in wrong.get_data(as_text=True)
+    page = admin.browser.get("/admin/audit?outcome=refused&target=person:p-2")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert 'name="until"' in text and "person:p-2" in text and "person:p-1</td>" not in text
+
+
 def test_support_reads_neither_audit_nor_metering_and_no_token_is_401(app: Flask,
                                                                       support: Admin) -> None:
     assert support.call("GET", "/admin/api/audit").status_code == 403
