@@ -94,7 +94,10 @@ class AnchorCheck:
             return
         ial = asked()
         if ial is not None and ial in self.refused_at:
-            raise FailedClosedAtLevelError(self.unestablished, ial)
+            refused = FailedClosedAtLevelError(self.unestablished, ial)
+            if self.on_refused is not None:  # audited as every refused sign-in
+                self.on_refused(self, refused, None)
+            raise refused
 
     def refuse_inactive(self, method: str | None = None) -> None:
         """Raise the person's refusal when the private ID no longer signs in (audited, with

@@ -230,7 +230,9 @@ def test_the_audit_api_filters_by_outcome_target_and_until(app: Flask, admin: Ad
     page = admin.browser.get("/admin/audit?outcome=refused&target=person:p-2")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
-    assert 'name="until"' in text and "person:p-2" in text and "person:p-1</td>" not in text
+    assert 'name="until"' in text
+    assert "person:p-2" in text
+    assert "person:p-1</td>" not in text
 
 
 def test_support_reads_neither_audit_nor_metering_and_no_token_is_401(app: Flask,

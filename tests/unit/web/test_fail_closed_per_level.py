@@ -50,7 +50,12 @@ def test_a_login_asking_for_the_high_level_fails_closed_a_low_one_goes_on(
             policy.set(f"revocation.{purpose}.fail_closed", {"ial1": False, "ial2": True},
                        actor="admin:ops", reason="test: outage, IAL1 may go on degraded")
         next_login()
+        audit = services_of(found.second).audit
+        before = audit.head()[0]
         assert passkey_sign_in(asking(found.second, IAL2), holder) == REFUSED
+        refusals = [e for e in audit.entries(since=before + 1) if e.outcome == "refused"]
+        assert [(e.action, e.details["reason"]) for e in refusals] == [
+            ("login", "revocation_status_unavailable")]
         assert passkey_sign_in(asking(found.second, IAL1), holder) == DEGRADED
         assert passkey_sign_in(asking(found.second, None), holder) == DEGRADED
         # The card answer goes through (not every level fails closed); the login's continue
