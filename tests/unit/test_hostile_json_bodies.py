@@ -29,7 +29,7 @@ from idp.settings import Settings
 from tests.support import hostile_json as hostile
 from tests.support.jpki_pki import der, sign_cert
 from tests.support.webauthn_authenticator import SoftAuthenticator, b64url
-from tests.unit.oidc.conftest import ISSUER, Rp, register
+from tests.unit.oidc.conftest import ISSUER, Rp
 from tests.unit.web.test_passkey_flow import ORIGIN, FakeChecker, register_passkey
 
 PROPERTY = hostile.PROPERTY
@@ -52,8 +52,7 @@ def app(sqlite_settings: Settings) -> Iterator[Flask]:
 
 @pytest.fixture
 def rp(app: Flask) -> Rp:
-    client_id, secret = register(app)
-    return Rp(app, app.test_client(), client_id, secret)
+    return Rp.registered(app)
 
 
 def _send(browser: FlaskClient, href: str, body: str, csrf: str) -> TestResponse:

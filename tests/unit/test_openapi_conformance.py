@@ -30,7 +30,7 @@ from idp.accounts.sessions import COOKIE_NAME
 from idp.app import create_app, services_of
 from idp.settings import Settings
 from tests.support import hostile_json as hostile
-from tests.unit.oidc.conftest import ISSUER, Rp, register
+from tests.unit.oidc.conftest import ISSUER, Rp
 
 SPEC = Path(__file__).parents[2] / "docs" / "openapi.yaml"
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
@@ -47,8 +47,7 @@ def app(sqlite_settings: Settings) -> Iterator[Flask]:
 
 @pytest.fixture
 def rp(app: Flask) -> Rp:
-    client_id, secret = register(app)
-    return Rp(app, app.test_client(), client_id, secret)
+    return Rp.registered(app)
 
 
 # Loaded from the file, called on each test's app (``app=``): Schemathesis' fixture loader

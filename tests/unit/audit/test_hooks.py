@@ -9,13 +9,13 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 
-from idp.app import create_app, services_of
+from idp.app import services_of
 from idp.audit import checkpoints
 from idp.audit.entries import Entry
 from idp.request_context import bind_request_id
 from idp.settings import Settings
 from tests.support.webauthn_authenticator import SoftAuthenticator
-from tests.unit.oidc.conftest import ISSUER, Rp, query, register
+from tests.unit.oidc.conftest import Rp, idp_app, query
 from tests.unit.web.test_passkey_flow import (
     FakeChecker,
     claims_of,
@@ -28,16 +28,13 @@ from tests.unit.web.test_passkey_flow import (
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
     """The IdP on the parametrised database, with a fake anchor checker."""
-    application = create_app(settings.model_copy(update={
-        "oidc": settings.oidc.model_copy(update={"issuer": ISSUER})}), anchors=FakeChecker())
-    yield application
-    services_of(application).engine.dispose()
+    with idp_app(settings, anchors=FakeChecker()) as application:
+        yield application
 
 
 @pytest.fixture
 def rp(app: Flask) -> Rp:
-    client_id, secret = register(app)
-    return Rp(app, app.test_client(), client_id, secret)
+    return Rp.registered(app)
 
 
 def as_request(rp: Rp, request_id: str) -> None:

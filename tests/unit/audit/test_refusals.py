@@ -16,29 +16,26 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idp.accounts.anchor_check import AnchorChecker
 from idp.accounts.models import AccountLock, PrivateId
-from idp.app import create_app, services_of
+from idp.app import services_of
 from idp.audit.entries import Entry
 from idp.audit.log import AuditLog
 from idp.errors import AccountLockedError, AccountNotActiveError, IdpError
 from idp.settings import Settings
 from tests.support.webauthn_authenticator import SoftAuthenticator
 from tests.unit.audit.support import ORIGIN
-from tests.unit.oidc.conftest import ISSUER, REDIRECT, Rp, pkce, register
+from tests.unit.oidc.conftest import REDIRECT, Rp, idp_app, pkce
 from tests.unit.web.test_passkey_flow import FakeChecker, log_out, register_passkey, sign_in
 
 
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
-    application = create_app(settings.model_copy(update={
-        "oidc": settings.oidc.model_copy(update={"issuer": ISSUER})}), anchors=FakeChecker())
-    yield application
-    services_of(application).engine.dispose()
+    with idp_app(settings, anchors=FakeChecker()) as application:
+        yield application
 
 
 @pytest.fixture
 def rp(app: Flask) -> Rp:
-    client_id, secret = register(app)
-    return Rp(app, app.test_client(), client_id, secret)
+    return Rp.registered(app)
 
 
 def _new(app: Flask, since: int, action: str) -> list[Entry]:

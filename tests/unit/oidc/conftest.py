@@ -6,6 +6,7 @@ import base64
 import hashlib
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -25,13 +26,27 @@ ISSUER = "http://idp.test"
 REDIRECT = "https://rp.example/cb"
 
 
+def at_issuer(settings: Settings, **updates: Any) -> Settings:
+    """``settings`` with the tests' issuer, and any other top-level ``updates``."""
+    return settings.model_copy(update={
+        "oidc": settings.oidc.model_copy(update={"issuer": ISSUER}), **updates})
+
+
+@contextmanager
+def idp_app(settings: Settings, **components: Any) -> Iterator[Flask]:
+    """The IdP at the tests' issuer (``create_app``'s ``components``: e.g. a fake ``anchors``
+    checker); its database connections closed after."""
+    application = create_app(at_issuer(settings), **components)
+    try:
+        yield application
+    finally:
+        services_of(application).engine.dispose()
+
+
 @pytest.fixture
 def app(sqlite_settings: Settings) -> Iterator[Flask]:
-    settings = sqlite_settings.model_copy(update={"oidc": sqlite_settings.oidc.model_copy(
-        update={"issuer": ISSUER})})
-    application = create_app(settings)
-    yield application
-    services_of(application).engine.dispose()
+    with idp_app(sqlite_settings) as application:
+        yield application
 
 
 def register(app: Flask, **metadata: Any) -> tuple[str, str | None]:
@@ -59,6 +74,12 @@ class Rp:
     browser: FlaskClient
     client_id: str
     secret: str | None
+
+    @classmethod
+    def registered(cls, app: Flask, **metadata: Any) -> Rp:
+        """A newly registered client (``register``'s ``metadata``) with a fresh browser."""
+        client_id, secret = register(app, **metadata)
+        return cls(app, app.test_client(), client_id, secret)
 
     def login(self, **kwargs: Any) -> str:
         private_id, cookie = login_session(self.app, **kwargs)
@@ -111,8 +132,7 @@ class Rp:
 
 @pytest.fixture
 def rp(app: Flask) -> Rp:
-    client_id, secret = register(app)
-    return Rp(app, app.test_client(), client_id, secret)
+    return Rp.registered(app)
 
 
 @pytest.fixture
@@ -126,5 +146,4 @@ def db_app(settings: Settings) -> Iterator[Flask]:
 
 @pytest.fixture
 def db_rp(db_app: Flask) -> Rp:
-    client_id, secret = register(db_app)
-    return Rp(db_app, db_app.test_client(), client_id, secret)
+    return Rp.registered(db_app)

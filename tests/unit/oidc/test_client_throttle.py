@@ -42,8 +42,7 @@ def idp(settings: Settings, clock: Clock) -> Iterator[Flask]:
 
 @pytest.fixture
 def rp(idp: Flask) -> Rp:
-    client_id, secret = register(idp)
-    return Rp(idp, idp.test_client(), client_id, secret)
+    return Rp.registered(idp)
 
 
 def _refresh(rp: Rp, secret: str | None = None) -> Any:

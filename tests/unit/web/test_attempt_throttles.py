@@ -16,7 +16,7 @@ from idp.app import create_app, services_of
 from idp.jpki.errors import CertificateExpiredError, WrongDigestError
 from idp.settings import Settings, ThrottleRule, ThrottleSettings
 from tests.support.webauthn_authenticator import SoftAuthenticator
-from tests.unit.oidc.conftest import ISSUER, Rp, register
+from tests.unit.oidc.conftest import ISSUER, Rp
 from tests.unit.web.test_passkey_flow import ORIGIN, FakeChecker, log_out, register_passkey
 
 LIMIT = 2
@@ -36,8 +36,7 @@ def idp(settings: Settings) -> Iterator[Flask]:
 
 @pytest.fixture
 def rp(idp: Flask) -> Rp:
-    client_id, secret = register(idp)
-    return Rp(idp, idp.test_client(), client_id, secret)
+    return Rp.registered(idp)
 
 
 def _passkey_sign_in(rp: Rp, authenticator: SoftAuthenticator, origin: str) -> Any:

@@ -22,12 +22,11 @@ from itsdangerous import URLSafeTimedSerializer
 
 from idp.accounts.card_requests import BROWSER_COOKIE
 from idp.accounts.sessions import COOKIE_NAME
-from idp.app import create_app, services_of
 from idp.settings import Settings
 from idp.web import fast, token
 from idp.web.headers import SessionCookies
 from tests.support.webauthn_authenticator import SoftAuthenticator
-from tests.unit.oidc.conftest import ISSUER, Rp, query
+from tests.unit.oidc.conftest import ISSUER, Rp, idp_app, query
 from tests.unit.web.test_passkey_flow import ORIGIN, FakeChecker, log_out, register_passkey
 
 REQUEST_ID = "fast-path-test-1"
@@ -41,10 +40,8 @@ def checker() -> FakeChecker:
 @pytest.fixture
 def app(sqlite_settings: Settings, checker: FakeChecker) -> Iterator[Flask]:
     """The IdP as test_passkey_flow.py builds it (a fake anchor checker)."""
-    application = create_app(sqlite_settings.model_copy(update={
-        "oidc": sqlite_settings.oidc.model_copy(update={"issuer": ISSUER})}), anchors=checker)
-    yield application
-    services_of(application).engine.dispose()
+    with idp_app(sqlite_settings, anchors=checker) as application:
+        yield application
 
 
 @contextmanager

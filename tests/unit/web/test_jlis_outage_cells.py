@@ -43,7 +43,7 @@ from tests.support.jlis_outage import (
     write_anchors,
 )
 from tests.unit.accounts.test_jlis_outage_matrix import RevocationMethod, find
-from tests.unit.oidc.conftest import Rp, register
+from tests.unit.oidc.conftest import Rp
 
 TIMEOUT = 0.25  # jlis.timeout_seconds; the slow J-LIS answers after a second
 
@@ -109,8 +109,7 @@ def idp(tmp_path: Path, outage: Outage, method: RevocationMethod,
 
 def browser(app: Flask) -> Rp:
     """A relying party of ``app`` and a new browser of its user (no cookie yet)."""
-    client_id, secret = register(app)
-    return Rp(app, app.test_client(), client_id, secret)
+    return Rp.registered(app)
 
 
 def shown(acr: str, anchor: dict[str, Any]) -> str:

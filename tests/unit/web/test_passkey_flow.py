@@ -20,7 +20,7 @@ from idp.accounts.sessions import COOKIE_NAME
 from idp.app import create_app, services_of
 from idp.settings import Settings
 from tests.support.webauthn_authenticator import SoftAuthenticator
-from tests.unit.oidc.conftest import ISSUER, Rp, query, register
+from tests.unit.oidc.conftest import ISSUER, Rp, idp_app, query, register
 
 ORIGIN = "http://localhost:8000"
 IAL2 = "urn:jpki-idp:acr:ial2-aal2"
@@ -51,10 +51,8 @@ def checker() -> FakeChecker:
 @pytest.fixture
 def app(sqlite_settings: Settings, checker: FakeChecker) -> Iterator[Flask]:
     """The IdP with a fake anchor checker (the real one is tested with the simulator)."""
-    application = create_app(sqlite_settings.model_copy(update={
-        "oidc": sqlite_settings.oidc.model_copy(update={"issuer": ISSUER})}), anchors=checker)
-    yield application
-    services_of(application).engine.dispose()
+    with idp_app(sqlite_settings, anchors=checker) as application:
+        yield application
 
 
 def path(url: str) -> str:
