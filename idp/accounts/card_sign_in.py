@@ -125,13 +125,28 @@ class CardSignIns:
         with self._sessions() as db:
             row = card_requests.load(db, request_id)
             purpose, private_id, session_id = row.purpose, row.private_id, row.session_id
-        if purpose not in FINISHED_BY_ANSWER or private_id is None or session_id is None:
+        if purpose not in FINISHED_BY_ANSWER:
             return
-        _check, level = self._card_level(private_id, None)
+        # The step is finished (``continued``: the browser's status poll goes on to the relying
+        # party) only in the transaction that raised the session's level, never before it: a
+        # code issued between the two would carry the level from before the re-issue.
+        if private_id is None or session_id is None:
+            self._finish(request_id)
+            return
+        try:
+            _check, level = self._card_level(private_id, None)
+        except Exception:
+            self._finish(request_id)  # the browser goes on at the level it had
+            raise
         with dbm.transaction(self._sessions) as db:
             login_sessions.reauthenticate(db, session_id, private_id=private_id,
                                           acr=level.acr.value, amr=list(level.amr),
                                           lifetime=self._lifetime)
+            card_requests.mark_continued(db, request_id)
+
+    def _finish(self, request_id: str) -> None:
+        with dbm.transaction(self._sessions) as db:
+            card_requests.mark_continued(db, request_id)
 
     def _card_level(self, private_id: str, auth: CertAnswer | None,
                     asked: Callable[[], int | None] | None = None) -> tuple[AnchorCheck, Level]:

@@ -107,7 +107,8 @@ def blueprint(ix: Provider, sign_ins: CardSignIns) -> Blueprint:
             body.update(error=code, error_description=i18n.translate(web.language(), key)
                         if key in i18n.catalogue("ja") else found.error_description)
         elif found.outcome == "accepted" and found.purpose in FINISHED_BY_ANSWER:
-            body["redirect_to"] = web.issuer_url("login.show", uid=uid)
+            if found.continued:  # the session's level raised (CardSignIns.after_answer)
+                body["redirect_to"] = web.issuer_url("login.show", uid=uid)
         elif found.outcome == "accepted" and not found.continued:
             body["actions"] = {"continue": post(url_for("card.proceed", uid=uid))}
         if found.purpose == "sign" and not found.continued and found.outcome is not None:

@@ -6,9 +6,13 @@ import json
 from urllib.parse import urlsplit
 
 import pytest
+from flask import Flask
 
+from idp import db as dbm
+from idp.accounts import card_requests
 from idp.accounts.card_requests import BROWSER_COOKIE
 from idp.accounts.sessions import COOKIE_NAME
+from idp.app import services_of
 from idp.web import card_app
 from tests.unit.oidc.conftest import ISSUER, Rp
 
@@ -97,3 +101,32 @@ def test_interaction_links_name_no_host_the_request_chose(rp: Rp) -> None:
     assert "evil.example" not in json.dumps(face.get_json())
     page = rp.browser.get(urlsplit(location).path, headers=hostile_host(rp))
     assert "evil.example" not in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("purpose", ["reissue", "consent"])  # FINISHED_BY_ANSWER
+def test_an_accepted_reissue_goes_on_to_the_relying_party_only_once_its_step_is_finished(
+        rp: Rp, app: Flask, purpose: str) -> None:
+    """A re-issue or a 4-info refresh (purpose ``consent``) is recorded before
+    ``CardSignIns.after_answer`` raises the session's level;
+    a status poll in between must not send the browser on (its code would carry the level
+    from before the re-issue)."""
+    location, _ = rp.authorize()
+    state = rp.interaction(location)
+    browser = rp.browser.get_cookie(BROWSER_COOKIE, domain="localhost")
+    assert browser is not None
+    sessions = services_of(app).sessions
+    with dbm.transaction(sessions) as db:
+        request_id = card_requests.create(db, uid=state["uid"], browser=browser.value,
+                                          purpose=purpose).id
+        card_requests.record(db, request_id, outcome="accepted")
+
+    def status() -> dict[str, object]:
+        found: dict[str, object] = rp.browser.get(
+            f"/interaction/{state['uid']}/status").get_json()
+        return found
+
+    assert status()["status"] == "accepted"
+    assert "redirect_to" not in status()
+    with dbm.transaction(sessions) as db:
+        assert card_requests.mark_continued(db, request_id)
+    assert status()["redirect_to"] == f"{ISSUER}/interaction/{state['uid']}"
