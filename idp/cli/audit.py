@@ -186,7 +186,7 @@ def _lines(path: Path) -> Iterator[dict[str, Any]]:
 def _since(value: str | None) -> int | datetime | None:
     if value is None:
         return None
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # str.isdigit alone takes "²"
         return int(value)
     return _time(value, "--since", "a seq (integer) or an ISO 8601 time")
 

@@ -94,7 +94,7 @@ class BirthDateFormatError(ValueError):
 
 def decode_birth_date(code: str) -> tuple[Era, date | None]:
     """``"319800217"`` → ``(Era.SHOWA, date(1980, 2, 17))``; an unknown date decodes to None."""
-    if len(code) != 9 or not code.isdigit() or int(code[0]) > Era.REIWA:
+    if len(code) != 9 or not (code.isascii() and code.isdigit()) or int(code[0]) > Era.REIWA:
         raise BirthDateFormatError(f"birth date {code!r} is not EYYYYMMDD")
     era = Era(int(code[0]))
     try:

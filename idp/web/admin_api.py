@@ -283,7 +283,7 @@ def _versions(service: AdminService, call: Call) -> s.PolicyVersions:
 def _version(service: AdminService, call: Call) -> s.PolicyVersionOut:
     assert call.actor is not None  # noqa: S101
     number = call.path["version"]
-    if not number.isdigit() or len(number) > 9:
+    if not (number.isascii() and number.isdigit()) or len(number) > 9:  # not "²" or "٣"
         raise InvalidAdminInputError("a trust policy version is a number")
     return service.trust.version(call.actor, int(number))
 

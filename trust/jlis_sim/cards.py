@@ -36,7 +36,7 @@ def check_pin(purpose: Purpose, pin: str) -> str:
         ok = 6 <= len(pin) <= 16 and all(c in _SIGN_PIN_ALPHABET for c in pin)
         rule = "6 to 16 upper-case letters and digits"
     else:
-        ok = len(pin) == 4 and pin.isdigit()
+        ok = len(pin) == 4 and pin.isascii() and pin.isdigit()
         rule = "4 digits"
     if not ok:
         raise BadRequestError(f"the {purpose.value} PIN must be {rule}")

@@ -28,7 +28,7 @@ def vcard() -> None:
 def attach(card_file: Path, address: str, trace: bool) -> None:
     """Insert the card into vpcd's reader until interrupted (Ctrl-C removes it)."""
     host, _, port_text = address.rpartition(":")
-    if not host or not port_text.isdigit():
+    if not host or not (port_text.isascii() and port_text.isdigit()):
         raise click.BadParameter("expected HOST:PORT", param_hint="--vpcd")
     try:
         applet = JpkiApplet(card_file)

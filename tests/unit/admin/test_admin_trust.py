@@ -157,3 +157,11 @@ def test_fail_closed_per_level_from_the_api_in_the_page_and_the_diff(admin: Admi
         "key": "revocation.sign.fail_closed", "value": {"ial2": True}, "reason": "x"})
     assert (bad.status_code, bad.get_json()["error"]) == (400, "invalid_trust_policy")
     assert "no rule for ial1" in bad.get_json()["error_description"]
+
+
+@pytest.mark.parametrize("version", ["abc", "%C2%B2", "%D9%A3", "1234567890"])
+def test_a_version_that_is_not_a_plain_number_is_refused(admin: Admin, version: str) -> None:
+    """"²" and "٣" are digits to ``str.isdigit`` (found by Schemathesis: a 500)."""
+    refused = admin.call("GET", f"/admin/api/trust/policy/versions/{version}")
+    assert refused.status_code == 400
+    assert "number" in refused.get_json()["error_description"]

@@ -15,7 +15,15 @@ from idp.jpki.errors import (
     MalformedCertificateError,
     NotJpkiCertificateError,
 )
-from idp.jpki.profile import Basic4Info, Era, Medium, Purpose, Sex
+from idp.jpki.profile import (
+    Basic4Info,
+    BirthDateFormatError,
+    Era,
+    Medium,
+    Purpose,
+    Sex,
+    decode_birth_date,
+)
 from tests.support import jpki_pki as pki
 
 
@@ -104,3 +112,9 @@ def test_the_utf8string_parser_is_strict(data: bytes) -> None:
 def test_the_utf8string_parser_reads_short_and_long_forms() -> None:
     assert decode_utf8_string(b"\x0c\x00") == ""
     assert decode_utf8_string(b"\x0c\x81\x80" + b"a" * 128) == "a" * 128
+
+
+@pytest.mark.parametrize("code", ["31980021", "319800217x", "3198002١7", "31980021²"])
+def test_a_birth_date_code_that_is_not_nine_ascii_digits_is_refused(code: str) -> None:
+    with pytest.raises(BirthDateFormatError):
+        decode_birth_date(code)
