@@ -1,15 +1,18 @@
 """Passkeys of a private ID: register, sign in, list, rename, remove — with the account rules.
 
-Each operation runs in its own unit of work. A challenge is single-use even when the answer is
-refused (a refused answer cannot be retried against the same challenge): registration consumes it
-in a transaction of its own before verifying; a sign-in takes it in the same unit of work as the
-check (one transaction per sign-in), and a refusal, having rolled that back, spends it in another.
+Each operation runs in its own unit of work, but a sign-in's record. A challenge is single-use even
+when the answer is refused (a refused answer cannot be retried against the same challenge):
+registration consumes it in a transaction of its own before verifying; a sign-in reads it,
+verifies the answer writing nothing, and takes it in the caller's transaction that records the
+sign-in (``signed_in``: with the passkey's use, the anchor re-check's result and the login, one
+transaction per passkey login, ``idp.web.passkeys``); a refused answer spends it at once, in a
+transaction with its audit entry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -23,7 +26,7 @@ from idp.db import Base, transaction
 from idp.errors import AccountNotActiveError, account_not_active
 from idp.passkeys import ceremonies, directory
 from idp.passkeys.challenge_store import SqlChallengeStore
-from idp.passkeys.challenges import ChallengeStore, consume
+from idp.passkeys.challenges import ChallengeStore, consume, usable
 from idp.passkeys.errors import (
     ChallengeExpired,
     ChallengeUnknown,
@@ -130,17 +133,24 @@ class PasskeyService:
             return Started(options_json=options, handle=self._store(session).save(pending))
 
     def finish_authentication(self, *, handle: str, response_json: str) -> PasskeyLogin:
-        """Verify a sign-in; the passkey's sign count, backup state and last use are updated."""
+        """Verify a sign-in and record it in a transaction of its own: the challenge spent, the
+        passkey's sign count, backup state and last use updated."""
+        verified = self.verify_authentication(handle=handle, response_json=response_json)
+        with transaction(self._sessions) as session:
+            return self.signed_in(session, verified)
+
+    def verify_authentication(self, *, handle: str, response_json: str) -> VerifiedSignIn:
+        """Verify a sign-in's answer, writing nothing: the caller records it (:meth:`signed_in`)
+        in its own transaction. A refused answer spends its challenge here, audited, and raises:
+        it cannot be tried again."""
         try:
-            with transaction(self._sessions) as session:
-                pending = consume(self._store(session), handle, ceremony=Ceremony.AUTHENTICATION,
-                                  now=self._clock())
-                return self._signed_in(session, pending, response_json)
+            with self._autocommit() as session:  # two reads, each a statement of its own
+                pending = usable(self._store(session).read(handle),
+                                 ceremony=Ceremony.AUTHENTICATION, now=self._clock())
+                return self._verified(session, handle, pending, response_json)
         except (ChallengeUnknown, ChallengeExpired):
-            raise
+            raise  # nothing verified: no attempt to spend or to count
         except (PasskeyError, AccountNotActiveError) as refused:
-            # Refused: nothing of the answer was kept (rolled back), and the challenge is spent
-            # all the same, so the answer cannot be tried again.
             with transaction(self._sessions) as session:
                 self._store(session).take(handle)
                 if self._audit is not None:
@@ -149,11 +159,27 @@ class PasskeyService:
                                        db=session)
             raise
 
-    def _signed_in(self, session: Session, pending: PendingChallenge,
-                   response_json: str) -> PasskeyLogin:
+    def signed_in(self, session: Session, verified: VerifiedSignIn) -> PasskeyLogin:
+        """Record a verified sign-in in ``session``'s transaction: its challenge taken (by one
+        ``DELETE ... RETURNING``: of two answers to one challenge only one gets it; the other is
+        refused, ChallengeUnknown) and the passkey's use."""
+        if self._store(session).take(verified.handle) is None:
+            raise ChallengeUnknown()
+        passkey, used = verified.passkey, self._clock()
+        execute_on(session.connection(), _USED, {
+            "b_id": passkey.id, "sign_count": verified.sign_count,
+            "backup_state": verified.backup_state, "last_used_at": used})
+        return PasskeyLogin(
+            private_id=passkey.private_id,
+            passkey=replace(summarise(passkey), backup_state=verified.backup_state,
+                            last_used_at=used),
+            user_verified=verified.user_verified,
+        )
+
+    def _verified(self, session: Session, handle: str, pending: PendingChallenge,
+                  response_json: str) -> VerifiedSignIn:
         credential_id = ceremonies.assertion_credential_id(response_json)
-        connection = session.connection()
-        found = first_on(connection, _SIGNING_IN, {"credential_id": credential_id})
+        found = first_on(session.connection(), _SIGNING_IN, {"credential_id": credential_id})
         if found is None:
             raise UnknownPasskey()
         passkey = _SigningIn(*found)
@@ -170,16 +196,8 @@ class PasskeyService:
             )
         if passkey.person_state not in directory.ACTIVE_STATES:
             raise account_not_active(passkey.person_state)
-        used = self._clock()
-        execute_on(connection, _USED, {"b_id": passkey.id, "sign_count": assertion.sign_count,
-                                       "backup_state": assertion.backup_state,
-                                       "last_used_at": used})
-        return PasskeyLogin(
-            private_id=passkey.private_id,
-            passkey=replace(summarise(passkey), backup_state=assertion.backup_state,
-                            last_used_at=used),
-            user_verified=assertion.user_verified,
-        )
+        return VerifiedSignIn(handle, passkey, assertion.sign_count, assertion.backup_state,
+                              assertion.user_verified)
 
     # --- the person's page ---------------------------------------------------------------------
 
@@ -284,6 +302,22 @@ _USED = Prepared(update(PASSKEYS).where(PASSKEYS.c.id == bindparam("b_id"))
                  .values(sign_count=bindparam("sign_count"),
                          backup_state=bindparam("backup_state"),
                          last_used_at=bindparam("last_used_at")))
+
+
+@dataclass(frozen=True)
+class VerifiedSignIn:
+    """A sign-in's answer, verified; its challenge not yet spent (``PasskeyService.signed_in``
+    records it)."""
+
+    handle: str
+    passkey: _SigningIn
+    sign_count: int
+    backup_state: bool
+    user_verified: bool
+
+    @property
+    def private_id(self) -> str:
+        return self.passkey.private_id
 
 
 def _stored_key(passkey: Passkey | _SigningIn) -> StoredKey:
