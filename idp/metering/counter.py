@@ -137,7 +137,7 @@ class Meter:
             _PENDING.reset(token)
             if pending.waiting and self._write_alone(pending.waiting):
                 self._remember(pending.waiting)
-        self._remember(pending.written)  # committed with the caller's transaction
+            self._remember(pending.written)  # committed with the caller's transaction
 
     def write_pending(self, db: Session) -> None:
         """Write the counts deferred so far in ``db``'s transaction (the caller commits; a
