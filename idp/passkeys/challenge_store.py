@@ -7,7 +7,7 @@ every passkey sign-in saves one challenge, reads it and takes it.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,11 +30,12 @@ _saves = itertools.count()
 CHALLENGES = Base.metadata.tables[PasskeyChallenge.__tablename__]
 _SAVE = Prepared(insert(CHALLENGES))
 # One DELETE ... RETURNING decides: of two concurrent answers only one gets the row.
-_COLUMNS = (CHALLENGES.c.ceremony, CHALLENGES.c.challenge, CHALLENGES.c.expires_at,
+# A challenge's columns, in the order ``pending_of`` reads them.
+COLUMNS = (CHALLENGES.c.ceremony, CHALLENGES.c.challenge, CHALLENGES.c.expires_at,
             CHALLENGES.c.private_id, CHALLENGES.c.anchor_issuer, CHALLENGES.c.anchor_serial)
 _TAKE = Prepared(delete(CHALLENGES).where(CHALLENGES.c.id == bindparam("handle"))
-                 .returning(*_COLUMNS))
-_READ = Prepared(select(*_COLUMNS).where(CHALLENGES.c.id == bindparam("handle")))
+                 .returning(*COLUMNS))
+_READ = Prepared(select(*COLUMNS).where(CHALLENGES.c.id == bindparam("handle")))
 
 
 def _utcnow() -> datetime:
@@ -65,10 +66,10 @@ class SqlChallengeStore:
         return handle
 
     def take(self, handle: str) -> PendingChallenge | None:
-        return _pending(first_on(self._session.connection(), _TAKE, {"handle": handle}))
+        return pending_of(first_on(self._session.connection(), _TAKE, {"handle": handle}))
 
     def read(self, handle: str) -> PendingChallenge | None:
-        return _pending(first_on(self._session.connection(), _READ, {"handle": handle}))
+        return pending_of(first_on(self._session.connection(), _READ, {"handle": handle}))
 
     def purge_expired(self, before: datetime) -> None:
         """Forget challenges that expired before ``before``; they could only be refused."""
@@ -78,7 +79,8 @@ class SqlChallengeStore:
         )
 
 
-def _pending(row: tuple[Any, ...] | None) -> PendingChallenge | None:
+def pending_of(row: Sequence[Any] | None) -> PendingChallenge | None:
+    """The challenge of a row of ``COLUMNS`` (None: no row)."""
     if row is None:
         return None
     ceremony, challenge, expires_at, private_id, anchor_issuer, anchor_serial = row

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Engine, bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db as dbm
@@ -24,12 +24,13 @@ from idp.audit import entries
 from idp.audit.log import AuditLog
 from idp.db import Base, transaction
 from idp.errors import AccountNotActiveError, account_not_active
-from idp.passkeys import ceremonies, directory
-from idp.passkeys.challenge_store import SqlChallengeStore
+from idp.passkeys import ceremonies, challenge_store, directory
+from idp.passkeys.challenge_store import SqlChallengeStore, pending_of
 from idp.passkeys.challenges import ChallengeStore, consume, usable
 from idp.passkeys.errors import (
     ChallengeExpired,
     ChallengeUnknown,
+    InvalidPasskeyResponse,
     LastPasskeyNeedsCardLogin,
     PasskeyAlreadyRegistered,
     PasskeyError,
@@ -41,7 +42,7 @@ from idp.passkeys.models import Passkey, PasskeyUser
 from idp.passkeys.naming import default_name, valid_name
 from idp.passkeys.summaries import PasskeyLogin, PasskeySummary, Started, summarise
 from idp.passkeys.values import Anchor, Ceremony, ExistingCredential, PendingChallenge, StoredKey
-from idp.prepared import Prepared, execute_on, first_on
+from idp.prepared import Prepared, execute_on, read_one
 from idp.settings import WebauthnSettings
 
 
@@ -65,6 +66,7 @@ class PasskeyService:
         # A sign-in's options write one challenge (and rarely purge expired ones first): each
         # statement stands alone, so no transaction around them (idp.db).
         self._autocommit = dbm.single_statement_sessions(sessions)
+        self._engine: Engine = sessions.kw["bind"]  # a sign-in's one read (idp.prepared.read_one)
         self._audit = audit  # refused sign-ins (a login's success is Provider.log_in's)
         self._settings = settings
         self._clock = clock
@@ -144,10 +146,7 @@ class PasskeyService:
         in its own transaction. A refused answer spends its challenge here, audited, and raises:
         it cannot be tried again."""
         try:
-            with self._autocommit() as session:  # two reads, each a statement of its own
-                pending = usable(self._store(session).read(handle),
-                                 ceremony=Ceremony.AUTHENTICATION, now=self._clock())
-                return self._verified(session, handle, pending, response_json)
+            return self._verified(handle, response_json)
         except (ChallengeUnknown, ChallengeExpired):
             raise  # nothing verified: no attempt to spend or to count
         except (PasskeyError, AccountNotActiveError) as refused:
@@ -176,13 +175,22 @@ class PasskeyService:
             user_verified=verified.user_verified,
         )
 
-    def _verified(self, session: Session, handle: str, pending: PendingChallenge,
-                  response_json: str) -> VerifiedSignIn:
-        credential_id = ceremonies.assertion_credential_id(response_json)
-        found = first_on(session.connection(), _SIGNING_IN, {"credential_id": credential_id})
-        if found is None:
+    def _verified(self, handle: str, response_json: str) -> VerifiedSignIn:
+        try:
+            credential_id = ceremonies.assertion_credential_id(response_json)
+        except InvalidPasskeyResponse:
+            with self._autocommit() as session:  # a stale page hears of its challenge first
+                self._usable(self._store(session).read(handle))
+            raise
+        # The challenge and the passkey with its person's state: one statement, no transaction.
+        row = read_one(self._engine, _ANSWERING, {"handle": handle,
+                                                  "credential_id": credential_id})
+        if row is None:
+            raise ChallengeUnknown()
+        pending = self._usable(pending_of(row[:len(CHALLENGE)]))
+        if row[len(CHALLENGE)] is None:
             raise UnknownPasskey()
-        passkey = _SigningIn(*found)
+        passkey = _SigningIn(*row[len(CHALLENGE):])
         # The signature first: only the passkey's holder learns whose it is, or its state.
         assertion = ceremonies.verify_authentication(
             response_json, stored_passkey=_stored_key(passkey),
@@ -198,6 +206,9 @@ class PasskeyService:
             raise account_not_active(passkey.person_state)
         return VerifiedSignIn(handle, passkey, assertion.sign_count, assertion.backup_state,
                               assertion.user_verified)
+
+    def _usable(self, pending: PendingChallenge | None) -> PendingChallenge:
+        return usable(pending, ceremony=Ceremony.AUTHENTICATION, now=self._clock())
 
     # --- the person's page ---------------------------------------------------------------------
 
@@ -290,14 +301,17 @@ class _SigningIn(NamedTuple):
     person_state: str | None
 
 
-# A sign-in's passkey and whether its private ID may use it, in one prepared statement: this
-# runs at every passkey login.
-_SIGNING_IN = Prepared(
-    select(*(PASSKEYS.c[name] for name in _SigningIn._fields[:-1]),
+# A sign-in's challenge and its passkey with its person's state, in one statement: no row when
+# the challenge is unknown, the passkey's columns NULL when the passkey is.
+CHALLENGE = challenge_store.COLUMNS
+_ANSWERING = Prepared(
+    select(*CHALLENGE, *(PASSKEYS.c[name] for name in _SigningIn._fields[:-1]),
            directory.PRIVATE_IDS.c.state.label("person_state"))
-    .select_from(PASSKEYS.outerjoin(directory.PRIVATE_IDS,
-                                    directory.PRIVATE_IDS.c.id == PASSKEYS.c.private_id))
-    .where(PASSKEYS.c.credential_id == bindparam("credential_id")))
+    .select_from(challenge_store.CHALLENGES.outerjoin(
+        PASSKEYS.outerjoin(directory.PRIVATE_IDS,
+                           directory.PRIVATE_IDS.c.id == PASSKEYS.c.private_id),
+        PASSKEYS.c.credential_id == bindparam("credential_id")))
+    .where(challenge_store.CHALLENGES.c.id == bindparam("handle")))
 _USED = Prepared(update(PASSKEYS).where(PASSKEYS.c.id == bindparam("b_id"))
                  .values(sign_count=bindparam("sign_count"),
                          backup_state=bindparam("backup_state"),
