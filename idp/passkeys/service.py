@@ -187,10 +187,10 @@ class PasskeyService:
                                                   "credential_id": credential_id})
         if row is None:
             raise ChallengeUnknown()
-        pending = self._usable(pending_of(row[:len(CHALLENGE)]))
-        if row[len(CHALLENGE)] is None:
+        pending = self._usable(pending_of(row[:len(_CHALLENGE)]))
+        if row[len(_CHALLENGE)] is None:
             raise UnknownPasskey()
-        passkey = _SigningIn(*row[len(CHALLENGE):])
+        passkey = _SigningIn(*row[len(_CHALLENGE):])
         # The signature first: only the passkey's holder learns whose it is, or its state.
         assertion = ceremonies.verify_authentication(
             response_json, stored_passkey=_stored_key(passkey),
@@ -303,9 +303,9 @@ class _SigningIn(NamedTuple):
 
 # A sign-in's challenge and its passkey with its person's state, in one statement: no row when
 # the challenge is unknown, the passkey's columns NULL when the passkey is.
-CHALLENGE = challenge_store.COLUMNS
+_CHALLENGE = challenge_store.COLUMNS
 _ANSWERING = Prepared(
-    select(*CHALLENGE, *(PASSKEYS.c[name] for name in _SigningIn._fields[:-1]),
+    select(*_CHALLENGE, *(PASSKEYS.c[name] for name in _SigningIn._fields[:-1]),
            directory.PRIVATE_IDS.c.state.label("person_state"))
     .select_from(challenge_store.CHALLENGES.outerjoin(
         PASSKEYS.outerjoin(directory.PRIVATE_IDS,
