@@ -155,10 +155,21 @@ def refusal_for(error: DBAPIError) -> IdpError | None:
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
-    with factory() as session, session.begin():
-        yield session
+def transaction(factory: sessionmaker[Session], *,
+                keeping: tuple[type[BaseException], ...] = ()) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error — but an error of
+    ``keeping`` (a refusal that must not undo what was recorded before it: a passkey login's
+    spent challenge, its anchor re-check, their audit entries) commits what came before it, and
+    is raised then."""
+    with factory() as session:
+        kept: BaseException | None = None
+        with session.begin():
+            try:
+                yield session
+            except keeping as refused:
+                kept = refused
+        if kept is not None:
+            raise kept
 
 
 def alembic_config(url: str) -> Config:

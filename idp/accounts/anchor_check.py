@@ -7,15 +7,18 @@ and moves the private ID to ``suspended``/``closed`` (or back to ``active``) acc
 database transaction is held across the J-LIS calls. A status the trust policy could not
 establish is UNKNOWN, whether the policy refused it (fail closed) or let it through (fail-open):
 never good, and it never lifts a suspension (only J-LIS saying the card is valid again does).
+A passkey login records the check in its one transaction (``AnchorChecker.asking``); every other
+caller in a transaction of the check's own (``check``).
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 from typing import Any, NamedTuple
 
 from cryptography.x509 import ReasonFlags
@@ -114,6 +117,52 @@ class AnchorCheck:
         raise refused
 
 
+Refusals = Callable[[AnchorCheck, IdpError, str | None, Session | None], None]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A re-check asked and decided, not yet recorded (``AnchorChecker.asking``)."""
+
+    decided: AnchorCheck  # as decided; no one told of its refusals yet
+    # Records it in the caller's transaction; None: nothing to record (a closed or locked
+    # private ID, or one without an anchor: no one was asked).
+    writes: Callable[[Session], None] | None = None
+    refusals: Refusals | None = None  # audits a refusal of the answer (with the session it is in)
+
+    @property
+    def check(self) -> AnchorCheck:
+        """The answer, its refusals audited alone (each in a transaction of its own)."""
+        return self._told(None)
+
+    def record(self, db: Session) -> AnchorCheck:
+        """Record the check in ``db``'s transaction; the answer's refusals are audited in it too,
+        so a refusal that commits what came before it (``idp.db.transaction(keeping=...)``)
+        commits its audit entry with them."""
+        if self.writes is not None:
+            self.writes(db)
+        return self._told(db)
+
+    def _told(self, db: Session | None) -> AnchorCheck:
+        refusals = self.refusals
+        if refusals is None:
+            return self.decided
+        return replace(self.decided, on_refused=lambda check, error, method:
+                       refusals(check, error, method, db))
+
+
+@dataclass(frozen=True)
+class _Result:
+    """What ``AnchorChecker._record`` writes of a check that asked J-LIS."""
+
+    found: _Inputs
+    anchor_id: int
+    sign: CertAnswer
+    auth: CertAnswer
+    decision: Decision
+    at: datetime
+
+
 @dataclass(frozen=True)
 class CertAnswer:
     status: CertStatus
@@ -178,57 +227,79 @@ class AnchorChecker:
         self._changes = changes  # told of a changed state, in the transaction recording it
 
     def check(self, private_id: str, *, auth: CertAnswer | None = None) -> AnchorCheck:
-        """Ask now, decide, record. ``auth``: the status of the auth certificate a card login has
-        just presented and checked, so it is not asked twice (and weighs as the credential).
-        The answer names the levels at which the login must be refused (``refused_at``: a
-        status it relies on was not established and the trust policy fails closed there)."""
-        with self._meter.deferred() if self._meter is not None else nullcontext():
-            found = self._check(private_id, auth)
-        return replace(found, on_refused=self._refused) if self._audit is not None else found
+        """Ask now, decide, record (in a transaction of its own). ``auth``: the status of the
+        auth certificate a card login has just presented and checked, so it is not asked twice
+        (and weighs as the credential). The answer names the levels at which the login must be
+        refused (``refused_at``: a status it relies on was not established and the trust policy
+        fails closed there); its refusals are audited alone."""
+        with self.asking(private_id, auth=auth) as asked:
+            if asked.writes is not None:
+                with dbm.transaction(self._sessions) as db:
+                    asked.record(db)
+        return asked.check
 
-    def _refused(self, check: AnchorCheck, error: IdpError, method: str | None) -> None:
-        """A sign-in refused for the private ID's state (closed, suspended, locked): after the
-        check, which may not have written anything (a closed or locked one asks no one)."""
+    @contextmanager
+    def asking(self, private_id: str, *, auth: CertAnswer | None = None) -> Iterator[Asked]:
+        """Ask now and decide, writing nothing (no transaction is open during the J-LIS calls):
+        the caller records the answer in its own transaction (:meth:`Asked.record`), which ends
+        inside the block, where the J-LIS counts wait for it (``Meter.deferred``)."""
+        with self._meter.deferred() if self._meter is not None else nullcontext():
+            yield self._ask(private_id, auth)
+
+    def _refused(self, check: AnchorCheck, error: IdpError, method: str | None,
+                 db: Session | None = None) -> None:
+        """A sign-in refused for the private ID's state (closed, suspended, locked), or at a
+        level that fails closed: after the check, in ``db``'s transaction when it is recorded in
+        one (which may have written nothing: a closed or locked one asks no one)."""
         if self._audit is not None:
             self._audit.record("login", actor=audit.person(check.private_id), outcome="refused",
                                details={"reason": error.code, "anchor": check.state.value,
-                                        **({"method": [method]} if method else {})})
+                                        **({"method": [method]} if method else {})}, db=db)
 
-    def _check(self, private_id: str, auth: CertAnswer | None) -> AnchorCheck:
+    def _ask(self, private_id: str, auth: CertAnswer | None) -> Asked:
         at = anchors.now()
         row = read_one(self._engine, _INPUTS, {"private_id": private_id})
         found = None if row is None else _Inputs(*row)
         if found is not None and found.state == "closed":
-            return AnchorCheck(private_id, AnchorState.CLOSED, "closed", None, at)
+            return self._answer(AnchorCheck(private_id, AnchorState.CLOSED, "closed", None, at))
         if found is not None and found.locked_at is not None:  # no J-LIS call: refused anyway
             state = AnchorState(found.anchor_state) if found.anchor_state else \
                 AnchorState.UNVERIFIABLE
-            return AnchorCheck(private_id, state, "locked", None, at, locked=True)
+            return self._answer(AnchorCheck(private_id, state, "locked", None, at, locked=True))
         if found is None or found.anchor_id is None:
-            return AnchorCheck(private_id, AnchorState.UNVERIFIABLE, "no_anchor", "onboard", at)
-        anchor_id, sign_der, auth_der = found.anchor_id, found.sign_der, found.auth_der
-        sign = self.status(sign_der, Purpose.SIGN, at)
+            return self._answer(AnchorCheck(private_id, AnchorState.UNVERIFIABLE, "no_anchor",
+                                            "onboard", at))
+        sign = self.status(found.sign_der, Purpose.SIGN, at)
         presented = auth is not None
         if auth is None:
-            auth = self.status(auth_der, Purpose.AUTH, at) if auth_der else \
+            auth = self.status(found.auth_der, Purpose.AUTH, at) if found.auth_der else \
                 CertAnswer(CertStatus.NOT_CHECKED)
         decision = decide(Observation(sign.status, sign.reason, auth.status, auth.reason,
                                       presented, suspended=found.state == "suspended",
                                       sign_ca_retired=sign.ca_retired),
                           self._reasons())
-        person = (found.state, _PERSON_STATE.get(decision.state, "active"))
-        with dbm.transaction(self._sessions) as db:
-            anchors.set_checked(db, anchor_id, decision.state.value, decision.reason, at)
-            if self._meter is not None:
-                self._meter.write_pending(db)
-            if person[1] != person[0]:
-                _set_person_state(db, private_id, decision.state)  # a change: rare
-            self._tell(db, found, decision, person, at)
-            self._audited(db, found, sign, auth, decision)
         unestablished, refused_at = self._fails_closed(sign, auth if presented else None)
-        return AnchorCheck(private_id, decision.state, decision.reason, decision.next_step, at,
-                           sign.source, sign.max_ial, refused_at=refused_at,
-                           unestablished=unestablished)
+        check = AnchorCheck(private_id, decision.state, decision.reason, decision.next_step, at,
+                            sign.source, sign.max_ial, refused_at=refused_at,
+                            unestablished=unestablished)
+        return self._answer(check, _Result(found, found.anchor_id, sign, auth, decision, at))
+
+    def _answer(self, check: AnchorCheck, result: _Result | None = None) -> Asked:
+        return Asked(check, None if result is None else partial(self._record, result),
+                     self._refused if self._audit is not None else None)
+
+    def _record(self, result: _Result, db: Session) -> None:
+        """What a check found, in ``db``'s transaction: the anchor's state, the J-LIS counts, the
+        person's state when it changes, the change for the sink and the audit entry (last)."""
+        found, decision, at = result.found, result.decision, result.at
+        person = (found.state, _PERSON_STATE.get(decision.state, "active"))
+        anchors.set_checked(db, result.anchor_id, decision.state.value, decision.reason, at)
+        if self._meter is not None:
+            self._meter.write_pending(db)
+        if person[1] != person[0]:
+            _set_person_state(db, found.private_id, decision.state)  # a change: rare
+        self._tell(db, found, decision, person, at)
+        self._audited(db, found, result.sign, result.auth, decision)
 
     def _fails_closed(self, sign: CertAnswer, auth: CertAnswer | None
                       ) -> tuple[str, frozenset[int]]:

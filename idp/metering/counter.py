@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Insert
+from sqlalchemy import Insert, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from idp import db as dbm
 from idp import metrics
@@ -65,7 +65,28 @@ class _Count:
 @dataclass
 class _Deferred:
     waiting: list[_Count] = field(default_factory=list)
-    written: list[_Count] = field(default_factory=list)  # in the caller's transaction
+    written: list[_Count] = field(default_factory=list)  # committed in the caller's transaction
+
+
+@dataclass
+class _Settled:
+    """Counts written in a caller's transaction: counted once it commits, waiting again when it
+    ends otherwise (rolled back, or its connection lost). The first of the two settles them: a
+    later transaction of the same session has nothing to do with them."""
+
+    pending: _Deferred
+    counts: list[_Count]
+    done: bool = False
+
+    def committed(self, _db: Session) -> None:
+        if not self.done:
+            self.done = True
+            self.pending.written += self.counts
+
+    def ended(self, _db: Session, transaction: SessionTransaction) -> None:
+        if transaction.parent is None and not self.done:  # the root: after_commit came first
+            self.done = True
+            self.pending.waiting += self.counts
 
 
 # Counts waiting for the transaction of the caller that opened ``Meter.deferred`` (a login's
@@ -105,30 +126,30 @@ class Meter:
     @contextmanager
     def deferred(self) -> Iterator[None]:
         """Counts made inside the block wait for the caller's own write transaction
-        (:meth:`write_pending`, inside the block); what it did not write is written alone when
-        the block ends, so no check goes uncounted. A block that raises is taken to have rolled
-        its transaction back (the caller writes at the end of the block): its counts are
-        written alone."""
+        (:meth:`write_pending`, inside the block, the transaction ending in it too); what it did
+        not write, or wrote in a transaction that rolled back, is written alone when the block
+        ends, so no check goes uncounted and none twice."""
         pending = _Deferred()
         token = _PENDING.set(pending)
         try:
             yield
-        except BaseException:
-            pending.waiting, pending.written = pending.written + pending.waiting, []
-            raise
         finally:
             _PENDING.reset(token)
             if pending.waiting and self._write_alone(pending.waiting):
                 self._remember(pending.waiting)
-        self._remember(pending.written)  # committed with the caller's transaction
+            self._remember(pending.written)  # committed with the caller's transaction
 
     def write_pending(self, db: Session) -> None:
-        """Write the counts deferred so far in ``db``'s transaction (the caller commits)."""
+        """Write the counts deferred so far in ``db``'s transaction (the caller commits; a
+        transaction that rolls back instead gives them back to the block, which writes them
+        alone)."""
         pending = _PENDING.get()
         if pending is not None and pending.waiting:
-            _write(db, pending.waiting)
-            pending.written += pending.waiting
-            pending.waiting = []
+            counts, pending.waiting = pending.waiting, []
+            _write(db, counts)
+            settled = _Settled(pending, counts)
+            event.listen(db, "after_commit", settled.committed, once=True)
+            event.listen(db, "after_transaction_end", settled.ended)
 
     def _write_alone(self, counts: list[_Count]) -> bool:
         try:

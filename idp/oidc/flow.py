@@ -232,30 +232,36 @@ class Provider:
             **({"device": {}} if request.device else {})}
 
     def log_in(self, uid: str, *, private_id: str, acr: str, amr: list[str],
-               continue_if_done: bool) -> tuple[ActiveSession, str | None]:
+               continue_if_done: bool, db: Session | None = None
+               ) -> tuple[ActiveSession, str | None]:
         """Start the login session a sign-in in interaction ``uid`` earned and, when
-        ``continue_if_done`` and nothing is left to ask, issue the code: one unit of work.
+        ``continue_if_done`` and nothing is left to ask, issue the code: one unit of work, in
+        ``db``'s transaction when the caller records its sign-in in it (a passkey login), else
+        in one of its own. Refused (the interaction ended meanwhile) before it writes anything.
 
         Answers the session and the relying party's URL with the code, or None when the
         interaction still asks something (consent, a higher acr: the page shows it). The caller
         (a login method) sets ``continue_if_done`` only when no optional step can follow.
         """
-        with self.ctx.sessions() as db, db.begin():
-            _row, request = self._interaction(db, uid)
-            started = login_sessions.start(
-                db, private_id=private_id, acr=acr, amr=amr, now=now(),
-                lifetime=self.ctx.settings.session_lifetime_seconds)
-            done = self._code_if_done(db, request, uid, started) if continue_if_done else None
-            # The login this interaction made (what satisfies its prompt=login and max_age) and,
-            # with the code issued, the interaction's end: one UPDATE.
-            execute_on(db.connection(), _LOGGED_IN, {
-                "b_uid": uid, "login_session_id": started.id, "done": done is not None})
-            self.rows.forget(uid)
-            # The audit entry last: its head lock is held only until this commit.
-            self.ctx.audit.record("login", actor=audit.person(private_id),
-                                  target=audit.client(request.client_id),
-                                  details={"method": amr, "level": acr}, db=db)
-            return started, done
+        if db is None:
+            with self.ctx.sessions() as own, own.begin():
+                return self.log_in(uid, private_id=private_id, acr=acr, amr=amr,
+                                   continue_if_done=continue_if_done, db=own)
+        _row, request = self._interaction(db, uid)
+        started = login_sessions.start(
+            db, private_id=private_id, acr=acr, amr=amr, now=now(),
+            lifetime=self.ctx.settings.session_lifetime_seconds)
+        done = self._code_if_done(db, request, uid, started) if continue_if_done else None
+        # The login this interaction made (what satisfies its prompt=login and max_age) and,
+        # with the code issued, the interaction's end: one UPDATE.
+        execute_on(db.connection(), _LOGGED_IN, {
+            "b_uid": uid, "login_session_id": started.id, "done": done is not None})
+        self.rows.forget(uid)
+        # The audit entry last: its head lock is held only until the commit.
+        self.ctx.audit.record("login", actor=audit.person(private_id),
+                              target=audit.client(request.client_id),
+                              details={"method": amr, "level": acr}, db=db)
+        return started, done
 
     def _code_if_done(self, db: Session, request: AuthorizationRequest, uid: str,
                       started: ActiveSession) -> str | None:

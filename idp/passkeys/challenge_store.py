@@ -1,16 +1,17 @@
 """The database challenge store: one row per challenge, deleted by the answer that uses it.
 
-Its two statements are prepared once (``idp.prepared``) and run on the caller's connection:
-every passkey sign-in saves one challenge and takes one.
+Its statements are prepared once (``idp.prepared``) and run on the caller's connection:
+every passkey sign-in saves one challenge, reads it and takes it.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, delete, insert
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from idp.db import Base
@@ -29,9 +30,12 @@ _saves = itertools.count()
 CHALLENGES = Base.metadata.tables[PasskeyChallenge.__tablename__]
 _SAVE = Prepared(insert(CHALLENGES))
 # One DELETE ... RETURNING decides: of two concurrent answers only one gets the row.
-_TAKE = Prepared(delete(CHALLENGES).where(CHALLENGES.c.id == bindparam("handle")).returning(
-    CHALLENGES.c.ceremony, CHALLENGES.c.challenge, CHALLENGES.c.expires_at,
-    CHALLENGES.c.private_id, CHALLENGES.c.anchor_issuer, CHALLENGES.c.anchor_serial))
+# A challenge's columns, in the order ``pending_of`` reads them.
+COLUMNS = (CHALLENGES.c.ceremony, CHALLENGES.c.challenge, CHALLENGES.c.expires_at,
+            CHALLENGES.c.private_id, CHALLENGES.c.anchor_issuer, CHALLENGES.c.anchor_serial)
+_TAKE = Prepared(delete(CHALLENGES).where(CHALLENGES.c.id == bindparam("handle"))
+                 .returning(*COLUMNS))
+_READ = Prepared(select(*COLUMNS).where(CHALLENGES.c.id == bindparam("handle")))
 
 
 def _utcnow() -> datetime:
@@ -62,18 +66,10 @@ class SqlChallengeStore:
         return handle
 
     def take(self, handle: str) -> PendingChallenge | None:
-        row = first_on(self._session.connection(), _TAKE, {"handle": handle})
-        if row is None:
-            return None
-        ceremony, challenge, expires_at, private_id, anchor_issuer, anchor_serial = row
-        anchor = None
-        if anchor_issuer is not None and anchor_serial is not None:
-            anchor = Anchor(issuer=anchor_issuer, serial=anchor_serial)
-        return PendingChallenge(
-            ceremony=Ceremony(ceremony), challenge=challenge,
-            expires_at=datetime.fromtimestamp(expires_at, UTC), private_id=private_id,
-            anchor=anchor,
-        )
+        return pending_of(first_on(self._session.connection(), _TAKE, {"handle": handle}))
+
+    def read(self, handle: str) -> PendingChallenge | None:
+        return pending_of(first_on(self._session.connection(), _READ, {"handle": handle}))
 
     def purge_expired(self, before: datetime) -> None:
         """Forget challenges that expired before ``before``; they could only be refused."""
@@ -81,3 +77,18 @@ class SqlChallengeStore:
             delete(PasskeyChallenge).where(PasskeyChallenge.expires_at < before.timestamp()),
             execution_options={"synchronize_session": False},
         )
+
+
+def pending_of(row: Sequence[Any] | None) -> PendingChallenge | None:
+    """The challenge of a row of ``COLUMNS`` (None: no row)."""
+    if row is None:
+        return None
+    ceremony, challenge, expires_at, private_id, anchor_issuer, anchor_serial = row
+    anchor = None
+    if anchor_issuer is not None and anchor_serial is not None:
+        anchor = Anchor(issuer=anchor_issuer, serial=anchor_serial)
+    return PendingChallenge(
+        ceremony=Ceremony(ceremony), challenge=challenge,
+        expires_at=datetime.fromtimestamp(expires_at, UTC), private_id=private_id,
+        anchor=anchor,
+    )

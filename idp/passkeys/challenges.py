@@ -2,8 +2,11 @@
 
 The ceremonies make a :class:`PendingChallenge`; a :class:`ChallengeStore` keeps it server-side
 under an opaque handle the caller puts in its interaction record; :func:`consume` takes it back
-exactly once. An in-process store serves tests and single-process tools; the database store
-(``idp.passkeys.challenge_store``) serves the IdP, whose workers share nothing else.
+exactly once. A sign-in reads its challenge first (:meth:`ChallengeStore.read`, :func:`usable`)
+and takes it in the transaction that records the sign-in, so that nothing is written before the
+answer is verified and the anchor re-checked (``idp.web.passkeys``). An in-process store serves
+tests and single-process tools; the database store (``idp.passkeys.challenge_store``) serves the
+IdP, whose workers share nothing else.
 """
 
 from __future__ import annotations
@@ -29,12 +32,21 @@ class ChallengeStore(Protocol):
         """Remove and answer the challenge; ``None`` when unknown or already taken."""
         ...
 
+    def read(self, handle: str) -> PendingChallenge | None:
+        """The challenge, left in place; ``None`` when unknown or already taken."""
+        ...
+
 
 def consume(
     store: ChallengeStore, handle: str, *, ceremony: Ceremony, now: datetime
 ) -> PendingChallenge:
     """The challenge behind ``handle``, once: a second answer, or a late one, is refused."""
-    pending = store.take(handle)
+    return usable(store.take(handle), ceremony=ceremony, now=now)
+
+
+def usable(pending: PendingChallenge | None, *, ceremony: Ceremony,
+           now: datetime) -> PendingChallenge:
+    """``pending`` if it is a live challenge of ``ceremony``; else the refusal."""
     if pending is None or pending.ceremony is not ceremony:
         raise ChallengeUnknown()
     if now >= pending.expires_at:
@@ -55,3 +67,6 @@ class MemoryChallengeStore:
 
     def take(self, handle: str) -> PendingChallenge | None:
         return self._pending.pop(handle, None)
+
+    def read(self, handle: str) -> PendingChallenge | None:
+        return self._pending.get(handle)

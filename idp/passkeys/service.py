@@ -1,19 +1,22 @@
 """Passkeys of a private ID: register, sign in, list, rename, remove — with the account rules.
 
-Each operation runs in its own unit of work. A challenge is single-use even when the answer is
-refused (a refused answer cannot be retried against the same challenge): registration consumes it
-in a transaction of its own before verifying; a sign-in takes it in the same unit of work as the
-check (one transaction per sign-in), and a refusal, having rolled that back, spends it in another.
+Each operation runs in its own unit of work, but a sign-in's record. A challenge is single-use even
+when the answer is refused (a refused answer cannot be retried against the same challenge):
+registration consumes it in a transaction of its own before verifying; a sign-in reads it,
+verifies the answer writing nothing, and takes it in the caller's transaction that records the
+sign-in (``signed_in``: with the passkey's use, the anchor re-check's result and the login, one
+transaction per passkey login, ``idp.web.passkeys``); a refused answer spends it at once, in a
+transaction with its audit entry.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Engine, bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db as dbm
@@ -21,12 +24,13 @@ from idp.audit import entries
 from idp.audit.log import AuditLog
 from idp.db import Base, transaction
 from idp.errors import AccountNotActiveError, account_not_active
-from idp.passkeys import ceremonies, directory
-from idp.passkeys.challenge_store import SqlChallengeStore
-from idp.passkeys.challenges import ChallengeStore, consume
+from idp.passkeys import ceremonies, challenge_store, directory
+from idp.passkeys.challenge_store import SqlChallengeStore, pending_of
+from idp.passkeys.challenges import ChallengeStore, consume, usable
 from idp.passkeys.errors import (
     ChallengeExpired,
     ChallengeUnknown,
+    InvalidPasskeyResponse,
     LastPasskeyNeedsCardLogin,
     PasskeyAlreadyRegistered,
     PasskeyError,
@@ -38,7 +42,7 @@ from idp.passkeys.models import Passkey, PasskeyUser
 from idp.passkeys.naming import default_name, valid_name
 from idp.passkeys.summaries import PasskeyLogin, PasskeySummary, Started, summarise
 from idp.passkeys.values import Anchor, Ceremony, ExistingCredential, PendingChallenge, StoredKey
-from idp.prepared import Prepared, execute_on, first_on
+from idp.prepared import Prepared, execute_on, read_one
 from idp.settings import WebauthnSettings
 
 
@@ -62,6 +66,7 @@ class PasskeyService:
         # A sign-in's options write one challenge (and rarely purge expired ones first): each
         # statement stands alone, so no transaction around them (idp.db).
         self._autocommit = dbm.single_statement_sessions(sessions)
+        self._engine: Engine = sessions.kw["bind"]  # a sign-in's one read (idp.prepared.read_one)
         self._audit = audit  # refused sign-ins (a login's success is Provider.log_in's)
         self._settings = settings
         self._clock = clock
@@ -130,17 +135,21 @@ class PasskeyService:
             return Started(options_json=options, handle=self._store(session).save(pending))
 
     def finish_authentication(self, *, handle: str, response_json: str) -> PasskeyLogin:
-        """Verify a sign-in; the passkey's sign count, backup state and last use are updated."""
+        """Verify a sign-in and record it in a transaction of its own: the challenge spent, the
+        passkey's sign count, backup state and last use updated."""
+        verified = self.verify_authentication(handle=handle, response_json=response_json)
+        with transaction(self._sessions) as session:
+            return self.signed_in(session, verified)
+
+    def verify_authentication(self, *, handle: str, response_json: str) -> VerifiedSignIn:
+        """Verify a sign-in's answer, writing nothing: the caller records it (:meth:`signed_in`)
+        in its own transaction. A refused answer spends its challenge here, audited, and raises:
+        it cannot be tried again."""
         try:
-            with transaction(self._sessions) as session:
-                pending = consume(self._store(session), handle, ceremony=Ceremony.AUTHENTICATION,
-                                  now=self._clock())
-                return self._signed_in(session, pending, response_json)
+            return self._verified(handle, response_json)
         except (ChallengeUnknown, ChallengeExpired):
-            raise
+            raise  # nothing verified: no attempt to spend or to count
         except (PasskeyError, AccountNotActiveError) as refused:
-            # Refused: nothing of the answer was kept (rolled back), and the challenge is spent
-            # all the same, so the answer cannot be tried again.
             with transaction(self._sessions) as session:
                 self._store(session).take(handle)
                 if self._audit is not None:
@@ -149,14 +158,39 @@ class PasskeyService:
                                        db=session)
             raise
 
-    def _signed_in(self, session: Session, pending: PendingChallenge,
-                   response_json: str) -> PasskeyLogin:
-        credential_id = ceremonies.assertion_credential_id(response_json)
-        connection = session.connection()
-        found = first_on(connection, _SIGNING_IN, {"credential_id": credential_id})
-        if found is None:
+    def signed_in(self, session: Session, verified: VerifiedSignIn) -> PasskeyLogin:
+        """Record a verified sign-in in ``session``'s transaction: its challenge taken (by one
+        ``DELETE ... RETURNING``: of two answers to one challenge only one gets it; the other is
+        refused, ChallengeUnknown) and the passkey's use."""
+        if self._store(session).take(verified.handle) is None:
+            raise ChallengeUnknown()
+        passkey, used = verified.passkey, self._clock()
+        execute_on(session.connection(), _USED, {
+            "b_id": passkey.id, "sign_count": verified.sign_count,
+            "backup_state": verified.backup_state, "last_used_at": used})
+        return PasskeyLogin(
+            private_id=passkey.private_id,
+            passkey=replace(summarise(passkey), backup_state=verified.backup_state,
+                            last_used_at=used),
+            user_verified=verified.user_verified,
+        )
+
+    def _verified(self, handle: str, response_json: str) -> VerifiedSignIn:
+        try:
+            credential_id = ceremonies.assertion_credential_id(response_json)
+        except InvalidPasskeyResponse:
+            with self._autocommit() as session:  # a stale page hears of its challenge first
+                self._usable(self._store(session).read(handle))
+            raise
+        # The challenge and the passkey with its person's state: one statement, no transaction.
+        row = read_one(self._engine, _ANSWERING, {"handle": handle,
+                                                  "credential_id": credential_id})
+        if row is None:
+            raise ChallengeUnknown()
+        pending = self._usable(pending_of(row[:len(_CHALLENGE)]))
+        if row[len(_CHALLENGE)] is None:
             raise UnknownPasskey()
-        passkey = _SigningIn(*found)
+        passkey = _SigningIn(*row[len(_CHALLENGE):])
         # The signature first: only the passkey's holder learns whose it is, or its state.
         assertion = ceremonies.verify_authentication(
             response_json, stored_passkey=_stored_key(passkey),
@@ -170,16 +204,11 @@ class PasskeyService:
             )
         if passkey.person_state not in directory.ACTIVE_STATES:
             raise account_not_active(passkey.person_state)
-        used = self._clock()
-        execute_on(connection, _USED, {"b_id": passkey.id, "sign_count": assertion.sign_count,
-                                       "backup_state": assertion.backup_state,
-                                       "last_used_at": used})
-        return PasskeyLogin(
-            private_id=passkey.private_id,
-            passkey=replace(summarise(passkey), backup_state=assertion.backup_state,
-                            last_used_at=used),
-            user_verified=assertion.user_verified,
-        )
+        return VerifiedSignIn(handle, passkey, assertion.sign_count, assertion.backup_state,
+                              assertion.user_verified)
+
+    def _usable(self, pending: PendingChallenge | None) -> PendingChallenge:
+        return usable(pending, ceremony=Ceremony.AUTHENTICATION, now=self._clock())
 
     # --- the person's page ---------------------------------------------------------------------
 
@@ -272,18 +301,37 @@ class _SigningIn(NamedTuple):
     person_state: str | None
 
 
-# A sign-in's passkey and whether its private ID may use it, in one prepared statement: this
-# runs at every passkey login.
-_SIGNING_IN = Prepared(
-    select(*(PASSKEYS.c[name] for name in _SigningIn._fields[:-1]),
+# A sign-in's challenge and its passkey with its person's state, in one statement: no row when
+# the challenge is unknown, the passkey's columns NULL when the passkey is.
+_CHALLENGE = challenge_store.COLUMNS
+_ANSWERING = Prepared(
+    select(*_CHALLENGE, *(PASSKEYS.c[name] for name in _SigningIn._fields[:-1]),
            directory.PRIVATE_IDS.c.state.label("person_state"))
-    .select_from(PASSKEYS.outerjoin(directory.PRIVATE_IDS,
-                                    directory.PRIVATE_IDS.c.id == PASSKEYS.c.private_id))
-    .where(PASSKEYS.c.credential_id == bindparam("credential_id")))
+    .select_from(challenge_store.CHALLENGES.outerjoin(
+        PASSKEYS.outerjoin(directory.PRIVATE_IDS,
+                           directory.PRIVATE_IDS.c.id == PASSKEYS.c.private_id),
+        PASSKEYS.c.credential_id == bindparam("credential_id")))
+    .where(challenge_store.CHALLENGES.c.id == bindparam("handle")))
 _USED = Prepared(update(PASSKEYS).where(PASSKEYS.c.id == bindparam("b_id"))
                  .values(sign_count=bindparam("sign_count"),
                          backup_state=bindparam("backup_state"),
                          last_used_at=bindparam("last_used_at")))
+
+
+@dataclass(frozen=True)
+class VerifiedSignIn:
+    """A sign-in's answer, verified; its challenge not yet spent (``PasskeyService.signed_in``
+    records it)."""
+
+    handle: str
+    passkey: _SigningIn
+    sign_count: int
+    backup_state: bool
+    user_verified: bool
+
+    @property
+    def private_id(self) -> str:
+        return self.passkey.private_id
 
 
 def _stored_key(passkey: Passkey | _SigningIn) -> StoredKey:

@@ -3,11 +3,12 @@ person is in, the offer to register one (``passkey_register_options``/``passkey_
 ``skip``).
 
 Every sign-in re-checks the private ID's anchor before it becomes a session, and the level comes
-from the evidence (``idp.assurance.evidence``). The ceremony handles live in Flask's signed
-session cookie, keyed by interaction and ceremony, so only the browser that began a ceremony can
-finish it, and never in the page. The registration offer is made once per interaction, to a
-person who had to sign in during it and has no passkey yet; ``skip`` (or registering) answers
-it.
+from the evidence (``idp.assurance.evidence``); what a passkey sign-in writes (the re-check's
+result, the spent challenge and the passkey's use, the login) is one transaction. The ceremony
+handles live in Flask's signed session cookie, keyed by interaction and ceremony, so only the
+browser that began a ceremony can finish it, and never in the page. The registration offer is
+made once per interaction, to a person who had to sign in during it and has no passkey yet;
+``skip`` (or registering) answers it.
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from typing import Any
 from flask import Blueprint, jsonify, session, url_for
 from sqlalchemy.orm import Session, sessionmaker
 
+from idp import db as dbm
 from idp.accounts import overview
 from idp.accounts.anchor_check import AnchorChecker
 from idp.accounts.anchor_policy import AnchorState
 from idp.accounts.claims import ClaimsSource
 from idp.assurance.evidence import Evidence, level_for
+from idp.errors import IdpError
 from idp.oidc.flow import Provider
 from idp.passkeys.errors import (
     ChallengeMismatch,
@@ -155,20 +158,28 @@ class PasskeyFlow:
     def sign_in_verify(self, call: Call, uid: str) -> Answer:
         credential = self.credential(self.body(uid, call))
         with self.throttle.attempt(call.remote_addr, counts=REFUSED_ASSERTIONS):
-            login = self.service.finish_authentication(
+            verified = self.service.verify_authentication(  # writes only when it refuses
                 handle=self.take_handle(uid, "authentication", call.session),
                 response_json=credential)
-        check = self.checker.check(login.private_id)
-        check.refuse_inactive()
-        check.refuse_unestablished(lambda: self.interactions.requested_ial(uid))
-        level = level_for(Evidence(check.proofing, login.method))
-        # With a current anchor no optional step can follow a passkey sign-in: the offer to
-        # register a passkey is for people without one, the re-issue step for anchors that need
-        # it. So when nothing is left to ask, the answer carries the relying party's URL with
-        # the code, and the browser skips a round trip through the interaction page.
-        started, done = self.interactions.log_in(
-            uid, private_id=login.private_id, acr=level.acr.value, amr=list(level.amr),
-            continue_if_done=check.state is AnchorState.CURRENT)
+        # The anchor is asked now, outside any transaction; then what the sign-in earned is one
+        # transaction: the re-check's result with its audit entry, the challenge spent with the
+        # passkey's use, the login. A refusal on the way (the private ID's state, a level that
+        # fails closed, a challenge another request took, an interaction that ended) commits
+        # what came before it, as separate transactions did.
+        with self.checker.asking(verified.private_id) as asked, \
+                dbm.transaction(self.sessions, keeping=(IdpError,)) as db:
+            check = asked.record(db)
+            login = self.service.signed_in(db, verified)
+            check.refuse_inactive()
+            check.refuse_unestablished(lambda: self.interactions.requested_ial(uid))
+            level = level_for(Evidence(check.proofing, login.method))
+            # With a current anchor no optional step can follow a passkey sign-in: the offer to
+            # register a passkey is for people without one, the re-issue step for anchors that
+            # need it. So when nothing is left to ask, the answer carries the relying party's URL
+            # with the code, and the browser skips a round trip through the interaction page.
+            started, done = self.interactions.log_in(
+                uid, private_id=login.private_id, acr=level.acr.value, amr=list(level.amr),
+                continue_if_done=check.state is AnchorState.CURRENT, db=db)
         return Answer({
             "redirect_to": done or call.url("login.show", uid=uid),
             "account": {"acr": level.acr.value, "amr": list(level.amr),

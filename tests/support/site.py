@@ -18,7 +18,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.serving import make_server
 
-from idp.accounts.anchor_check import AnchorCheck
+from idp.accounts.anchor_check import AnchorCheck, Asked
 from idp.accounts.anchor_policy import AnchorState
 from idp.app import create_app, services_of
 from idp.settings import Settings
@@ -31,6 +31,10 @@ class CurrentAnchors:
 
     def check(self, private_id: str) -> AnchorCheck:
         return AnchorCheck(private_id, AnchorState.CURRENT, "sign_good", None, datetime.now(UTC))
+
+    @contextmanager
+    def asking(self, private_id: str) -> Iterator[Asked]:
+        yield Asked(self.check(private_id))
 
 
 class RpSite:

@@ -6,6 +6,7 @@ import base64
 import json
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 from flask import Flask
 
-from idp.accounts.anchor_check import AnchorCheck
+from idp.accounts.anchor_check import AnchorCheck, Asked
 from idp.accounts.anchor_policy import AnchorState
 from idp.accounts.sessions import COOKIE_NAME
 from idp.app import create_app, services_of
@@ -41,6 +42,10 @@ class FakeChecker:
             self.state)
         return AnchorCheck(private_id, self.state, f"fake:{self.state.value}", step,
                            datetime.now(UTC))
+
+    @contextmanager
+    def asking(self, private_id: str) -> Iterator[Asked]:
+        yield Asked(self.check(private_id))
 
 
 @pytest.fixture

@@ -1,0 +1,64 @@
+"""Counting the transactions a piece of code makes, as the database sees them.
+
+Counted at the driver, so every path is seen (the ORM, Core, and the raw cursors of
+``idp.prepared`` and ``idp.audit``): on SQLite the statements the library really runs (its
+trace callback shows pysqlite's implicit ``BEGIN`` and the ``COMMIT``/``ROLLBACK`` of a transaction
+that was open), on PostgreSQL psycopg's ``commit``/``rollback`` of a connection inside a
+transaction. A statement in autocommit is no transaction here: it has no BEGIN and no COMMIT.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, event
+
+
+@contextmanager
+def counting(engine: Engine) -> Iterator[Counter[str]]:
+    """``{"commit": n, "rollback": m}``: the transactions ``engine``'s connections ended inside
+    the block."""
+    ended: Counter[str] = Counter()
+    if engine.dialect.name == "sqlite":
+        def traced(statement: str) -> None:
+            word = statement.split(None, 1)[0].upper() if statement.strip() else ""
+            if word in ("COMMIT", "ROLLBACK"):
+                ended[word.lower()] += 1
+
+        def checkout(dbapi_connection: Any, *_: Any) -> None:
+            dbapi_connection.set_trace_callback(traced)
+
+        def checkin(dbapi_connection: Any, *_: Any) -> None:
+            dbapi_connection.set_trace_callback(None)
+
+        event.listen(engine, "checkout", checkout)
+        event.listen(engine, "checkin", checkin)
+        try:
+            yield ended
+        finally:
+            event.remove(engine, "checkout", checkout)
+            event.remove(engine, "checkin", checkin)
+        return
+
+    import psycopg
+    from psycopg.pq import TransactionStatus
+
+    originals = {name: getattr(psycopg.Connection, name) for name in ("commit", "rollback")}
+
+    def ending(name: str) -> Any:
+        def wrapper(connection: Any) -> Any:
+            if connection.info.transaction_status != TransactionStatus.IDLE:
+                ended[name] += 1
+            return originals[name](connection)
+        return wrapper
+
+    for name in originals:
+        setattr(psycopg.Connection, name, ending(name))
+    try:
+        yield ended
+    finally:
+        for name, original in originals.items():
+            setattr(psycopg.Connection, name, original)

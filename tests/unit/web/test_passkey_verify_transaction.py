@@ -1,0 +1,215 @@
+"""A passkey sign-in's verify request writes in one transaction (issue 18), with the real anchor
+re-check (CRLs of the test PKI, trust policy ``method = "crl"``), on SQLite and PostgreSQL; and
+whatever refuses it on the way still commits what separate transactions committed before: the
+spent challenge, the re-check's result, the J-LIS counts (once) and their audit entries."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select, text
+
+from idp import db
+from idp.accounts.models import LoginSession, PrivateId
+from idp.app import create_app, services_of
+from idp.audit.entries import Entry
+from idp.audit.verify import verify_chain
+from idp.metering.models import MeteredChecks
+from idp.oidc.errors import InteractionNotFoundError
+from idp.oidc.flow import Provider
+from idp.passkeys.models import Passkey
+from idp.passkeys.service import PasskeyService, VerifiedSignIn
+from idp.settings import RevocationPolicy, Settings, TrustSettings
+from tests.support.jlis_outage import (
+    ORIGIN,
+    JlisScript,
+    People,
+    Person,
+    cache_crls,
+    serving,
+    write_anchors,
+)
+from tests.support.transactions import counting
+from tests.unit.oidc.conftest import Rp
+
+
+@dataclass
+class Site:
+    app: Flask
+    people: People
+
+    def count(self, statement: Any) -> int:
+        with services_of(self.app).sessions() as session:
+            return int(session.execute(statement).scalar_one() or 0)
+
+    def challenges(self) -> int:
+        return self.count(text("SELECT count(*) FROM passkey_challenges"))
+
+    def metered(self) -> int:
+        return self.count(select(func.sum(MeteredChecks.count)))
+
+    def sessions_of(self, person: Person) -> int:
+        return self.count(select(func.count()).select_from(LoginSession)
+                          .where(LoginSession.private_id == person.private_id))
+
+    def sign_count(self, person: Person) -> int:
+        return self.count(select(func.max(Passkey.sign_count))
+                          .where(Passkey.private_id == person.private_id))
+
+    def state(self, person: Person) -> str:
+        with services_of(self.app).sessions() as session:
+            return session.get_one(PrivateId, person.private_id).state
+
+    def audited_since(self, head: tuple[int, str]) -> list[Entry]:
+        """The audit entries since ``head``, the chain from it checked."""
+        found = services_of(self.app).audit.entries(since=head[0] + 1, limit=None)
+        verify_chain(found, after=head)
+        return found
+
+
+@pytest.fixture
+def site(tmp_path: Path, database_url: str) -> Iterator[Site]:
+    engine = db.make_engine(database_url)
+    people = People.onboarded(db.make_sessionmaker(engine))
+    people.as_before_the_outage()
+    var_dir = tmp_path / "var"
+    write_anchors(var_dir / "trust")
+    cache_crls(var_dir / "crl", people.cards, None)
+    with serving(JlisScript(people.cards)) as jlis:
+        crl = RevocationPolicy(method="crl")
+        app = create_app(Settings(var_dir=var_dir, database_url=database_url,
+                                  jlis={"url": jlis.url, "api_key": "k"},
+                                  trust=TrustSettings(sign=crl, auth=crl,
+                                                      policy_check_seconds=0),
+                                  oidc={"issuer": "http://idp.test"}))
+        services_of(app).trust_policy.current()
+        found = Site(app, people)
+        sign_in(found, people.holder)  # the CRLs' first refresh (from J-LIS, audited) made
+        try:
+            yield found
+        finally:
+            services_of(app).engine.dispose()
+            engine.dispose()
+
+
+def sign_in(site: Site, person: Person, **assertion: Any) -> tuple[Any, dict[str, int]]:
+    """A passkey sign-in to a new interaction; the verify request's answer and the transactions
+    it ended (``assertion``: how the authenticator answers, e.g. to another challenge)."""
+    rp = Rp.registered(site.app)
+    state = rp.interaction(rp.authorize()[0])
+    options = rp.act(state, "passkey_options", {}).get_json()["options"]
+    credential = person.authenticator.get(json.dumps(options), origin=ORIGIN, **assertion)
+    with counting(services_of(site.app).engine) as ended:
+        answer = rp.act(state, "passkey_verify", {"credential": credential})
+    return answer, dict(ended)
+
+
+def summary(entries: list[Entry]) -> list[tuple[str, str, str]]:
+    return [(e.action, e.actor, e.outcome) for e in entries]
+
+
+def test_a_passkey_login_is_one_transaction_with_its_check_and_both_entries(site: Site) -> None:
+    holder = site.people.holder
+    head, metered, count = services_of(site.app).audit.head(), site.metered(), \
+        site.sign_count(holder)
+    answer, ended = sign_in(site, holder)
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["account"]["anchor"]["state"] == "current"
+    assert ended == {"commit": 1}  # before: three (sign-in, re-check, login)
+    assert site.challenges() == 0
+    assert site.sign_count(holder) > count
+    assert site.metered() == metered + 2  # the anchor's and the auth certificate's CRL look-ups
+    assert site.sessions_of(holder) == 2  # this one and the warm-up's
+    assert summary(site.audited_since(head)) == [
+        ("anchor.checked", f"person:{holder.private_id}", "current"),
+        ("login", f"person:{holder.private_id}", "ok")]
+
+
+def test_a_refusal_by_the_check_commits_the_sign_in_and_the_check_once(site: Site) -> None:
+    lost = site.people.newly_lost  # the card reported lost since the last re-check
+    head, metered, count = services_of(site.app).audit.head(), site.metered(), \
+        site.sign_count(lost)
+    answer, ended = sign_in(site, lost)
+    assert (answer.status_code, answer.get_json()["error"]) == (403, "account_suspended")
+    assert ended == {"commit": 1}
+    assert site.challenges() == 0
+    assert site.sign_count(lost) > count
+    assert site.state(lost) == "suspended"  # by the check
+    assert site.metered() == metered + 2  # counted once, in the committed transaction
+    assert site.sessions_of(lost) == 0
+    assert summary(site.audited_since(head)) == [
+        ("anchor.checked", f"person:{lost.private_id}", "suspended"),
+        ("login", f"person:{lost.private_id}", "refused")]
+
+
+def test_a_refused_assertion_spends_its_challenge_and_is_audited(site: Site) -> None:
+    holder = site.people.holder
+    head, metered = services_of(site.app).audit.head(), site.metered()
+    answer, ended = sign_in(site, holder, challenge=os.urandom(32))  # another challenge's
+    assert (answer.status_code, answer.get_json()["error"]) == (400, "passkey_challenge_mismatch")
+    assert ended.get("commit") == 2  # the challenge with its entry, the throttle's count
+    assert site.challenges() == 0  # spent: the same answer cannot be tried again
+    assert site.metered() == metered  # no one was asked
+    entries = site.audited_since(head)
+    assert summary(entries) == [("login", "anonymous", "refused")]
+    assert entries[0].details == {"method": ["passkey"], "reason": "passkey_challenge_mismatch"}
+
+
+def after_verifying(monkeypatch: pytest.MonkeyPatch, then: Callable[[], None]) -> None:
+    """``then()`` runs between the verified answer and the transaction that records it."""
+    verify = PasskeyService.verify_authentication
+
+    def verified(self: PasskeyService, **kwargs: Any) -> VerifiedSignIn:
+        found = verify(self, **kwargs)
+        then()
+        return found
+
+    monkeypatch.setattr(PasskeyService, "verify_authentication", verified)
+
+
+def test_a_challenge_another_request_took_meanwhile_refuses_but_keeps_the_check(
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    holder = site.people.holder
+
+    def taken() -> None:  # the other answer to the same challenge won the DELETE
+        with db.transaction(services_of(site.app).sessions) as session:
+            session.execute(text("DELETE FROM passkey_challenges"))
+
+    after_verifying(monkeypatch, taken)
+    head, metered, count = services_of(site.app).audit.head(), site.metered(), \
+        site.sign_count(holder)
+    answer, _ = sign_in(site, holder)
+    assert (answer.status_code, answer.get_json()["error"]) == (400, "passkey_challenge_unknown")
+    assert site.sign_count(holder) == count
+    assert site.sessions_of(holder) == 1
+    assert site.metered() == metered + 2
+    assert summary(site.audited_since(head)) == [
+        ("anchor.checked", f"person:{holder.private_id}", "current")]
+
+
+def test_an_interaction_that_ended_meanwhile_refuses_but_keeps_the_sign_in(
+        site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    holder = site.people.holder
+
+    def ended(*_: Any, **__: Any) -> Any:
+        raise InteractionNotFoundError()
+
+    monkeypatch.setattr(Provider, "log_in", ended)
+    head, metered, count = services_of(site.app).audit.head(), site.metered(), \
+        site.sign_count(holder)
+    answer, transactions = sign_in(site, holder)
+    assert answer.status_code == InteractionNotFoundError.status
+    assert transactions == {"commit": 1}
+    assert site.challenges() == 0
+    assert site.sign_count(holder) > count
+    assert site.metered() == metered + 2
+    assert site.sessions_of(holder) == 1
+    assert summary(site.audited_since(head)) == [
+        ("anchor.checked", f"person:{holder.private_id}", "current")]
