@@ -10,11 +10,31 @@ transaction. A statement in autocommit is no transaction here: it has no BEGIN a
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, event
+
+
+@contextmanager
+def on_connections(engine: Engine, start: Callable[[Any], None],
+                   stop: Callable[[Any], None]) -> Iterator[None]:
+    """``start(dbapi_connection)`` on every connection checked out of ``engine``'s pool inside
+    the block, ``stop(dbapi_connection)`` when it is checked in (a driver trace on and off)."""
+    def checkout(dbapi_connection: Any, *_: Any) -> None:
+        start(dbapi_connection)
+
+    def checkin(dbapi_connection: Any, *_: Any) -> None:
+        stop(dbapi_connection)
+
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
+    try:
+        yield
+    finally:
+        event.remove(engine, "checkout", checkout)
+        event.remove(engine, "checkin", checkin)
 
 
 @contextmanager
@@ -28,19 +48,9 @@ def counting(engine: Engine) -> Iterator[Counter[str]]:
             if word in ("COMMIT", "ROLLBACK"):
                 ended[word.lower()] += 1
 
-        def checkout(dbapi_connection: Any, *_: Any) -> None:
-            dbapi_connection.set_trace_callback(traced)
-
-        def checkin(dbapi_connection: Any, *_: Any) -> None:
-            dbapi_connection.set_trace_callback(None)
-
-        event.listen(engine, "checkout", checkout)
-        event.listen(engine, "checkin", checkin)
-        try:
+        with on_connections(engine, lambda c: c.set_trace_callback(traced),
+                            lambda c: c.set_trace_callback(None)):
             yield ended
-        finally:
-            event.remove(engine, "checkout", checkout)
-            event.remove(engine, "checkin", checkin)
         return
 
     import psycopg

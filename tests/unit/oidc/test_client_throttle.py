@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 
 from idp.app import create_app, services_of
 from idp.settings import Settings, ThrottleRule, ThrottleSettings
+from tests.support.transactions import on_connections
 from tests.unit.oidc.conftest import ISSUER, Rp, register
 from tests.unit.oidc.test_token_one_statement import protocol_trace
 from tests.unit.test_throttle import START, Clock
@@ -120,20 +121,9 @@ def sql_sent(engine: Engine) -> Iterator[list[str]]:
             yield lines
         return
     sent: list[str] = []
-
-    def start(dbapi_connection: Any, *_: Any) -> None:
-        dbapi_connection.set_trace_callback(sent.append)
-
-    def stop(dbapi_connection: Any, *_: Any) -> None:
-        dbapi_connection.set_trace_callback(None)
-
-    event.listen(engine, "checkout", start)
-    event.listen(engine, "checkin", stop)
-    try:
+    with on_connections(engine, lambda c: c.set_trace_callback(sent.append),
+                        lambda c: c.set_trace_callback(None)):
         yield sent
-    finally:
-        event.remove(engine, "checkout", start)
-        event.remove(engine, "checkin", stop)
 
 
 def test_a_successful_token_request_touches_no_throttle_table(rp: Rp, idp: Flask) -> None:

@@ -14,12 +14,13 @@ from typing import Any
 import pytest
 from flask import Flask
 from psycopg.pq import Trace
-from sqlalchemy import Engine, event, select, update
+from sqlalchemy import Engine, select, update
 
 from idp import db
 from idp.app import services_of
 from idp.oidc.models import AuthorizationCode, Token
 from idp.oidc.tokens import digest
+from tests.support.transactions import on_connections
 from tests.unit.oidc.conftest import REDIRECT, Rp, pkce
 
 ON_POSTGRESQL = pytest.mark.parametrize(
@@ -32,21 +33,15 @@ def protocol_trace(engine: Engine) -> Iterator[list[str]]:
     (filled in when the block ends): what really went over the wire, BEGIN and COMMIT too."""
     lines: list[str] = []
 
-    def start(dbapi_connection: Any, *_: Any) -> None:
+    def start(dbapi_connection: Any) -> None:
         dbapi_connection.pgconn.trace(sink.fileno())
         dbapi_connection.pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
 
-    def stop(dbapi_connection: Any, *_: Any) -> None:
-        dbapi_connection.pgconn.untrace()
-
     with tempfile.TemporaryFile("w+") as sink:
-        event.listen(engine, "checkout", start)
-        event.listen(engine, "checkin", stop)
         try:
-            yield lines
+            with on_connections(engine, start, lambda c: c.pgconn.untrace()):
+                yield lines
         finally:
-            event.remove(engine, "checkout", start)
-            event.remove(engine, "checkin", stop)
             sink.seek(0)
             lines.extend(sink.read().splitlines())
 
