@@ -6,6 +6,12 @@ reads the head the first one left: READ COMMITTED re-reads a row it waited for);
 first statement is a write, so it takes the database's one write lock. No two entries get one
 seq, none is lost, the chain never forks (tests/unit/audit/test_concurrency.py).
 
+So an append is its transaction's last write: the head is then locked last (every transaction
+takes its rows, then the head: none waits for a row while holding the head another one wants)
+and only until the commit. ``AuditLog.record(..., db=session)`` makes it so for every unit of
+work on a Session, whatever order it records in: its entries are appended, in order, as the
+transaction commits (``idp.audit.log``); ``record_on``'s raw-cursor callers append last.
+
 The hash needs the previous hash, known only once the head is locked. Rather than a round trip
 to fetch it, the entry's canonical JSON is split around its two unknowns (``prev_hash`` and
 ``seq``): PostgreSQL joins the parts and hashes them itself (``sha256``, PostgreSQL 11+) in the
