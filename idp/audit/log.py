@@ -22,7 +22,7 @@ from typing import Any, overload
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
-from idp.audit.append import append, append_with
+from idp.audit.append import append, append_all, append_with
 from idp.audit.entries import Entry, clean_details, text, timestamp
 from idp.audit.models import AuditHead, AuditRow
 from idp.request_context import current_request_id
@@ -143,9 +143,9 @@ def _append_kept(db: Session) -> None:
     if not kept or db.in_nested_transaction():
         return
     db.flush()  # the ORM's pending writes before the entries (they take the head lock)
-    connection = db.connection()
-    while kept:
-        append(connection, kept.pop(0)[1])
+    bodies = [body for _, body in kept]
+    kept.clear()  # a failed append fails the commit: the transaction rolls back
+    append_all(db.connection(), bodies)
 
 
 @event.listens_for(Session, "after_soft_rollback")
