@@ -157,6 +157,14 @@ def _drop_kept(db: Session, rolled_back: SessionTransaction) -> None:
                    if not _inside(recorded_in, rolled_back)]
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _forget_kept(db: Session, ended: SessionTransaction) -> None:
+    """The session's transaction ended without committing (closed): nothing of it is kept for
+    the session's next one (after a commit there is nothing left)."""
+    if ended.parent is None and db.info.get(_KEPT):
+        _drop_kept(db, ended)
+
+
 def _inside(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
     while transaction is not None:
         if transaction is outer:

@@ -65,6 +65,8 @@ def test_a_rollback_appends_nothing_it_recorded(sessions: sessionmaker[Session])
     with sessions() as db:
         with pytest.raises(UndoneError), db.begin():
             _recording(log, db, "undone", UndoneError())
+        log.record("login", actor=entries.system(), target="closed", db=db)
+        db.close()  # neither committed nor rolled back by the caller
         with db.begin():  # the same session's next transaction: only its own entry
             log.record("login", actor=entries.system(), target="kept", db=db)
     assert _targets(log) == ["kept"]
