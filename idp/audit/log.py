@@ -6,10 +6,10 @@ keeps them with the session, and they are appended, in the order recorded, just 
 session's transaction commits (a ``before_commit`` listener, after the ORM's pending writes are
 flushed). Wherever a flow records, the head is locked last, after the rows of its other writes
 (never head then rows: the order of every transaction stays rows then head, so two of them
-cannot deadlock on it), and held only until the commit. A transaction that rolls back (or a
-savepoint, for what was recorded inside it) appends nothing of what it kept. On its own, an
-append is one autocommit statement on PostgreSQL. Why appends are synchronous, not buffered:
-docs/adr/0003-audit-log.md.
+cannot deadlock on it), and held only until the commit. A transaction that rolls back or ends
+uncommitted (or a savepoint that rolls back, for what was recorded inside it) appends nothing of
+what it kept. On its own, an append is one autocommit statement on PostgreSQL. Why appends are
+synchronous, not buffered: docs/adr/0003-audit-log.md.
 """
 
 from __future__ import annotations
