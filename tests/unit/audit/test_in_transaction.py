@@ -5,6 +5,8 @@ nothing of what it recorded, a savepoint that rolls back nothing of what was rec
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -84,3 +86,32 @@ def test_a_savepoint_that_rolls_back_drops_only_what_was_recorded_in_it(
         assert log.head()[0] == 0
         log.record("login", actor=entries.system(), target="after", db=db)
     assert _targets(log) == ["before", "released", "after"]
+
+
+def test_transactions_appending_several_entries_at_once_keep_one_chain(
+        sessions: sessionmaker[Session]) -> None:
+    """Threads committing two entries each (on PostgreSQL one pipelined round trip) while
+    others append alone: every entry once, one chain, each transaction's pair adjacent."""
+    log, start = AuditLog(sessions, origin=ORIGIN), threading.Barrier(4)
+
+    def write(thread: int) -> None:
+        start.wait()
+        for number in range(8):
+            if thread % 2:
+                log.record("login", actor=entries.system(), target=f"{thread}-{number}")
+                continue
+            with dbm.transaction(sessions) as db:
+                for half in ("a", "b"):
+                    log.record("login", actor=entries.system(),
+                               target=f"{thread}-{number}{half}", db=db)
+
+    threads = [threading.Thread(target=write, args=(thread,)) for thread in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    targets = _targets(log)
+    assert len(targets) == len(set(targets)) == 2 * 8 * 2 + 2 * 8
+    for position, target in enumerate(targets):
+        if target.endswith("a"):
+            assert targets[position + 1] == target[:-1] + "b"
