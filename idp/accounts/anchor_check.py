@@ -138,7 +138,8 @@ class Asked:
     def record(self, db: Session) -> AnchorCheck:
         """Record the check in ``db``'s transaction; the answer's refusals are audited in it too,
         so a refusal that commits what came before it (``idp.db.transaction(keeping=...)``)
-        commits its audit entry with them."""
+        commits its audit entry with them. The entries are appended as the transaction commits,
+        after its other writes (``AuditLog.record(db=)``), whatever the caller writes after."""
         if self.writes is not None:
             self.writes(db)
         return self._told(db)
@@ -290,7 +291,8 @@ class AnchorChecker:
 
     def _record(self, result: _Result, db: Session) -> None:
         """What a check found, in ``db``'s transaction: the anchor's state, the J-LIS counts, the
-        person's state when it changes, the change for the sink and the audit entry (last)."""
+        person's state when it changes, the change for the sink and the audit entry (appended as
+        the transaction commits)."""
         found, decision, at = result.found, result.decision, result.at
         person = (found.state, _PERSON_STATE.get(decision.state, "active"))
         anchors.set_checked(db, result.anchor_id, decision.state.value, decision.reason, at)
@@ -335,7 +337,8 @@ class AnchorChecker:
     def _audited(self, db: Session, found: Any, sign: CertAnswer, auth: CertAnswer,
                  decision: Decision) -> None:
         """The re-check in the audit log: each certificate's status and the source that said
-        it, and the decision; last in the transaction recording it."""
+        it, and the decision; appended as the transaction recording it commits, after its
+        writes (and before the entries recorded after it)."""
         if self._audit is not None:
             self._audit.record(
                 "anchor.checked", actor=audit.person(found.private_id),

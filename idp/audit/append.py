@@ -6,6 +6,12 @@ reads the head the first one left: READ COMMITTED re-reads a row it waited for);
 first statement is a write, so it takes the database's one write lock. No two entries get one
 seq, none is lost, the chain never forks (tests/unit/audit/test_concurrency.py).
 
+So an append is its transaction's last write: the head is then locked last (every transaction
+takes its rows, then the head: none waits for a row while holding the head another one wants)
+and only until the commit. ``AuditLog.record(..., db=session)`` makes it so for every unit of
+work on a Session, whatever order it records in: its entries are appended, in order, as the
+transaction commits (``idp.audit.log``); ``record_on``'s raw-cursor callers append last.
+
 The hash needs the previous hash, known only once the head is locked. Rather than a round trip
 to fetch it, the entry's canonical JSON is split around its two unknowns (``prev_hash`` and
 ``seq``): PostgreSQL joins the parts and hashes them itself (``sha256``, PostgreSQL 11+) in the
@@ -19,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,10 +84,35 @@ class Parts:
 def append(connection: Connection, body: dict[str, Any]) -> Entry:
     """Appends ``body`` (every field but seq, prev_hash, hash) in ``connection``'s transaction
     (or as one autocommit statement on PostgreSQL)."""
+    dialect = connection.dialect.name
+    entry: Entry = _on_cursor(connection, body, lambda cursor: append_with(cursor, dialect, body))
+    return entry
+
+
+def append_all(connection: Connection, bodies: Sequence[dict[str, Any]]) -> None:
+    """Appends ``bodies`` in order in ``connection``'s transaction, as its last writes. On
+    PostgreSQL in one round trip when there are several: psycopg's ``executemany`` pipelines
+    the statements, each locking and reading the head as the one before left it (one
+    transaction), so the chain is the one sequential appends make."""
+    dialect = connection.dialect.name
+
+    def run(cursor: Any) -> None:
+        if dialect == "postgresql" and len(bodies) > 1:
+            cursor.executemany(_POSTGRES, [_postgres_params(body) for body in bodies])
+            return
+        for body in bodies:
+            append_with(cursor, dialect, body)
+
+    if bodies:
+        _on_cursor(connection, bodies[0], run)
+
+
+def _on_cursor(connection: Connection, body: dict[str, Any], run: Callable[[Any], Any]) -> Any:
+    """``run(cursor)`` on a DBAPI cursor of ``connection``, its driver errors SQLAlchemy's."""
     try:
         cursor = connection.connection.cursor()
         try:
-            return append_with(cursor, connection.dialect.name, body)
+            return run(cursor)
         finally:
             cursor.close()
     except connection.dialect.loaded_dbapi.Error as error:
@@ -95,18 +127,22 @@ def append_with(cursor: Any, dialect: str, body: dict[str, Any]) -> Entry:
     """Appends ``body`` through ``cursor``, a DBAPI cursor in a transaction its caller commits
     (``dialect``: SQLAlchemy's dialect name), as the transaction's last write: the head stays
     locked until the commit. The caller translates driver errors (``idp.oidc.prepared`` does)."""
-    parts = Parts.of(body)
-    row = _row(body)
     if dialect == "postgresql":
-        cursor.execute(_POSTGRES, {**row, "p1": parts.p1, "p2": parts.p2, "p3": parts.p3})
+        cursor.execute(_POSTGRES, _postgres_params(body))
         seq, prev_hash, hash_ = _one(cursor)
     else:
+        parts, row = Parts.of(body), _row(body)
         cursor.execute(_ADVANCE)
         seq, prev_hash = _one(cursor)
         hash_ = parts.hash(seq, prev_hash)
         cursor.execute(_INSERT, {**row, "seq": seq, "prev_hash": prev_hash, "hash": hash_})
         cursor.execute(_SET_HEAD, {"hash": hash_})
     return Entry(seq=seq, prev_hash=prev_hash, hash=hash_, **body)
+
+
+def _postgres_params(body: dict[str, Any]) -> dict[str, Any]:
+    parts = Parts.of(body)
+    return {**_row(body), "p1": parts.p1, "p2": parts.p2, "p3": parts.p3}
 
 
 def _row(body: dict[str, Any]) -> dict[str, Any]:

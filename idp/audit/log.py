@@ -1,9 +1,15 @@
 """Recording to the audit log (``AuditLog.record``), and reading it back.
 
-An append (``idp.audit.append``) locks the head row until its transaction ends, so a flow that
-records inside its own transaction (``db=``) does it as its last write; on its own, an append
-is one autocommit statement on PostgreSQL. Why appends are synchronous, not buffered:
-docs/adr/0003-audit-log.md.
+An append (``idp.audit.append``) locks the head row until its transaction ends, so in a unit of
+work's own transaction (``record(..., db=session)``) the entries are its last writes: ``record``
+keeps them with the session, and they are appended, in the order recorded, just before the
+session's transaction commits (a ``before_commit`` listener, after the ORM's pending writes are
+flushed). Wherever a flow records, the head is locked last, after the rows of its other writes
+(never head then rows: the order of every transaction stays rows then head, so two of them
+cannot deadlock on it), and held only until the commit. A transaction that rolls back or ends
+uncommitted (or a savepoint that rolls back, for what was recorded inside it) appends nothing of
+what it kept. On its own, an append is one autocommit statement on PostgreSQL. Why appends are
+synchronous, not buffered: docs/adr/0003-audit-log.md.
 """
 
 from __future__ import annotations
@@ -11,17 +17,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
-from idp.audit.append import append, append_with
+from idp.audit.append import append, append_all, append_with
 from idp.audit.entries import Entry, clean_details, text, timestamp
 from idp.audit.models import AuditHead, AuditRow
 from idp.request_context import current_request_id
 
 _BATCH = 1000
+_KEPT = "idp.audit.kept"  # Session.info: [(the transaction recorded in, body)], in order
 
 
 class AuditLog:
@@ -35,14 +42,30 @@ class AuditLog:
             if engine.dialect.name == "postgresql" else None
         self.origin = origin  # names this log in its checkpoints: "<issuer>/audit"
 
+    @overload
     def record(self, action: str, *, actor: str, target: str | None = None,
                outcome: str = "ok", details: Mapping[str, Any] | None = None,
-               db: Session | None = None) -> Entry:
-        """Append one entry; with ``db``, inside that session's transaction (as its last
-        write: the head stays locked until it commits), else in a transaction of its own."""
+               db: None = None) -> Entry: ...
+
+    @overload
+    def record(self, action: str, *, actor: str, target: str | None = None,
+               outcome: str = "ok", details: Mapping[str, Any] | None = None,
+               db: Session | None) -> Entry | None: ...
+
+    def record(self, action: str, *, actor: str, target: str | None = None,
+               outcome: str = "ok", details: Mapping[str, Any] | None = None,
+               db: Session | None = None) -> Entry | None:
+        """Append one entry in a transaction of its own, answered; with ``db``, in that
+        session's transaction as its last write: kept until the transaction commits, appended
+        then after its other writes (None: not appended yet), dropped if it rolls back."""
         body = _body(action, actor, target, outcome, details)
         if db is not None:
-            return append(db.connection(), body)
+            recorded_in = db.get_nested_transaction() or db.get_transaction()
+            if recorded_in is None:  # nothing begun yet: the session autobegins one now
+                db.connection()
+                recorded_in = db.get_transaction()
+            db.info.setdefault(_KEPT, []).append((recorded_in, body))
+            return None
         if self._autocommit is not None:
             with self._autocommit.connect() as connection:
                 return append(connection, body)
@@ -54,7 +77,8 @@ class AuditLog:
                   details: Mapping[str, Any] | None = None) -> Entry:
         """Append one entry through ``cursor``, a DBAPI cursor in a transaction its caller
         commits (the token endpoint's raw statements, ``idp.oidc.prepared``): the entry commits
-        with that transaction's writes, in its one commit. As with ``db=``, the last write."""
+        with that transaction's writes, in its one commit. Appended now: the caller makes it
+        its transaction's last write."""
         return append_with(cursor, dialect, _body(action, actor, target, outcome, details))
 
     def head(self) -> tuple[int, str]:
@@ -109,6 +133,44 @@ class AuditLog:
             if len(batch) < _BATCH:
                 return
             after = batch[-1].seq
+
+
+@event.listens_for(Session, "before_commit")
+def _append_kept(db: Session) -> None:
+    """The entries ``db``'s transaction kept, appended as its last writes (a savepoint's are
+    its enclosing transaction's: appended when that commits)."""
+    kept = db.info.get(_KEPT)
+    if not kept or db.in_nested_transaction():
+        return
+    db.flush()  # the ORM's pending writes before the entries (they take the head lock)
+    bodies = [body for _, body in kept]
+    kept.clear()  # a failed append fails the commit: the transaction rolls back
+    append_all(db.connection(), bodies)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_kept(db: Session, rolled_back: SessionTransaction) -> None:
+    """A transaction (or savepoint) that rolls back appends nothing recorded inside it."""
+    kept = db.info.get(_KEPT)
+    if kept:
+        kept[:] = [(recorded_in, body) for recorded_in, body in kept
+                   if not _inside(recorded_in, rolled_back)]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_kept(db: Session, ended: SessionTransaction) -> None:
+    """The session's transaction ended without committing (closed): nothing of it is kept for
+    the session's next one (after a commit there is nothing left)."""
+    if ended.parent is None and db.info.get(_KEPT):
+        _drop_kept(db, ended)
+
+
+def _inside(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def _body(action: str, actor: str, target: str | None, outcome: str,

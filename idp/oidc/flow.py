@@ -257,7 +257,8 @@ class Provider:
         execute_on(db.connection(), _LOGGED_IN, {
             "b_uid": uid, "login_session_id": started.id, "done": done is not None})
         self.rows.forget(uid)
-        # The audit entry last: its head lock is held only until the commit.
+        # Appended as the transaction commits, after its writes (and after entries recorded
+        # before it in the transaction): the head lock is held only until the commit.
         self.ctx.audit.record("login", actor=audit.person(private_id),
                               target=audit.client(request.client_id),
                               details={"method": amr, "level": acr}, db=db)

@@ -165,7 +165,9 @@ class PasskeyFlow:
         # transaction: the re-check's result with its audit entry, the challenge spent with the
         # passkey's use, the login. A refusal on the way (the private ID's state, a level that
         # fails closed, a challenge another request took, an interaction that ended) commits
-        # what came before it, as separate transactions did.
+        # what came before it, as separate transactions did. The audit entries (the re-check's,
+        # a refusal's, the login's) are appended in that order as it commits, after its other
+        # writes (AuditLog.record(db=)): the chain's head is locked last, until the commit.
         with self.checker.asking(verified.private_id) as asked, \
                 dbm.transaction(self.sessions, keeping=(IdpError,)) as db:
             check = asked.record(db)

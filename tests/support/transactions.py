@@ -72,3 +72,53 @@ def counting(engine: Engine) -> Iterator[Counter[str]]:
     finally:
         for name, original in originals.items():
             setattr(psycopg.Connection, name, original)
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """The statements ``engine``'s connections ran inside the block, in order, as the driver
+    ran them (the raw cursors' too), with ``BEGIN``, ``COMMIT`` and ``ROLLBACK`` where a
+    transaction began and ended: on SQLite pysqlite's own (its trace callback), on PostgreSQL
+    psycopg's implicit BEGIN before a statement outside a transaction (not in autocommit) and
+    its commit or rollback of an open one. A statement in autocommit has no BEGIN nor COMMIT."""
+    ran: list[str] = []
+    if engine.dialect.name == "sqlite":
+        with on_connections(engine, lambda c: c.set_trace_callback(ran.append),
+                            lambda c: c.set_trace_callback(None)):
+            yield ran
+        return
+
+    import psycopg
+    from psycopg.pq import TransactionStatus
+
+    def idle(connection: Any) -> bool:
+        return bool(connection.info.transaction_status == TransactionStatus.IDLE)
+
+    patched = {(psycopg.Cursor, name): getattr(psycopg.Cursor, name)
+               for name in ("execute", "executemany")}
+    patched |= {(psycopg.Connection, name): getattr(psycopg.Connection, name)
+                for name in ("commit", "rollback")}
+
+    def running(original: Any) -> Any:
+        def wrapper(cursor: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+            if idle(cursor.connection) and not cursor.connection.autocommit:
+                ran.append("BEGIN")
+            ran.append(query if isinstance(query, str) else str(query))
+            return original(cursor, query, *args, **kwargs)
+        return wrapper
+
+    def ending(original: Any, word: str) -> Any:
+        def wrapper(connection: Any) -> Any:
+            if not idle(connection):
+                ran.append(word)
+            return original(connection)
+        return wrapper
+
+    for (owner, name), original in patched.items():
+        setattr(owner, name, ending(original, name.upper()) if owner is psycopg.Connection
+                else running(original))
+    try:
+        yield ran
+    finally:
+        for (owner, name), original in patched.items():
+            setattr(owner, name, original)

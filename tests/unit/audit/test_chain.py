@@ -131,12 +131,14 @@ def test_a_driver_error_on_an_append_surfaces_as_the_database_error_the_idp_maps
         sessions: sessionmaker[Session]) -> None:
     """The append runs on the raw DBAPI cursor; a driver error (here a connection closed under
     it) must come out as SQLAlchemy's DBAPIError, which idp.db.refusal_for turns into a 503 for
-    a lost connection, never as a bare driver error (a 500 at the token endpoint)."""
+    a lost connection, never as a bare driver error (a 500 at the token endpoint). In a
+    session's transaction the entry is appended as it commits: the commit raises it."""
     log = AuditLog(sessions, origin=ORIGIN)
     with sessions() as db:
+        log.record("token.issued", actor="system", db=db)
         db.connection().connection.dbapi_connection.close()  # type: ignore[union-attr]
         with pytest.raises(DBAPIError) as raised:
-            log.record("token.issued", actor="system", db=db)
+            db.commit()
     assert raised.value.connection_invalidated  # the pool replaces it
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,7 @@ from tests.support.jlis_outage import (
     serving,
     write_anchors,
 )
-from tests.support.transactions import counting
+from tests.support.transactions import statements
 from tests.unit.oidc.conftest import Rp
 
 
@@ -99,16 +100,25 @@ def site(tmp_path: Path, database_url: str) -> Iterator[Site]:
             engine.dispose()
 
 
-def sign_in(site: Site, person: Person, **assertion: Any) -> tuple[Any, dict[str, int]]:
+def sign_in(site: Site, person: Person, *, ran: list[str] | None = None,
+            **assertion: Any) -> tuple[Any, dict[str, int]]:
     """A passkey sign-in to a new interaction; the verify request's answer and the transactions
-    it ended (``assertion``: how the authenticator answers, e.g. to another challenge)."""
+    it ended (``assertion``: how the authenticator answers, e.g. to another challenge; ``ran``
+    given: filled with the statements it ran, ``tests.support.transactions.statements``)."""
     rp = Rp.registered(site.app)
     state = rp.interaction(rp.authorize()[0])
     options = rp.act(state, "passkey_options", {}).get_json()["options"]
     credential = person.authenticator.get(json.dumps(options), origin=ORIGIN, **assertion)
-    with counting(services_of(site.app).engine) as ended:
+    with statements(services_of(site.app).engine) as traced:  # as counting() counts them
         answer = rp.act(state, "passkey_verify", {"credential": credential})
-    return answer, dict(ended)
+    if ran is not None:
+        ran.extend(traced)
+    return answer, dict(Counter(word.lower() for word in map(_first_word, traced)
+                                if word in ("COMMIT", "ROLLBACK")))
+
+
+def _first_word(statement: str) -> str:
+    return statement.split(None, 1)[0].upper() if statement.strip() else ""
 
 
 def summary(entries: list[Entry]) -> list[tuple[str, str, str]]:
@@ -213,3 +223,57 @@ def test_an_interaction_that_ended_meanwhile_refuses_but_keeps_the_sign_in(
     assert site.sessions_of(holder) == 1
     assert summary(site.audited_since(head)) == [
         ("anchor.checked", f"person:{holder.private_id}", "current")]
+
+
+def _audit(statement: str) -> bool:
+    return "audit_head" in statement or "audit_log" in statement
+
+
+def committed(ran: list[str]) -> list[list[str]]:
+    """The statements of each transaction that committed (BEGIN to COMMIT), in order."""
+    found: list[list[str]] = []
+    current: list[str] | None = None
+    for statement in ran:
+        word = _first_word(statement)
+        if word == "BEGIN":
+            current = []
+        elif word in ("COMMIT", "ROLLBACK"):
+            if word == "COMMIT" and current is not None:
+                found.append(current)
+            current = None
+        elif current is not None:
+            current.append(statement)
+    return found
+
+
+@pytest.mark.parametrize(("who", "status", "outcomes"), [
+    ("holder", 200, ["current", "ok"]),
+    ("newly_lost", 403, ["suspended", "refused"]),  # refused by the check: kept, committed
+])
+def test_the_audit_entries_are_the_last_writes_before_the_commit(
+        site: Site, who: str, status: int, outcomes: list[str]) -> None:
+    """The audit head row is locked by the first append until the commit: the entries (the
+    re-check's, a refusal's, the login's) are appended after every other write of the verify
+    transaction, in their order, so its lock order is rows then head, as everywhere else."""
+    person = getattr(site.people, who)
+    head, ran = services_of(site.app).audit.head(), []
+    answer, _ = sign_in(site, person, ran=ran)
+    assert answer.status_code == status
+    verifying = [t for t in committed(ran) if any("DELETE FROM passkey_challenges" in s
+                                                  for s in t)]
+    assert len(verifying) == 1
+    statements_ = verifying[0]
+    first = next(i for i, statement in enumerate(statements_) if _audit(statement))
+    assert first > 0
+    assert all(_audit(statement) for statement in statements_[first:])
+    # Both entries: on SQLite three statements each, on PostgreSQL one executemany (one round
+    # trip, pipelined) of the one-statement append.
+    postgres = services_of(site.app).engine.dialect.name == "postgresql"
+    assert len(statements_) - first == (1 if postgres else 6)
+    for transaction in committed(ran):  # no other transaction of the request appends first
+        audited = [_audit(statement) for statement in transaction]
+        assert audited == sorted(audited)
+    entries = site.audited_since(head)  # the chain from the head checked
+    assert [(e.action, e.outcome) for e in entries] == list(zip(
+        ["anchor.checked", "login"], outcomes, strict=True))
+    verify_chain(services_of(site.app).audit.scan())  # and the whole log (idp audit verify)
