@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,12 +48,13 @@ class Idp:
     app: Flask
     env: dict[str, str]
 
-    def waited(self, device_code: str, seconds: int) -> None:
-        """As if the TV had waited ``seconds`` more since its last poll (no sleeping)."""
+    def polled_ago(self, device_code: str, seconds: int) -> None:
+        """As if the TV's last poll had been ``seconds`` ago (no sleeping; and however long the
+        phone took meanwhile on a loaded machine: the poll's "too fast" is wall-clock time)."""
         with db.transaction(services_of(self.app).sessions) as session:
             row = DeviceAuthorization
             session.execute(update(row).where(row.device_code_hash == digest(device_code))
-                            .values(last_polled_at=row.last_polled_at - seconds))
+                            .values(last_polled_at=int(time.time()) - seconds))
 
 
 @pytest.fixture
@@ -180,12 +182,12 @@ def test_a_tv_signs_in_with_the_persons_passkey_and_a_denied_request_gets_nothin
             "approve": True, "claims": state["requested"]["claims"]})["redirect_to"])
     assert state["prompt"] == "approve"
     assert state["device"]["user_code"] == codes["user_code"]
-    idp.waited(codes["device_code"], 6)  # 6 s after a slow_down is still too fast
+    idp.polled_ago(codes["device_code"], 6)  # 6 s after a slow_down is still too fast
     assert tv.poll(codes["device_code"]).json()["error"] == "slow_down"
     done = phone.get(phone.act(state, "approve")["redirect_to"])
     assert done["status"] == "approved"
 
-    idp.waited(codes["device_code"], 16)
+    idp.polled_ago(codes["device_code"], 16)
     issued = tv.poll(codes["device_code"])
     assert issued.status_code == 200, issued.text
     tokens = issued.json()
@@ -197,7 +199,7 @@ def test_a_tv_signs_in_with_the_persons_passkey_and_a_denied_request_gets_nothin
     userinfo = requests.get(idp.url + "/userinfo", timeout=5, headers={
         "Authorization": "Bearer " + tokens["access_token"]})
     assert userinfo.json()["name"] == "山田 太郎"
-    idp.waited(codes["device_code"], 16)
+    idp.polled_ago(codes["device_code"], 16)
     again = tv.poll(codes["device_code"])
     assert (again.status_code, again.json()["error"]) == (400, "invalid_grant")
 
