@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from idp.db import Base
 from idp.oidc.models import Interaction
-from idp.prepared import Prepared, first_on
+from idp.prepared import Prepared, first_on, read_one
 
 INTERACTIONS = Base.metadata.tables[Interaction.__tablename__]
 
@@ -45,6 +45,13 @@ _READ = Prepared(select(*(INTERACTIONS.c[f.name] for f in fields(InteractionRow)
 def read(db: Session, uid: str) -> InteractionRow | None:
     """Interaction ``uid`` as ``db``'s unit of work sees it, or None."""
     found = first_on(db.connection(), _READ, {"uid": uid})
+    return None if found is None else InteractionRow(*found)
+
+
+def read_alone(engine: Engine, uid: str) -> InteractionRow | None:
+    """Interaction ``uid`` read by itself, in no unit of work (one autocommit statement on a
+    pooled connection, no ORM Session: the web layer's first look at it in a request)."""
+    found = read_one(engine, _READ, {"uid": uid})
     return None if found is None else InteractionRow(*found)
 
 

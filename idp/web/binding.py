@@ -26,18 +26,18 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from flask import Flask, Response, g, has_request_context, request
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from idp import db as dbm
 from idp.accounts.card_requests import BROWSER_COOKIE, browser_hash
 from idp.errors import WrongBrowserError
-from idp.oidc.interaction_rows import InteractionRow, read
+from idp.oidc.interaction_rows import InteractionRow, read, read_alone
 from idp.web import request as web
 
 AUTHORIZE = "oidc.authorize"
@@ -103,11 +103,20 @@ class RequestInteractions:
     """
 
     def load(self, db: Session, uid: str) -> InteractionRow | None:
+        return self._kept(uid, lambda: read(db, uid))
+
+    def first_look(self, engine: Engine, uid: str) -> InteractionRow | None:
+        """As :meth:`load`, read alone (no unit of work): the browser check at the start of an
+        interaction request, before any other statement."""
+        return self._kept(uid, lambda: read_alone(engine, uid))
+
+    @staticmethod
+    def _kept(uid: str, reading: Callable[[], InteractionRow | None]) -> InteractionRow | None:
         rows = _rows()
         if rows is None:
-            return read(db, uid)
+            return reading()
         if uid not in rows:
-            rows[uid] = read(db, uid)
+            rows[uid] = reading()
         return rows[uid]
 
     def forget(self, uid: str) -> None:
@@ -161,7 +170,7 @@ def install(app: Flask, sessions: sessionmaker[Session], issuer: str) -> None:
     """Bind interactions as the authorize request makes them; check the binding on every use."""
     prefix = issuer + _INTERACTION_PATH
     rows = RequestInteractions()
-    reads = dbm.single_read_sessions(sessions)  # the check is one SELECT by primary key
+    engine: Engine = sessions.kw["bind"]  # the check is one SELECT by primary key
 
     @app.before_request
     def choose_browser() -> None:
@@ -184,9 +193,7 @@ def install(app: Flask, sessions: sessionmaker[Session], issuer: str) -> None:
         uid = (request.view_args or {}).get("uid")
         if uid is None or not request.path.startswith(_INTERACTION_PATH):
             return
-        with reads() as db:
-            row = rows.load(db, uid)
-        check_browser(row, browser_cookie())
+        check_browser(rows.first_look(engine, uid), browser_cookie())
 
 
 def binds_browser(status: int, location: str, prefix: str) -> bool:

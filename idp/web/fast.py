@@ -34,6 +34,7 @@ from flask import Flask, jsonify, redirect, request
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import escape
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from werkzeug.datastructures import MIMEAccept, MultiDict
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -307,7 +308,7 @@ class FastPath:
         self._codec = _SessionCodec(app)
         self._adapters: dict[str, MapAdapter] = {}
         self._routes: dict[tuple[str, int], list[tuple[tuple[str, ...], Route]]] = {}
-        self._reads = dbm.single_read_sessions(web.sessions)
+        self._engine: Engine = web.sessions.kw["bind"]  # the browser check's one read
         self._prefix = web.issuer + "/interaction/"
         self._rows = binding.RequestInteractions()
         self._cookie_size: int = app.config["MAX_COOKIE_SIZE"]  # as Flask's Response reads it
@@ -393,8 +394,7 @@ class FastPath:
         try:
             try:
                 if route.interaction:
-                    with self._reads() as db:
-                        row = self._rows.load(db, values["uid"])
+                    row = self._rows.first_look(self._engine, values["uid"])
                     metering.bind_client(row.client_id if row is not None else None)
                     binding.check_browser(row, call.cookie(BROWSER_COOKIE))
                 answer = route.handler(call, **values)
