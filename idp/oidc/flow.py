@@ -21,7 +21,7 @@ from idp.accounts.models import PrivateId
 from idp.assurance import levels
 from idp.assurance.policy import UNMET, Prompt, Requirements, SessionFacts, evaluate
 from idp.audit import entries as audit
-from idp.db import Base
+from idp.db import Base, single_statement_sessions
 from idp.oidc import consent as consents
 from idp.oidc import device, par
 from idp.oidc import signing_flow as signing
@@ -71,12 +71,17 @@ class Provider:
     def __init__(self, ctx: OidcContext, rows: InteractionRows | None = None) -> None:
         self.ctx = ctx
         self.rows = rows or StoredInteractions()
+        self._alone = single_statement_sessions(ctx.sessions)
 
     # -- /authorize -----------------------------------------------------------------------------
     def authorize(self, params: dict[str, Any], session_id: str | None) -> str:
         """The URL to send the browser to. Raises only errors that must not be redirected."""
         ctx = self.ctx
-        with ctx.sessions() as db, db.begin():
+        # Without a login session nor a pushed request to redeem, the one write an authorization
+        # request can make is its interaction's INSERT (no code without a session): a statement
+        # that commits by itself, with no BEGIN and COMMIT round trips (idp.db).
+        alone = session_id is None and not params.get("request_uri")
+        with (self._alone if alone else ctx.sessions)() as db, db.begin():
             client = ctx.clients.get(db, params.get("client_id"))
             if params.get("request_uri"):
                 params = par.redeem(db, client.client_id, str(params["request_uri"]))
