@@ -27,21 +27,13 @@ from sqlalchemy import select
 
 from idp import db, i18n
 from idp.accounts.models import LoginSession
-from idp.app import create_app, services_of
+from idp.app import services_of
 from idp.assurance import levels
 from idp.cli.recheck import recheck
 from idp.settings import RevocationPolicy, Settings, TrustSettings
 from tests.support import jpki_pki as pki
-from tests.support.jlis_outage import (
-    ORIGIN,
-    JlisScript,
-    Outage,
-    People,
-    Person,
-    cache_crls,
-    serving,
-    write_anchors,
-)
+from tests.support.jlis_outage import ORIGIN, Outage, People, Person
+from tests.support.jlis_site import idp_over_jlis
 from tests.unit.accounts.test_jlis_outage_matrix import RevocationMethod, find
 from tests.unit.oidc.conftest import Rp
 
@@ -83,28 +75,13 @@ def idp(tmp_path: Path, outage: Outage, method: RevocationMethod,
         fail_closed: bool) -> Iterator[Idp]:
     url = f"sqlite:///{tmp_path / 'idp.sqlite3'}"
     db.upgrade(url)
-    engine = db.make_engine(url)
-    sessions = db.make_sessionmaker(engine)
-    people = People.onboarded(sessions)
-    people.as_before_the_outage()
-    var_dir = tmp_path / "var"
-    write_anchors(var_dir / "trust")
-    cache_crls(var_dir / "crl", people.cards, outage)  # the instance's own CRL cache
     row, default = RevocationPolicy(method=method, fail_closed=fail_closed), RevocationPolicy()
-    with serving(JlisScript(people.cards, outage)) as jlis:
-        def settings(sign: RevocationPolicy, auth: RevocationPolicy) -> Settings:
-            return Settings(var_dir=var_dir, database_url=url,
-                            jlis={"url": jlis.url, "api_key": "k", "timeout_seconds": TIMEOUT},
-                            trust=TrustSettings(sign=sign, auth=auth, policy_check_seconds=0),
-                            oidc={"issuer": "http://idp.test"})
-        apps = (create_app(settings(row, default)), create_app(settings(default, row)))
-        services_of(apps[0]).trust_policy.current()  # the first version: the sign app's
-        try:
-            yield Idp(people, *apps, sign_settings=settings(row, default), row=row)
-        finally:
-            for app in apps:
-                services_of(app).engine.dispose()
-            engine.dispose()
+    trust = [TrustSettings(sign=sign, auth=auth, policy_check_seconds=0)
+             for sign, auth in ((row, default), (default, row))]
+    with idp_over_jlis(tmp_path, url, trust=trust, outage=outage,
+                       jlis={"timeout_seconds": TIMEOUT}) as site:
+        services_of(site.apps[0]).trust_policy.current()  # the first version: the sign app's
+        yield Idp(site.people, *site.apps, sign_settings=site.settings[0], row=row)
 
 
 def browser(app: Flask) -> Rp:

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, text
 
 from idp import db
 from idp.accounts.models import LoginSession, PrivateId
-from idp.app import create_app, services_of
+from idp.app import services_of
 from idp.audit.entries import Entry
 from idp.audit.verify import verify_chain
 from idp.metering.models import MeteredChecks
@@ -27,16 +27,9 @@ from idp.oidc.errors import InteractionNotFoundError
 from idp.oidc.flow import Provider
 from idp.passkeys.models import Passkey
 from idp.passkeys.service import PasskeyService, VerifiedSignIn
-from idp.settings import RevocationPolicy, Settings, TrustSettings
-from tests.support.jlis_outage import (
-    ORIGIN,
-    JlisScript,
-    People,
-    Person,
-    cache_crls,
-    serving,
-    write_anchors,
-)
+from idp.settings import RevocationPolicy, TrustSettings
+from tests.support.jlis_outage import ORIGIN, People, Person
+from tests.support.jlis_site import idp_over_jlis
 from tests.support.transactions import statements
 from tests.unit.oidc.conftest import Rp
 
@@ -77,27 +70,14 @@ class Site:
 
 @pytest.fixture
 def site(tmp_path: Path, database_url: str) -> Iterator[Site]:
-    engine = db.make_engine(database_url)
-    people = People.onboarded(db.make_sessionmaker(engine))
-    people.as_before_the_outage()
-    var_dir = tmp_path / "var"
-    write_anchors(var_dir / "trust")
-    cache_crls(var_dir / "crl", people.cards, None)
-    with serving(JlisScript(people.cards)) as jlis:
-        crl = RevocationPolicy(method="crl")
-        app = create_app(Settings(var_dir=var_dir, database_url=database_url,
-                                  jlis={"url": jlis.url, "api_key": "k"},
-                                  trust=TrustSettings(sign=crl, auth=crl,
-                                                      policy_check_seconds=0),
-                                  oidc={"issuer": "http://idp.test"}))
+    crl = RevocationPolicy(method="crl")
+    with idp_over_jlis(tmp_path, database_url,
+                       trust=[TrustSettings(sign=crl, auth=crl, policy_check_seconds=0)]) as idp:
+        (app,) = idp.apps
         services_of(app).trust_policy.current()
-        found = Site(app, people)
-        sign_in(found, people.holder)  # the CRLs' first refresh (from J-LIS, audited) made
-        try:
-            yield found
-        finally:
-            services_of(app).engine.dispose()
-            engine.dispose()
+        found = Site(app, idp.people)
+        sign_in(found, idp.people.holder)  # the CRLs' first refresh (from J-LIS, audited) made
+        yield found
 
 
 def sign_in(site: Site, person: Person, *, ran: list[str] | None = None,

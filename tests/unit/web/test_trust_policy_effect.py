@@ -20,18 +20,11 @@ from pathlib import Path
 from click.testing import CliRunner
 from flask import Flask
 
-from idp import db
-from idp.app import create_app, services_of
+from idp.app import services_of
 from idp.cli.trust import trust_group
 from idp.settings import Settings
-from tests.support.jlis_outage import (
-    JlisScript,
-    Outage,
-    People,
-    cache_crls,
-    serving,
-    write_anchors,
-)
+from tests.support.jlis_outage import Outage, People
+from tests.support.jlis_site import idp_over_jlis
 from tests.unit.web.test_jlis_outage_cells import (
     TIMEOUT,
     browser,
@@ -61,24 +54,10 @@ class Instances:
 @contextmanager
 def instances(tmp_path: Path, database_url: str, outage: Outage | None = None,
               **trust: object) -> Iterator[Instances]:
-    engine = db.make_engine(database_url)
-    people = People.onboarded(db.make_sessionmaker(engine))
-    people.as_before_the_outage()
-    var_dir = tmp_path / "var"
-    write_anchors(var_dir / "trust")
-    cache_crls(var_dir / "crl", people.cards, outage)
-    with serving(JlisScript(people.cards, outage)) as jlis:
-        settings = Settings(var_dir=var_dir, database_url=database_url,
-                            jlis={"url": jlis.url, "api_key": "k", "timeout_seconds": TIMEOUT},
-                            trust={"policy_check_seconds": CHECK_SECONDS, **trust},
-                            oidc={"issuer": "http://idp.test"})
-        apps = create_app(settings), create_app(settings)
-        try:
-            yield Instances(people, *apps, settings=settings)
-        finally:
-            for app in apps:
-                services_of(app).engine.dispose()
-            engine.dispose()
+    both = {"policy_check_seconds": CHECK_SECONDS, **trust}
+    with idp_over_jlis(tmp_path, database_url, trust=[both, both], outage=outage,
+                       jlis={"timeout_seconds": TIMEOUT}) as idp:
+        yield Instances(idp.people, *idp.apps, settings=idp.settings[0])
 
 
 def next_login() -> None:
