@@ -11,7 +11,7 @@ from idp.accounts import sessions as login_sessions
 from idp.accounts.models import LoginSession, PrivateId
 from idp.oidc import clients
 from idp.oidc import consent as consents
-from idp.oidc.interaction_rows import InteractionRow, read
+from idp.oidc.interaction_rows import InteractionRow, read, read_alone
 from idp.oidc.models import Interaction
 
 REDIRECT = "https://rp.example/cb"
@@ -44,6 +44,10 @@ def test_an_interaction_is_read_with_every_column_as_stored(
             uid="u1", client_id=client_id, params=params, csrf_token="c", started_at=10,
             expires_at=20, done=True, browser_hash="h", login_session_id=None)
         assert read(session, "unknown") is None
+    engine = sessions.kw["bind"]  # read alone (the browser check): the same row, no Session
+    with sessions() as session:
+        assert read_alone(engine, "u1") == read(session, "u1")
+    assert read_alone(engine, "unknown") is None
 
 
 def test_the_person_is_active_and_has_consented_to_this_client_only(
