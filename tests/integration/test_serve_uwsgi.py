@@ -1,7 +1,9 @@
-"""`idp serve --server uwsgi`: the IdP answers over uWSGI's HTTP router and stops on SIGTERM."""
+"""`idp serve --server uwsgi`: the IdP answers over uWSGI's HTTP router, stops on SIGTERM, and
+leaves no worker behind when its master is killed."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -26,6 +28,36 @@ def _free_port() -> int:
         return port
 
 
+def _group(pgid: int) -> set[int]:
+    """The live processes of process group ``pgid`` (zombies are not alive)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat_line = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat_line.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":  # pgrp, state
+            found.add(int(entry.name))
+    return found
+
+
+def test_no_worker_outlives_a_killed_master(served: tuple[Any, str, Path]) -> None:
+    """A master killed outright (the OOM killer, SIGKILL) takes its workers with it: an orphaned
+    worker would keep the port and a core (uWSGI's ``--no-orphans``)."""
+    process, base, _ = served
+    _wait(f"{base}/healthz")
+    assert len(_group(process.pid)) >= 2  # the master, its worker (and the HTTP router)
+    process.kill()
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while _group(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _group(process.pid), "a uWSGI process outlived its master"
+
+
 def _wait(url: str) -> requests.Response:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -42,15 +74,21 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]
     env = {**os.environ, "IDP_VAR_DIR": str(tmp_path), "IDP_CONFIG": "/dev/null",
            "IDP_OIDC__ISSUER": f"http://127.0.0.1:{port}"}
     subprocess.run([IDP, "db", "upgrade"], env=env, check=True, capture_output=True)
+    # In a session of its own: whatever happens in the test, the teardown ends the master and
+    # every process it forked (a killed master's orphaned worker once spun at 88 % of a core
+    # for the rest of a test run).
     process = subprocess.Popen([IDP, "serve", "--server", "uwsgi", "--host", "127.0.0.1",
                                 "--port", str(port), "--workers", "1", "--threads", "2"],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    yield process, f"http://127.0.0.1:{port}", tmp_path
-    if process.poll() is None:
-        process.kill()
-        process.wait(timeout=10)
-    assert process.stderr is not None
-    process.stderr.close()
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        yield process, f"http://127.0.0.1:{port}", tmp_path
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):  # the whole group is gone
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def test_uwsgi_serves_discovery_over_keep_alive(served: tuple[Any, str, Path]) -> None:
