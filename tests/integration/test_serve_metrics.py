@@ -47,14 +47,16 @@ def served(request: pytest.FixtureRequest,
                                 "--port", str(port), "--workers", "2", "--threads", "2"],
                                env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"{base}/healthz", timeout=10)
-            break
-        except requests.RequestException:  # not listening yet, or a worker still starting
-            time.sleep(0.2)
     try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                requests.get(f"{base}/healthz", timeout=10)
+                break
+            except requests.RequestException:  # not listening yet, or a worker still starting
+                time.sleep(0.2)
+        else:
+            pytest.fail("idp serve never answered /healthz")
         yield process, base, tmp_path
     finally:
         if process.poll() is None:
@@ -65,6 +67,13 @@ def served(request: pytest.FixtureRequest,
                 process.kill()
                 process.wait(timeout=10)
         log.close()
+        print(f"idp serve --server {request.param} said:\n{_server_says(tmp_path)}")  # on failure
+
+
+def _server_says(var_dir: Path) -> str:
+    """The server's own lines on stderr (not the JSON request log): shown when a test fails."""
+    lines = (var_dir / "stderr.log").read_text(errors="replace").splitlines()
+    return "\n".join(line for line in lines if not line.startswith("{"))[-20000:]
 
 
 def _worker_pids(var_dir: Path) -> set[int]:
@@ -100,7 +109,7 @@ def test_two_workers_are_scraped_as_one_and_log_json_with_the_request_id(
     traced = requests.get(f"{base}/.well-known/openid-configuration", timeout=20,
                           headers={"X-Request-Id": "serve-trace-7"})
     assert traced.headers["X-Request-Id"] == "serve-trace-7"
-    if "gunicorn" in process.args:  # type: ignore[operator]  (uWSGI has no child_exit hook)
+    if "gunicorn" in str(process.args):  # uWSGI has no child_exit hook
         _a_dead_worker_keeps_its_counts(base, var_dir, pids, counts[-1])
     process.terminate()
     process.wait(timeout=30)
