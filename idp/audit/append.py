@@ -29,9 +29,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Connection,
+    Text,
+    bindparam,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    update,
+)
 
 from idp.audit.entries import Entry, canonical
+from idp.audit.models import AuditHead, AuditRow
+from idp.db import Base
 
 # Run on the DBAPI cursor of the SQLAlchemy connection (its transaction, or autocommit): through
 # ``Connection.execute`` each statement cost ~0.1 ms of SQLAlchemy's Python more, ~1 ms of CPU
@@ -152,3 +168,127 @@ def _row(body: dict[str, Any]) -> dict[str, Any]:
 def _one(cursor: Any) -> Any:
     """The row the statement returned (the head always exists: migration 0017)."""
     return cursor.fetchone()
+
+
+# -- an entry appended by the statement it is about (PostgreSQL) ------------------------------
+# The token endpoint redeems a code and stores its tokens in one autocommit statement; its entry
+# names values only that statement knows (the grant's person, acr, amr, scope). So the statement
+# appends the entry itself: Python writes the entry's canonical JSON with a *slot* where each of
+# those values goes, and the statement puts the value's JSON in the slot's place (``to_json``
+# escapes a string exactly as ``json.dumps(..., ensure_ascii=False)`` does: the quote, the
+# backslash and the control characters, \b \f \n \r \t by name and the rest as lower-case
+# \u00XX). A slot holds a random part made per process, so no value a request carries can
+# name one. The head is locked, moved and the entry inserted as ``_POSTGRES`` does, in the
+# same statement: one round trip, one commit, for the tokens and their entry.
+
+_SLOT_MARK = secrets.token_hex(16)
+_HEAD, _LOG = (Base.metadata.tables[model.__tablename__] for model in (AuditHead, AuditRow))
+
+
+def slot(name: str) -> str:
+    """A value of an entry's body that the statement fills in (``filled``)."""
+    return f"<{_SLOT_MARK}:{name}>"
+
+
+@dataclass(frozen=True)
+class Template:
+    """An entry with slots: its canonical JSON around prev_hash and seq, its details' canonical
+    JSON, and the columns the statement fills too."""
+
+    parts: Parts
+    details: str
+    action: str
+    target: str | None
+    outcome: str
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> Template:
+        """``body`` (every field but seq, prev_hash, hash) with ``slot`` values."""
+        return cls(Parts.of(body), canonical(body["details"]).decode("utf-8"), body["action"],
+                   body["target"], body["outcome"])
+
+
+def filled(template: ColumnElement[str], whole: dict[str, ColumnElement[str]],
+           within: dict[str, ColumnElement[str]] | None = None) -> ColumnElement[str]:
+    """``template`` with its slots filled: a slot that is a whole JSON value (``"<slot>"``,
+    quotes included) by the JSON text ``whole`` gives for it (NULL is written ``null``), a slot
+    inside a string by the text ``within`` gives for it (a template without a slot is left as
+    it is)."""
+    for name, value in whole.items():
+        template = func.replace(template, literal(f'"{slot(name)}"', Text),
+                                func.coalesce(value, literal("null", Text)))
+    for name, value in (within or {}).items():
+        template = func.replace(template, literal(slot(name), Text), value)
+    return template
+
+
+def json_text(value: ColumnElement[Any]) -> ColumnElement[str]:
+    """The JSON of a column's value, as text (NULL for NULL)."""
+    return cast(func.to_json(value), Text)
+
+
+def json_string_inside(value: ColumnElement[str]) -> ColumnElement[str]:
+    """A string column's JSON without its quotes: what fills a slot inside a JSON string."""
+    written = json_text(value)
+    return func.substr(written, 2, func.length(written) - 2)
+
+
+# Every class of character JSON escaping treats apart: the control characters, the quote, the
+# backslash, and what either encoder might one day escape (the solidus, HTML's characters, DEL,
+# non-ASCII, the line separators JavaScript dislikes, a non-character, an astral one).
+_PROBE = ("".join(chr(c) for c in range(1, 0x20)) + "\"\\/<>&'\x7f\u00e9\u65e5\u2028\u2029"
+          "\ufffe\U0001f600")
+
+
+def writes_json_as_python(connection: Connection) -> bool:
+    """Whether PostgreSQL writes JSON strings byte for byte as the canonical encoding does
+    (``to_json`` against ``json.dumps``): the condition for a statement to fill an entry's
+    slots. Checked once per engine before the first such statement; were a PostgreSQL version
+    ever to escape differently, its entries would not verify, so the caller appends them from
+    Python instead."""
+    written = connection.execute(select(json_text(literal(_PROBE, Text)))).scalar_one()
+    return bool(written == canonical(_PROBE).decode("utf-8"))
+
+
+def appended_by(entry: CTE) -> tuple[CTE, CTE]:
+    """The CTEs appending the row of ``entry`` (at most one: columns ``action``, ``target``,
+    ``outcome``, ``details`` and ``p1``, ``p3`` of its canonical JSON) in the statement that
+    makes it. Its other fields are parameters: ``a_time``, ``a_actor``, ``a_request_id`` and
+    ``a_p2``. The head is locked only when there is an entry, and only once ``entry`` was made
+    (the statement's other writes first, as every append: rows, then the head)."""
+    old = select(_HEAD.c.seq, _HEAD.c.hash).where(
+        _HEAD.c.id == 1, exists(select(entry.c.action))).with_for_update().cte("audit_old")
+    seq = old.c.seq + 1
+    hashed = func.encode(func.sha256(func.convert_to(
+        entry.c.p1 + old.c.hash + bindparam("a_p2", type_=Text) + cast(seq, Text) + entry.c.p3,
+        literal("UTF8", Text))), literal("hex", Text))
+    # entry LEFT JOIN the head: were the head's row missing, the entry's seq would be NULL and
+    # its INSERT fail (NOT NULL), undoing the whole statement, rather than skip the entry.
+    new = select(seq.label("seq"), old.c.hash.label("prev_hash"), hashed.label("hash"),
+                 entry.c.action, entry.c.target, entry.c.outcome, entry.c.details).select_from(
+        entry.outerjoin(old, true())).cte("audit_new")
+    moved = update(_HEAD).where(_HEAD.c.id == 1).values(seq=new.c.seq, hash=new.c.hash) \
+        .cte("audit_moved")
+    columns = ("seq", "time", "actor", "action", "target", "outcome", "request_id", "details",
+               "prev_hash", "hash")
+    inserted = insert(_LOG).from_select(columns, select(
+        new.c.seq, bindparam("a_time", type_=Text), bindparam("a_actor", type_=Text),
+        new.c.action, new.c.target, new.c.outcome, bindparam("a_request_id", type_=Text),
+        new.c.details, new.c.prev_hash, new.c.hash)).cte("audit_appended")
+    return moved, inserted
+
+
+def template_params(templates: dict[str, Template], body: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of ``appended_by`` and of an entry CTE choosing among ``templates`` (by
+    name: ``t_<name>_action``, ``_target``, ``_outcome``, ``_details``, ``_p1``, ``_p3``), whose
+    bodies are ``body`` outside their slots (the time, actor and request id are shared)."""
+    p2 = {template.parts.p2 for template in templates.values()}
+    if len(p2) != 1:
+        raise ValueError("the templates of one statement differ outside their slots")
+    params: dict[str, Any] = {"a_time": body["time"], "a_actor": body["actor"],
+                              "a_request_id": body["request_id"], "a_p2": p2.pop()}
+    for name, template in templates.items():
+        params |= {f"t_{name}_p1": template.parts.p1, f"t_{name}_p3": template.parts.p3,
+                   f"t_{name}_details": template.details, f"t_{name}_action": template.action,
+                   f"t_{name}_target": template.target, f"t_{name}_outcome": template.outcome}
+    return params

@@ -173,9 +173,18 @@ def _inside(transaction: SessionTransaction | None, outer: SessionTransaction) -
     return False
 
 
+def bodies(*entries: tuple[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The bodies of entries written at one moment of one request, from ``record``'s
+    arguments: (action, {actor, target, outcome, details}); for entries a statement appends
+    itself (``idp.audit.append.Template``), which share their time and request id."""
+    at = timestamp()
+    return [_body(action, entry["actor"], entry.get("target"), entry.get("outcome", "ok"),
+                  entry.get("details"), at=at) for action, entry in entries]
+
+
 def _body(action: str, actor: str, target: str | None, outcome: str,
-          details: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {"time": timestamp(), "actor": text(actor), "action": action,
+          details: Mapping[str, Any] | None, *, at: str | None = None) -> dict[str, Any]:
+    return {"time": at or timestamp(), "actor": text(actor), "action": action,
             "target": None if target is None else text(target),
             "outcome": outcome, "request_id": current_request_id(),
             "details": clean_details(details)}

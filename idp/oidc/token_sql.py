@@ -22,16 +22,19 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     String,
+    Text,
     bindparam,
     case,
     false,
     insert,
     literal,
+    literal_column,
     select,
     union_all,
     update,
 )
 
+from idp.audit.append import appended_by, filled, json_string_inside, json_text
 from idp.db import Base
 from idp.oidc.models import AuthorizationCode, Grant, Token
 from idp.oidc.prepared import Prepared
@@ -143,13 +146,15 @@ ACCESS_GRANT = Prepared(select(
     TOKENS, GRANTS, GRANTS.c.id == TOKENS.c.grant_id).where(
     TOKENS.c.key == bindparam("b_key"), TOKENS.c.kind == "access"))
 
-# -- PostgreSQL: redemption (or rotation) and the new tokens in one autocommit statement ------
+# -- PostgreSQL: redemption (or rotation), the new tokens and their audit entry in one
+# autocommit statement ----------------------------------------------------------------------
 # A data-modifying CTE redeems the code, a second one INSERTs the two token rows from its
-# output, and the main SELECT returns the grant's columns: one round trip, committed by the
-# server. PostgreSQL runs every data-modifying CTE to completion whatever the SELECT reads. Of
-# two concurrent statements on one code, the second waits for the first's row lock, re-checks
-# ``used IS false`` and redeems nothing: one winner, as with the UPDATE alone. SQLite allows no
-# INSERT or UPDATE inside WITH: it keeps the statements above.
+# output, the audit CTEs append the entry of either (``_entry``, ``idp.audit.append``), and the
+# main SELECT returns the grant's columns: one round trip, committed by the server. PostgreSQL
+# runs every data-modifying CTE to completion whatever the SELECT reads. Of two concurrent
+# statements on one code, the second waits for the first's row lock, re-checks ``used IS
+# false`` and redeems nothing: one winner, as with the UPDATE alone. SQLite allows no INSERT or
+# UPDATE inside WITH: it keeps the statements above.
 ONE_STATEMENT_DIALECTS = frozenset({"postgresql"})
 
 
@@ -216,21 +221,64 @@ def _refusal() -> Any:
     return case(*((check.refused_sql(), check.reason) for check in CODE_CHECKS))
 
 
-def _with_new_tokens(source: CTE, *extra: Any, when: tuple[Any, ...] = ()) -> Prepared:
+def _with_new_tokens(source: CTE, *extra: Any, refusal: ColumnElement[Any] | None = None,
+                     audited: bool) -> Prepared:
     """``extra`` and the grant's columns for each row of ``source`` (a CTE returning
-    ``grant_id``), INSERTing the access and refresh token of that grant where ``when`` holds."""
+    ``grant_id``), INSERTing the access and refresh token of that grant unless ``refusal``
+    (then NULL or the reason) says why not; ``audited``: appending the audit entry of either
+    too (``_entry``)."""
+    when = () if refusal is None else (refusal.is_(None),)
     rows = [select(*_token_values(kind, source.c.grant_id)).where(*when) for kind in _KINDS]
     issued = insert(TOKENS).from_select(_TOKEN_COLUMNS, union_all(*rows)).cte("issued")
+    audit = appended_by(_entry(source, refusal)) if audited else ()
     return Prepared(select(*extra, *(GRANTS.c[name] for name in _GRANT_COLUMNS)).join_from(
-        source, GRANTS, GRANTS.c.id == source.c.grant_id).add_cte(issued))
+        source, GRANTS, GRANTS.c.id == source.c.grant_id).add_cte(issued, *audit))
+
+
+# -- the audit entry, appended by the same statement (idp.audit.append, "an entry appended by
+# the statement it is about"): the template "issued", or "refused" when there is a refusal.
+# Its slots: the grant's person (inside the target's string), id, acr, amr and scope, and the
+# refusal's sentence.
+ENTRY_SLOTS = ("grant", "acr", "amr", "scope", "reason")
+PERSON_SLOT = "person"
+_AMR_JSON = literal_column(  # the list as json.dumps writes it: ["a","b"], in order
+    "CAST(to_json(ARRAY(SELECT amr.value FROM json_array_elements_text(oidc_grants.amr) "
+    "WITH ORDINALITY AS amr(value, n) ORDER BY amr.n)) AS TEXT)", Text)
+
+
+def _entry(source: CTE, refusal: ColumnElement[Any] | None) -> CTE:
+    def chosen(column: str) -> ColumnElement[Any]:
+        issued = bindparam(f"t_issued_{column}", type_=Text)
+        if refusal is None:
+            return issued
+        return case((refusal.is_(None), issued), else_=bindparam(f"t_refused_{column}",
+                                                                  type_=Text))
+
+    reason = case(*((refusal == name, literal(sentence, Text))
+                    for name, sentence in REFUSALS.items())) if refusal is not None else None
+    whole = {"grant": json_text(GRANTS.c.id), "acr": json_text(GRANTS.c.acr),
+             "amr": _AMR_JSON, "scope": json_text(GRANTS.c.scope),
+             "reason": json_text(reason) if reason is not None else literal("null", Text)}
+    within = {PERSON_SLOT: json_string_inside(GRANTS.c.private_id)}
+    return select(
+        chosen("action").label("action"),
+        filled(chosen("target"), {}, {PERSON_SLOT: GRANTS.c.private_id}).label("target"),
+        chosen("outcome").label("outcome"),
+        filled(chosen("details"), whole, within).label("details"),
+        filled(chosen("p1"), whole, within).label("p1"),
+        filled(chosen("p3"), whole, within).label("p3"),
+    ).join_from(source, GRANTS, GRANTS.c.id == source.c.grant_id).cte("entry")
 
 
 _REDEEMED = update(CODES).where(*_REDEEMABLE).values(used=True).returning(
     CODES.c.grant_id, _refusal().label("refusal")).cte("redeemed")
 # One row (refusal, then the grant's columns) when this client's unused code was redeemed:
-# consumed whatever the refusal, tokens INSERTed only without one.
-EXCHANGE_CODE = _with_new_tokens(_REDEEMED, _REDEEMED.c.refusal,
-                                 when=(_REDEEMED.c.refusal.is_(None),))
+# consumed whatever the refusal, tokens INSERTed only without one; the audit entry of either
+# appended by the statement (``_AUDITED``), or by the caller in the statement's transaction.
+EXCHANGE_CODE, EXCHANGE_CODE_AUDITED = (
+    _with_new_tokens(_REDEEMED, _REDEEMED.c.refusal, refusal=_REDEEMED.c.refusal,
+                     audited=audited) for audited in (False, True))
 _ROTATED = update(TOKENS).where(*_ROTATABLE).values(used=True).returning(
     TOKENS.c.grant_id).cte("rotated")
-ROTATE_AND_ISSUE = _with_new_tokens(_ROTATED)  # the grant's columns, when rotated
+ROTATE_AND_ISSUE, ROTATE_AND_ISSUE_AUDITED = (  # the grant's columns, when rotated
+    _with_new_tokens(_ROTATED, audited=audited) for audited in (False, True))

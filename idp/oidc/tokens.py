@@ -2,9 +2,11 @@
 §6; RFC 7636 §4.6; RFC 9068; RFC 9700 §4.14 for refresh token rotation).
 
 Hot path: one transaction per request, cached client and key objects; on PostgreSQL one
-statement (``token_sql.EXCHANGE_CODE``, ``ROTATE_AND_ISSUE``), with the token values made
-beforehand, and the audit entry in the same transaction: one commit per request (an entry
-committed on its own cost a second durable commit, ~8% of a login's wall time). A code is
+autocommit statement (``token_sql.EXCHANGE_CODE``, ``ROTATE_AND_ISSUE``), with the token values
+made beforehand, that appends its audit entry itself (``idp.audit.append``, "an entry appended by
+the statement it is about"): one round trip and one commit per request (an entry committed on
+its own cost a second durable commit, ~8% of a login's wall time; in a transaction around the
+statement, three more round trips and ~60 % more CPU per request, docs/benchmarks.md). A code is
 redeemed by a conditional UPDATE, so two concurrent redemptions cannot both succeed; a refused
 code stays consumed (one try per code); a second redemption revokes every token issued from the
 code (RFC 6749 §4.1.2), as does a redemption by another client, and a second use of a rotated
@@ -16,14 +18,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import secrets
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine
 
+from idp.audit import append
 from idp.audit import entries as audit
+from idp.audit import log as audit_log
 from idp.oidc import client_credentials, device, device_codes, disclosure
 from idp.oidc import token_sql as sql
 from idp.oidc.clients import ClientInfo
@@ -35,8 +41,9 @@ from idp.oidc.errors import (
     UnsupportedGrantTypeError,
 )
 from idp.oidc.pairwise import subject
-from idp.oidc.prepared import Transaction, transaction
+from idp.oidc.prepared import Transaction, transaction, write_one
 
+log = logging.getLogger(__name__)
 Issued = tuple[dict[str, Any], sql.GrantInfo]  # the token response, and the grant it is of
 
 
@@ -89,21 +96,28 @@ def record_refusal(ctx: OidcContext, client: ClientInfo | None, grant_type: str 
     """The audit entry of a refused token request (in ``tx`` when given, else a commit of its
     own): who asked (``claimed``: the client_id of a client that failed to authenticate), the
     error and its sentence (never the code, token or secret presented)."""
-    details: dict[str, Any] = {"grant_type": grant_type and grant_type[:64], "error": error.code,
-                               "reason": error.description}
-    if claimed is not None:
-        details["client_id"] = claimed
-    if grant is not None:
-        details["grant"] = grant.id
-    entry: dict[str, Any] = {
-        "actor": audit.client(client.client_id) if client else audit.anonymous(),
-        "target": audit.person(grant.private_id) if grant else None,
-        "outcome": "refused", "details": details}
+    entry = _refusal_entry(client, grant_type, error, claimed=claimed,
+                           grant_id=grant.id if grant else None,
+                           private_id=grant.private_id if grant else None)
     if tx is not None:
         tx.record(ctx.audit, "token.refused", **entry)
     else:
         ctx.audit.record("token.refused", **entry)
     error.audited = True
+
+
+def _refusal_entry(client: ClientInfo | None, grant_type: str | None, error: OidcError, *,
+                   claimed: str | None = None, grant_id: str | None = None,
+                   private_id: str | None = None) -> dict[str, Any]:
+    details: dict[str, Any] = {"grant_type": grant_type and grant_type[:64], "error": error.code,
+                               "reason": error.description}
+    if claimed is not None:
+        details["client_id"] = claimed
+    if grant_id is not None:
+        details["grant"] = grant_id
+    return {"actor": audit.client(client.client_id) if client else audit.anonymous(),
+            "target": audit.person(private_id) if private_id is not None else None,
+            "outcome": "refused", "details": details}
 
 
 def _refused_in(ctx: OidcContext, tx: Transaction, client: ClientInfo, grant_type: str,
@@ -116,10 +130,33 @@ def _record_issued(ctx: OidcContext, tx: Transaction, client: ClientInfo, grant_
                    grant: sql.GrantInfo) -> None:
     """The audit entry of tokens issued, in the transaction that stores them (never the
     tokens): no commit of its own (docs/benchmarks.md, "Audit log")."""
-    tx.record(ctx.audit, "token.issued", actor=audit.client(client.client_id),
-              target=audit.person(grant.private_id),
-              details={"grant_type": grant_type, "acr": grant.acr, "amr": grant.amr,
-                       "scope": grant.scope, "grant": grant.id})
+    tx.record(ctx.audit, "token.issued", **_issued_entry(client, grant_type, grant.private_id,
+                                                         grant.id, grant.acr, grant.amr,
+                                                         grant.scope))
+
+
+def _issued_entry(client: ClientInfo, grant_type: str, private_id: str, grant: str,
+                  acr: str | None, amr: Any, scope: str) -> dict[str, Any]:
+    return {"actor": audit.client(client.client_id), "target": audit.person(private_id),
+            "details": {"grant_type": grant_type, "acr": acr, "amr": amr, "scope": scope,
+                        "grant": grant}}
+
+
+def _entry_params(client: ClientInfo, grant_type: str, *, refusable: bool) -> dict[str, Any]:
+    """The parameters of the audit entry a one-statement exchange (``refusable``) or rotation
+    appends itself (``token_sql._entry``): the entries ``_record_issued`` and ``record_refusal``
+    write, with the grant's values as slots the statement fills."""
+    slots = {name: append.slot(name) for name in sql.ENTRY_SLOTS}
+    person = append.slot(sql.PERSON_SLOT)
+    entries = [("token.issued", _issued_entry(client, grant_type, person, slots["grant"],
+                                              slots["acr"], slots["amr"], slots["scope"]))]
+    if refusable:
+        entries.append(("token.refused", _refusal_entry(
+            client, grant_type, InvalidGrantError(slots["reason"]), grant_id=slots["grant"],
+            private_id=person)))
+    made = audit_log.bodies(*entries)
+    return append.template_params(
+        dict(zip(("issued", "refused"), map(append.Template.of, made), strict=False)), made[0])
 
 
 _CODE, _REFRESH = "authorization_code", "refresh_token"
@@ -152,10 +189,29 @@ def _exchange_code(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]
 
 def _exchange_in_one_statement(ctx: OidcContext, engine: Engine, client: ClientInfo,
                                keys: dict[str, Any]) -> dict[str, Any]:
-    """The code redeemed, checked and its tokens stored by one statement, then its audit entry,
-    in one transaction: one commit. When no code of this client's was redeemable, the same
-    transaction says why (and revokes)."""
+    """The code redeemed, checked, its tokens stored and the audit entry of either appended by
+    one autocommit statement: one round trip, one commit. A statement that redeemed nothing
+    wrote nothing; a transaction then says why (and revokes), with its entry."""
     minted = _Minted.new(client)
+    if not statement_entries(engine):
+        return _exchange_then_entry(ctx, engine, client, keys, minted)
+    row = write_one(engine, sql.EXCHANGE_CODE_AUDITED, keys | minted.rows(ctx) | _entry_params(
+        client, _CODE, refusable=True))
+    if row is None:
+        with transaction(engine) as tx:
+            refused = _refused_in(ctx, tx, client, _CODE, _refused_code(tx, keys))
+        raise refused
+    if row[0] is not None:  # consumed all the same (one try per code), and audited
+        error = InvalidGrantError(sql.REFUSALS[row[0]])
+        error.audited = True
+        raise error
+    return _response(ctx, client, sql.GrantInfo.of(row[1:]), minted)[0]  # signed once committed
+
+
+def _exchange_then_entry(ctx: OidcContext, engine: Engine, client: ClientInfo,
+                         keys: dict[str, Any], minted: _Minted) -> dict[str, Any]:
+    """The exchange's statement, then its audit entry from Python, in one transaction (a
+    PostgreSQL that does not write JSON as Python does: ``statement_entries``)."""
     with transaction(engine) as tx:
         row = tx.first(sql.EXCHANGE_CODE, keys | minted.rows(ctx))
         if row is None:
@@ -170,7 +226,27 @@ def _exchange_in_one_statement(ctx: OidcContext, engine: Engine, client: ClientI
                                       InvalidGrantError(sql.REFUSALS[row[0]]), grant)
     if refused is not None:
         raise refused
-    return _response(ctx, client, grant, minted)[0]  # signed once the transaction committed
+    return _response(ctx, client, grant, minted)[0]
+
+
+_STATEMENT_ENTRIES: weakref.WeakKeyDictionary[Engine, bool] = weakref.WeakKeyDictionary()
+
+
+def statement_entries(engine: Engine) -> bool:
+    """Whether the one-statement exchange and rotation append their audit entries themselves:
+    when PostgreSQL writes JSON strings as the audit log's canonical encoding does, checked
+    once per engine (``idp.audit.append.writes_json_as_python``); otherwise the entry is
+    appended from Python in the statement's transaction, as every other entry is."""
+    found = _STATEMENT_ENTRIES.get(engine)
+    if found is None:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            found = append.writes_json_as_python(connection)  # one round trip, once
+        if not found:
+            log.warning("PostgreSQL writes JSON strings unlike the audit log's canonical "
+                        "encoding: token entries are appended from Python, in the exchange's "
+                        "transaction (three more round trips per token request)")
+        _STATEMENT_ENTRIES[engine] = found
+    return found
 
 
 def engine_of(ctx: OidcContext) -> Engine:
@@ -221,19 +297,25 @@ def _refresh(ctx: OidcContext, client: ClientInfo, form: Mapping[str, str]) -> d
 
 def _rotate_in_one_statement(ctx: OidcContext, engine: Engine, client: ClientInfo,
                              keys: dict[str, Any]) -> dict[str, Any]:
-    """Rotation and the new tokens in one statement, then its audit entry, in one transaction;
-    when the refresh token did not rotate, the same transaction says why (and revokes)."""
+    """Rotation, the new tokens and their audit entry in one autocommit statement; when the
+    refresh token did not rotate (nothing written), a transaction says why (and revokes)."""
     minted = _Minted.new(client)
-    with transaction(engine) as tx:
-        rotated = tx.first(sql.ROTATE_AND_ISSUE, keys | minted.rows(ctx))
-        if rotated is None:
-            refused = _refused_in(ctx, tx, client, _REFRESH, _refused_refresh(tx, keys))
-        else:
-            grant = sql.GrantInfo.of(rotated)
-            _record_issued(ctx, tx, client, _REFRESH, grant)
+    if not statement_entries(engine):
+        with transaction(engine) as tx:
+            rotated = tx.first(sql.ROTATE_AND_ISSUE, keys | minted.rows(ctx))
+            if rotated is None:
+                refused = _refused_in(ctx, tx, client, _REFRESH, _refused_refresh(tx, keys))
+            else:
+                _record_issued(ctx, tx, client, _REFRESH, sql.GrantInfo.of(rotated))
+    else:
+        rotated = write_one(engine, sql.ROTATE_AND_ISSUE_AUDITED, keys | minted.rows(
+            ctx) | _entry_params(client, _REFRESH, refusable=False))
+        if rotated is None:  # nothing written: a transaction says why (and revokes)
+            with transaction(engine) as tx:
+                refused = _refused_in(ctx, tx, client, _REFRESH, _refused_refresh(tx, keys))
     if rotated is None:
         raise refused
-    return _response(ctx, client, grant, minted)[0]
+    return _response(ctx, client, sql.GrantInfo.of(rotated), minted)[0]
 
 
 def _refused_refresh(tx: Transaction, keys: Mapping[str, Any]) -> InvalidGrantError:

@@ -14,11 +14,14 @@ from flask import Flask
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from idp import db
 from idp.accounts.anchor_check import AnchorChecker
 from idp.accounts.models import AccountLock, PrivateId
 from idp.app import services_of
 from idp.audit.entries import Entry
 from idp.audit.log import AuditLog
+from idp.audit.models import AuditHead
+from idp.audit.verify import verify_chain
 from idp.errors import AccountLockedError, AccountNotActiveError, IdpError
 from idp.settings import Settings
 from tests.support.webauthn_authenticator import SoftAuthenticator
@@ -112,23 +115,29 @@ def test_a_client_that_fails_to_authenticate_is_one_anonymous_entry(app: Flask, 
     assert rp.secret not in _everything(app)
 
 
-def test_tokens_issued_and_their_entry_are_one_unit(
-        app: Flask, rp: Rp, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The token's entry is written in the exchange's transaction: when it cannot be written,
-    nothing of the exchange is kept (the code is not spent, no token stored)."""
+@pytest.mark.parametrize("fault", ["seq taken", "no head"])
+def test_tokens_issued_and_their_entry_are_one_unit(app: Flask, rp: Rp, fault: str) -> None:
+    """The token's entry is written with the exchange (in its transaction on SQLite, by its one
+    statement on PostgreSQL): when it cannot be written, nothing of the exchange is kept (the
+    code is not spent, no token stored). The faults are the database's own: the head's next
+    seq already taken by an entry, or the head's row gone."""
     rp.login()
     code, verifier = rp.code()
     audit = services_of(app).audit
-
-    def broken(*_args: Any, **_kwargs: Any) -> Any:
-        raise RuntimeError("the audit log cannot be written")
-
-    monkeypatch.setattr(audit, "record_on", broken)
+    with db.transaction(services_of(app).sessions) as session:
+        head = session.get_one(AuditHead, 1)
+        seq, hash_ = head.seq, head.hash
+        if fault == "seq taken":
+            head.seq = seq - 1
+        else:
+            session.delete(head)
     assert rp.exchange(code, verifier).status_code == 500
-    monkeypatch.undo()
-    before = _head(app)
+    with db.transaction(services_of(app).sessions) as session:
+        session.merge(AuditHead(id=1, seq=seq, hash=hash_))
+    assert _head(app) == seq
     assert "access_token" in rp.exchange(code, verifier).get_json()  # the code was not spent
-    assert [e.action for e in audit.entries(since=before + 1)] == ["token.issued"]
+    assert [e.action for e in audit.entries(since=seq + 1)] == ["token.issued"]
+    verify_chain(audit.entries(limit=None))
 
 
 def test_a_passkey_sign_in_to_a_closed_private_id_is_one_refused_login(

@@ -1,5 +1,5 @@
-"""The code exchange and refresh rotation in one statement on PostgreSQL, with its audit entry in
-the same transaction (one commit), and today's refusals on both databases: a refused code stays
+"""The code exchange and refresh rotation in one statement on PostgreSQL that appends its audit
+entry too (one round trip, one commit), and today's refusals on both databases: a refused code stays
 consumed and gets no token, a replay revokes the code's tokens (RFC 6749 §4.1.2, §4.1.3;
 RFC 7636 §4.6)."""
 
@@ -18,8 +18,11 @@ from sqlalchemy import Engine, select, update
 
 from idp import db
 from idp.app import services_of
-from idp.oidc.models import AuthorizationCode, Token
-from idp.oidc.tokens import digest
+from idp.audit import append
+from idp.audit.entries import Entry
+from idp.audit.verify import verify_chain
+from idp.oidc.models import AuthorizationCode, Grant, Token
+from idp.oidc.tokens import digest, statement_entries
 from tests.support.transactions import on_connections
 from tests.unit.oidc.conftest import REDIRECT, Rp, pkce
 
@@ -59,7 +62,11 @@ def _statements(lines: list[str]) -> list[str]:
 
 
 def _traced_token_request(rp: Rp, **form: str) -> tuple[Any, list[str]]:
-    with protocol_trace(services_of(rp.app).engine) as lines:
+    """The token request's trace; on PostgreSQL after the once-per-engine JSON probe."""
+    engine = services_of(rp.app).engine
+    if engine.dialect.name == "postgresql":
+        statement_entries(engine)
+    with protocol_trace(engine) as lines:
         answer = rp.token(**form)
     return answer, lines
 
@@ -75,8 +82,17 @@ def _code_and_tokens(app: Flask, code: str) -> tuple[bool, list[tuple[str, bool]
     return used, [tuple(row) for row in tokens]
 
 
+def _verified_entries(app: Flask) -> list[Entry]:
+    """Every entry, after the chain verified: hashes recomputed in Python over the stored
+    fields, so an entry a statement wrote is byte for byte the one Python would write."""
+    log = services_of(app).audit
+    listed = log.entries(limit=None)
+    verify_chain(listed)
+    return listed
+
+
 @ON_POSTGRESQL
-def test_a_code_exchange_is_one_statement_and_its_audit_entry_one_more_in_one_commit(
+def test_a_code_exchange_and_its_audit_entry_are_one_statement_and_one_round_trip(
         db_rp: Rp) -> None:
     db_rp.login()
     db_rp.exchange(*db_rp.code())  # the pool's first connection and the client cache, warm
@@ -85,36 +101,53 @@ def test_a_code_exchange_is_one_statement_and_its_audit_entry_one_more_in_one_co
         db_rp, grant_type="authorization_code", code=code, code_verifier=verifier,
         redirect_uri=REDIRECT)
     assert answer.status_code == 200, answer.get_json()
-    # One transaction, one commit: the exchange, then its audit entry (idp.audit.append: one
-    # statement too, after the tokens are stored; docs/adr/0003-audit-log.md). An entry in a
-    # transaction of its own cost a second durable commit (docs/benchmarks.md, "Audit log").
-    assert _round_trips(lines) == ["T", "T", "T", "I"]
-    begin, statement, audited, commit = _statements(lines)
-    assert begin.startswith('"BEGIN')
-    assert commit == '"COMMIT"'
+    # One autocommit statement redeems the code, stores the tokens and appends the entry
+    # (idp.audit.append): no BEGIN, no COMMIT, one round trip (docs/benchmarks.md).
+    assert _round_trips(lines) == ["I"]
+    [statement] = _statements(lines)
     assert statement.startswith('"" "WITH redeemed AS')
-    assert audited.startswith('"" "WITH old AS')
     assert _code_and_tokens(db_rp.app, code) == (True, [("access", False), ("refresh", False)])
     bearer = {"Authorization": f"Bearer {answer.get_json()['access_token']}"}
     assert db_rp.browser.get("/userinfo", headers=bearer).status_code == 200
+    issued = [e for e in _verified_entries(db_rp.app) if e.action == "token.issued"]
+    assert len(issued) == 2
+    grant_id, private_id, acr, amr, scope = _grant_of(db_rp.app, code)
+    last = issued[-1]
+    assert (last.actor, last.target, last.outcome) == (
+        f"rp:{db_rp.client_id}", f"person:{private_id}", "ok")
+    assert last.details == {"grant_type": "authorization_code", "acr": acr, "amr": amr,
+                            "scope": scope, "grant": grant_id}
+
+
+def _grant_of(app: Flask, code: str) -> tuple[Any, ...]:
+    with services_of(app).sessions() as session:
+        return tuple(session.execute(select(
+            Grant.id, Grant.private_id, Grant.acr, Grant.amr, Grant.scope).join(
+            AuthorizationCode, AuthorizationCode.grant_id == Grant.id).where(
+            AuthorizationCode.code_hash == digest(code))).one())
 
 
 @ON_POSTGRESQL
-def test_a_refresh_rotation_and_its_audit_entry_are_one_commit(db_rp: Rp) -> None:
+def test_a_refresh_rotation_and_its_audit_entry_are_one_round_trip(db_rp: Rp) -> None:
     db_rp.login()
-    first = db_rp.exchange(*db_rp.code()).get_json()
+    code, verifier = db_rp.code()
+    first = db_rp.exchange(code, verifier).get_json()
     answer, lines = _traced_token_request(db_rp, grant_type="refresh_token",
                                           refresh_token=first["refresh_token"])
     assert answer.status_code == 200, answer.get_json()
-    assert _round_trips(lines) == ["T", "T", "T", "I"]  # the rotation, its audit entry: 1 commit
-    assert [s.startswith('"COMMIT"') for s in _statements(lines)].count(True) == 1
+    assert _round_trips(lines) == ["I"]  # the rotation, the new tokens, their audit entry
     again = db_rp.token(grant_type="refresh_token", refresh_token=answer.get_json()[
         "refresh_token"])
     assert again.status_code == 200
+    grant_id, *_ = _grant_of(db_rp.app, code)
+    rotated = [e for e in _verified_entries(db_rp.app) if e.action == "token.issued"]
+    assert [e.details["grant_type"] for e in rotated] == [
+        "authorization_code", "refresh_token", "refresh_token"]
+    assert {e.details["grant"] for e in rotated} == {grant_id}
 
 
 @ON_POSTGRESQL
-def test_a_refused_code_and_a_replay_are_each_one_transaction_with_their_audit_entry(
+def test_a_refused_code_is_one_round_trip_with_its_entry_and_a_replay_one_transaction(
         db_rp: Rp) -> None:
     db_rp.login()
     code, verifier = db_rp.code()
@@ -122,20 +155,27 @@ def test_a_refused_code_and_a_replay_are_each_one_transaction_with_their_audit_e
         db_rp, grant_type="authorization_code", code=code, code_verifier=pkce()[0],
         redirect_uri=REDIRECT)
     assert refused.status_code == 400
-    # the exchange (consumes the code), its refusal's audit entry, one commit
-    assert _round_trips(lines) == ["T", "T", "T", "I"]
+    assert _round_trips(lines) == ["I"]  # consumes the code and appends its refusal's entry
     replay, lines = _traced_token_request(
         db_rp, grant_type="authorization_code", code=code, code_verifier=verifier,
         redirect_uri=REDIRECT)
     assert replay.status_code == 400
-    # the exchange finds nothing; the revocation and the refusal's entry in the same transaction
-    assert _round_trips(lines)[-1] == "I"
-    assert set(_round_trips(lines)[:-1]) == {"T"}
-    assert len(_round_trips(lines)) > 4
-    entries = services_of(db_rp.app).audit.entries(action="token.refused", limit=None)
-    assert [(e.outcome, e.details["error"], e.details["reason"]) for e in entries] == [
-        ("refused", "invalid_grant", "code_verifier does not match the code_challenge (PKCE)"),
-        ("refused", "invalid_grant", "the code was already used; its tokens are now revoked")]
+    # the exchange redeems nothing (and writes nothing); then the revocation and the refusal's
+    # entry in one transaction
+    trips = _round_trips(lines)
+    assert trips[0] == "I"
+    assert trips[-1] == "I"
+    assert set(trips[1:-1]) == {"T"}
+    assert len(trips) > 4
+    grant_id, private_id, *_ = _grant_of(db_rp.app, code)
+    entries = [e for e in _verified_entries(db_rp.app) if e.action == "token.refused"]
+    assert [(e.outcome, e.target, e.details) for e in entries] == [
+        ("refused", f"person:{private_id}", {
+            "grant_type": "authorization_code", "error": "invalid_grant", "grant": grant_id,
+            "reason": "code_verifier does not match the code_challenge (PKCE)"}),
+        ("refused", None, {  # as before this change: a replay's entry names no grant
+            "grant_type": "authorization_code", "error": "invalid_grant",
+            "reason": "the code was already used; its tokens are now revoked"})]
 
 
 REFUSED = {
@@ -205,3 +245,39 @@ def test_an_unknown_refresh_token_is_refused(db_rp: Rp) -> None:
     refused = db_rp.token(grant_type="refresh_token", refresh_token="no-such-token")
     assert refused.get_json() == {"error": "invalid_grant",
                                   "error_description": "unknown refresh token"}
+
+
+@ON_POSTGRESQL
+def test_this_postgresql_writes_json_as_python_so_the_statement_appends_the_entry(
+        db_rp: Rp) -> None:
+    assert statement_entries(services_of(db_rp.app).engine)
+
+
+@ON_POSTGRESQL
+def test_a_postgresql_writing_json_otherwise_gets_its_entries_from_python_in_one_commit(
+        db_rp: Rp, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Were a PostgreSQL version to escape JSON strings unlike Python, statement-built entries
+    would never verify: the probe sends the exchange back to one transaction of the exchange
+    and its entry from Python (one commit), and says so once."""
+    monkeypatch.setattr(append, "writes_json_as_python", lambda connection: False)
+    db_rp.login()
+    code, verifier = db_rp.code()
+    answer, lines = _traced_token_request(
+        db_rp, grant_type="authorization_code", code=code, code_verifier=verifier,
+        redirect_uri=REDIRECT)
+    assert answer.status_code == 200, answer.get_json()
+    assert _round_trips(lines) == ["T", "T", "T", "I"]
+    begin, statement, audited, commit = _statements(lines)
+    assert (begin.startswith('"BEGIN'), commit) == (True, '"COMMIT"')
+    assert statement.startswith('"" "WITH redeemed AS')
+    assert audited.startswith('"" "WITH old AS')
+    assert "unlike the audit log's canonical encoding" in caplog.text
+    rotated, lines = _traced_token_request(db_rp, grant_type="refresh_token",
+                                           refresh_token=answer.get_json()["refresh_token"])
+    assert rotated.status_code == 200
+    assert _round_trips(lines) == ["T", "T", "T", "I"]
+    refused = db_rp.token(grant_type="authorization_code", code=code, code_verifier=verifier,
+                          redirect_uri=REDIRECT)
+    assert refused.status_code == 400
+    assert [e.action for e in _verified_entries(db_rp.app)][-3:] == [
+        "token.issued", "token.issued", "token.refused"]
