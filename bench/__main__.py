@@ -11,6 +11,7 @@ import sys
 BENCHMARKS = {
     "crl": "bench.crl_index",  # CRL refresh and lookup at 1M / 10M revoked serials
     "token": "bench.token_endpoint",  # the token endpoint vs node-oidc-provider
+    "token_network": "bench.token_network",  # POST /token with PostgreSQL across a network
     "anchor": "bench.anchor_check",  # AnchorChecker.check with a 1M-entry CRL index
     "login": "bench.login",  # complete passkey logins against idp serve on PostgreSQL
     "authlib": "bench.authlib_token",  # code exchange in process: Authlib's server vs ours

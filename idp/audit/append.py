@@ -40,6 +40,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
     true,
     update,
@@ -190,22 +191,12 @@ def slot(name: str) -> str:
     return f"<{_SLOT_MARK}:{name}>"
 
 
-@dataclass(frozen=True)
-class Template:
-    """An entry with slots: its canonical JSON around prev_hash and seq, its details' canonical
-    JSON, and the columns the statement fills too."""
-
-    parts: Parts
-    details: str
-    action: str
-    target: str | None
-    outcome: str
-
-    @classmethod
-    def of(cls, body: dict[str, Any]) -> Template:
-        """``body`` (every field but seq, prev_hash, hash) with ``slot`` values."""
-        return cls(Parts.of(body), canonical(body["details"]).decode("utf-8"), body["action"],
-                   body["target"], body["outcome"])
+def sql_text(value: str) -> ColumnElement[str]:
+    """``value`` written into the statement as a string literal (not a parameter each time it
+    runs: a statement's constants, compiled once per process)."""
+    if "\\" in value or "\x00" in value:
+        raise ValueError("a statement's text constants hold no backslash and no NUL")
+    return literal_column("'" + value.replace("'", "''") + "'", Text)
 
 
 def filled(template: ColumnElement[str], whole: dict[str, ColumnElement[str]],
@@ -215,10 +206,10 @@ def filled(template: ColumnElement[str], whole: dict[str, ColumnElement[str]],
     inside a string by the text ``within`` gives for it (a template without a slot is left as
     it is)."""
     for name, value in whole.items():
-        template = func.replace(template, literal(f'"{slot(name)}"', Text),
-                                func.coalesce(value, literal("null", Text)))
+        template = func.replace(template, sql_text(f'"{slot(name)}"'),
+                                func.coalesce(value, sql_text("null")))
     for name, value in (within or {}).items():
-        template = func.replace(template, literal(slot(name), Text), value)
+        template = func.replace(template, sql_text(slot(name)), value)
     return template
 
 
@@ -252,16 +243,16 @@ def writes_json_as_python(connection: Connection) -> bool:
 
 def appended_by(entry: CTE) -> tuple[CTE, CTE]:
     """The CTEs appending the row of ``entry`` (at most one: columns ``action``, ``target``,
-    ``outcome``, ``details`` and ``p1``, ``p3`` of its canonical JSON) in the statement that
-    makes it. Its other fields are parameters: ``a_time``, ``a_actor``, ``a_request_id`` and
-    ``a_p2``. The head is locked only when there is an entry, and only once ``entry`` was made
-    (the statement's other writes first, as every append: rows, then the head)."""
+    ``outcome``, ``details`` and ``p1``, ``p2``, ``p3`` of its canonical JSON) in the statement
+    that makes it; its time, actor and request id are the parameters ``a_time``, ``a_actor`` and
+    ``a_request_id``. The head is locked only when there is an entry, and only once ``entry`` was
+    made (the statement's other writes first, as every append: rows, then the head)."""
     old = select(_HEAD.c.seq, _HEAD.c.hash).where(
         _HEAD.c.id == 1, exists(select(entry.c.action))).with_for_update().cte("audit_old")
     seq = old.c.seq + 1
     hashed = func.encode(func.sha256(func.convert_to(
-        entry.c.p1 + old.c.hash + bindparam("a_p2", type_=Text) + cast(seq, Text) + entry.c.p3,
-        literal("UTF8", Text))), literal("hex", Text))
+        entry.c.p1 + old.c.hash + entry.c.p2 + cast(seq, Text) + entry.c.p3, sql_text("UTF8"))),
+        sql_text("hex"))
     # entry LEFT JOIN the head: were the head's row missing, the entry's seq would be NULL and
     # its INSERT fail (NOT NULL), undoing the whole statement, rather than skip the entry.
     new = select(seq.label("seq"), old.c.hash.label("prev_hash"), hashed.label("hash"),
@@ -272,23 +263,34 @@ def appended_by(entry: CTE) -> tuple[CTE, CTE]:
     columns = ("seq", "time", "actor", "action", "target", "outcome", "request_id", "details",
                "prev_hash", "hash")
     inserted = insert(_LOG).from_select(columns, select(
-        new.c.seq, bindparam("a_time", type_=Text), bindparam("a_actor", type_=Text),
-        new.c.action, new.c.target, new.c.outcome, bindparam("a_request_id", type_=Text),
-        new.c.details, new.c.prev_hash, new.c.hash)).cte("audit_appended")
+        new.c.seq, ENTRY_TIME, bindparam("a_actor", type_=Text), new.c.action, new.c.target,
+        new.c.outcome, ENTRY_REQUEST_ID, new.c.details, new.c.prev_hash,
+        new.c.hash)).cte("audit_appended")
     return moved, inserted
 
 
-def template_params(templates: dict[str, Template], body: dict[str, Any]) -> dict[str, Any]:
-    """The parameters of ``appended_by`` and of an entry CTE choosing among ``templates`` (by
-    name: ``t_<name>_action``, ``_target``, ``_outcome``, ``_details``, ``_p1``, ``_p3``), whose
-    bodies are ``body`` outside their slots (the time, actor and request id are shared)."""
-    p2 = {template.parts.p2 for template in templates.values()}
-    if len(p2) != 1:
-        raise ValueError("the templates of one statement differ outside their slots")
-    params: dict[str, Any] = {"a_time": body["time"], "a_actor": body["actor"],
-                              "a_request_id": body["request_id"], "a_p2": p2.pop()}
-    for name, template in templates.items():
-        params |= {f"t_{name}_p1": template.parts.p1, f"t_{name}_p3": template.parts.p3,
-                   f"t_{name}_details": template.details, f"t_{name}_action": template.action,
-                   f"t_{name}_target": template.target, f"t_{name}_outcome": template.outcome}
+# The entry's time and request id: parameters of each run, and slots of the templates (which
+# then depend only on who asks: made once, ``template_params``).
+ENTRY_TIME = bindparam("a_time", type_=Text)
+ENTRY_REQUEST_ID = bindparam("a_request_id", type_=Text)
+RUN_SLOTS = {"time": json_text(ENTRY_TIME), "request_id": json_text(ENTRY_REQUEST_ID)}
+
+
+def template_params(templates: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The parameters naming ``templates`` (bodies with slots, their time and request id the
+    slots ``time`` and ``request_id``) for an entry CTE choosing among them by name:
+    ``t_<name>_action``, ``_target``, ``_outcome``, ``_details``, ``_p1``, ``_p2``, ``_p3``;
+    and ``a_actor``, which they share."""
+    actors = {body["actor"] for body in templates.values()}
+    if len(actors) != 1:
+        raise ValueError("the entries of one statement have one actor")
+    params: dict[str, Any] = {"a_actor": actors.pop()}
+    for name, body in templates.items():
+        if (body["time"], body["request_id"]) != (slot("time"), slot("request_id")):
+            raise ValueError("a template's time and request id are the run's slots")
+        parts = Parts.of(body)
+        params |= {f"t_{name}_p1": parts.p1, f"t_{name}_p2": parts.p2, f"t_{name}_p3": parts.p3,
+                   f"t_{name}_details": canonical(body["details"]).decode("utf-8"),
+                   f"t_{name}_action": body["action"], f"t_{name}_target": body["target"],
+                   f"t_{name}_outcome": body["outcome"]}
     return params

@@ -22,7 +22,7 @@ from typing import Any, overload
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
-from idp.audit.append import append, append_all, append_with
+from idp.audit.append import append, append_all, append_with, slot
 from idp.audit.entries import Entry, clean_details, text, timestamp
 from idp.audit.models import AuditHead, AuditRow
 from idp.request_context import current_request_id
@@ -173,18 +173,20 @@ def _inside(transaction: SessionTransaction | None, outer: SessionTransaction) -
     return False
 
 
-def bodies(*entries: tuple[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The bodies of entries written at one moment of one request, from ``record``'s
-    arguments: (action, {actor, target, outcome, details}); for entries a statement appends
-    itself (``idp.audit.append.Template``), which share their time and request id."""
-    at = timestamp()
-    return [_body(action, entry["actor"], entry.get("target"), entry.get("outcome", "ok"),
-                  entry.get("details"), at=at) for action, entry in entries]
+def template_bodies(*entries: tuple[str, tuple[str, Mapping[str, Any]]]) -> \
+        dict[str, dict[str, Any]]:
+    """Bodies of entries a statement appends itself (``idp.audit.append.template_params``),
+    by name, from ``record``'s arguments: name -> (action, {actor, target, outcome, details}).
+    Their time and request id are slots, filled in by each run."""
+    return {name: {**_body(action, entry["actor"], entry.get("target"),
+                           entry.get("outcome", "ok"), entry.get("details")),
+                   "time": slot("time"), "request_id": slot("request_id")}
+            for name, (action, entry) in entries}
 
 
 def _body(action: str, actor: str, target: str | None, outcome: str,
-          details: Mapping[str, Any] | None, *, at: str | None = None) -> dict[str, Any]:
-    return {"time": at or timestamp(), "actor": text(actor), "action": action,
+          details: Mapping[str, Any] | None) -> dict[str, Any]:
+    return {"time": timestamp(), "actor": text(actor), "action": action,
             "target": None if target is None else text(target),
             "outcome": outcome, "request_id": current_request_id(),
             "details": clean_details(details)}

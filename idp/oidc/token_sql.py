@@ -34,7 +34,14 @@ from sqlalchemy import (
     update,
 )
 
-from idp.audit.append import appended_by, filled, json_string_inside, json_text
+from idp.audit.append import (
+    RUN_SLOTS,
+    appended_by,
+    filled,
+    json_string_inside,
+    json_text,
+    sql_text,
+)
 from idp.db import Base
 from idp.oidc.models import AuthorizationCode, Grant, Token
 from idp.oidc.prepared import Prepared
@@ -254,19 +261,19 @@ def _entry(source: CTE, refusal: ColumnElement[Any] | None) -> CTE:
         return case((refusal.is_(None), issued), else_=bindparam(f"t_refused_{column}",
                                                                   type_=Text))
 
-    reason = case(*((refusal == name, literal(sentence, Text))
+    reason = case(*((refusal == sql_text(name), sql_text(sentence))
                     for name, sentence in REFUSALS.items())) if refusal is not None else None
     whole = {"grant": json_text(GRANTS.c.id), "acr": json_text(GRANTS.c.acr),
              "amr": _AMR_JSON, "scope": json_text(GRANTS.c.scope),
-             "reason": json_text(reason) if reason is not None else literal("null", Text)}
+             "reason": json_text(reason) if reason is not None else sql_text("null"),
+             **RUN_SLOTS}
     within = {PERSON_SLOT: json_string_inside(GRANTS.c.private_id)}
     return select(
         chosen("action").label("action"),
         filled(chosen("target"), {}, {PERSON_SLOT: GRANTS.c.private_id}).label("target"),
         chosen("outcome").label("outcome"),
         filled(chosen("details"), whole, within).label("details"),
-        filled(chosen("p1"), whole, within).label("p1"),
-        filled(chosen("p3"), whole, within).label("p3"),
+        *(filled(chosen(part), whole, within).label(part) for part in ("p1", "p2", "p3")),
     ).join_from(source, GRANTS, GRANTS.c.id == source.c.grant_id).cte("entry")
 
 

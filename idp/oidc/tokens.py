@@ -17,6 +17,7 @@ refresh token revokes the whole grant (RFC 9700 §4.14.2). Every refusal is audi
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import logging
 import secrets
@@ -42,6 +43,7 @@ from idp.oidc.errors import (
 )
 from idp.oidc.pairwise import subject
 from idp.oidc.prepared import Transaction, transaction, write_one
+from idp.request_context import current_request_id
 
 log = logging.getLogger(__name__)
 Issued = tuple[dict[str, Any], sql.GrantInfo]  # the token response, and the grant it is of
@@ -96,7 +98,8 @@ def record_refusal(ctx: OidcContext, client: ClientInfo | None, grant_type: str 
     """The audit entry of a refused token request (in ``tx`` when given, else a commit of its
     own): who asked (``claimed``: the client_id of a client that failed to authenticate), the
     error and its sentence (never the code, token or secret presented)."""
-    entry = _refusal_entry(client, grant_type, error, claimed=claimed,
+    entry = _refusal_entry(client.client_id if client else None, grant_type, error,
+                           claimed=claimed,
                            grant_id=grant.id if grant else None,
                            private_id=grant.private_id if grant else None)
     if tx is not None:
@@ -106,7 +109,7 @@ def record_refusal(ctx: OidcContext, client: ClientInfo | None, grant_type: str 
     error.audited = True
 
 
-def _refusal_entry(client: ClientInfo | None, grant_type: str | None, error: OidcError, *,
+def _refusal_entry(client_id: str | None, grant_type: str | None, error: OidcError, *,
                    claimed: str | None = None, grant_id: str | None = None,
                    private_id: str | None = None) -> dict[str, Any]:
     details: dict[str, Any] = {"grant_type": grant_type and grant_type[:64], "error": error.code,
@@ -115,7 +118,7 @@ def _refusal_entry(client: ClientInfo | None, grant_type: str | None, error: Oid
         details["client_id"] = claimed
     if grant_id is not None:
         details["grant"] = grant_id
-    return {"actor": audit.client(client.client_id) if client else audit.anonymous(),
+    return {"actor": audit.client(client_id) if client_id else audit.anonymous(),
             "target": audit.person(private_id) if private_id is not None else None,
             "outcome": "refused", "details": details}
 
@@ -130,14 +133,15 @@ def _record_issued(ctx: OidcContext, tx: Transaction, client: ClientInfo, grant_
                    grant: sql.GrantInfo) -> None:
     """The audit entry of tokens issued, in the transaction that stores them (never the
     tokens): no commit of its own (docs/benchmarks.md, "Audit log")."""
-    tx.record(ctx.audit, "token.issued", **_issued_entry(client, grant_type, grant.private_id,
+    tx.record(ctx.audit, "token.issued", **_issued_entry(client.client_id, grant_type,
+                                                         grant.private_id,
                                                          grant.id, grant.acr, grant.amr,
                                                          grant.scope))
 
 
-def _issued_entry(client: ClientInfo, grant_type: str, private_id: str, grant: str,
+def _issued_entry(client_id: str, grant_type: str, private_id: str, grant: str,
                   acr: str | None, amr: Any, scope: str) -> dict[str, Any]:
-    return {"actor": audit.client(client.client_id), "target": audit.person(private_id),
+    return {"actor": audit.client(client_id), "target": audit.person(private_id),
             "details": {"grant_type": grant_type, "acr": acr, "amr": amr, "scope": scope,
                         "grant": grant}}
 
@@ -145,18 +149,24 @@ def _issued_entry(client: ClientInfo, grant_type: str, private_id: str, grant: s
 def _entry_params(client: ClientInfo, grant_type: str, *, refusable: bool) -> dict[str, Any]:
     """The parameters of the audit entry a one-statement exchange (``refusable``) or rotation
     appends itself (``token_sql._entry``): the entries ``_record_issued`` and ``record_refusal``
-    write, with the grant's values as slots the statement fills."""
+    write, the grant's values, the time and the request id as slots the statement fills."""
+    return _templates(client.client_id, grant_type, refusable) | {
+        "a_time": audit.timestamp(), "a_request_id": current_request_id()}
+
+
+@functools.lru_cache(maxsize=1024)
+def _templates(client_id: str, grant_type: str, refusable: bool) -> dict[str, Any]:
+    """The entry templates of a client's exchanges or rotations: the same for each one."""
     slots = {name: append.slot(name) for name in sql.ENTRY_SLOTS}
     person = append.slot(sql.PERSON_SLOT)
-    entries = [("token.issued", _issued_entry(client, grant_type, person, slots["grant"],
-                                              slots["acr"], slots["amr"], slots["scope"]))]
+    entries = [("issued", ("token.issued", _issued_entry(
+        client_id, grant_type, person, slots["grant"], slots["acr"], slots["amr"],
+        slots["scope"])))]
     if refusable:
-        entries.append(("token.refused", _refusal_entry(
-            client, grant_type, InvalidGrantError(slots["reason"]), grant_id=slots["grant"],
-            private_id=person)))
-    made = audit_log.bodies(*entries)
-    return append.template_params(
-        dict(zip(("issued", "refused"), map(append.Template.of, made), strict=False)), made[0])
+        entries.append(("refused", ("token.refused", _refusal_entry(
+            client_id, grant_type, InvalidGrantError(slots["reason"]), grant_id=slots["grant"],
+            private_id=person))))
+    return append.template_params(audit_log.template_bodies(*entries))
 
 
 _CODE, _REFRESH = "authorization_code", "refresh_token"

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, Text, create_engine, literal, select
 
-from idp.audit.append import Template, filled, json_string_inside, json_text, slot
+from idp.audit.append import filled, json_string_inside, json_text, slot, template_params
 from idp.audit.entries import canonical
 from tests.support.postgres import Cluster
 
@@ -71,12 +71,15 @@ def test_any_text_is_written_as_python_writes_it(engine: Engine, whole: str,
 
 
 def test_a_template_of_a_body_keeps_its_slots_and_the_body_around_them() -> None:
-    body = {"time": "2026-12-03T12:00:00.000000Z", "actor": "rp:c", "action": "token.issued",
-            "target": f"person:{slot('person')}", "outcome": "ok", "request_id": "r-1",
-            "details": {"acr": slot("acr"), "scope": "openid"}}
-    template = Template.of(body)
-    assert template.details == canonical(body["details"]).decode()
-    assert (template.action, template.target, template.outcome) == (
-        "token.issued", body["target"], "ok")
-    whole = template.parts.p1 + "PREV" + template.parts.p2 + "7" + template.parts.p3
+    body = {"time": slot("time"), "actor": "rp:c", "action": "token.issued",
+            "target": f"person:{slot('person')}", "outcome": "ok",
+            "request_id": slot("request_id"), "details": {"acr": slot("acr"), "scope": "openid"}}
+    params = template_params({"issued": body})
+    assert params["a_actor"] == "rp:c"
+    assert params["t_issued_details"] == canonical(body["details"]).decode()
+    assert (params["t_issued_action"], params["t_issued_target"],
+            params["t_issued_outcome"]) == ("token.issued", body["target"], "ok")
+    whole = params["t_issued_p1"] + "PREV" + params["t_issued_p2"] + "7" + params["t_issued_p3"]
     assert whole == canonical({**body, "prev_hash": "PREV", "seq": 7}).decode()
+    with pytest.raises(ValueError, match="the run's slots"):
+        template_params({"issued": {**body, "time": "2026-12-03T12:00:00.000000Z"}})
