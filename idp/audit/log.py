@@ -22,7 +22,14 @@ from typing import Any, overload
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
-from idp.audit.append import append, append_all, append_with, slot
+from idp.audit.append import (
+    ENTRY_REQUEST_ID,
+    ENTRY_TIME,
+    append,
+    append_all,
+    append_with,
+    slot,
+)
 from idp.audit.entries import Entry, clean_details, text, timestamp
 from idp.audit.models import AuditHead, AuditRow
 from idp.request_context import current_request_id
@@ -182,6 +189,13 @@ def template_bodies(*entries: tuple[str, tuple[str, Mapping[str, Any]]]) -> \
                            entry.get("outcome", "ok"), entry.get("details")),
                    "time": slot("time"), "request_id": slot("request_id")}
             for name, (action, entry) in entries}
+
+
+def run_params() -> dict[str, Any]:
+    """What fills a template's ``time`` and ``request_id`` slots at each run: the values
+    ``_body`` gives an entry written from Python (``idp.audit.append.appended_by``'s
+    parameters)."""
+    return {ENTRY_TIME.key: timestamp(), ENTRY_REQUEST_ID.key: current_request_id()}
 
 
 def _body(action: str, actor: str, target: str | None, outcome: str,

@@ -5,8 +5,9 @@ Hot path: one transaction per request, cached client and key objects; on Postgre
 autocommit statement (``token_sql.EXCHANGE_CODE``, ``ROTATE_AND_ISSUE``), with the token values
 made beforehand, that appends its audit entry itself (``idp.audit.append``, "an entry appended by
 the statement it is about"): one round trip and one commit per request (an entry committed on
-its own cost a second durable commit, ~8% of a login's wall time; in a transaction around the
-statement, three more round trips and ~60 % more CPU per request, docs/benchmarks.md). A code is
+its own cost a second durable commit, ~8% of a login's wall time; a transaction around the
+statement and its entry took three more round trips, with the audit head's lock held across one
+of them: docs/benchmarks.md, "Token endpoint over a network"). A code is
 redeemed by a conditional UPDATE, so two concurrent redemptions cannot both succeed; a refused
 code stays consumed (one try per code); a second redemption revokes every token issued from the
 code (RFC 6749 §4.1.2), as does a redemption by another client, and a second use of a rotated
@@ -43,7 +44,6 @@ from idp.oidc.errors import (
 )
 from idp.oidc.pairwise import subject
 from idp.oidc.prepared import Transaction, transaction, write_one
-from idp.request_context import current_request_id
 
 log = logging.getLogger(__name__)
 Issued = tuple[dict[str, Any], sql.GrantInfo]  # the token response, and the grant it is of
@@ -150,8 +150,7 @@ def _entry_params(client: ClientInfo, grant_type: str, *, refusable: bool) -> di
     """The parameters of the audit entry a one-statement exchange (``refusable``) or rotation
     appends itself (``token_sql._entry``): the entries ``_record_issued`` and ``record_refusal``
     write, the grant's values, the time and the request id as slots the statement fills."""
-    return _templates(client.client_id, grant_type, refusable) | {
-        "a_time": audit.timestamp(), "a_request_id": current_request_id()}
+    return _templates(client.client_id, grant_type, refusable) | audit_log.run_params()
 
 
 @functools.lru_cache(maxsize=1024)
