@@ -12,10 +12,11 @@ this checkout, the two alternating within each round (two rounds by default, so 
 once), on the same database. The CPU is read from /proc for the server's worker processes.
 
 Each login, by one of ``--clients`` load-generator processes, is what a browser and a relying
-party do: GET /authorize (fresh PKCE pair, no cookie) → the interaction's JSON → POST
-``passkey_options`` → the software authenticator signs (``tests/support/webauthn_authenticator``)
-→ POST ``passkey_verify`` (the anchor re-check inside: trust policy ``crl``, CRL indexes built
-before the run; consent pre-granted at setup, so its answer carries the redirect with the code)
+party do: GET /authorize (fresh PKCE pair, no cookie) → the interaction's JSON, which brings the
+passkey options (an older revision in an A/B: then POST ``passkey_options``, as browsers did) →
+the software authenticator signs (``tests/support/webauthn_authenticator``) → POST
+``passkey_verify`` (the anchor re-check inside: trust policy ``crl``, CRL indexes built before
+the run; consent pre-granted at setup, so its answer carries the redirect with the code)
 → POST /token → GET /userinfo. The trivial request is ``bench.trivial``. Setup registers one
 passkey per person through the real ``PasskeyService`` ceremony and writes the anchors. With
 ``--profile-logins N``, ``bench.login_profile`` runs N logins in process for the per-request
@@ -147,8 +148,11 @@ def login(target: Target, authenticator: Any, credential_id: bytes,
     state = _ok(http.get(location, headers={"Accept": "application/json"})).json()
     headers = {"X-CSRF-Token": state["csrf_token"]}
     times["interaction"], start = clock() - start, clock()
-    options = _ok(http.post(_absolute(target, state["actions"]["passkey_options"]["href"]),
-                            json={}, headers=headers)).json()["options"]
+    if "passkey" in state:  # the face brings its options (since 2026-12-03)
+        options = state["passkey"]["options"]
+    else:  # an older revision, in an A/B: ask for them as a browser then did
+        options = _ok(http.post(_absolute(target, state["actions"]["passkey_options"]["href"]),
+                                json={}, headers=headers)).json()["options"]
     times["passkey_options"], start = clock() - start, clock()
     assertion = authenticator.get(json.dumps(options), origin=target.url,
                                   credential_id=credential_id)
@@ -550,9 +554,10 @@ def _report(rows: list[Row], result: Profile | None, args: argparse.Namespace) -
         "registered through the real `PasskeyService` ceremony and consent pre-granted. "
         "Trust policy `method = \"crl\"` for both purposes, with a real signed CRL of "
         f"{args.revoked:,} revoked serials per CA indexed before the run (no J-LIS call during "
-        "the run). A login is seven HTTP requests: GET /authorize (fresh PKCE pair, no "
-        "cookie) → GET the interaction (JSON) → POST passkey_options → the software "
-        "authenticator signs (in the client: the *authenticator* column) → POST "
+        "the run). A login is five HTTP requests: GET /authorize (fresh PKCE pair, no "
+        "cookie) → GET the interaction (JSON), which brings the passkey options (a revision "
+        "before 2026-12-03 afternoon: POST passkey_options after it, six requests) → the "
+        "software authenticator signs (in the client: the *authenticator* column) → POST "
         "passkey_verify (anchor re-check inside; its answer carries the redirect with the "
         "code) → POST /token → GET /userinfo, a new HTTP session per login.",
     ]

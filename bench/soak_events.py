@@ -85,7 +85,7 @@ def moved(world: World, person: Person, number: int) -> Iterator[None]:
     yield
     expect_change(world, person, "move")
     browser = Browser(world.target, world.tally)
-    state = browser.authorize()
+    state = browser.authorize()  # new options, not the face's: both ways stay under load
     options = browser.act("passkey_options", state, "passkey_options")["options"]
     verified = browser.act("passkey_verify", state, "passkey_verify", {"credential": json.loads(
         person.authenticator.get(json.dumps(options), origin=world.target.origin))})

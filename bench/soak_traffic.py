@@ -67,9 +67,11 @@ def passkey_login(target: Target, tally: Tally, person: Person, *,
                   refusal: str | None = None) -> dict[str, Any]:
     """A passkey sign-in in a new browser; its ``account`` (or the expected refusal)."""
     browser = Browser(target, tally)
-    state = browser.authorize()
-    options = browser.act("passkey_options", state, "passkey_options")["options"]
-    assertion = person.authenticator.get(json.dumps(options), origin=target.origin)
+    state = browser.authorize()  # its face brings the passkey options, as a page's does
+    if "passkey" not in state:
+        raise browser.missing("passkey_login", "no passkey options in the face", state)
+    assertion = person.authenticator.get(json.dumps(state["passkey"]["options"]),
+                                         origin=target.origin)
     verified = browser.act("passkey_verify", state, "passkey_verify",
                            {"credential": json.loads(assertion)}, refusal=refusal)
     if refusal is not None:

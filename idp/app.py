@@ -93,7 +93,7 @@ def _register_routes(app: Flask, services: Services) -> list[fast.Route]:
                                 services.throttles.passkey, services.sessions)
     faces = interaction.Faces(provider, action_hooks=(
         card.actions_hook, signing.actions_hook, flow.actions, device.actions_hook),
-        face_hooks=(device.face_hook,))
+        face_hooks=(device.face_hook, flow.face))
     for blueprint in (
             card_app.blueprint(provider, services.card_answers, services.anchors,
                                services.oidc.issuer, services.throttles.card_answer,

@@ -121,7 +121,7 @@ def _face(state: dict[str, Any], language: str, hooks: tuple[ActionsHook, ...], 
             message += " " + i18n.translate(language, "prompt.login.unavailable")
     face = {key: state[key] for key in ("uid", "prompt", "reasons", "client", "requested",
                                         "csrf_token")}
-    for key in ("account", "document", "device"):
+    for key in ("account", "document", "device", "passkey"):
         if state.get(key):
             face[key] = state[key]
     face["message"] = message

@@ -121,13 +121,28 @@ class PasskeyFlow:
     def interaction_url(self, uid: str) -> str:
         return url_for("login.show", uid=uid)
 
-    # -- the actions hook -----------------------------------------------------------------------
+    # -- the hooks of the interaction's face ----------------------------------------------------
+    @staticmethod
+    def signs_in(state: dict[str, Any]) -> bool:
+        """Whether a passkey sign-in is open at this step: the person signs in during this
+        interaction, unless only the card meets the level asked (idp.assurance.policy)."""
+        prompt = state["prompt"]
+        if prompt == "login" and "step_up_card" in state.get("reasons", ()):
+            return False
+        return prompt in ("login", "onboard")
+
+    def face(self, state: dict[str, Any], call: Call) -> dict[str, Any]:
+        """Where a passkey sign-in is open, the face carries its options already (a challenge
+        of its own, its handle in this browser's cookie), so that the page offers passkeys in
+        autofill as it loads and a client signs without asking ``passkey_options`` first. That
+        action stays open for new options: after a refused answer, or when these expire."""
+        if not self.signs_in(state):
+            return {}
+        return {"passkey": {"options": self.options(call, state["uid"])}}
+
     def actions(self, state: dict[str, Any], call: Call) -> dict[str, Action]:
         uid, prompt = state["uid"], state["prompt"]
-        if prompt == "login" and "step_up_card" in state.get("reasons", ()):
-            return {}  # only the card meets the level asked (idp.assurance.policy)
-        if prompt in ("login", "onboard"):
-            # the person signs in during this interaction
+        if self.signs_in(state):
             _remember("passkey_signin_seen", uid, call.session)
             return {"passkey_options": post(call.url("passkeys.sign_in_options", uid=uid)),
                     "passkey_verify": post(call.url("passkeys.sign_in_verify", uid=uid))}
@@ -147,13 +162,19 @@ class PasskeyFlow:
         return {}
 
     # -- sign-in (shared routes: the fast path and Flask, idp.web.fast) ------------------------
-    def sign_in_options(self, call: Call, uid: str) -> Answer:
-        self.body(uid, call)
+    def options(self, call: Call, uid: str) -> dict[str, Any]:
+        """New sign-in options for this browser: any passkey, or the signed-in person's own (a
+        step-up); the challenge's handle replaces any earlier one of this interaction."""
         active = web.active_session(call)
         started = self.service.begin_authentication(
             expected_private_id=active.private_id if active else None)
         self.keep_handle(uid, "authentication", started.handle, call.session)
-        return Answer({"options": json.loads(started.options_json)})
+        options: dict[str, Any] = json.loads(started.options_json)
+        return options
+
+    def sign_in_options(self, call: Call, uid: str) -> Answer:
+        self.body(uid, call)
+        return Answer({"options": self.options(call, uid)})
 
     def sign_in_verify(self, call: Call, uid: str) -> Answer:
         credential = self.credential(self.body(uid, call))

@@ -65,9 +65,14 @@ def test_register_then_sign_in_with_a_passkey_in_chromium(
         context.clear_cookies()  # signed out; the authenticator keeps its passkey
         # The page starts a conditional (autofill) request at once; the virtual authenticator
         # answers it with the one passkey it holds, as a person picking it from autofill would.
+        # It signs with the options its face brought: no request for new ones.
+        posted: list[str] = []
+        page.on("request", lambda sent: posted.append(urlsplit(sent.url).path)
+                if sent.method == "POST" else None)
         page.goto(authorize_url(base, client_id))
         page.wait_for_url(f"{base}/rp/cb*")
         assert "code" in parse_qs(urlsplit(page.url).query)
+        assert [path.rsplit("/", 2)[-2:] for path in posted] == [["passkey", "verify"]]
 
         page.goto(f"{base}/account")
         assert page.locator("#passkeys tr[data-id]").count() == 1

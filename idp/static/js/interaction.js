@@ -21,13 +21,17 @@ async function act(name, body) {
   else { document.getElementById("message").textContent = out.error_description; }
   return null;
 }
-// Passkeys: conditional UI (autofill) when the browser has it, a modal sign-in on the button;
-// each with its own options (challenge). The conditional request is aborted before a modal one.
+// Passkeys: conditional UI (autofill) when the browser has it, a modal sign-in on the button.
+// The face brings the first options (challenge) with it, so autofill starts without a round
+// trip; they serve until an answer is sent with them (the autofill request is aborted before a
+// modal one, which may then reuse them). After that, each sign-in asks for new options.
+let unspent = face.passkey ? face.passkey.options : null;
 async function passkeySignIn(conditional, signal) {
-  const options = await act("passkey_options", {});
+  const options = unspent || await act("passkey_options", {});
   if (!options) return;
   try {
     const credential = await passkeys.signIn(options, {conditional, signal});
+    unspent = null;
     await act("passkey_verify", {credential: JSON.parse(credential)});
   } catch (error) {
     // An autofill request the person never answered is not an error worth showing.

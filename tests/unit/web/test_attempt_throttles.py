@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import delete
 
 from idp.accounts.card_answers import CardAnswers
 from idp.app import create_app, services_of
 from idp.jpki.errors import CertificateExpiredError, WrongDigestError
+from idp.passkeys.challenge_store import CHALLENGES
 from idp.settings import Settings, ThrottleRule, ThrottleSettings
 from tests.support.webauthn_authenticator import SoftAuthenticator
 from tests.unit.oidc.conftest import ISSUER, Rp
@@ -60,8 +62,10 @@ def test_refused_passkey_assertions_lock_the_address(rp: Rp) -> None:
     assert _passkey_sign_in(rp, authenticator, ORIGIN).status_code == 200
 
 
-def test_an_unknown_challenge_is_not_counted(rp: Rp) -> None:
-    state = rp.interaction(rp.authorize()[0])
+def test_an_unknown_challenge_is_not_counted(idp: Flask, rp: Rp) -> None:
+    state = rp.interaction(rp.authorize()[0])  # its face's options hold a challenge...
+    with services_of(idp).engine.begin() as connection:  # ...no longer known (a stale page)
+        connection.execute(delete(CHALLENGES))
     for _ in range(LIMIT + 1):
         answer = rp.act(state, "passkey_verify", {"credential": {"id": "x"}})
         assert answer.get_json()["error"] == "passkey_challenge_unknown"

@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,9 +20,12 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import delete
 
 from idp.accounts.card_requests import BROWSER_COOKIE
 from idp.accounts.sessions import COOKIE_NAME
+from idp.app import services_of
+from idp.passkeys import ceremonies, challenge_store
 from idp.settings import Settings
 from idp.web import fast, token
 from idp.web.headers import SessionCookies
@@ -180,8 +184,13 @@ def test_a_passkey_login_is_answered_alike_by_both_paths(
 
 @pytest.mark.parametrize("step", ["login", "consent", "offer"])
 def test_the_interaction_face_is_answered_alike(rp: Rp, app: Flask, served: list[str],
+                                                monkeypatch: pytest.MonkeyPatch,
                                                 step: str) -> None:
-    """The JSON face at each step (its session cookie writes included), byte for byte."""
+    """The JSON face at each step (its session cookie writes included), byte for byte. The
+    login's face brings passkey options: their challenge and its handle are made the same for
+    both answers here (each answer's challenge is saved anew, the other's removed)."""
+    monkeypatch.setattr(ceremonies, "secrets", SimpleNamespace(token_bytes=bytes))
+    monkeypatch.setattr(challenge_store, "new_handle", lambda: "the-handle")
     location, _ = rp.authorize()
     path = urlsplit(location).path
     if step != "login":
@@ -192,10 +201,17 @@ def test_the_interaction_face_is_answered_alike(rp: Rp, app: Flask, served: list
         rp.act(state, "skip", {})  # the offer answered
     served.clear()
     headers = {"Accept": "application/json", "X-Request-Id": REQUEST_ID}
-    by_flask, by_fast = both(app, lambda: rp.browser.get(path, headers=headers))
+
+    def send() -> Any:
+        with services_of(app).engine.begin() as connection:
+            connection.execute(delete(challenge_store.CHALLENGES))
+        return rp.browser.get(path, headers=headers)
+
+    by_flask, by_fast = both(app, send)
     assert by_fast.status_code == 200, by_fast.get_json()
     assert_same(app, by_flask, by_fast)
     assert served == ["login.show"]
+    assert ("passkey" in by_fast.get_json()) is (step == "login")
 
 
 @pytest.mark.parametrize("case", ["unknown", "wrong_browser", "english"])
@@ -329,7 +345,9 @@ def test_passkey_refusals_are_answered_alike(
     elif case == "no_credential":
         body = {"credential": 12}
     elif case == "no_challenge":
-        body = {"credential": "{}"}  # no options were asked for: no handle in the session
+        body = {"credential": "{}"}  # no handle in the session: the face's is gone
+        with rp.browser.session_transaction() as kept:
+            del kept["passkey_handles"]
     elif case == "deep_json":
         body = "[" * 20_000 + "]" * 20_000  # deeper than the parser's recursion limit
     elif case == "english":

@@ -93,8 +93,7 @@ def sign_in(rp: Rp, authenticator: SoftAuthenticator, **authorize: Any) -> tuple
     location, verifier = rp.authorize(**authorize)
     state = rp.interaction(location)
     assert state["prompt"] == "login"
-    options = rp.act(state, "passkey_options", {}).get_json()["options"]
-    assertion = authenticator.get(json.dumps(options), origin=ORIGIN)
+    assertion = authenticator.get(json.dumps(state["passkey"]["options"]), origin=ORIGIN)
     return location, rp.act(state, "passkey_verify", {"credential": assertion}), verifier
 
 
@@ -239,11 +238,39 @@ def test_a_voluntary_acr_above_the_session_still_gets_a_code_with_the_sessions_a
     assert services_of(rp.app).oidc.keys.verify(tokens["id_token"])["acr"] == IAL1
 
 
-def test_verify_without_options_first_is_refused(rp: Rp, checker: FakeChecker) -> None:
+def test_the_face_brings_options_once_spent_new_ones_are_needed(
+        rp: Rp, checker: FakeChecker) -> None:
+    """The login's face carries options (a challenge of this browser's); an answer spends them,
+    refused or not, and the next answer needs new options from ``passkey_options``."""
+    authenticator = SoftAuthenticator()
+    register_passkey(rp, authenticator)
+    log_out(rp)
     state = rp.interaction(rp.authorize()[0])
-    answer = rp.act(state, "passkey_verify", {"credential": {"id": "x"}})
-    assert answer.status_code == 400
-    assert answer.get_json()["error"] == "passkey_challenge_unknown"
+    options = state["passkey"]["options"]
+    assert options["challenge"]
+    assert options["rpId"] == "localhost"
+    assert options.get("allowCredentials", []) == []  # nobody signed in: any passkey
+    refused = rp.act(state, "passkey_verify", {"credential": {"id": "x"}})
+    assert (refused.status_code, refused.get_json()["error"]) == (400, "invalid_passkey_response")
+    late = authenticator.get(json.dumps(options), origin=ORIGIN)  # the spent challenge
+    answer = rp.act(state, "passkey_verify", {"credential": late})
+    assert (answer.status_code, answer.get_json()["error"]) == (400, "passkey_challenge_unknown")
+    fresh = rp.act(state, "passkey_options", {}).get_json()["options"]
+    assert fresh["challenge"] != options["challenge"]
+    signed = authenticator.get(json.dumps(fresh), origin=ORIGIN)
+    assert "redirect_to" in rp.act(state, "passkey_verify", {"credential": signed}).get_json()
+
+
+def test_new_options_replace_the_faces(rp: Rp, checker: FakeChecker) -> None:
+    authenticator = SoftAuthenticator()
+    register_passkey(rp, authenticator)
+    log_out(rp)
+    state = rp.interaction(rp.authorize()[0])
+    rp.act(state, "passkey_options", {})  # this browser's handle now points at these
+    stale = authenticator.get(json.dumps(state["passkey"]["options"]), origin=ORIGIN)
+    answer = rp.act(state, "passkey_verify", {"credential": stale})
+    assert (answer.status_code, answer.get_json()["error"]) == (
+        400, "passkey_challenge_mismatch")
 
 
 def test_passkey_flow_on_both_database_engines(settings: Settings) -> None:
@@ -261,3 +288,18 @@ def test_passkey_flow_on_both_database_engines(settings: Settings) -> None:
         assert rp.interaction(location)["prompt"] == "consent"
     finally:
         services_of(app).engine.dispose()
+
+
+def test_a_signed_in_persons_face_offers_their_own_passkeys(
+        rp: Rp, checker: FakeChecker) -> None:
+    """Signing in again (prompt=login) with a session: the face's options name this person's
+    passkeys, as ``passkey_options`` does (a step-up cannot switch accounts)."""
+    authenticator = SoftAuthenticator()
+    register_passkey(rp, authenticator)  # signed in, with one passkey
+    state = rp.interaction(rp.authorize(prompt="login")[0])
+    assert state["prompt"] == "login"
+    allowed = [c["id"] for c in state["passkey"]["options"]["allowCredentials"]]
+    (credential,) = authenticator.credentials
+    assert allowed == [base64.urlsafe_b64encode(credential).rstrip(b"=").decode()]
+    fresh = rp.act(state, "passkey_options", {}).get_json()["options"]
+    assert [c["id"] for c in fresh["allowCredentials"]] == allowed

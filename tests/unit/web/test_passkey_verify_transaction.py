@@ -87,8 +87,8 @@ def sign_in(site: Site, person: Person, *, ran: list[str] | None = None,
     given: filled with the statements it ran, ``tests.support.transactions.statements``)."""
     rp = Rp.registered(site.app)
     state = rp.interaction(rp.authorize()[0])
-    options = rp.act(state, "passkey_options", {}).get_json()["options"]
-    credential = person.authenticator.get(json.dumps(options), origin=ORIGIN, **assertion)
+    credential = person.authenticator.get(json.dumps(state["passkey"]["options"]),
+                                          origin=ORIGIN, **assertion)
     with statements(services_of(site.app).engine) as traced:  # as counting() counts them
         answer = rp.act(state, "passkey_verify", {"credential": credential})
     if ran is not None:
