@@ -16,12 +16,13 @@ from sqlalchemy import (
     Table,
     bindparam,
     insert,
+    literal_column,
     select,
     update,
 )
 
 from idp.db import make_engine
-from idp.prepared import Prepared, read_one, transaction, write_one
+from idp.prepared import Prepared, numbered, read_one, transaction, write_one
 
 METADATA = MetaData()
 ROWS = Table("rows", METADATA, Column("id", String(10), primary_key=True),
@@ -105,3 +106,44 @@ def test_a_transaction_after_write_one_is_atomic_again(engine: Engine) -> None:
     with pytest.raises(RuntimeError, match="after the write"):
         flip_then_fail()
     assert read_one(engine, READ, {"b_id": "f"}) == (None, False, 1)
+
+
+def test_placeholders_are_numbered_once_per_name_in_order_of_first_use() -> None:
+    sql, names = numbered("SELECT %(b)s, %(a)s, %(b)s, '100%%' WHERE x = %(param_1)s")
+    assert sql == "SELECT $1, $2, $1, '100%' WHERE x = $3"
+    assert names == ("b", "a", "param_1")
+    assert numbered("SELECT 1") == ("SELECT 1", ())
+
+
+PERCENT = Prepared(select(ROWS.c.id, literal_column("'100%'"))
+                   .where(ROWS.c.n == bindparam("b_n"), ROWS.c.n < bindparam("b_n") + 1))
+
+
+def test_a_repeated_name_and_a_percent_sign_run_alike_on_both_databases(
+        engine: Engine) -> None:
+    _add(engine, "q")
+    assert read_one(engine, PERCENT, {"b_n": 1}) == ("q", "100%")
+    assert read_one(engine, PERCENT, {"b_n": 2}) is None
+
+
+def test_on_postgresql_psycopg_parses_no_statement_of_this_module(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SQL is numbered once ($1), so psycopg sends it as it is: its placeholder parser
+    (per call, and uncached beyond 4 KB) never runs for these statements."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("psycopg's parser is PostgreSQL's")
+    from psycopg import _queries
+
+    parsed: list[bytes] = []
+    for name in ("_query2pg", "_query2pg_nocache"):
+        real = getattr(_queries, name)
+        monkeypatch.setattr(_queries, name, lambda query, *rest, real=real: (
+            parsed.append(query), real(query, *rest))[1])
+    _add(engine, "p")
+    with transaction(engine) as tx:
+        assert tx.first(READ, {"b_id": "p"}) == (None, False, 1)
+    assert write_one(engine, FLIP, {"b_id": "p"}) == (None, True)
+    assert parsed == []
+    with engine.connect() as connection:  # SQLAlchemy's own statements are parsed as before
+        connection.execute(select(ROWS.c.id).where(ROWS.c.id == bindparam("x")), {"x": "p"})
+    assert parsed
