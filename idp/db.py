@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Dialect, Engine, ExceptionContext
+from sqlalchemy.engine import Connection, Dialect, Engine, ExceptionContext
 from sqlalchemy.exc import DataError, DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection
@@ -61,7 +62,65 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_recycle", 1800)
     engine = create_engine(url, **kwargs)
     event.listen(engine, "handle_error", _connect_failure_is_disconnect)
+    _send_deferred_writes_first(engine)
     return engine
+
+
+# -- deferred writes ------------------------------------------------------------------------------
+class DeferredWrites(Protocol):
+    """Writes kept on a connection to be sent with its next statement (``idp.prepared.defer_on``:
+    on PostgreSQL, as data-modifying WITH queries of that statement)."""
+
+    def send(self, connection: Connection) -> None:
+        """Send them now, as a statement of their own."""
+
+
+_DEFERRED: weakref.WeakKeyDictionary[Connection, DeferredWrites] = weakref.WeakKeyDictionary()
+_DEFERRING: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def defers_writes(connection: Connection) -> bool:
+    """Whether writes may wait on ``connection`` for its next statement: its engine sends them
+    first whatever that statement is (a PostgreSQL engine of :func:`make_engine`)."""
+    return connection.engine in _DEFERRING
+
+
+def deferred_writes(connection: Connection) -> DeferredWrites | None:
+    return _DEFERRED.get(connection)
+
+
+def keep_deferred(connection: Connection, writes: DeferredWrites) -> None:
+    _DEFERRED[connection] = writes
+
+
+def take_deferred(connection: Connection) -> DeferredWrites | None:
+    """The writes waiting on ``connection``, no longer waiting: the caller sends them."""
+    return _DEFERRED.pop(connection, None)
+
+
+def send_deferred(connection: Connection) -> None:
+    """Send the writes waiting on ``connection`` now (before a statement that does not take
+    them along, before a commit or a savepoint)."""
+    writes = _DEFERRED.pop(connection, None)
+    if writes is not None:
+        writes.send(connection)
+
+
+def _send_deferred_writes_first(engine: Engine) -> None:
+    """Any statement SQLAlchemy runs on a connection (savepoints included: what a rolled-back
+    savepoint held is rolled back by the server) and its commit come after the writes deferred
+    on it, as if they had been sent when deferred; a rollback drops them."""
+    def before(connection: Connection, *_: Any) -> None:
+        if connection in _DEFERRED:
+            send_deferred(connection)
+
+    def drop(connection: Connection) -> None:
+        _DEFERRED.pop(connection, None)
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "commit", before)
+    event.listen(engine, "rollback", drop)
+    _DEFERRING.add(engine)
 
 
 def _cannot_connect(dialect: Dialect, error: BaseException) -> bool:

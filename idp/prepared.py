@@ -15,20 +15,26 @@ runs on psycopg's raw cursor, which sends it as it is. The ordinary cursor parse
 statement's ``%(name)s`` placeholders at each call, from a cache for statements under 4 KB;
 the token endpoint's exchange, which writes its audit entry, is 9 KB, and its parsing cost
 ~0.2 ms of CPU a request.
+
+A write whose result nobody reads can wait for the statement after it (:func:`defer_on`): on
+PostgreSQL the writes of a transaction that come one after another go to the server with the
+next statement on the connection, as its data-modifying WITH queries, in one round trip.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.expression import Executable, TableClause
+from sqlalchemy.sql.util import find_tables
 
 from idp import db
 from idp.audit.log import AuditLog
@@ -45,6 +51,7 @@ class _Compiled:
     # The bound columns' types' own bind processors, as Connection.execute applies them (JSON to
     # text, a datetime to SQLite's text form); the binds without one are passed as given.
     binds: Mapping[str, Callable[[Any], Any]]
+    source: str = ""  # PostgreSQL: the SQL as SQLAlchemy wrote it (``%(name)s``), to combine
 
     def params(self, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
         merged = {**self.defaults, **values}
@@ -65,6 +72,13 @@ class Prepared:
         self.statement = statement
         self._by_dialect: dict[str, _Compiled] = {}
 
+    @functools.cached_property
+    def tables(self) -> frozenset[str]:
+        """The names of the tables the statement reads or writes."""
+        return frozenset(found.name for found in find_tables(
+            self.statement, include_aliases=True, include_joins=True, include_crud=True)  # type: ignore[arg-type]
+            if isinstance(found, TableClause))
+
     def compiled(self, dialect: Dialect) -> _Compiled:
         found = self._by_dialect.get(dialect.name)
         if found is None:
@@ -74,10 +88,11 @@ class Prepared:
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)  # type: ignore[attr-defined]
         columns = getattr(self.statement, "exported_columns", ())
-        sql, positions = compiled.string, None
+        sql, positions, source = compiled.string, None, ""
         if compiled.positional:
             positions = tuple(compiled.positiontup)
         elif dialect.name == "postgresql":
+            source = sql
             sql, positions = numbered(sql)
         binds = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
                  for name, bind in compiled.binds.items()}
@@ -86,7 +101,7 @@ class Prepared:
                          tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
                                for c in columns),
                          {name: processor for name, processor in binds.items()
-                          if processor is not None})
+                          if processor is not None}, source)
 
 
 _PYFORMAT = re.compile(r"%\(([^)]+)\)s|%%")
@@ -246,11 +261,75 @@ def first_on(connection: Connection, statement: Prepared, values: Mapping[str, A
         tuple[Any, ...] | None:
     """The first row of ``statement`` run on the DBAPI cursor of a SQLAlchemy ``connection``,
     in its transaction (or in autocommit): for a unit of work that also runs ORM or Core
-    statements. A driver's error is handed to SQLAlchemy, so it is raised (and a lost connection
+    statements. Writes deferred on the connection (:func:`defer_on`) go first, with it when they
+    can. A driver's error is handed to SQLAlchemy, so it is raised (and a lost connection
     invalidated) as ``Connection.execute`` would raise it."""
+    return _on(connection, statement, values, fetch=True)
+
+
+def execute_on(connection: Connection, statement: Prepared, values: Mapping[str, Any]) -> None:
+    """``statement`` (no rows wanted) on ``connection``'s DBAPI cursor, as :func:`first_on`."""
+    _on(connection, statement, values, fetch=False)
+
+
+def defer_on(connection: Connection, statement: Prepared, values: Mapping[str, Any]) -> None:
+    """``statement``, a write whose rows and row count nobody reads, in ``connection``'s
+    transaction: sent with the next statement on the connection.
+
+    On PostgreSQL the writes deferred one after another wait on the connection, and go to the
+    server as data-modifying WITH queries of the next statement run here (one round trip for
+    all); before a statement that reads or writes one of their tables, before any statement
+    SQLAlchemy runs, before the commit and before a savepoint they are sent as a statement of
+    their own (``idp.db``); a rollback drops them. The database sees the statements in the order
+    they were made, but for one difference: a write and the statement it rides with see the
+    same snapshot, so they share no table. An error in a deferred write is raised by the
+    statement it went with. Elsewhere (SQLite, a connection in autocommit) it runs at once.
+    """
+    compiled = statement.compiled(connection.dialect)
+    if not compiled.source.startswith(_WRITES) or not db.defers_writes(connection) or \
+            getattr(connection.connection.dbapi_connection, "autocommit", True):
+        execute_on(connection, statement, values)
+        return
+    writes = db.deferred_writes(connection)
+    if isinstance(writes, _Deferred) and writes.tables & statement.tables:
+        db.send_deferred(connection)  # one statement writes a table once
+        writes = None
+    if not isinstance(writes, _Deferred):
+        writes = _Deferred()
+        db.keep_deferred(connection, writes)
+    writes.writes.append((statement, dict(values)))
+    writes.tables |= statement.tables
+
+
+_WRITES = ("INSERT ", "UPDATE ", "DELETE ")
+
+
+@dataclass
+class _Deferred:
+    """Writes waiting on one connection, in the order they were made (``idp.db.DeferredWrites``)."""
+
+    writes: list[tuple[Prepared, dict[str, Any]]] = field(default_factory=list)
+    tables: frozenset[str] = frozenset()
+
+    def send(self, connection: Connection) -> None:
+        *before, (last, values) = self.writes
+        _on(connection, last, values, fetch=False, riding=before)
+
+
+def _on(connection: Connection, statement: Prepared, values: Mapping[str, Any], *,
+        fetch: bool, riding: Sequence[tuple[Prepared, Mapping[str, Any]]] | None = None) -> \
+        tuple[Any, ...] | None:
+    if riding is None:
+        riding = _riding(connection, statement)
+    if riding:
+        statement, values = _combined(tuple(part for part, _ in riding), statement,
+                                      connection.dialect), _merged(riding, values)
     unit = Transaction(connection.connection, connection.dialect)
     try:
-        return unit.first(statement, values)
+        if fetch:
+            return unit.first(statement, values)
+        unit.execute(statement, values)
+        return None
     except connection.dialect.loaded_dbapi.Error as error:
         connection._handle_dbapi_exception(  # raises the wrapped error
             error, statement.compiled(connection.dialect).sql, dict(values), None, None)
@@ -259,14 +338,60 @@ def first_on(connection: Connection, statement: Prepared, values: Mapping[str, A
         unit.close()
 
 
-def execute_on(connection: Connection, statement: Prepared, values: Mapping[str, Any]) -> None:
-    """``statement`` (no rows wanted) on ``connection``'s DBAPI cursor, as :func:`first_on`."""
-    unit = Transaction(connection.connection, connection.dialect)
-    try:
-        unit.execute(statement, values)
-    except connection.dialect.loaded_dbapi.Error as error:
-        connection._handle_dbapi_exception(
-            error, statement.compiled(connection.dialect).sql, dict(values), None, None)
-        raise
-    finally:
-        unit.close()
+def _riding(connection: Connection, statement: Prepared) -> \
+        Sequence[tuple[Prepared, Mapping[str, Any]]]:
+    """The writes deferred on ``connection`` that go with ``statement`` (taken from it); those
+    that cannot are sent first."""
+    writes = db.take_deferred(connection)
+    if writes is None:
+        return ()
+    if not isinstance(writes, _Deferred) or writes.tables & statement.tables or \
+            statement.compiled(connection.dialect).source.startswith("WITH RECURSIVE"):
+        writes.send(connection)
+        return ()
+    return writes.writes
+
+
+def _merged(riding: Sequence[tuple[Prepared, Mapping[str, Any]]],
+            values: Mapping[str, Any]) -> dict[str, Any]:
+    merged = {f"w{index}_{name}": value for index, (_, part) in enumerate(riding)
+              for name, value in part.items()}
+    return merged | dict(values)
+
+
+class _Combined(Prepared):
+    """Writes as the WITH queries of a statement (PostgreSQL), compiled from their SQL."""
+
+    def __init__(self, parts: tuple[Prepared, ...], primary: Prepared) -> None:
+        super().__init__(primary.statement)
+        self.parts, self.primary = parts, primary
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        queries, defaults, binds = [], {}, {}
+        for index, part in enumerate(self.parts):
+            compiled, prefix = part.compiled(dialect), f"w{index}_"
+            queries.append(f"w{index} AS ({_prefixed(compiled.source, prefix)})")
+            defaults.update({prefix + name: value for name, value in compiled.defaults.items()})
+            binds.update({prefix + name: bind for name, bind in compiled.binds.items()})
+        primary = self.primary.compiled(dialect)
+        head, withs = primary.source, ", ".join(queries)
+        source = f"WITH {withs}, {head[5:]}" if head.startswith("WITH ") else f"WITH {withs} {head}"
+        sql, positions = numbered(source)
+        return _Compiled(sql, positions, defaults | dict(primary.defaults),
+                         primary.processors, binds | dict(primary.binds), source)
+
+
+def _prefixed(source: str, prefix: str) -> str:
+    """``source`` with its ``%(name)s`` placeholders renamed ``%(<prefix>name)s``."""
+    def rename(found: re.Match[str]) -> str:
+        return "%%" if found.group(1) is None else f"%({prefix}{found.group(1)})s"
+
+    return _PYFORMAT.sub(rename, source)
+
+
+@functools.lru_cache(maxsize=256)
+def _combined(parts: tuple[Prepared, ...], primary: Prepared, dialect: Dialect) -> Prepared:
+    """The statement of ``parts`` riding with ``primary`` (one per sequence of statements)."""
+    combined = _Combined(parts, primary)
+    combined.compiled(dialect)
+    return combined

@@ -13,7 +13,7 @@ from idp.db import Base
 from idp.jpki.certificate import JpkiCertificate
 from idp.jpki.profile import Basic4Info
 from idp.jpki.validation import VerifiedCertificate
-from idp.prepared import Prepared, execute_on
+from idp.prepared import Prepared, defer_on
 
 ANCHORS = Base.metadata.tables[JpkiAnchor.__tablename__]
 _CHECKED = Prepared(update(ANCHORS).where(ANCHORS.c.id == bindparam("b_id"))
@@ -109,8 +109,9 @@ def new_person(db: Session) -> PrivateId:
 
 
 def set_checked(db: Session, anchor_id: int, state: str, reason: str, at: datetime) -> None:
-    """Record a re-check's result on the anchor (prepared: every login does it)."""
-    execute_on(db.connection(), _CHECKED, {"b_id": anchor_id, "state": state,
+    """Record a re-check's result on the anchor (prepared: every login does it; deferred, it
+    goes to the database with the transaction's next statement)."""
+    defer_on(db.connection(), _CHECKED, {"b_id": anchor_id, "state": state,
                                            "last_result": reason[:128], "last_checked_at": at})
 
 

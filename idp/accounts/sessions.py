@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from idp.accounts.models import LoginSession
 from idp.db import Base
-from idp.prepared import Prepared, execute_on
+from idp.prepared import Prepared, defer_on
 
 COOKIE_NAME = "idp_session"
 SESSIONS = Base.metadata.tables[LoginSession.__tablename__]
@@ -56,7 +56,7 @@ def start(db: Session, *, private_id: str, acr: str, amr: list[str], lifetime: i
           now: int | None = None) -> ActiveSession:
     now = int(time.time()) if now is None else now
     started = ActiveSession(secrets.token_urlsafe(24), private_id, now, acr, tuple(amr))
-    execute_on(db.connection(), _START, {
+    defer_on(db.connection(), _START, {  # with the transaction's next statement
         "id": started.id, "private_id": private_id, "auth_time": now, "acr": acr,
         "amr": list(amr), "expires_at": now + lifetime, "ended_at": None})
     return started

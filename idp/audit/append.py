@@ -48,7 +48,7 @@ from sqlalchemy import (
 
 from idp.audit.entries import Entry, canonical
 from idp.audit.models import AuditHead, AuditRow
-from idp.db import Base
+from idp.db import Base, send_deferred
 
 # Run on the DBAPI cursor of the SQLAlchemy connection (its transaction, or autocommit): through
 # ``Connection.execute`` each statement cost ~0.1 ms of SQLAlchemy's Python more, ~1 ms of CPU
@@ -127,6 +127,7 @@ def append_all(connection: Connection, bodies: Sequence[dict[str, Any]]) -> None
 def _on_cursor(connection: Connection, body: dict[str, Any], run: Callable[[Any], Any]) -> Any:
     """``run(cursor)`` on a DBAPI cursor of ``connection``, its driver errors SQLAlchemy's."""
     try:
+        send_deferred(connection)  # the transaction's deferred writes come before its entries
         cursor = connection.connection.cursor()
         try:
             return run(cursor)

@@ -177,8 +177,10 @@ def _write(db: Session, counts: list[_Count]) -> None:
     more than running them."""
     add, remember = _statements(db.get_bind().dialect.name)
     connection = db.connection()
-    connection.execute(add, [{"month": c.month, "client_id": c.client, "kind": c.kind,
-                              "method": c.method, "count": c.checks} for c in counts])
+    added = [{"month": c.month, "client_id": c.client, "kind": c.kind, "method": c.method,
+              "count": c.checks} for c in counts]
+    # One row (a login's check) as a plain execute: psycopg runs a list in pipeline mode.
+    connection.execute(add, added[0] if len(added) == 1 else added)
     rows = [{"month": c.month, "client_id": c.client, "kind": c.kind, "certificate": certificate}
             for c in counts for certificate in c.certificates]
     for start in range(0, len(rows), _BATCH):

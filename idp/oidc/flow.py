@@ -53,7 +53,7 @@ from idp.oidc.interaction_rows import (
 )
 from idp.oidc.models import AuthorizationCode, Grant
 from idp.oidc.tokens import digest
-from idp.prepared import Prepared, execute_on
+from idp.prepared import Prepared, defer_on, execute_on
 
 ActiveSession = login_sessions.ActiveSession
 CODES, GRANTS = (Base.metadata.tables[model.__tablename__] for model in (AuthorizationCode, Grant))
@@ -174,7 +174,7 @@ class Provider:
                     record: consents.ConsentRecord | None, uid: str | None = None) -> str:
         grant_id = self._grant(db, request, session, record, uid)
         code = secrets.token_urlsafe(32)
-        execute_on(db.connection(), _CODE, {
+        defer_on(db.connection(), _CODE, {
             "code_hash": digest(code), "grant_id": grant_id, "redirect_uri": request.redirect_uri,
             "code_challenge": request.code_challenge,
             "expires_at": now() + self.ctx.settings.code_lifetime_seconds, "used": False})
@@ -192,7 +192,7 @@ class Provider:
         # it: logging out on the phone does not sign the TV out (the TV's logout, or revoking
         # the consent at /account, does).
         grant_id = secrets.token_urlsafe(18)
-        execute_on(db.connection(), _GRANT, {
+        defer_on(db.connection(), _GRANT, {
             "id": grant_id, "client_id": request.client_id, "private_id": session.private_id,
             "session_id": None if request.device else session.id,
             "scope": " ".join(request.scope),
@@ -259,7 +259,7 @@ class Provider:
         done = self._code_if_done(db, request, uid, started) if continue_if_done else None
         # The login this interaction made (what satisfies its prompt=login and max_age) and,
         # with the code issued, the interaction's end: one UPDATE.
-        execute_on(db.connection(), _LOGGED_IN, {
+        defer_on(db.connection(), _LOGGED_IN, {
             "b_uid": uid, "login_session_id": started.id, "done": done is not None})
         self.rows.forget(uid)
         # Appended as the transaction commits, after its writes (and after entries recorded

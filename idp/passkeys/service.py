@@ -42,7 +42,7 @@ from idp.passkeys.models import Passkey, PasskeyUser
 from idp.passkeys.naming import default_name, valid_name
 from idp.passkeys.summaries import PasskeyLogin, PasskeySummary, Started, summarise
 from idp.passkeys.values import Anchor, Ceremony, ExistingCredential, PendingChallenge, StoredKey
-from idp.prepared import Prepared, execute_on, read_one
+from idp.prepared import Prepared, defer_on, read_one
 from idp.settings import WebauthnSettings
 
 
@@ -165,7 +165,7 @@ class PasskeyService:
         if self._store(session).take(verified.handle) is None:
             raise ChallengeUnknown()
         passkey, used = verified.passkey, self._clock()
-        execute_on(session.connection(), _USED, {
+        defer_on(session.connection(), _USED, {  # with the transaction's next statement
             "b_id": passkey.id, "sign_count": verified.sign_count,
             "backup_state": verified.backup_state, "last_used_at": used})
         return PasskeyLogin(
