@@ -28,7 +28,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Dialect
@@ -37,9 +37,16 @@ from sqlalchemy.sql.expression import Executable, TableClause
 from sqlalchemy.sql.util import find_tables
 
 from idp import db
-from idp.audit.log import AuditLog
 
 Processor = Callable[[Any], Any] | None
+
+
+class EntryLog(Protocol):
+    """Where a transaction's audit entry goes (``idp.audit.log.AuditLog``)."""
+
+    def record_on(self, cursor: Any, dialect: str, action: str, *, actor: str,
+                  target: str | None = None, outcome: str = "ok",
+                  details: Mapping[str, Any] | None = None) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -158,7 +165,7 @@ class Transaction:
     def execute(self, statement: Prepared, values: Mapping[str, Any]) -> None:
         self._run(statement, values)
 
-    def record(self, log: AuditLog, action: str, **entry: Any) -> None:
+    def record(self, log: EntryLog, action: str, **entry: Any) -> None:
         """An audit entry in this transaction, committed with its writes (no commit of its own);
         the transaction's last write, since it locks the log's head until the commit."""
         log.record_on(self._cursor(), self._dialect.name, action, **entry)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Insert, event
+from sqlalchemy import Insert, bindparam, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
@@ -30,6 +30,7 @@ from idp import db as dbm
 from idp import metrics
 from idp.metering.context import charged_client
 from idp.metering.models import MeteredChecks, MeteredCrlCertificate
+from idp.prepared import Prepared, defer_on
 
 log = logging.getLogger(__name__)
 
@@ -172,34 +173,54 @@ class Meter:
 
 
 def _write(db: Session, counts: list[_Count]) -> None:
-    """The counts' UPSERTs and their CRL certificates' INSERT ... DO NOTHING, each one
-    statement run for all rows (executemany), built once per dialect: building them per call cost
-    more than running them."""
-    add, remember = _statements(db.get_bind().dialect.name)
+    """The counts, added up per row, as one UPSERT of all the rows (a login's check of its two
+    certificates: one statement, deferred to the transaction's next one: ``idp.prepared``), and
+    their CRL certificates' INSERT ... DO NOTHING (executemany, in batches)."""
     connection = db.connection()
-    added = [{"month": c.month, "client_id": c.client, "kind": c.kind, "method": c.method,
-              "count": c.checks} for c in counts]
-    # One row (a login's check) as a plain execute: psycopg runs a list in pipeline mode.
-    connection.execute(add, added[0] if len(added) == 1 else added)
-    rows = [{"month": c.month, "client_id": c.client, "kind": c.kind, "certificate": certificate}
-            for c in counts for certificate in c.certificates]
-    for start in range(0, len(rows), _BATCH):
-        connection.execute(remember, rows[start:start + _BATCH])
+    dialect = connection.dialect.name
+    totals: dict[tuple[str, str, str, str], int] = {}
+    for c in counts:
+        key = (c.month, c.client, c.kind, c.method)
+        totals[key] = totals.get(key, 0) + c.checks
+    rows = list(totals.items())
+    for start in range(0, len(rows), _ROWS):
+        chunk = rows[start:start + _ROWS]
+        defer_on(connection, _adding(dialect, len(chunk)), {
+            f"{name}_{index}": value for index, (key, checks) in enumerate(chunk)
+            for name, value in zip(_ADDED, (*key, checks), strict=True)})
+    remember = _remembering(dialect)
+    certificates = [{"month": c.month, "client_id": c.client, "kind": c.kind,
+                     "certificate": certificate} for c in counts for certificate in c.certificates]
+    for start in range(0, len(certificates), _BATCH):
+        connection.execute(remember, certificates[start:start + _BATCH])
+
+
+_ADDED = ("month", "client_id", "kind", "method", "count")
+_ROWS = 16  # rows per UPSERT: each row a distinct (month, client, kind, method)
+
+
+def _insert(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 @functools.cache
-def _statements(dialect: str) -> tuple[Insert, Insert]:
-    """INSERT ... ON CONFLICT DO UPDATE SET count = count + excluded.count, and INSERT ... ON
-    CONFLICT DO NOTHING: one statement each, atomic on both databases (SQLite ≥ 3.24 and
-    PostgreSQL share the syntax)."""
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+def _adding(dialect: str, rows: int) -> Prepared:
+    """INSERT ... VALUES (row 0), ... ON CONFLICT DO UPDATE SET count = count + excluded.count:
+    atomic on both databases (SQLite ≥ 3.24 and PostgreSQL share the syntax); its rows must be
+    distinct (one statement updates a row once)."""
     checks = MeteredChecks.__table__
-    add = insert(checks)
-    add = add.on_conflict_do_update(
+    add = _insert(dialect)(checks).values([{name: bindparam(f"{name}_{index}")
+                                            for name in _ADDED} for index in range(rows)])
+    return Prepared(add.on_conflict_do_update(
         index_elements=[checks.c.month, checks.c.client_id, checks.c.kind, checks.c.method],
-        set_={"count": checks.c.count + add.excluded.count})
+        set_={"count": checks.c.count + add.excluded.count}))
+
+
+@functools.cache
+def _remembering(dialect: str) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING: a certificate is charged once a month."""
     certificates = MeteredCrlCertificate.__table__
-    remember = insert(certificates).on_conflict_do_nothing(
+    remember: Insert = _insert(dialect)(certificates).on_conflict_do_nothing(
         index_elements=[certificates.c.month, certificates.c.client_id, certificates.c.kind,
                         certificates.c.certificate])
-    return add, remember
+    return remember
