@@ -90,6 +90,24 @@ class _Settled:
             self.pending.waiting += self.counts
 
 
+# The counts written in a session's transaction, settled as it ends (below): one listener for
+# every session, not one registered per write (``event.listen`` costs more than the write).
+_SETTLING = "idp_metering_settling"
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(db: Session) -> None:
+    for settled in db.info.pop(_SETTLING, ()):
+        settled.committed(db)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(db: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the root: after_commit came first when it committed
+        for settled in db.info.pop(_SETTLING, ()):
+            settled.ended(db, transaction)
+
+
 # Counts waiting for the transaction of the caller that opened ``Meter.deferred`` (a login's
 # anchor re-check writes them with its result: no transaction of their own on the login path).
 _PENDING: ContextVar[_Deferred | None] = ContextVar("idp_metering_pending", default=None)
@@ -148,9 +166,7 @@ class Meter:
         if pending is not None and pending.waiting:
             counts, pending.waiting = pending.waiting, []
             _write(db, counts)
-            settled = _Settled(pending, counts)
-            event.listen(db, "after_commit", settled.committed, once=True)
-            event.listen(db, "after_transaction_end", settled.ended)
+            db.info.setdefault(_SETTLING, []).append(_Settled(pending, counts))
 
     def _write_alone(self, counts: list[_Count]) -> bool:
         try:
