@@ -57,6 +57,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from bench.anchor_world import build_world
+from bench.login_profile import STEPS as REQUESTS
 from bench.login_profile import Profile, table
 from bench.report import write_section
 from idp.app import services_of
@@ -232,12 +233,13 @@ def _ready(_: int) -> None:
     """Nothing: a pool's processes answer it once they have started."""
 
 
-REQUESTS_PER_SESSION = 7  # like a login: seven requests on one HTTP session
+REQUESTS_PER_SESSION = len(REQUESTS)  # like a login: its requests on one HTTP session
 
 
 def trivial_client(url: str, seconds: float, start_at: float) -> int:
     """One load-generator process against ``bench.trivial``: JSON POSTs with the session
-    cookie, seven per new HTTP session (as a login's); the requests made after ``start_at``."""
+    cookie, as many per new HTTP session as a login makes; the requests made after
+    ``start_at``."""
     def one_session() -> None:
         http = requests.Session()
         for n in range(REQUESTS_PER_SESSION):
@@ -539,7 +541,8 @@ def _report(rows: list[Row], result: Profile | None, args: argparse.Namespace) -
         "trivial baseline — `bench/trivial.py`, a Flask app whose one route reads a JSON body "
         "and the signed session cookie and answers JSON, served by gunicorn with exactly the "
         "options `idp serve` gives it (same workers, threads, worker class) and driven by the same "
-        "number of client processes, seven requests per HTTP session like a login — then "
+        f"number of client processes, {REQUESTS_PER_SESSION} requests per HTTP session like a "
+        "login — then "
         "logins against `idp serve` of each side (with `--ab REV`: this checkout and a git "
         "worktree of REV, their order alternating from round to round). *Worker CPU* is the "
         "user + system time of the server's worker processes (/proc/PID/stat, all threads: "

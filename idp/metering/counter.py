@@ -1,11 +1,13 @@
-"""Counting validity checks as they are made: one UPSERT per check, alone or in the caller's write.
+"""Counting validity checks as they are made: one UPSERT, alone or in the caller's write.
 
 A check by OCSP adds one to its (month, relying party, kind, "ocsp") row; a check by CRL adds one
 to its "crl" row and records the certificate for the month (``INSERT ... ON CONFLICT DO
 NOTHING``), which is what is charged. Both statements are atomic on SQLite and PostgreSQL, so
 concurrent workers and nodes never lose a count. On the login path the anchor re-check opens
 :meth:`Meter.deferred` and writes the counts in the transaction that records its result
-(:meth:`Meter.write_pending`): no transaction of their own (docs/operations.md, "Metering").
+(:meth:`Meter.write_pending`): no transaction of their own (docs/operations.md, "Metering"),
+and on PostgreSQL no round trip of their own either: the UPSERT of all the counted rows is a
+deferred write (``idp.prepared.defer_on``), sent with the transaction's next statement.
 Counted alone, a failure is logged and counted in ``idp_metering_failures_total``, never turned
 into a refused login: the check itself was made.
 """
