@@ -295,9 +295,9 @@ class AnchorChecker:
         the transaction commits)."""
         found, decision, at = result.found, result.decision, result.at
         person = (found.state, _PERSON_STATE.get(decision.state, "active"))
-        if self._meter is not None:
-            self._meter.write_pending(db)  # first: its statement would send the deferred UPDATE
         anchors.set_checked(db, result.anchor_id, decision.state.value, decision.reason, at)
+        if self._meter is not None:
+            self._meter.write_pending(db)
         if person[1] != person[0]:
             _set_person_state(db, found.private_id, decision.state)  # a change: rare
         self._tell(db, found, decision, person, at)
