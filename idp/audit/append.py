@@ -22,6 +22,7 @@ the verifier recomputes. SQLite, in process, does the same in three short statem
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import secrets
@@ -49,6 +50,7 @@ from sqlalchemy import (
 from idp.audit.entries import Entry, canonical
 from idp.audit.models import AuditHead, AuditRow
 from idp.db import Base, send_deferred
+from idp.prepared import numbered
 
 # Run on the DBAPI cursor of the SQLAlchemy connection (its transaction, or autocommit): through
 # ``Connection.execute`` each statement cost ~0.1 ms of SQLAlchemy's Python more, ~1 ms of CPU
@@ -108,20 +110,73 @@ def append(connection: Connection, body: dict[str, Any]) -> Entry:
 
 def append_all(connection: Connection, bodies: Sequence[dict[str, Any]]) -> None:
     """Appends ``bodies`` in order in ``connection``'s transaction, as its last writes. On
-    PostgreSQL in one round trip when there are several: psycopg's ``executemany`` pipelines
-    the statements, each locking and reading the head as the one before left it (one
-    transaction), so the chain is the one sequential appends make."""
+    PostgreSQL several are one statement (up to ``_CHAIN_MOST`` a statement): each entry's hash
+    is made on the one before it, and the head is locked once and moved to the last, so the
+    chain is the one sequential appends make."""
     dialect = connection.dialect.name
 
     def run(cursor: Any) -> None:
         if dialect == "postgresql" and len(bodies) > 1:
-            cursor.executemany(_POSTGRES, [_postgres_params(body) for body in bodies])
+            raw = _raw_cursor(connection)
+            try:
+                for start in range(0, len(bodies), _CHAIN_MOST):
+                    _append_chained(raw, bodies[start:start + _CHAIN_MOST])
+            finally:
+                raw.close()
             return
         for body in bodies:
             append_with(cursor, dialect, body)
 
     if bodies:
         _on_cursor(connection, bodies[0], run)
+
+
+# Several entries of one transaction in one statement (PostgreSQL): the CTE of entry n reads the
+# seq and hash of entry n - 1 (the first, the locked head's), PostgreSQL hashes each as
+# ``_POSTGRES`` does, and the head moves once, to the last. It was psycopg's ``executemany`` of
+# ``_POSTGRES``: a pipeline, whose Python cost more CPU than the second statement (a passkey
+# login appends two entries; docs/benchmarks.md, "One statement for a login's entries").
+_CHAIN_MOST = 8
+_ROW = ("time", "actor", "action", "target", "outcome", "request_id", "details")
+
+
+@functools.lru_cache(maxsize=_CHAIN_MOST)
+def _chained(count: int) -> tuple[str, tuple[str, ...]]:
+    """The statement appending ``count`` entries in order, numbered for psycopg's raw cursor
+    (``$1``: nothing parsed at each run), and its parameters' names in order (``e<n>_<name>``)."""
+    # Only CTE names and this module's column names are written into the SQL; every value is a
+    # parameter.
+    links, before = ["old AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE)"], "old"
+    for n in range(count):
+        links.append(
+            f"e{n} AS (SELECT {before}.seq + 1 AS seq, {before}.hash AS prev_hash, "  # noqa: S608
+            f"encode(sha256(convert_to(CAST(%(e{n}_p1)s AS text) || {before}.hash || "
+            f"CAST(%(e{n}_p2)s AS text) || CAST({before}.seq + 1 AS text) || "
+            f"CAST(%(e{n}_p3)s AS text), 'UTF8')), 'hex') AS hash FROM {before})")
+        before = f"e{n}"
+    links.append(f"moved AS (UPDATE audit_head SET seq = {before}.seq, hash = {before}.hash "  # noqa: S608
+                 f"FROM {before} WHERE audit_head.id = 1)")
+    rows = " UNION ALL ".join(
+        f"SELECT e{n}.seq, " + ", ".join(  # noqa: S608
+            f"CAST(%(e{n}_{name})s AS text)" for name in _ROW)
+        + f", e{n}.prev_hash, e{n}.hash FROM e{n}" for n in range(count))
+    return numbered(f"WITH {', '.join(links)} INSERT INTO audit_log (seq, {', '.join(_ROW)}, "
+                    f"prev_hash, hash) {rows}")
+
+
+def _append_chained(cursor: Any, bodies: Sequence[dict[str, Any]]) -> None:
+    sql, names = _chained(len(bodies))
+    values = {f"e{n}_{name}": value for n, body in enumerate(bodies)
+              for name, value in _postgres_params(body).items()}
+    cursor.execute(sql, [values[name] for name in names])
+
+
+def _raw_cursor(connection: Connection) -> Any:
+    """psycopg's raw cursor on ``connection``'s DBAPI connection (numbered placeholders)."""
+    import psycopg
+
+    dbapi: Any = connection.connection.dbapi_connection
+    return psycopg.RawCursor(dbapi)
 
 
 def _on_cursor(connection: Connection, body: dict[str, Any], run: Callable[[Any], Any]) -> Any:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db as dbm
 from idp.audit import entries
+from idp.audit.append import _CHAIN_MOST
 from idp.audit.log import AuditLog
 from idp.audit.verify import verify_chain
 from idp.errors import IdpError
@@ -43,6 +44,30 @@ def test_entries_are_appended_in_order_after_the_transactions_other_writes(
     assert len(written) > 1
     assert all(_audit(statement) for statement in written[1:])
     assert _targets(log) == ["first", "second"]
+
+
+def test_many_entries_of_one_transaction_keep_one_chain(
+        sessions: sessionmaker[Session]) -> None:
+    """More entries than one statement appends (on PostgreSQL, ``_CHAIN_MOST`` a statement),
+    with text JSON escapes and no target: in order, one chain, the hashes the verifier makes."""
+    log = AuditLog(sessions, origin=ORIGIN)
+    log.record("login", actor=entries.system(), target="alone")
+    awkward = ["it's", 'a "quote"', "back\\slash", "日本語 ✓", "line\nbreak", ""]
+    count = 2 * _CHAIN_MOST + 3
+    with statements(sessions.kw["bind"]) as ran, dbm.transaction(sessions) as db:
+        for number in range(count):
+            log.record("login", actor=entries.system(),
+                       target=None if number == 5 else f"{number}:{awkward[number % 6]}",
+                       details={"n": number, "text": awkward[number % 6]}, db=db)
+    found = log.entries(limit=None)
+    verify_chain(found)
+    assert [entry.seq for entry in found] == list(range(1, count + 2))
+    assert [entry.details for entry in found[1:]] == [
+        {"n": number, "text": awkward[number % 6]} for number in range(count)]
+    assert found[5].target == "4:line\nbreak"
+    assert found[6].target is None
+    if sessions.kw["bind"].dialect.name == "postgresql":  # three statements: 8, 8 and 3 entries
+        assert sum(1 for statement in ran if "audit_log" in statement) == 3
 
 
 class UndoneError(Exception):
@@ -90,7 +115,7 @@ def test_a_savepoint_that_rolls_back_drops_only_what_was_recorded_in_it(
 
 def test_transactions_appending_several_entries_at_once_keep_one_chain(
         sessions: sessionmaker[Session]) -> None:
-    """Threads committing two entries each (on PostgreSQL one pipelined round trip) while
+    """Threads committing two entries each (on PostgreSQL one statement) while
     others append alone: every entry once, one chain, each transaction's pair adjacent."""
     log, start = AuditLog(sessions, origin=ORIGIN), threading.Barrier(4)
 
