@@ -162,6 +162,13 @@ class Transaction:
         raw = cursor.fetchone()
         return None if raw is None else compiled.row(raw)
 
+    def returned(self, statement: Prepared, values: Mapping[str, Any]) -> \
+            tuple[Any, ...] | None:
+        """The first row (processed), or None: also for a statement that returns no rows."""
+        cursor, compiled = self._run(statement, values)
+        raw = None if cursor.description is None else cursor.fetchone()
+        return None if raw is None else compiled.row(raw)
+
     def execute(self, statement: Prepared, values: Mapping[str, Any]) -> None:
         self._run(statement, values)
 
@@ -228,7 +235,8 @@ def read_one(engine: Engine, statement: Prepared, values: Mapping[str, Any]) -> 
 
 def write_one(engine: Engine, statement: Prepared, values: Mapping[str, Any]) -> \
         tuple[Any, ...] | None:
-    """The first row of one data-modifying statement, committed on its own.
+    """The first row of one data-modifying statement (None without RETURNING), committed on
+    its own.
 
     On PostgreSQL it runs in autocommit: the server commits it, one round trip in all (no BEGIN,
     no COMMIT). pysqlite opens a transaction before a write, committed here. The statement
@@ -247,7 +255,7 @@ def _single_statement(engine: Engine, statement: Prepared, values: Mapping[str, 
             dialect.set_isolation_level(dbapi_connection, "AUTOCOMMIT")  # type: ignore[arg-type]
         unit = Transaction(connection, dialect)
         try:
-            row = unit.first(statement, values)
+            row = unit.returned(statement, values) if commit else unit.first(statement, values)
             if commit:
                 connection.commit()  # pysqlite's transaction; nothing to do in autocommit
             return row

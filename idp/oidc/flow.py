@@ -10,9 +10,10 @@ the methods below (it sees this class only as its ``Interactions`` port).
 from __future__ import annotations
 
 import secrets
+from contextlib import nullcontext
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Engine, bindparam, insert, update
 from sqlalchemy.orm import Session
 
 from idp.accounts import sessions as login_sessions
@@ -21,7 +22,7 @@ from idp.accounts.models import PrivateId
 from idp.assurance import levels
 from idp.assurance.policy import UNMET, Prompt, Requirements, SessionFacts, evaluate
 from idp.audit import entries as audit
-from idp.db import Base, single_statement_sessions
+from idp.db import Base
 from idp.oidc import consent as consents
 from idp.oidc import device, par
 from idp.oidc import signing_flow as signing
@@ -53,7 +54,7 @@ from idp.oidc.interaction_rows import (
 )
 from idp.oidc.models import AuthorizationCode, Grant
 from idp.oidc.tokens import digest
-from idp.prepared import Prepared, defer_on, execute_on
+from idp.prepared import Prepared, defer_on, execute_on, write_one
 
 ActiveSession = login_sessions.ActiveSession
 CODES, GRANTS = (Base.metadata.tables[model.__tablename__] for model in (AuthorizationCode, Grant))
@@ -71,7 +72,7 @@ class Provider:
     def __init__(self, ctx: OidcContext, rows: InteractionRows | None = None) -> None:
         self.ctx = ctx
         self.rows = rows or StoredInteractions()
-        self._alone = single_statement_sessions(ctx.sessions)
+        self._engine: Engine = ctx.sessions.kw["bind"]  # a new interaction alone (write_one)
 
     # -- /authorize -----------------------------------------------------------------------------
     def authorize(self, params: dict[str, Any], session_id: str | None) -> str:
@@ -79,9 +80,10 @@ class Provider:
         ctx = self.ctx
         # Without a login session nor a pushed request to redeem, the one write an authorization
         # request can make is its interaction's INSERT (no code without a session): a statement
-        # that commits by itself, with no BEGIN and COMMIT round trips (idp.db).
+        # that commits by itself (``write_one``: one round trip on PostgreSQL, no BEGIN nor
+        # COMMIT), with no unit of work around it. The session reads only a client not cached.
         alone = session_id is None and not params.get("request_uri")
-        with (self._alone if alone else ctx.sessions)() as db, db.begin():
+        with ctx.sessions() as db, (nullcontext() if alone else db.begin()):
             client = ctx.clients.get(db, params.get("client_id"))
             if params.get("request_uri"):
                 params = par.redeem(db, client.client_id, str(params["request_uri"]))
@@ -95,7 +97,8 @@ class Provider:
             redirect_uri = check_redirect_uri(client, params)
             try:
                 request = parse(client, params, require_nonce=ctx.settings.require_nonce)
-                return self._decide(db, request, session_id, started_at=now(), uid=None)
+                return self._decide(db, request, session_id, started_at=now(), uid=None,
+                                    alone=alone)
             except OidcError as error:
                 if not error.redirectable:
                     raise
@@ -103,7 +106,9 @@ class Provider:
 
     def _decide(self, db: Session, request: AuthorizationRequest, session_id: str | None, *,
                 started_at: int, uid: str | None, made_here: str | None = None,
-                consented: bool = False) -> str:
+                consented: bool = False, alone: bool = False) -> str:
+        """``alone``: no session and no transaction (``authorize``): an interaction it starts is
+        written by a statement that commits by itself."""
         session = self._session(db, session_id)
         record = self._consent(db, request, session)
         prompt = self._prompt(request, session, record, made_here, consented)
@@ -127,7 +132,7 @@ class Provider:
                 raise LoginRequiredError()
             raise ConsentRequiredError()
         if uid is None:
-            uid = self._start_interaction(db, request, started_at)
+            uid = self._start_interaction(db, request, started_at, alone=alone)
         return self.ctx.endpoint(f"/interaction/{uid}")
 
     def _session(self, db: Session, session_id: str | None) -> ActiveSession | None:
@@ -161,13 +166,17 @@ class Provider:
         return evaluate(requirements, facts)
 
     def _start_interaction(self, db: Session, request: AuthorizationRequest,
-                           started_at: int) -> str:
+                           started_at: int, *, alone: bool = False) -> str:
         uid = secrets.token_urlsafe(18)
-        execute_on(db.connection(), _STARTED, {
+        values = {
             "uid": uid, "client_id": request.client_id, "params": request.to_json(),
             "csrf_token": secrets.token_urlsafe(24), "started_at": started_at,
             "expires_at": started_at + self.ctx.settings.interaction_lifetime_seconds,
-            "done": False, "browser_hash": self.rows.browser_hash(), "login_session_id": None})
+            "done": False, "browser_hash": self.rows.browser_hash(), "login_session_id": None}
+        if alone:
+            write_one(self._engine, _STARTED, values)
+        else:
+            execute_on(db.connection(), _STARTED, values)
         return uid
 
     def _issue_code(self, db: Session, request: AuthorizationRequest, session: ActiveSession,

@@ -11,14 +11,14 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import Engine, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from idp.db import Base
 from idp.passkeys.challenges import new_handle
 from idp.passkeys.models import PasskeyChallenge
 from idp.passkeys.values import Anchor, Ceremony, PendingChallenge
-from idp.prepared import Prepared, execute_on, first_on
+from idp.prepared import Prepared, execute_on, first_on, write_one
 
 # Expired rows are kept this long, so that a late answer hears "expired", not "unknown".
 KEEP_EXPIRED = timedelta(hours=1)
@@ -36,6 +36,7 @@ COLUMNS = (CHALLENGES.c.ceremony, CHALLENGES.c.challenge, CHALLENGES.c.expires_a
 _TAKE = Prepared(delete(CHALLENGES).where(CHALLENGES.c.id == bindparam("handle"))
                  .returning(*COLUMNS))
 _READ = Prepared(select(*COLUMNS).where(CHALLENGES.c.id == bindparam("handle")))
+_PURGE = Prepared(delete(CHALLENGES).where(CHALLENGES.c.expires_at < bindparam("before")))
 
 
 def _utcnow() -> datetime:
@@ -55,14 +56,7 @@ class SqlChallengeStore:
         if next(_saves) % self._purge_every == 0:
             self.purge_expired(self._clock() - KEEP_EXPIRED)
         handle = new_handle()
-        anchor = pending.anchor
-        execute_on(self._session.connection(), _SAVE, {
-            "id": handle, "ceremony": pending.ceremony.value, "challenge": pending.challenge,
-            "private_id": pending.private_id,
-            "anchor_issuer": anchor.issuer if anchor else None,
-            "anchor_serial": anchor.serial if anchor else None,
-            "expires_at": int(pending.expires_at.timestamp()),
-        })
+        execute_on(self._session.connection(), _SAVE, _row(handle, pending))
         return handle
 
     def take(self, handle: str) -> PendingChallenge | None:
@@ -73,10 +67,27 @@ class SqlChallengeStore:
 
     def purge_expired(self, before: datetime) -> None:
         """Forget challenges that expired before ``before``; they could only be refused."""
-        self._session.execute(
-            delete(PasskeyChallenge).where(PasskeyChallenge.expires_at < before.timestamp()),
-            execution_options={"synchronize_session": False},
-        )
+        execute_on(self._session.connection(), _PURGE, {"before": int(before.timestamp())})
+
+
+def save_alone(engine: Engine, pending: PendingChallenge,
+               clock: Callable[[], datetime] = _utcnow) -> str:
+    """:meth:`SqlChallengeStore.save` with no unit of work around it (a sign-in's options):
+    each statement commits by itself (``write_one``: one round trip on PostgreSQL)."""
+    if next(_saves) % PURGE_EVERY == 0:
+        write_one(engine, _PURGE, {"before": int((clock() - KEEP_EXPIRED).timestamp())})
+    handle = new_handle()
+    write_one(engine, _SAVE, _row(handle, pending))
+    return handle
+
+
+def _row(handle: str, pending: PendingChallenge) -> dict[str, Any]:
+    anchor = pending.anchor
+    return {"id": handle, "ceremony": pending.ceremony.value, "challenge": pending.challenge,
+            "private_id": pending.private_id,
+            "anchor_issuer": anchor.issuer if anchor else None,
+            "anchor_serial": anchor.serial if anchor else None,
+            "expires_at": int(pending.expires_at.timestamp())}
 
 
 def pending_of(row: Sequence[Any] | None) -> PendingChallenge | None:

@@ -63,8 +63,8 @@ class PasskeyService:
         audit: AuditLog | None = None,
     ) -> None:
         self._sessions = sessions
-        # A sign-in's options write one challenge (and rarely purge expired ones first): each
-        # statement stands alone, so no transaction around them (idp.db).
+        # Statements that stand alone, no transaction around them (idp.db): a sign-in's options
+        # write one challenge (and rarely purge expired ones first) with no session at all.
         self._autocommit = dbm.single_statement_sessions(sessions)
         self._engine: Engine = sessions.kw["bind"]  # a sign-in's one read (idp.prepared.read_one)
         self._audit = audit  # refused sign-ins (a login's success is Provider.log_in's)
@@ -123,16 +123,17 @@ class PasskeyService:
 
     def begin_authentication(self, *, expected_private_id: str | None = None) -> Started:
         """Options for signing in: discoverable (any passkey), or one person's when expected."""
-        with self._autocommit() as session:
-            allow = None
-            if expected_private_id is not None:
+        allow = None
+        if expected_private_id is not None:
+            with self._autocommit() as session:
                 allow = [ExistingCredential(p.credential_id, tuple(p.transports))
                          for p in self._passkeys_of(session, expected_private_id)]
-            options, pending = ceremonies.authentication_options(
-                rp_id=self._settings.rp_id, now=self._clock(), timeout=self._timeout,
-                allow_credentials=allow, private_id=expected_private_id,
-            )
-            return Started(options_json=options, handle=self._store(session).save(pending))
+        options, pending = ceremonies.authentication_options(
+            rp_id=self._settings.rp_id, now=self._clock(), timeout=self._timeout,
+            allow_credentials=allow, private_id=expected_private_id,
+        )
+        return Started(options_json=options,
+                       handle=challenge_store.save_alone(self._engine, pending, self._clock))
 
     def finish_authentication(self, *, handle: str, response_json: str) -> PasskeyLogin:
         """Verify a sign-in and record it in a transaction of its own: the challenge spent, the
