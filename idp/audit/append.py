@@ -50,7 +50,7 @@ from sqlalchemy import (
 from idp.audit.entries import Entry, canonical
 from idp.audit.models import AuditHead, AuditRow
 from idp.db import Base, send_deferred
-from idp.prepared import numbered
+from idp.prepared import numbered, raw_cursor
 
 # Run on the DBAPI cursor of the SQLAlchemy connection (its transaction, or autocommit): through
 # ``Connection.execute`` each statement cost ~0.1 ms of SQLAlchemy's Python more, ~1 ms of CPU
@@ -117,12 +117,9 @@ def append_all(connection: Connection, bodies: Sequence[dict[str, Any]]) -> None
 
     def run(cursor: Any) -> None:
         if dialect == "postgresql" and len(bodies) > 1:
-            raw = _raw_cursor(connection)
-            try:
-                for start in range(0, len(bodies), _CHAIN_MOST):
-                    _append_chained(raw, bodies[start:start + _CHAIN_MOST])
-            finally:
-                raw.close()
+            raw = raw_cursor(connection.connection)
+            for start in range(0, len(bodies), _CHAIN_MOST):
+                _append_chained(raw, bodies[start:start + _CHAIN_MOST])
             return
         for body in bodies:
             append_with(cursor, dialect, body)
@@ -170,13 +167,6 @@ def _append_chained(cursor: Any, bodies: Sequence[dict[str, Any]]) -> None:
               for name, value in _postgres_params(body).items()}
     cursor.execute(sql, [values[name] for name in names])
 
-
-def _raw_cursor(connection: Connection) -> Any:
-    """psycopg's raw cursor on ``connection``'s DBAPI connection (numbered placeholders)."""
-    import psycopg
-
-    dbapi: Any = connection.connection.dbapi_connection
-    return psycopg.RawCursor(dbapi)
 
 
 def _on_cursor(connection: Connection, body: dict[str, Any], run: Callable[[Any], Any]) -> Any:
