@@ -90,7 +90,10 @@ def autocommit_engine(engine: Engine) -> Engine | None:
         found = _AUTOCOMMIT.get(engine)
         if found is None:
             url, kwargs = _MADE[engine]
-            found = create_engine(url, **{**kwargs, "isolation_level": "AUTOCOMMIT"})
+            # No reset on return (SQLAlchemy's rollback at every check-in): a connection in
+            # autocommit has no transaction left to roll back.
+            found = create_engine(url, **{**kwargs, "isolation_level": "AUTOCOMMIT",
+                                          "pool_reset_on_return": None})
             event.listen(found, "handle_error", _connect_failure_is_disconnect)
             event.listen(found, "handle_error", _lost_by_both(engine))
             event.listen(engine, "engine_disposed", lambda _engine: found.dispose())
