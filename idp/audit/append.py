@@ -132,7 +132,7 @@ def append_all(connection: Connection, bodies: Sequence[dict[str, Any]]) -> None
 # seq and hash of entry n - 1 (the first, the locked head's), PostgreSQL hashes each as
 # ``_POSTGRES`` does, and the head moves once, to the last. It was psycopg's ``executemany`` of
 # ``_POSTGRES``: a pipeline, whose Python cost more CPU than the second statement (a passkey
-# login appends two entries; docs/benchmarks.md, "One statement for a login's entries").
+# login appends two entries; docs/benchmarks.md, "Fewer sessions, switches and statements").
 _CHAIN_MOST = 8
 _ROW = ("time", "actor", "action", "target", "outcome", "request_id", "details")
 
@@ -166,7 +166,6 @@ def _append_chained(cursor: Any, bodies: Sequence[dict[str, Any]]) -> None:
     values = {f"e{n}_{name}": value for n, body in enumerate(bodies)
               for name, value in _postgres_params(body).items()}
     cursor.execute(sql, [values[name] for name in names])
-
 
 
 def _on_cursor(connection: Connection, body: dict[str, Any], run: Callable[[Any], Any]) -> Any:

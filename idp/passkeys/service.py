@@ -63,8 +63,9 @@ class PasskeyService:
         audit: AuditLog | None = None,
     ) -> None:
         self._sessions = sessions
-        # Statements that stand alone, no transaction around them (idp.db): a sign-in's options
-        # write one challenge (and rarely purge expired ones first) with no session at all.
+        # Reads that stand alone, in autocommit (idp.db): a step-up's passkeys, the challenge of
+        # an unreadable answer. A sign-in's options save their challenge with no session at all
+        # (challenge_store.save_alone).
         self._autocommit = dbm.single_statement_sessions(sessions)
         self._engine: Engine = sessions.kw["bind"]  # a sign-in's one read (idp.prepared.read_one)
         self._audit = audit  # refused sign-ins (a login's success is Provider.log_in's)

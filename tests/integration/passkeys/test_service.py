@@ -14,7 +14,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from idp import db
 from idp.accounts.models import PrivateId
 from idp.errors import AccountNotActiveError
-from idp.passkeys.challenge_store import KEEP_EXPIRED, PURGE_EVERY, SqlChallengeStore
+from idp.passkeys.challenge_store import (
+    KEEP_EXPIRED,
+    PURGE_EVERY,
+    SqlChallengeStore,
+    save_alone,
+)
 from idp.passkeys.errors import (
     ChallengeExpired,
     ChallengeUnknown,
@@ -442,3 +447,19 @@ def test_a_store_that_purges_at_every_save_forgets_at_once(
         old = store.save(_pending(clock.now - KEEP_EXPIRED - timedelta(seconds=1)))
         store.save(_pending(clock.now + timedelta(minutes=5)))
         assert session.get(PasskeyChallenge, old) is None
+
+
+def test_sign_in_options_saved_alone_forget_expired_challenges_within_purge_every_saves(
+    sessions: sessionmaker[Session], clock: Clock
+) -> None:
+    """``save_alone`` (a sign-in's options: no unit of work around them) commits each challenge
+    by itself and purges as a store's saves do."""
+    engine = sessions.kw["bind"]
+    old = save_alone(engine, _pending(clock.now - KEEP_EXPIRED - timedelta(seconds=1)), clock)
+    recent = save_alone(engine, _pending(clock.now - timedelta(minutes=5)), clock)
+    kept = [save_alone(engine, _pending(clock.now + timedelta(minutes=5)), clock)
+            for _ in range(PURGE_EVERY)]
+    with sessions() as session:
+        assert session.get(PasskeyChallenge, old) is None
+        assert session.get(PasskeyChallenge, recent) is not None  # still answered "expired"
+        assert all(session.get(PasskeyChallenge, handle) is not None for handle in kept)
