@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -54,22 +53,8 @@ from idp.prepared import numbered, raw_cursor
 
 # Run on the DBAPI cursor of the SQLAlchemy connection (its transaction, or autocommit): through
 # ``Connection.execute`` each statement cost ~0.1 ms of SQLAlchemy's Python more, ~1 ms of CPU
-# per login at three entries (bench/audit.py). Written with sqlite3's named parameters; the
-# PostgreSQL one is turned into psycopg's below.
-_POSTGRES_NAMED = """WITH old AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE),
-new AS (SELECT old.seq + 1 AS seq, old.hash AS prev_hash,
-               encode(sha256(convert_to(CAST(:p1 AS text) || old.hash || CAST(:p2 AS text)
-                                        || CAST(old.seq + 1 AS text) || CAST(:p3 AS text),
-                                        'UTF8')), 'hex') AS hash
-        FROM old),
-moved AS (UPDATE audit_head SET seq = new.seq, hash = new.hash FROM new
-          WHERE audit_head.id = 1)
-INSERT INTO audit_log (seq, time, actor, action, target, outcome, request_id, details,
-                       prev_hash, hash)
-SELECT new.seq, :time, :actor, :action, :target, :outcome, :request_id, :details,
-       new.prev_hash, new.hash FROM new
-RETURNING seq, prev_hash, hash"""
-_POSTGRES = re.sub(r":(\w+)", r"%(\1)s", _POSTGRES_NAMED)
+# per login at three entries (bench/audit.py). SQLite's are written with sqlite3's named
+# parameters; PostgreSQL's one-entry append is ``_appending(1)`` (below), in psycopg's.
 _ADVANCE = "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash"
 _INSERT = ("INSERT INTO audit_log (seq, time, actor, action, target, outcome, request_id, "
            "details, prev_hash, hash) VALUES (:seq, :time, :actor, :action, :target, "
@@ -128,19 +113,18 @@ def append_all(connection: Connection, bodies: Sequence[dict[str, Any]]) -> None
         _on_cursor(connection, bodies[0], run)
 
 
-# Several entries of one transaction in one statement (PostgreSQL): the CTE of entry n reads the
-# seq and hash of entry n - 1 (the first, the locked head's), PostgreSQL hashes each as
-# ``_POSTGRES`` does, and the head moves once, to the last. It was psycopg's ``executemany`` of
-# ``_POSTGRES``: a pipeline, whose Python cost more CPU than the second statement (a passkey
-# login appends two entries; docs/benchmarks.md, "Fewer sessions, switches and statements").
+# Entries appended by one statement (PostgreSQL): the CTE of entry n reads the seq and hash of
+# entry n - 1 (the first, the locked head's), PostgreSQL hashes each, and the head moves once, to
+# the last. Several entries of a transaction were psycopg's ``executemany`` of the one-entry
+# statement: a pipeline, whose Python cost more CPU than the second statement (a passkey login
+# appends two entries; docs/benchmarks.md, "Fewer sessions, switches and statements").
 _CHAIN_MOST = 8
 _ROW = ("time", "actor", "action", "target", "outcome", "request_id", "details")
 
 
-@functools.lru_cache(maxsize=_CHAIN_MOST)
-def _chained(count: int) -> tuple[str, tuple[str, ...]]:
-    """The statement appending ``count`` entries in order, numbered for psycopg's raw cursor
-    (``$1``: nothing parsed at each run), and its parameters' names in order (``e<n>_<name>``)."""
+def _appending(count: int) -> str:
+    """The statement appending ``count`` entries in order, with psycopg's named parameters
+    (``e<n>_<name>``: ``_postgres_params``); it returns each entry's seq, prev_hash and hash."""
     # Only CTE names and this module's column names are written into the SQL; every value is a
     # parameter.
     links, before = ["old AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE)"], "old"
@@ -157,14 +141,23 @@ def _chained(count: int) -> tuple[str, tuple[str, ...]]:
         f"SELECT e{n}.seq, " + ", ".join(  # noqa: S608
             f"CAST(%(e{n}_{name})s AS text)" for name in _ROW)
         + f", e{n}.prev_hash, e{n}.hash FROM e{n}" for n in range(count))
-    return numbered(f"WITH {', '.join(links)} INSERT INTO audit_log (seq, {', '.join(_ROW)}, "
-                    f"prev_hash, hash) {rows}")
+    return (f"WITH {', '.join(links)} INSERT INTO audit_log (seq, {', '.join(_ROW)}, "
+            f"prev_hash, hash) {rows} RETURNING seq, prev_hash, hash")
+
+
+_POSTGRES = _appending(1)
+
+
+@functools.lru_cache(maxsize=_CHAIN_MOST)
+def _chained(count: int) -> tuple[str, tuple[str, ...]]:
+    """``_appending(count)`` numbered for psycopg's raw cursor (``$1``: nothing parsed at each
+    run), and its parameters' names in order."""
+    return numbered(_appending(count))
 
 
 def _append_chained(cursor: Any, bodies: Sequence[dict[str, Any]]) -> None:
     sql, names = _chained(len(bodies))
-    values = {f"e{n}_{name}": value for n, body in enumerate(bodies)
-              for name, value in _postgres_params(body).items()}
+    values = _postgres_params(bodies)
     cursor.execute(sql, [values[name] for name in names])
 
 
@@ -190,7 +183,7 @@ def append_with(cursor: Any, dialect: str, body: dict[str, Any]) -> Entry:
     (``dialect``: SQLAlchemy's dialect name), as the transaction's last write: the head stays
     locked until the commit. The caller translates driver errors (``idp.oidc.prepared`` does)."""
     if dialect == "postgresql":
-        cursor.execute(_POSTGRES, _postgres_params(body))
+        cursor.execute(_POSTGRES, _postgres_params([body]))
         seq, prev_hash, hash_ = _one(cursor)
     else:
         parts, row = Parts.of(body), _row(body)
@@ -202,9 +195,14 @@ def append_with(cursor: Any, dialect: str, body: dict[str, Any]) -> Entry:
     return Entry(seq=seq, prev_hash=prev_hash, hash=hash_, **body)
 
 
-def _postgres_params(body: dict[str, Any]) -> dict[str, Any]:
-    parts = Parts.of(body)
-    return {**_row(body), "p1": parts.p1, "p2": parts.p2, "p3": parts.p3}
+def _postgres_params(bodies: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The parameters of ``_appending(len(bodies))``."""
+    values: dict[str, Any] = {}
+    for n, body in enumerate(bodies):
+        parts = Parts.of(body)
+        values |= {f"e{n}_{name}": value for name, value in
+                   {**_row(body), "p1": parts.p1, "p2": parts.p2, "p3": parts.p3}.items()}
+    return values
 
 
 def _row(body: dict[str, Any]) -> dict[str, Any]:
