@@ -53,11 +53,9 @@ class SqlChallengeStore:
         self._purge_every = purge_every
 
     def save(self, pending: PendingChallenge) -> str:
-        if next(_saves) % self._purge_every == 0:
-            self.purge_expired(self._clock() - KEEP_EXPIRED)
-        handle = new_handle()
-        execute_on(self._session.connection(), _SAVE, _row(handle, pending))
-        return handle
+        return _saved(lambda statement, values: execute_on(
+            self._session.connection(), statement, values), pending, self._clock,
+            self._purge_every)
 
     def take(self, handle: str) -> PendingChallenge | None:
         return pending_of(first_on(self._session.connection(), _TAKE, {"handle": handle}))
@@ -65,19 +63,23 @@ class SqlChallengeStore:
     def read(self, handle: str) -> PendingChallenge | None:
         return pending_of(first_on(self._session.connection(), _READ, {"handle": handle}))
 
-    def purge_expired(self, before: datetime) -> None:
-        """Forget challenges that expired before ``before``; they could only be refused."""
-        execute_on(self._session.connection(), _PURGE, {"before": int(before.timestamp())})
-
 
 def save_alone(engine: Engine, pending: PendingChallenge,
                clock: Callable[[], datetime] = _utcnow) -> str:
     """:meth:`SqlChallengeStore.save` with no unit of work around it (a sign-in's options):
     each statement commits by itself (``write_one``: one round trip on PostgreSQL)."""
-    if next(_saves) % PURGE_EVERY == 0:
-        write_one(engine, _PURGE, {"before": int((clock() - KEEP_EXPIRED).timestamp())})
+    return _saved(lambda statement, values: write_one(engine, statement, values), pending,
+                  clock, PURGE_EVERY)
+
+
+def _saved(run: Callable[[Prepared, dict[str, Any]], Any], pending: PendingChallenge,
+           clock: Callable[[], datetime], purge_every: int) -> str:
+    """A save through ``run`` (a statement and its values): at one save in ``purge_every``,
+    challenges expired for over ``KEEP_EXPIRED`` are forgotten first."""
+    if next(_saves) % purge_every == 0:
+        run(_PURGE, {"before": int((clock() - KEEP_EXPIRED).timestamp())})
     handle = new_handle()
-    write_one(engine, _SAVE, _row(handle, pending))
+    run(_SAVE, _row(handle, pending))
     return handle
 
 
