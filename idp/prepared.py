@@ -152,13 +152,6 @@ class Transaction:
         return cursor, compiled
 
     def first(self, statement: Prepared, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        """The first row (processed), or None."""
-        cursor, compiled = self._run(statement, values)
-        raw = cursor.fetchone()
-        return None if raw is None else compiled.row(raw)
-
-    def returned(self, statement: Prepared, values: Mapping[str, Any]) -> \
-            tuple[Any, ...] | None:
         """The first row (processed), or None: also for a statement that returns no rows."""
         cursor, compiled = self._run(statement, values)
         raw = None if cursor.description is None else cursor.fetchone()
@@ -269,7 +262,7 @@ def _single_statement(engine: Engine, statement: Prepared, values: Mapping[str, 
             dialect.set_isolation_level(dbapi_connection, "AUTOCOMMIT")  # type: ignore[arg-type]
         unit = Transaction(connection, dialect)
         try:
-            row = unit.returned(statement, values) if commit else unit.first(statement, values)
+            row = unit.first(statement, values)
             if commit:
                 connection.commit()  # pysqlite's transaction; nothing to do in autocommit
             return row
