@@ -187,3 +187,35 @@ def test_the_twin_is_disposed_with_its_engine(engine: Engine) -> None:
     assert twin.pool.checkedin() == 1  # type: ignore[attr-defined]
     engine.dispose()
     assert twin.pool.checkedin() == 0  # type: ignore[attr-defined]
+
+
+def test_first_answers_none_for_a_statement_without_rows(engine: Engine) -> None:
+    with transaction(engine) as tx:
+        assert tx.first(INSERT, {"id": "w", "data": None, "flag": False, "n": 3}) is None
+        assert tx.first(READ, {"b_id": "nobody"}) is None
+        assert tx.first(FLIP, {"b_id": "w"}) == (None, True)
+
+
+def test_on_postgresql_rows_are_told_by_the_result_not_psycopg_description(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """psycopg builds ``description`` anew at each call (a column object per column): the
+    result's status says the same for less."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("psycopg's description is PostgreSQL's")
+    import psycopg
+    from psycopg.pq import ExecStatus
+
+    from idp import prepared
+
+    assert prepared._TUPLES_OK == ExecStatus.TUPLES_OK
+    _add(engine, "x")
+
+    def described(_: object) -> None:
+        raise AssertionError("description was built")
+
+    monkeypatch.setattr(psycopg.RawCursor, "description", property(described))
+    with transaction(engine) as tx:
+        assert tx.first(READ, {"b_id": "x"}) == (None, False, 1)
+        assert tx.first(INSERT, {"id": "y", "data": None, "flag": False, "n": 4}) is None
+    assert write_one(engine, FLIP, {"b_id": "x"}) == (None, True)
+    assert read_one(engine, READ, {"b_id": "nobody"}) is None
