@@ -338,6 +338,9 @@ class Row:
     transactions: float  # PostgreSQL transactions (commits + rollbacks) per login
     cpu_ms: float  # the workers' CPU (user + system) per login
     trivial_cpu_ms: float  # the same server's workers' CPU per trivial request, same round
+    # Each round's own ratio (its login phase over its trivial phase), in round order: the
+    # spread of the measure within one run, which the pooled ratio hides.
+    round_ratios: tuple[float, ...] = ()
 
     @property
     def ratio(self) -> float:
@@ -409,8 +412,16 @@ def run(sides: list[Side], configs: list[tuple[str, int, int]], rounds: int, cli
         rows.append(Row(label, kind, workers, threads, clients, len(samples),
                         seconds * len(phases), cuts[49], cuts[98], steps,
                         spent / (len(samples) + clients * len(phases)),
-                        cpu * 1000 / len(samples), trivial_cpu * 1000 / trivial_requests))
+                        cpu * 1000 / len(samples), trivial_cpu * 1000 / trivial_requests,
+                        tuple(_round_ratio(*phase) for phase in phases)))
     return rows
+
+
+def _round_ratio(samples: list[dict[str, float]], cpu: float, _: int,
+                 trivial: tuple[float, int]) -> float:
+    """One round's ratio: its login phase's CPU per login over its trivial phase's per request."""
+    trivial_cpu, served = trivial
+    return (cpu / len(samples)) / (trivial_cpu / served)
 
 
 def _login_phase(target: Target, var_dir: Path, database_url: str, port: int, kind: str,
@@ -511,14 +522,17 @@ def _transactions(database_url: str) -> int:
 
 def _table(rows: list[Row]) -> str:
     lines = ["| code | server | workers × threads | logins | logins/s | p50 | p99 | "
-             "worker CPU / login | trivial request CPU | ratio | PostgreSQL transactions / "
-             "login | " + " | ".join(f"{s} (mean)" for s in STEPS) + " |",
-             "|---" * (11 + len(STEPS)) + "|"]
+             "worker CPU / login | trivial request CPU | ratio | ratio by round | "
+             "PostgreSQL transactions / login | "
+             + " | ".join(f"{s} (mean)" for s in STEPS) + " |",
+             "|---" * (12 + len(STEPS)) + "|"]
     for row in rows:
         lines.append(f"| {row.side} | {row.server} | {row.workers} × {row.threads} | "
                      f"{row.logins:,} | {row.logins / row.seconds:.1f} | {row.p50_ms:.1f} ms | "
                      f"{row.p99_ms:.1f} ms | {row.cpu_ms:.2f} ms | {row.trivial_cpu_ms:.2f} ms | "
-                     f"**{row.ratio:.1f}×** | {row.transactions:.1f} | "
+                     f"**{row.ratio:.1f}×** | "
+                     f"{', '.join(f'{r:.1f}' for r in row.round_ratios) or '–'} | "
+                     f"{row.transactions:.1f} | "
                      + " | ".join(f"{row.step_ms[s]:.1f} ms" for s in STEPS) + " |")
     return "\n".join(lines)
 

@@ -9,7 +9,15 @@ import sys
 import time
 from pathlib import Path
 
-from bench.login import Row, _database, _table, _transactions, cpu_seconds, workers_of
+from bench.login import (
+    Row,
+    _database,
+    _round_ratio,
+    _table,
+    _transactions,
+    cpu_seconds,
+    workers_of,
+)
 from bench.trivial import make_app
 
 
@@ -52,10 +60,17 @@ def test_the_ratio_is_the_cpu_per_login_over_the_cpu_per_trivial_request() -> No
     row = Row("this checkout", "gunicorn", 2, 4, 3, 100, 10.0, 50.0, 90.0,
               dict.fromkeys(("authorize", "interaction", "passkey_options", "authenticator",
                              "passkey_verify", "to_code", "token", "userinfo"), 1.0),
-              14.0, cpu_ms=30.0, trivial_cpu_ms=1.5)
+              14.0, cpu_ms=30.0, trivial_cpu_ms=1.5, round_ratios=(19.5, 20.5))
     assert row.ratio == 20.0
     assert "| this checkout | gunicorn | 2 × 4 | 100 | 10.0 |" in _table([row])
-    assert "**20.0×**" in _table([row])
+    assert "| **20.0×** | 19.5, 20.5 | 14.0 |" in _table([row])
+
+
+def test_a_round_s_ratio_is_its_own_login_phase_over_its_own_trivial_phase() -> None:
+    """50 logins on 0.6 s of worker CPU (12 ms each) against 1,000 trivial requests on 1.0 s
+    (1 ms each): 12×, whatever the other rounds measured."""
+    logins = [{"authorize": 0.01}] * 50
+    assert round(_round_ratio(logins, 0.6, 400, (1.0, 1000)), 6) == 12.0
 
 
 def test_a_sqlite_run_uses_a_file_in_the_run_directory_and_counts_no_transactions(
