@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -64,50 +63,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     engine = create_engine(url, **kwargs)
     event.listen(engine, "handle_error", _connect_failure_is_disconnect)
     _send_deferred_writes_first(engine)
-    _MADE[engine] = (url, dict(kwargs))
     return engine
-
-
-# -- connections that stay in autocommit ----------------------------------------------------------
-_MADE: weakref.WeakKeyDictionary[Engine, tuple[str, dict[str, Any]]] = \
-    weakref.WeakKeyDictionary()
-_AUTOCOMMIT: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
-_AUTOCOMMIT_MAKING = threading.Lock()
-
-
-def autocommit_engine(engine: Engine) -> Engine | None:
-    """The twin of a PostgreSQL ``engine`` of :func:`make_engine` for statements that stand
-    alone (``idp.prepared.read_one`` and ``write_one``, :func:`single_read_sessions`): the same
-    URL and options, and a pool of its own whose connections are in autocommit from the start.
-    Through ``engine``'s pool each such statement switched its connection to autocommit and
-    back, four isolation-level changes through SQLAlchemy and psycopg (~1.5 % of a passkey
-    login's worker CPU under load, docs/benchmarks.md). Made on first use; disposed with
-    ``engine``. None for SQLite and for engines made elsewhere: they are switched per use."""
-    found = _AUTOCOMMIT.get(engine)
-    if found is not None or engine not in _MADE:
-        return found
-    with _AUTOCOMMIT_MAKING:
-        found = _AUTOCOMMIT.get(engine)
-        if found is None:
-            url, kwargs = _MADE[engine]
-            # No reset on return (SQLAlchemy's rollback at every check-in): a connection in
-            # autocommit has no transaction left to roll back.
-            found = create_engine(url, **{**kwargs, "isolation_level": "AUTOCOMMIT",
-                                          "pool_reset_on_return": None})
-            event.listen(found, "handle_error", _connect_failure_is_disconnect)
-            event.listen(found, "handle_error", _lost_by_both(engine))
-            event.listen(engine, "engine_disposed", lambda _engine: found.dispose())
-            _AUTOCOMMIT[engine] = found
-    return found
-
-
-def _lost_by_both(engine: Engine) -> Any:
-    """``handle_error`` of a twin: a connection it lost was lost by ``engine``'s too (one
-    server), so both pools are renewed, as one pool was before the twin."""
-    def renew(context: ExceptionContext) -> None:
-        if context.is_disconnect:
-            engine.dispose()  # and the twin with it (engine_disposed)
-    return renew
 
 
 # -- deferred writes ------------------------------------------------------------------------------
@@ -226,8 +182,7 @@ def single_read_sessions(factory: sessionmaker[Session]) -> sessionmaker[Session
     these for several statements that must see one snapshot, nor for writes.
     """
     engine = factory.kw["bind"]
-    return sessionmaker(autocommit_engine(engine)
-                        or engine.execution_options(isolation_level="AUTOCOMMIT"),
+    return sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"),
                         expire_on_commit=False)
 
 

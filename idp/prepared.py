@@ -267,10 +267,9 @@ def write_one(engine: Engine, statement: Prepared, values: Mapping[str, Any]) ->
 
 def _single_statement(engine: Engine, statement: Prepared, values: Mapping[str, Any],
                       commit: bool = False) -> tuple[Any, ...] | None:
-    alone = db.autocommit_engine(engine)  # PostgreSQL: connections already in autocommit
-    connection = db.raw_connection(alone or engine)
+    connection = db.raw_connection(engine)
     dialect, dbapi_connection = engine.dialect, connection.dbapi_connection
-    switch = alone is None and dialect.name != "sqlite" and dbapi_connection is not None
+    switch = dialect.name != "sqlite" and dbapi_connection is not None
     try:
         if switch:
             dialect.set_isolation_level(dbapi_connection, "AUTOCOMMIT")  # type: ignore[arg-type]

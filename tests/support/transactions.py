@@ -16,33 +16,25 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
-from idp.db import autocommit_engine
-
 
 @contextmanager
 def on_connections(engine: Engine, start: Callable[[Any], None],
                    stop: Callable[[Any], None]) -> Iterator[None]:
     """``start(dbapi_connection)`` on every connection checked out of ``engine``'s pool inside
-    the block, ``stop(dbapi_connection)`` when it is checked in (a driver trace on and off); on
-    PostgreSQL its autocommit twin's too (``idp.db.autocommit_engine``: the statements that
-    stand alone)."""
+    the block, ``stop(dbapi_connection)`` when it is checked in (a driver trace on and off)."""
     def checkout(dbapi_connection: Any, *_: Any) -> None:
         start(dbapi_connection)
 
     def checkin(dbapi_connection: Any, *_: Any) -> None:
         stop(dbapi_connection)
 
-    twin = autocommit_engine(engine)
-    pools = [engine] if twin is None else [engine, twin]
-    for pool in pools:
-        event.listen(pool, "checkout", checkout)
-        event.listen(pool, "checkin", checkin)
+    event.listen(engine, "checkout", checkout)
+    event.listen(engine, "checkin", checkin)
     try:
         yield
     finally:
-        for pool in pools:
-            event.remove(pool, "checkout", checkout)
-            event.remove(pool, "checkin", checkin)
+        event.remove(engine, "checkout", checkout)
+        event.remove(engine, "checkin", checkin)
 
 
 @contextmanager

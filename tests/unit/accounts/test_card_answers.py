@@ -51,9 +51,7 @@ class Jlis:
 
     def _called(self, what: str) -> None:
         self.asked.append(what)
-        twin = db.autocommit_engine(self.engine)  # the statements that stand alone (PostgreSQL)
-        for engine in (self.engine, *([twin] if twin else [])):
-            assert engine.pool.checkedout() == 0, f"a connection is held while J-LIS {what}"
+        assert self.engine.pool.checkedout() == 0, f"a connection is held while J-LIS {what}"
         if self.down:
             raise JlisUnavailableError()
 

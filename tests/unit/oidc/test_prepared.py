@@ -21,7 +21,7 @@ from sqlalchemy import (
     update,
 )
 
-from idp.db import autocommit_engine, make_engine
+from idp.db import make_engine
 from idp.prepared import Prepared, numbered, read_one, transaction, write_one
 
 METADATA = MetaData()
@@ -134,13 +134,12 @@ def test_on_postgresql_psycopg_parses_no_statement_of_this_module(
         pytest.skip("psycopg's parser is PostgreSQL's")
     from psycopg import _queries
 
-    _add(engine, "p")
-    read_one(engine, READ, {"b_id": "p"})  # the engines connected: SQLAlchemy's set-up queries
     parsed: list[bytes] = []
     for name in ("_query2pg", "_query2pg_nocache"):
         real = getattr(_queries, name)
         monkeypatch.setattr(_queries, name, lambda query, *rest, real=real: (
             parsed.append(query), real(query, *rest))[1])
+    _add(engine, "p")
     with transaction(engine) as tx:
         assert tx.first(READ, {"b_id": "p"}) == (None, False, 1)
     assert write_one(engine, FLIP, {"b_id": "p"}) == (None, True)
@@ -148,46 +147,6 @@ def test_on_postgresql_psycopg_parses_no_statement_of_this_module(
     with engine.connect() as connection:  # SQLAlchemy's own statements are parsed as before
         connection.execute(select(ROWS.c.id).where(ROWS.c.id == bindparam("x")), {"x": "p"})
     assert parsed
-
-
-def test_statements_alone_take_connections_already_in_autocommit(
-        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    """On PostgreSQL ``read_one`` and ``write_one`` use the engine's autocommit twin
-    (``idp.db.autocommit_engine``): no connection switches its isolation level for them, while
-    a transaction still runs on a connection of the engine's own pool, not in autocommit."""
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite runs a statement alone without switching anything")
-    _add(engine, "t")
-    assert read_one(engine, READ, {"b_id": "t"}) == (None, False, 1)  # the twin connected
-    dialect = type(engine.dialect)
-    switched: list[str] = []
-    real = dialect.set_isolation_level
-
-    def spied(self: object, connection: object, level: str) -> None:
-        switched.append(level)
-        real(self, connection, level)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(dialect, "set_isolation_level", spied)
-    assert write_one(engine, FLIP, {"b_id": "t"}) == (None, True)
-    assert read_one(engine, READ, {"b_id": "t"}) == (None, True, 1)
-    assert switched == []
-    with transaction(engine) as tx:
-        tx.execute(INSERT, {"id": "u", "data": None, "flag": False, "n": 2})
-        assert tx.first(READ, {"b_id": "u"}) == (None, False, 2)
-        assert not tx._connection.dbapi_connection.autocommit
-    assert switched == []
-
-
-def test_the_twin_is_disposed_with_its_engine(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite has no twin")
-    read_one(engine, READ, {"b_id": "none"})
-    twin = autocommit_engine(engine)
-    assert twin is not None
-    assert twin.pool.checkedin() == 1  # type: ignore[attr-defined]
-    engine.dispose()
-    assert twin.pool.checkedin() == 0  # type: ignore[attr-defined]
-
 
 def test_first_answers_none_for_a_statement_without_rows(engine: Engine) -> None:
     with transaction(engine) as tx:
