@@ -1,6 +1,7 @@
 """/authorize's writes, as the driver runs them (issue 18): without a login session its one
-write, the interaction's INSERT, commits by itself (``idp.prepared.write_one``); with a session it stays one transaction
-(a code may be issued: grant, code and the interaction's end commit together)."""
+write, the interaction's INSERT, commits by itself (``idp.prepared.write_one``); with a session
+it stays one transaction (a code may be issued: grant, code and the interaction's end commit
+together)."""
 
 from __future__ import annotations
 
