@@ -134,20 +134,18 @@ class Transaction:
     def __init__(self, connection: Any, dialect: Dialect) -> None:
         self._connection = connection
         self._dialect = dialect
-        self._cursors: dict[bool, Any] = {}
+        self._plain: Any = None  # the DBAPI cursor of the other dialects and of record()
 
-    def _cursor(self, raw: bool = False) -> Any:
-        """The connection's cursor: for a statement of this module on PostgreSQL (``raw``),
-        psycopg's raw cursor, which takes numbered placeholders and parses nothing."""
-        found = self._cursors.get(raw)
-        if found is None:
-            found = self._cursors[raw] = raw_cursor(self._connection) if raw \
-                else self._connection.cursor()
-        return found
+    def _cursor(self) -> Any:
+        """The connection's DBAPI cursor (made when first needed, closed with the unit)."""
+        if self._plain is None:
+            self._plain = self._connection.cursor()
+        return self._plain
 
     def _run(self, statement: Prepared, values: Mapping[str, Any]) -> tuple[Any, _Compiled]:
         compiled = statement.compiled(self._dialect)
-        cursor = self._cursor(raw=self._dialect.name == "postgresql")
+        cursor = raw_cursor(self._connection, compiled.sql) \
+            if self._dialect.name == "postgresql" else self._cursor()
         cursor.execute(compiled.sql, compiled.params(values))
         return cursor, compiled
 
@@ -166,9 +164,8 @@ class Transaction:
         log.record_on(self._cursor(), self._dialect.name, action, **entry)
 
     def close(self) -> None:
-        cursor = self._cursors.get(False)  # the raw one stays with its connection
-        if cursor is not None:
-            cursor.close()
+        if self._plain is not None:  # the raw ones stay with their connection
+            self._plain.close()
 
 
 def _answered_rows(cursor: Any) -> bool:
@@ -185,21 +182,41 @@ _NOT_PSYCOPG = object()
 _TUPLES_OK = 2  # psycopg.pq.ExecStatus.TUPLES_OK, libpq's PGRES_TUPLES_OK
 
 
-def raw_cursor(connection: Any) -> Any:
-    """psycopg's raw cursor of the pooled ``connection``: made once per DBAPI connection and
-    kept in the pool's ``info`` for it (a cursor cost ~5 µs to make, at every statement), so
-    only while the connection is checked out, by one thread. Its last result is replaced by the
-    next statement's."""
+def raw_cursor(connection: Any, sql: str) -> Any:
+    """psycopg's raw cursor of the pooled ``connection`` for the statement ``sql``, which takes
+    numbered placeholders and parses nothing: one per statement and DBAPI connection, kept in the
+    pool's ``info`` for it, so used only while the connection is checked out, by one thread.
+
+    One per statement because psycopg keeps a cursor's adapters (a loader per result column, a
+    dumper per parameter type) only while the cursor runs the same query object again: on a
+    cursor shared by several statements it made them anew at every call (~7 % of a passkey
+    login's CPU in process). A cursor also costs ~5 µs to make. Each keeps its last result until
+    its next run (these statements answer a row or a few); beyond ``_RAW_CURSORS_KEPT`` on a
+    connection the oldest is closed."""
     dbapi = connection.dbapi_connection
-    found = connection.info.get(_RAW_CURSOR)
-    if found is None or found.connection is not dbapi or found.closed:
+    kept: _RawCursors | None = connection.info.get(_RAW_CURSORS)
+    if kept is None or kept.connection is not dbapi:
+        kept = connection.info[_RAW_CURSORS] = _RawCursors(dbapi)
+    found = kept.by_sql.get(sql)
+    if found is None or found.closed:
         import psycopg
 
-        found = connection.info[_RAW_CURSOR] = psycopg.RawCursor(dbapi)
+        while len(kept.by_sql) >= _RAW_CURSORS_KEPT:
+            kept.by_sql.pop(next(iter(kept.by_sql))).close()
+        found = kept.by_sql[sql] = psycopg.RawCursor(dbapi)
     return found
 
 
-_RAW_CURSOR = "idp_raw_cursor"
+@dataclass
+class _RawCursors:
+    """The raw cursors of one DBAPI connection, by statement, oldest first."""
+
+    connection: Any
+    by_sql: dict[str, Any] = field(default_factory=dict)
+
+
+_RAW_CURSORS = "idp_raw_cursors"
+_RAW_CURSORS_KEPT = 64
 
 
 @contextmanager

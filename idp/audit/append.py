@@ -102,9 +102,8 @@ def append_all(connection: Connection, bodies: Sequence[dict[str, Any]]) -> None
 
     def run(cursor: Any) -> None:
         if dialect == "postgresql" and len(bodies) > 1:
-            raw = raw_cursor(connection.connection)
             for start in range(0, len(bodies), _CHAIN_MOST):
-                _append_chained(raw, bodies[start:start + _CHAIN_MOST])
+                _append_chained(connection.connection, bodies[start:start + _CHAIN_MOST])
             return
         for body in bodies:
             append_with(cursor, dialect, body)
@@ -155,10 +154,11 @@ def _chained(count: int) -> tuple[str, tuple[str, ...]]:
     return numbered(_appending(count))
 
 
-def _append_chained(cursor: Any, bodies: Sequence[dict[str, Any]]) -> None:
+def _append_chained(connection: Any, bodies: Sequence[dict[str, Any]]) -> None:
+    """On the pooled DBAPI ``connection``, through its raw cursor for the statement."""
     sql, names = _chained(len(bodies))
     values = _postgres_params(bodies)
-    cursor.execute(sql, [values[name] for name in names])
+    raw_cursor(connection, sql).execute(sql, [values[name] for name in names])
 
 
 def _on_cursor(connection: Connection, body: dict[str, Any], run: Callable[[Any], Any]) -> Any:

@@ -178,3 +178,35 @@ def test_on_postgresql_rows_are_told_by_the_result_not_psycopg_description(
         assert tx.first(INSERT, {"id": "y", "data": None, "flag": False, "n": 4}) is None
     assert write_one(engine, FLIP, {"b_id": "x"}) == (None, True)
     assert read_one(engine, READ, {"b_id": "nobody"}) is None
+
+
+def test_on_postgresql_each_statement_keeps_its_cursor_and_its_adapters(
+        engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """psycopg keeps a cursor's loaders and dumpers only while it runs the same query again:
+    each statement has a raw cursor of its own on a connection, so statements that alternate
+    make no adapters anew; a connection keeps a bounded number of them."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("psycopg's cursors are PostgreSQL's")
+    from idp import prepared
+
+    _add(engine, "x")
+    seen: list[tuple[str, int, int]] = []
+    with transaction(engine) as tx:
+        for _ in range(3):
+            for statement in (READ, FLIP):
+                cursor, compiled = tx._run(statement, {"b_id": "x"})
+                seen.append((compiled.sql, id(cursor), id(cursor._tx)))
+    by_statement = {sql: {(c, t) for s, c, t in seen if s == sql} for sql, _, _ in seen}
+    assert all(len(kept) == 1 for kept in by_statement.values())  # the same cursor, adapters
+    assert len({cursor for cursors in by_statement.values() for cursor, _ in cursors}) == 2
+
+    monkeypatch.setattr(prepared, "_RAW_CURSORS_KEPT", 2)
+    with engine.connect() as connection:
+        pooled = connection.connection
+        first = prepared.raw_cursor(pooled, "SELECT 1")
+        prepared.raw_cursor(pooled, "SELECT 2")
+        third = prepared.raw_cursor(pooled, "SELECT 3")  # the oldest is closed for it
+        assert first.closed
+        assert not third.closed
+        assert prepared.raw_cursor(pooled, "SELECT 3") is third
+        assert prepared.raw_cursor(pooled, "SELECT 1") is not first
