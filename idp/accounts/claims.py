@@ -2,17 +2,19 @@
 
 ``claims_for`` answers the standard claims; ``verification_for`` the JPKI verification behind
 them (``verified_claims``, ``age_over_N``): only for a current anchor, never for stored claims.
+``along`` lets a statement that already knows the person (userinfo's read of its access token)
+read the claims too, in the same round trip: the same columns ``claims_for`` reads alone.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Engine
+from sqlalchemy import ColumnElement, Engine, String, bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp.accounts.models import AccountClaims
@@ -30,6 +32,23 @@ class ClaimsSource(Protocol):
         """The 4 info as verified through the current JPKI anchor, or None (no anchor, or an
         anchor that is not current)."""
         ...
+
+    def along(self, private_id: ColumnElement[str]) -> ClaimsAlong:
+        """What a statement whose rows know the person (``private_id``, a column of it) adds to
+        answer ``claims_for`` without a statement of its own."""
+        ...
+
+    def __hash__(self) -> int:  # a source is built once per app: statements are made for it
+        ...
+
+
+@dataclass(frozen=True)
+class ClaimsAlong:
+    """``columns`` to add to a statement (correlated to its person's id), and ``claims``: what
+    ``claims_for`` answers from their values (``claims(values, private_id, proven)``)."""
+
+    columns: tuple[ColumnElement[Any], ...]
+    claims: Callable[[Sequence[Any], str, bool], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,9 @@ class DbClaimsSource:
     def verification_for(self, private_id: str) -> Verification | None:
         return None  # stored claims were not verified
 
+    def along(self, private_id: ColumnElement[str]) -> ClaimsAlong:
+        return ClaimsAlong((_stored_claims(private_id),), lambda values, _, __: _stored(values[0]))
+
 
 _GENDER = {"1": "male", "2": "female"}  # 3 (unknown) is not sent
 
@@ -76,15 +98,25 @@ class JpkiClaimsSource:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
         self._engine: Engine = sessions.kw["bind"]  # claims_for is one SELECT (read_one)
-        self._stored = DbClaimsSource(sessions)
 
     def claims_for(self, private_id: str, *, proven: bool) -> Mapping[str, Any]:
-        """At every userinfo and ID token: the live anchor's state and the current 4 info in
-        one prepared statement (``_claims_statement``), in autocommit."""
+        """The live anchor's state, the current 4 info and the stored claims in one prepared
+        statement (``_claims_statement``), in autocommit. Userinfo reads the same columns with
+        its access token (``along``)."""
         found = read_one(self._engine, _claims_statement(), {"private_id": private_id})
-        if found is None:
-            return self._stored.claims_for(private_id, proven=proven)
-        state, basic4 = found
+        return self._claims_of(found or (None, None, None), private_id, proven)
+
+    def along(self, private_id: ColumnElement[str]) -> ClaimsAlong:
+        return ClaimsAlong((*_live_claims(private_id), _stored_claims(private_id)),
+                           self._claims_of)
+
+    @staticmethod
+    def _claims_of(values: Sequence[Any], _: str, proven: bool) -> Mapping[str, Any]:
+        """From the live anchor's state, the current 4 info (``_live_claims``) and the stored
+        claims: without a live anchor, the stored ones (a private ID never anchored)."""
+        state, basic4, stored = values
+        if state is None:
+            return _stored(stored)
         if state != "current" or basic4 is None or not proven:
             return {}
         return basic4_claims(basic4)
@@ -101,21 +133,36 @@ class JpkiClaimsSource:
                                 anchor.serial_hex, anchor.created_at, anchor.last_checked_at)
 
 
-@functools.cache
-def _claims_statement() -> Prepared:
-    """The live anchor's state (``anchors.live_anchor``) with the current 4 info
-    (``anchors.current_basic4``) of ``:private_id``; no row without a live anchor. Built once."""
-    from sqlalchemy import String, bindparam, select
-
+def _live_claims(private_id: ColumnElement[str]) -> tuple[ColumnElement[Any], ...]:
+    """The live anchor's state (``anchors.live_anchor``; NULL without one) and the current 4 info
+    (``anchors.current_basic4``) of ``private_id``, as two columns of any statement."""
     from idp.accounts.jpki_models import Basic4Record, JpkiAnchor
 
-    person = bindparam("private_id", type_=String())
+    state = (select(JpkiAnchor.state)
+             .where(JpkiAnchor.private_id == private_id, JpkiAnchor.superseded_by.is_(None))
+             .order_by(JpkiAnchor.id.desc()).limit(1).scalar_subquery())
     basic4 = (select(Basic4Record.basic4)
-              .where(Basic4Record.private_id == person, Basic4Record.current.is_(True))
+              .where(Basic4Record.private_id == private_id, Basic4Record.current.is_(True))
               .order_by(Basic4Record.id.desc()).limit(1).scalar_subquery())
-    return Prepared(select(JpkiAnchor.state, basic4.label("basic4"))
-                    .where(JpkiAnchor.private_id == person, JpkiAnchor.superseded_by.is_(None))
-                    .order_by(JpkiAnchor.id.desc()).limit(1))
+    return state.label("anchor_state"), basic4.label("basic4")
+
+
+def _stored_claims(private_id: ColumnElement[str]) -> ColumnElement[Any]:
+    """``private_id``'s stored claims (``account_claims``), as a column of any statement."""
+    return select(AccountClaims.claims).where(AccountClaims.private_id == private_id) \
+        .scalar_subquery().label("stored_claims")
+
+
+def _stored(claims: Mapping[str, Any] | None) -> dict[str, Any]:
+    return dict(claims) if claims else {}
+
+
+@functools.cache
+def _claims_statement() -> Prepared:
+    """``_live_claims`` and ``_stored_claims`` of ``:private_id``, alone (one row, always).
+    Built once."""
+    person = bindparam("private_id", type_=String())
+    return Prepared(select(*_live_claims(person), _stored_claims(person)))
 
 
 def basic4_claims(info: Mapping[str, Any]) -> dict[str, Any]:

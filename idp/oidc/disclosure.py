@@ -10,7 +10,7 @@ docs/assurance.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from idp.accounts.claims import ClaimsSource
@@ -32,19 +32,24 @@ def id_token_claims(source: ClaimsSource, private_id: str, request: ClaimsReques
 
 def userinfo_claims(source: ClaimsSource, private_id: str, scope: Iterable[str],
                     request: ClaimsRequest, allowed: frozenset[str], *, issuer: str,
-                    auth_time: int, acr: str | None) -> dict[str, Any]:
+                    auth_time: int, acr: str | None,
+                    read: Callable[[bool], Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """``read``: the person's claims as ``source.claims_for`` answers them (by ``proven``),
+    already read with the access token (``ClaimsSource.along``); else they are read here."""
     wanted = request.get("userinfo", {})
     names = claim_rules.scope_claims(scope) | set(wanted)
     return _disclose(source, private_id, wanted, names, allowed, issuer, auth_time,
-                     levels.proves_identity(acr))
+                     levels.proves_identity(acr), read)
 
 
 def _disclose(source: ClaimsSource, private_id: str, wanted: Mapping[str, Any],
               names: set[str], allowed: frozenset[str], issuer: str,
-              auth_time: int, proven: bool) -> dict[str, Any]:
+              auth_time: int, proven: bool,
+              read: Callable[[bool], Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """``proven``: the grant's acr proved the person's identity (IAL2); without it nothing
     verified is released, whatever the anchor's state now."""
-    available = dict(source.claims_for(private_id, proven=proven))
+    available = dict(read(proven) if read is not None else
+                     source.claims_for(private_id, proven=proven))
     available.pop("verified_claims", None)
     for name in AGE_CLAIMS:  # only ever computed from the verified birth date
         available.pop(name, None)

@@ -6,11 +6,13 @@ opaque one by the hash of its value. Either way a revoked grant revokes the toke
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
+from idp.accounts.claims import ClaimsAlong, ClaimsSource
 from idp.oidc import disclosure
 from idp.oidc import token_sql as sql
 from idp.oidc.clients import ClientInfo
@@ -19,7 +21,7 @@ from idp.oidc.errors import InvalidTokenError
 from idp.oidc.models import Grant, Token
 from idp.oidc.pairwise import subject
 from idp.oidc.tokens import digest
-from idp.prepared import read_one
+from idp.prepared import Prepared, read_one
 
 
 def _token_key(ctx: OidcContext, token: str) -> str | None:
@@ -48,22 +50,35 @@ def _lookup(ctx: OidcContext, db: Session, token: str) -> tuple[Token, Grant] | 
 
 
 def userinfo(ctx: OidcContext, token: str | None) -> dict[str, Any]:
-    """OIDC Core §5.3: one read (token and grant together, outside a transaction)."""
+    """OIDC Core §5.3: one read, outside a transaction: the token, its grant and the person's
+    claims together (``ClaimsSource.along``)."""
     if not token:
         raise InvalidTokenError("send the access token as a Bearer token")
     key = _token_key(ctx, token)
     engine: Engine = ctx.sessions.kw["bind"]
-    row = None if key is None else read_one(engine, sql.ACCESS_GRANT, {"b_key": key})
+    statement, along = _userinfo_read(ctx.claims)
+    row = None if key is None else read_one(engine, statement, {"b_key": key})
     if row is None or row[0] or row[1] < now() or row[2]:  # token revoked, expired; grant revoked
         raise InvalidTokenError("the access token is invalid, expired or revoked")
-    client_id, private_id, scope, granted, auth_time, acr = row[3:]
+    client_id, private_id, scope, granted, auth_time, acr = row[3:_GRANT_END]
     with ctx.sessions() as db:  # connects only when the client is not cached
         client = ctx.clients.get(db, client_id)
     released = disclosure.userinfo_claims(
         ctx.claims, private_id, scope.split(), granted.get("request", {}),
         frozenset(granted.get("allowed", [])), issuer=ctx.issuer, auth_time=auth_time,
-        acr=acr)
+        acr=acr, read=lambda proven: along.claims(row[_GRANT_END:], private_id, proven))
     return {**released, "sub": subject(client, private_id, ctx.pairwise_salt)}
+
+
+_GRANT_END = len(sql.ACCESS_GRANT.selected_columns)
+
+
+@functools.lru_cache(maxsize=4)
+def _userinfo_read(source: ClaimsSource) -> tuple[Prepared, ClaimsAlong]:
+    """The access token's record and grant (``token_sql.ACCESS_GRANT``) with ``source``'s claims
+    of the grant's person: built once per claims source."""
+    along = source.along(sql.GRANTS.c.private_id)
+    return Prepared(sql.ACCESS_GRANT.add_columns(*along.columns)), along
 
 
 def introspect(ctx: OidcContext, client: ClientInfo, token: str | None) -> dict[str, Any]:

@@ -145,8 +145,9 @@ REFRESH_OWNER = Prepared(select(GRANTS.c.client_id).join_from(
 REVOKE_GRANT_TOKENS = Prepared(update(TOKENS).where(
     TOKENS.c.grant_id == bindparam("b_grant")).values(revoked=True))
 
-# -- userinfo: the access token's record and its grant, one read by primary key ---------------
-ACCESS_GRANT = Prepared(select(
+# -- userinfo: the access token's record and its grant, one read by primary key (with the
+# person's claims: ``idp.oidc.resources``) ------------------------------------------------------
+ACCESS_GRANT = (select(
     TOKENS.c.revoked, TOKENS.c.expires_at, GRANTS.c.revoked, GRANTS.c.client_id,
     GRANTS.c.private_id, GRANTS.c.scope, GRANTS.c.claims, GRANTS.c.auth_time,
     GRANTS.c.acr).join_from(
