@@ -14,7 +14,7 @@ caller in a transaction of the check's own (``check``).
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -22,7 +22,7 @@ from functools import partial
 from typing import Any, NamedTuple
 
 from cryptography.x509 import ReasonFlags
-from sqlalchemy import Engine, Select, String, and_, bindparam, select, update
+from sqlalchemy import ColumnElement, Engine, Select, String, and_, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db as dbm
@@ -240,12 +240,21 @@ class AnchorChecker:
         return asked.check
 
     @contextmanager
-    def asking(self, private_id: str, *, auth: CertAnswer | None = None) -> Iterator[Asked]:
+    def asking(self, private_id: str, *, auth: CertAnswer | None = None,
+               inputs: Sequence[Any] | None = None) -> Iterator[Asked]:
         """Ask now and decide, writing nothing (no transaction is open during the J-LIS calls):
         the caller records the answer in its own transaction (:meth:`Asked.record`), which ends
-        inside the block, where the J-LIS counts wait for it (``Meter.deferred``)."""
+        inside the block, where the J-LIS counts wait for it (``Meter.deferred``). ``inputs``:
+        what the check reads, already read by the caller's statement (:meth:`along`)."""
         with self._meter.deferred() if self._meter is not None else nullcontext():
-            yield self._ask(private_id, auth)
+            yield self._ask(private_id, auth, inputs)
+
+    @staticmethod
+    def along(statement: Select[Any], private_id: ColumnElement[str]) -> Select[Any]:
+        """``statement`` also reading, after its own columns, what the check of the person whose
+        id is ``private_id`` (a column of it) reads: the values :meth:`asking` takes as
+        ``inputs``. A passkey sign-in reads them with its passkey, in one round trip."""
+        return _with_inputs(statement, private_id)
 
     def _refused(self, check: AnchorCheck, error: IdpError, method: str | None,
                  db: Session | None = None) -> None:
@@ -257,9 +266,11 @@ class AnchorChecker:
                                details={"reason": error.code, "anchor": check.state.value,
                                         **({"method": [method]} if method else {})}, db=db)
 
-    def _ask(self, private_id: str, auth: CertAnswer | None) -> Asked:
+    def _ask(self, private_id: str, auth: CertAnswer | None,
+             inputs: Sequence[Any] | None = None) -> Asked:
         at = anchors.now()
-        row = read_one(self._engine, _INPUTS, {"private_id": private_id})
+        row = inputs if inputs is not None else \
+            read_one(self._engine, _INPUTS, {"private_id": private_id})
         found = None if row is None else _Inputs(*row)
         if found is not None and found.state == "closed":
             return self._answer(AnchorCheck(private_id, AnchorState.CLOSED, "closed", None, at))
@@ -400,8 +411,30 @@ def _inputs() -> Select[Any]:
             .where(PrivateId.id == private_id).order_by(JpkiAnchor.id.desc()).limit(1))
 
 
+def _with_inputs(statement: Select[Any], private_id: ColumnElement[str]) -> Select[Any]:
+    """``_inputs``' columns, in its order, added to ``statement`` (``AnchorChecker.along``):
+    the person's state and lock and the newest auth certificate as scalar subqueries, the live
+    anchor joined (the newest, should there be two)."""
+    def newest_auth() -> Any:
+        return (select(AuthLink.certificate).where(AuthLink.private_id == private_id)
+                .order_by(AuthLink.linked_at.desc()).limit(1).scalar_subquery())
+
+    state = select(PrivateId.state).where(PrivateId.id == private_id).scalar_subquery()
+    locked = select(AccountLock.locked_at).where(AccountLock.private_id == private_id) \
+        .scalar_subquery()
+    return (statement.add_columns(
+                private_id.label("inputs_private_id"), state.label("inputs_state"),
+                JpkiAnchor.id.label("anchor_id"), JpkiAnchor.certificate.label("sign_der"),
+                newest_auth().label("auth_der"), JpkiAnchor.state.label("anchor_state"),
+                JpkiAnchor.last_result, JpkiAnchor.issuer_dn, JpkiAnchor.serial_hex,
+                locked.label("locked_at"))
+            .outerjoin(JpkiAnchor, and_(JpkiAnchor.private_id == private_id,
+                                        JpkiAnchor.superseded_by.is_(None)))
+            .order_by(JpkiAnchor.id.desc()).limit(1))
+
+
 class _Inputs(NamedTuple):
-    """A row of ``_INPUTS``."""
+    """A row of ``_INPUTS``, or the columns ``_with_inputs`` adds to a statement."""
 
     private_id: str
     state: str

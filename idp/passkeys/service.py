@@ -11,12 +11,13 @@ transaction with its audit entry.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Engine, Select, bindparam, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from idp import db as dbm
@@ -143,12 +144,14 @@ class PasskeyService:
         with transaction(self._sessions) as session:
             return self.signed_in(session, verified)
 
-    def verify_authentication(self, *, handle: str, response_json: str) -> VerifiedSignIn:
+    def verify_authentication(self, *, handle: str, response_json: str,
+                              along: Along | None = None) -> VerifiedSignIn:
         """Verify a sign-in's answer, writing nothing: the caller records it (:meth:`signed_in`)
         in its own transaction. A refused answer spends its challenge here, audited, and raises:
-        it cannot be tried again."""
+        it cannot be tried again. ``along``: what the caller reads of the passkey's person in
+        the same statement as the passkey (``VerifiedSignIn.along``)."""
         try:
-            return self._verified(handle, response_json)
+            return self._verified(handle, response_json, along)
         except (ChallengeUnknown, ChallengeExpired):
             raise  # nothing verified: no attempt to spend or to count
         except (PasskeyError, AccountNotActiveError) as refused:
@@ -177,22 +180,24 @@ class PasskeyService:
             user_verified=verified.user_verified,
         )
 
-    def _verified(self, handle: str, response_json: str) -> VerifiedSignIn:
+    def _verified(self, handle: str, response_json: str,
+                  along: Along | None = None) -> VerifiedSignIn:
         try:
             credential_id = ceremonies.assertion_credential_id(response_json)
         except InvalidPasskeyResponse:
             with self._autocommit() as session:  # a stale page hears of its challenge first
                 self._usable(self._store(session).read(handle))
             raise
-        # The challenge and the passkey with its person's state: one statement, no transaction.
-        row = read_one(self._engine, _ANSWERING, {"handle": handle,
-                                                  "credential_id": credential_id})
+        # The challenge and the passkey with its person's state (and what the caller reads
+        # along): one statement, no transaction.
+        row = read_one(self._engine, _answering(along), {"handle": handle,
+                                                         "credential_id": credential_id})
         if row is None:
             raise ChallengeUnknown()
         pending = self._usable(pending_of(row[:len(_CHALLENGE)]))
         if row[len(_CHALLENGE)] is None:
             raise UnknownPasskey()
-        passkey = _SigningIn(*row[len(_CHALLENGE):])
+        passkey = _SigningIn(*row[len(_CHALLENGE):_ANSWERED])
         # The signature first: only the passkey's holder learns whose it is, or its state.
         assertion = ceremonies.verify_authentication(
             response_json, stored_passkey=_stored_key(passkey),
@@ -207,7 +212,7 @@ class PasskeyService:
         if passkey.person_state not in directory.ACTIVE_STATES:
             raise account_not_active(passkey.person_state)
         return VerifiedSignIn(handle, passkey, assertion.sign_count, assertion.backup_state,
-                              assertion.user_verified)
+                              assertion.user_verified, tuple(row[_ANSWERED:]))
 
     def _usable(self, pending: PendingChallenge | None) -> PendingChallenge:
         return usable(pending, ceremony=Ceremony.AUTHENTICATION, now=self._clock())
@@ -306,7 +311,7 @@ class _SigningIn(NamedTuple):
 # A sign-in's challenge and its passkey with its person's state, in one statement: no row when
 # the challenge is unknown, the passkey's columns NULL when the passkey is.
 _CHALLENGE = challenge_store.COLUMNS
-_ANSWERING = Prepared(
+_ANSWERING = (
     select(*_CHALLENGE, *(PASSKEYS.c[name] for name in _SigningIn._fields[:-1]),
            directory.PRIVATE_IDS.c.state.label("person_state"))
     .select_from(challenge_store.CHALLENGES.outerjoin(
@@ -314,6 +319,17 @@ _ANSWERING = Prepared(
                            directory.PRIVATE_IDS.c.id == PASSKEYS.c.private_id),
         PASSKEYS.c.credential_id == bindparam("credential_id")))
     .where(challenge_store.CHALLENGES.c.id == bindparam("handle")))
+_ANSWERED = len(_ANSWERING.selected_columns)  # the columns after these are the caller's
+
+# What a caller reads of a sign-in's person with the passkey: ``along(statement, private_id)``
+# answers ``statement`` reading more columns after its own (``private_id``: the passkey's).
+Along = Callable[[Select[Any], ColumnElement[str]], Select[Any]]
+
+
+@functools.lru_cache(maxsize=8)
+def _answering(along: Along | None) -> Prepared:
+    """``_ANSWERING``, with what ``along`` adds: built once per caller."""
+    return Prepared(_ANSWERING if along is None else along(_ANSWERING, PASSKEYS.c.private_id))
 _USED = Prepared(update(PASSKEYS).where(PASSKEYS.c.id == bindparam("b_id"))
                  .values(sign_count=bindparam("sign_count"),
                          backup_state=bindparam("backup_state"),
@@ -330,6 +346,7 @@ class VerifiedSignIn:
     sign_count: int
     backup_state: bool
     user_verified: bool
+    along: tuple[Any, ...] = ()  # what the caller's ``along`` read with the passkey
 
     @property
     def private_id(self) -> str:

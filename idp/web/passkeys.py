@@ -181,15 +181,17 @@ class PasskeyFlow:
         with self.throttle.attempt(call.remote_addr, counts=REFUSED_ASSERTIONS):
             verified = self.service.verify_authentication(  # writes only when it refuses
                 handle=self.take_handle(uid, "authentication", call.session),
-                response_json=credential)
-        # The anchor is asked now, outside any transaction; then what the sign-in earned is one
+                response_json=credential, along=self.checker.along)  # the anchor's inputs too
+        # The anchor is asked now, outside any transaction, on the inputs read with the passkey
+        # (the person's state and lock, the live anchor, the newest auth certificate: one
+        # statement with the challenge); then what the sign-in earned is one
         # transaction: the re-check's result with its audit entry, the challenge spent with the
         # passkey's use, the login. A refusal on the way (the private ID's state, a level that
         # fails closed, a challenge another request took, an interaction that ended) commits
         # what came before it, as separate transactions did. The audit entries (the re-check's,
         # a refusal's, the login's) are appended in that order as it commits, after its other
         # writes (AuditLog.record(db=)): the chain's head is locked last, until the commit.
-        with self.checker.asking(verified.private_id) as asked, \
+        with self.checker.asking(verified.private_id, inputs=verified.along) as asked, \
                 dbm.transaction(self.sessions, keeping=(IdpError,)) as db:
             check = asked.record(db)
             login = self.service.signed_in(db, verified)

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
+from sqlalchemy import Select
 
 from idp.accounts.anchor_check import AnchorCheck, Asked
 from idp.accounts.anchor_policy import AnchorState
@@ -43,8 +44,12 @@ class FakeChecker:
         return AnchorCheck(private_id, self.state, f"fake:{self.state.value}", step,
                            datetime.now(UTC))
 
+    @staticmethod
+    def along(statement: Select[Any], _: Any) -> Select[Any]:  # it reads no inputs
+        return statement
+
     @contextmanager
-    def asking(self, private_id: str) -> Iterator[Asked]:
+    def asking(self, private_id: str, *, inputs: Any = None) -> Iterator[Asked]:
         yield Asked(self.check(private_id))
 
 

@@ -257,3 +257,21 @@ def test_the_audit_entries_are_the_last_writes_before_the_commit(
     assert [(e.action, e.outcome) for e in entries] == list(zip(
         ["anchor.checked", "login"], outcomes, strict=True))
     verify_chain(services_of(site.app).audit.scan())  # and the whole log (idp audit verify)
+
+
+@pytest.mark.parametrize(("who", "status", "state"), [
+    ("holder", 200, "active"),
+    ("newly_lost", 403, "suspended"),  # its inputs (the live anchor) read with the passkey
+])
+def test_the_check_reads_its_inputs_with_the_passkey(site: Site, who: str, status: int,
+                                                     state: str) -> None:
+    """The anchor re-check's inputs (the person's state and lock, the live anchor, the newest
+    auth certificate) come with the passkey's row, in the statement that reads the challenge
+    (``AnchorChecker.along``): no read of their own before the transaction (issue 18)."""
+    person, ran = getattr(site.people, who), []
+    answer, _ = sign_in(site, person, ran=ran)
+    assert answer.status_code == status, answer.get_json()
+    anchor_reads = [s for s in ran if "FROM anchors" in s or "JOIN anchors" in s]
+    assert len(anchor_reads) == 1, anchor_reads
+    assert "FROM passkey_challenges" in anchor_reads[0]
+    assert site.state(person) == state
