@@ -45,10 +45,10 @@ class ClaimsSource(Protocol):
 @dataclass(frozen=True)
 class ClaimsAlong:
     """``columns`` to add to a statement (correlated to its person's id), and ``claims``: what
-    ``claims_for`` answers from their values (``claims(values, private_id, proven)``)."""
+    ``claims_for`` answers from their values (``claims(values, proven)``)."""
 
     columns: tuple[ColumnElement[Any], ...]
-    claims: Callable[[Sequence[Any], str, bool], Mapping[str, Any]]
+    claims: Callable[[Sequence[Any], bool], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class DbClaimsSource:
         return None  # stored claims were not verified
 
     def along(self, private_id: ColumnElement[str]) -> ClaimsAlong:
-        return ClaimsAlong((_stored_claims(private_id),), lambda values, _, __: _stored(values[0]))
+        return ClaimsAlong((_stored_claims(private_id),), lambda values, _: _stored(values[0]))
 
 
 _GENDER = {"1": "male", "2": "female"}  # 3 (unknown) is not sent
@@ -104,14 +104,14 @@ class JpkiClaimsSource:
         statement (``_claims_statement``), in autocommit. Userinfo reads the same columns with
         its access token (``along``)."""
         found = read_one(self._engine, _claims_statement(), {"private_id": private_id})
-        return self._claims_of(found or (None, None, None), private_id, proven)
+        return self._claims_of(found or (None, None, None), proven)
 
     def along(self, private_id: ColumnElement[str]) -> ClaimsAlong:
         return ClaimsAlong((*_live_claims(private_id), _stored_claims(private_id)),
                            self._claims_of)
 
     @staticmethod
-    def _claims_of(values: Sequence[Any], _: str, proven: bool) -> Mapping[str, Any]:
+    def _claims_of(values: Sequence[Any], proven: bool) -> Mapping[str, Any]:
         """From the live anchor's state, the current 4 info (``_live_claims``) and the stored
         claims: without a live anchor, the stored ones (a private ID never anchored)."""
         state, basic4, stored = values

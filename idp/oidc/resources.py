@@ -66,7 +66,7 @@ def userinfo(ctx: OidcContext, token: str | None) -> dict[str, Any]:
     released = disclosure.userinfo_claims(
         ctx.claims, private_id, scope.split(), granted.get("request", {}),
         frozenset(granted.get("allowed", [])), issuer=ctx.issuer, auth_time=auth_time,
-        acr=acr, read=lambda proven: along.claims(row[_GRANT_END:], private_id, proven))
+        acr=acr, read=lambda proven: along.claims(row[_GRANT_END:], proven))
     return {**released, "sub": subject(client, private_id, ctx.pairwise_salt)}
 
 
