@@ -394,47 +394,37 @@ class AnchorChecker:
 
 def _inputs() -> Select[Any]:
     """The person's state, live anchor (with its last state, for the change it may make) and
-    newest auth certificate of ``:private_id`` in one round trip (this runs at every passkey
-    sign-in; built once, as ``_INPUTS``)."""
+    newest auth certificate of ``:private_id`` in one round trip, no row for an unknown one
+    (built once, as ``_INPUTS``; a passkey sign-in reads the same with its passkey)."""
     private_id = bindparam("private_id", type_=String())
-    auth = (select(AuthLink.certificate).where(AuthLink.private_id == PrivateId.id)
-            .order_by(AuthLink.linked_at.desc()).limit(1).correlate(PrivateId).scalar_subquery())
-    return (select(PrivateId.id.label("private_id"), PrivateId.state,
-                   JpkiAnchor.id.label("anchor_id"), JpkiAnchor.certificate.label("sign_der"),
-                   auth.label("auth_der"), JpkiAnchor.state.label("anchor_state"),
-                   JpkiAnchor.last_result, JpkiAnchor.issuer_dn, JpkiAnchor.serial_hex,
-                   AccountLock.locked_at)
-            .select_from(PrivateId)
-            .outerjoin(AccountLock, AccountLock.private_id == PrivateId.id)
-            .outerjoin(JpkiAnchor, and_(JpkiAnchor.private_id == PrivateId.id,
-                                        JpkiAnchor.superseded_by.is_(None)))
-            .where(PrivateId.id == private_id).order_by(JpkiAnchor.id.desc()).limit(1))
+    return _with_inputs(select().select_from(PrivateId).where(PrivateId.id == private_id),
+                        private_id)
 
 
 def _with_inputs(statement: Select[Any], private_id: ColumnElement[str]) -> Select[Any]:
-    """``_inputs``' columns, in its order, added to ``statement`` (``AnchorChecker.along``):
-    the person's state and lock and the newest auth certificate as scalar subqueries, the live
-    anchor joined (the newest, should there be two)."""
-    def newest_auth() -> Any:
-        return (select(AuthLink.certificate).where(AuthLink.private_id == private_id)
-                .order_by(AuthLink.linked_at.desc()).limit(1).scalar_subquery())
-
-    state = select(PrivateId.state).where(PrivateId.id == private_id).scalar_subquery()
+    """``_Inputs``' columns, in its order, added to ``statement`` (``AnchorChecker.along``):
+    the person's state and lock and the newest auth certificate as scalar subqueries (each on
+    its own table, whatever ``statement`` reads), the live anchor joined (the newest, should
+    there be two)."""
+    auth = (select(AuthLink.certificate).where(AuthLink.private_id == private_id)
+            .order_by(AuthLink.linked_at.desc()).limit(1).correlate_except(AuthLink))
+    state = select(PrivateId.state).where(PrivateId.id == private_id) \
+        .correlate_except(PrivateId)
     locked = select(AccountLock.locked_at).where(AccountLock.private_id == private_id) \
-        .scalar_subquery()
+        .correlate_except(AccountLock)
     return (statement.add_columns(
-                private_id.label("inputs_private_id"), state.label("inputs_state"),
+                private_id.label("inputs_private_id"), state.scalar_subquery().label("state"),
                 JpkiAnchor.id.label("anchor_id"), JpkiAnchor.certificate.label("sign_der"),
-                newest_auth().label("auth_der"), JpkiAnchor.state.label("anchor_state"),
+                auth.scalar_subquery().label("auth_der"), JpkiAnchor.state.label("anchor_state"),
                 JpkiAnchor.last_result, JpkiAnchor.issuer_dn, JpkiAnchor.serial_hex,
-                locked.label("locked_at"))
+                locked.scalar_subquery().label("locked_at"))
             .outerjoin(JpkiAnchor, and_(JpkiAnchor.private_id == private_id,
                                         JpkiAnchor.superseded_by.is_(None)))
             .order_by(JpkiAnchor.id.desc()).limit(1))
 
 
 class _Inputs(NamedTuple):
-    """A row of ``_INPUTS``, or the columns ``_with_inputs`` adds to a statement."""
+    """The columns ``_with_inputs`` adds to a statement (``_INPUTS``: only these)."""
 
     private_id: str
     state: str
